@@ -1,0 +1,119 @@
+"""The dataset contract: column order and types, shard layout and meta tables.
+
+Everything that writes or reads the published files imports these definitions, so the
+price table cannot drift between the sync engine, the dataset card and the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# The first 33 columns keep the names, order and units of the old CSV.
+PRICE_SCHEMA = pa.schema(
+    [
+        ("code", pa.string()),
+        ("date", pa.date32()),
+        ("open", pa.float64()),
+        ("high", pa.float64()),
+        ("low", pa.float64()),
+        ("close", pa.float64()),
+        ("prev_close", pa.float64()),
+        ("quote_rate", pa.float64()),
+        ("volume", pa.float64()),
+        ("turnover", pa.float64()),
+        ("high_limit", pa.float64()),
+        ("low_limit", pa.float64()),
+        ("turnover_rate", pa.float64()),
+        ("turnover_rate_f", pa.float64()),
+        ("volume_ratio", pa.float64()),
+        ("pe", pa.float64()),
+        ("pe_ttm", pa.float64()),
+        ("pb", pa.float64()),
+        ("ps", pa.float64()),
+        ("ps_ttm", pa.float64()),
+        ("dv_ratio", pa.float64()),
+        ("dv_ttm", pa.float64()),
+        ("total_share", pa.float64()),
+        ("float_share", pa.float64()),
+        ("free_share", pa.float64()),
+        ("total_mv", pa.float64()),
+        ("circ_mv", pa.float64()),
+        ("name", pa.string()),
+        ("area", pa.string()),
+        ("industry", pa.string()),
+        ("market", pa.string()),
+        ("exchange", pa.string()),
+        ("list_date", pa.date32()),
+        ("adj_factor", pa.float64()),
+        ("avg_price", pa.float64()),
+        ("is_st", pa.bool_()),
+        ("is_paused", pa.bool_()),
+    ]
+)
+
+# daily_basic fields copied one to one (Tushare name == column name).
+DAILY_BASIC_COLUMNS = (
+    "turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm",
+    "dv_ratio", "dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv",
+)
+
+STOCKS_SCHEMA = pa.schema(
+    [
+        ("code", pa.string()),
+        ("symbol", pa.string()),
+        ("name", pa.string()),
+        ("area", pa.string()),
+        ("industry", pa.string()),
+        ("market", pa.string()),
+        ("exchange", pa.string()),
+        ("list_status", pa.string()),
+        ("list_date", pa.date32()),
+        ("delist_date", pa.date32()),
+    ]
+)
+
+CALENDAR_SCHEMA = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("is_open", pa.bool_()),
+        ("prev_trade_date", pa.date32()),
+    ]
+)
+
+SORT_KEYS = [("date", "ascending"), ("code", "ascending")]
+
+# Markets as stock_basic names them. `all` selects every A-share market.
+MAIN_BOARD = "主板"
+ALL_MARKETS = ("主板", "创业板", "科创板", "北交所", "CDR")
+DEFAULT_MARKETS = (MAIN_BOARD,)
+
+STOCKS_PATH = "meta/stocks.parquet"
+CALENDAR_PATH = "meta/calendar.parquet"
+STATE_PATH = ".sync/state.json"
+LAST_UPDATE_PATH = ".last_update_date"
+CARD_PATH = "README.md"
+DATA_GLOB = "data/*/*.parquet"
+
+_SHARD_RE = re.compile(r"^data/(\d{4})/(\d{4})-(\d{2})\.parquet$")
+
+
+def shard_path(day: dt.date) -> str:
+    """Path of the monthly shard that holds `day`, e.g. ``data/2024/2024-01.parquet``.
+
+    Zero-padded names sort chronologically, which is what makes the default config
+    load as one date-sorted table.
+    """
+    return f"data/{day.year:04d}/{day.year:04d}-{day.month:02d}.parquet"
+
+
+def shard_month(path: str) -> tuple[int, int] | None:
+    """(year, month) of a shard path, or None when `path` is not a shard."""
+    match = _SHARD_RE.match(path)
+    if not match or match.group(1) != match.group(2):
+        return None
+    return int(match.group(2)), int(match.group(3))

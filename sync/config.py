@@ -1,0 +1,114 @@
+"""Configuration, read once from the environment into a typed object that is passed down.
+
+Secrets (`TUSHARE_TOKEN`, `HF_TOKEN`, `SYNC_ADMIN_TOKEN`) only ever come from the environment;
+they are excluded from `repr` so that logging a `Settings` never prints them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Mapping
+
+from dataset_script.schema import ALL_MARKETS, DEFAULT_MARKETS
+
+OFFICIAL_TUSHARE_URL = "http://api.waditu.com/dataapi"
+DEFAULT_REPO = "./dataset"
+DEFAULT_START = dt.date(2005, 1, 1)
+
+
+class ConfigError(ValueError):
+    """A setting is malformed. The message names the variable or option and a valid example."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    tushare_token: str | None = dataclasses.field(default=None, repr=False)
+    tushare_api_url: str = OFFICIAL_TUSHARE_URL
+    rate_per_min: int = 200
+    dataset_repo: str = DEFAULT_REPO
+    hf_token: str | None = dataclasses.field(default=None, repr=False)
+    markets: tuple[str, ...] = DEFAULT_MARKETS
+    start_date: dt.date | None = None  # None: DEFAULT_START, or the demo market's start
+    sync_time: str = "21:00"
+    sync_tz: str = "Asia/Shanghai"
+    admin_token: str | None = dataclasses.field(default=None, repr=False)
+    restatement_days: int = 3
+    completeness: float = 0.98
+
+    @property
+    def embedded_source(self) -> bool:
+        """True when no token is configured: the built-in synthetic market serves the data."""
+        return not self.tushare_token
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            tushare_token=get("TUSHARE_TOKEN"),
+            tushare_api_url=(get("TUSHARE_API_URL") or OFFICIAL_TUSHARE_URL).rstrip("/"),
+            rate_per_min=parse_positive_int(get("TUSHARE_RATE_PER_MIN") or "200", "TUSHARE_RATE_PER_MIN"),
+            dataset_repo=get("DATASET_REPO") or DEFAULT_REPO,
+            hf_token=get("HF_TOKEN"),
+            markets=parse_markets(get("SYNC_MARKETS") or ",".join(DEFAULT_MARKETS), "SYNC_MARKETS"),
+            start_date=parse_date(get("SYNC_START_DATE"), "SYNC_START_DATE") if get("SYNC_START_DATE") else None,
+            sync_time=parse_clock(get("SYNC_TIME") or "21:00", "SYNC_TIME"),
+            sync_tz=get("SYNC_TZ") or "Asia/Shanghai",
+            admin_token=get("SYNC_ADMIN_TOKEN"),
+            restatement_days=parse_positive_int(get("SYNC_RESTATEMENT_DAYS") or "3", "SYNC_RESTATEMENT_DAYS", allow_zero=True),
+            completeness=parse_fraction(get("SYNC_COMPLETENESS") or "0.98", "SYNC_COMPLETENESS"),
+        )
+
+
+def parse_date(text: str, source: str) -> dt.date:
+    """Parse `YYYYMMDD` (the format every Tushare date and our CLI use)."""
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y%m%d").date()
+    except ValueError:
+        raise ConfigError(f"{source} must be a date as YYYYMMDD, e.g. 20240105; got {text!r}") from None
+
+
+def parse_markets(text: str, source: str) -> tuple[str, ...]:
+    """`主板,创业板` or `all` → a tuple of stock_basic market names."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if [n.lower() for n in names] == ["all"]:
+        return ALL_MARKETS
+    unknown = [n for n in names if n not in ALL_MARKETS]
+    if not names or unknown:
+        raise ConfigError(
+            f"{source} must be a comma list of {', '.join(ALL_MARKETS)} or 'all'; got {text!r}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def parse_positive_int(text: str, source: str, *, allow_zero: bool = False) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{source} must be a positive whole number, e.g. 200; got {text!r}")
+    return value
+
+
+def parse_fraction(text: str, source: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise ConfigError(f"{source} must be a fraction in (0, 1], e.g. 0.98; got {text!r}")
+    return value
+
+
+def parse_clock(text: str, source: str) -> str:
+    try:
+        return dt.datetime.strptime(text, "%H:%M").strftime("%H:%M")
+    except ValueError:
+        raise ConfigError(f"{source} must be a time as HH:MM, e.g. 21:00; got {text!r}") from None
