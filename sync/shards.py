@@ -1,0 +1,127 @@
+"""Monthly shards: split, merge, serialise and check the dataset invariants.
+
+Pure functions over Arrow tables and bytes; the run module does the reading and publishing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Iterable, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dataset_script.schema import PRICE_SCHEMA, SORT_KEYS, shard_month, shard_path
+
+
+def split_by_month(table: pa.Table) -> dict[str, pa.Table]:
+    """Rows grouped into their shard paths (`data/YYYY/YYYY-MM.parquet`)."""
+    if table.num_rows == 0:
+        return {}
+    dates = table.column("date").to_pylist()
+    paths = pa.array([shard_path(d) for d in dates])
+    shards = {}
+    for path in pc.unique(paths).to_pylist():
+        shards[path] = table.filter(pc.equal(paths, path))
+    return shards
+
+
+def merge_shard(existing: pa.Table | None, fresh: pa.Table, replaced_dates: Iterable[dt.date]) -> pa.Table:
+    """A month's rows after a run: rows of re-fetched dates replaced, all others kept; sorted.
+
+    `replaced_dates` are the days this run fetched completely; old rows of those days go away even
+    when the new data no longer has them (e.g. a stock that was wrongly listed).
+    """
+    parts = [fresh]
+    if existing is not None and existing.num_rows:
+        drop = pa.array(sorted(set(replaced_dates)), type=pa.date32())
+        parts.insert(0, existing.filter(pc.invert(pc.is_in(existing.column("date"), value_set=drop))))
+    merged = pa.concat_tables([p.select(PRICE_SCHEMA.names).cast(PRICE_SCHEMA) for p in parts])
+    return merged.sort_by(SORT_KEYS)
+
+
+def to_parquet(table: pa.Table) -> bytes:
+    """Deterministic Parquet bytes: zstd, page index, and content-defined chunking.
+
+    Content-defined chunking keeps page boundaries stable when a shard gains a day at its end, so
+    the Hub's Xet storage uploads only the changed part of a rewritten shard.
+    """
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        write_page_index=True,
+        use_content_defined_chunking=True,
+        write_statistics=True,
+    )
+    return sink.getvalue()
+
+
+def from_parquet(data: bytes) -> pa.Table:
+    return pq.read_table(io.BytesIO(data))
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def shard_problems(path: str, table: pa.Table) -> list[str]:
+    """Invariant violations inside one shard: schema, month, sort order, unique (code, date)."""
+    problems = []
+    if table.schema.remove_metadata() != PRICE_SCHEMA:
+        problems.append(f"{path}: columns or types differ from the contract")
+        return problems
+    month = shard_month(path)
+    if month is None:
+        problems.append(f"{path}: not a shard path (data/YYYY/YYYY-MM.parquet)")
+        return problems
+    if table.num_rows == 0:
+        problems.append(f"{path}: empty shard")
+        return problems
+    dates = table.column("date")
+    if pc.any(pc.is_null(dates)).as_py() or pc.any(pc.is_null(table.column("code"))).as_py():
+        problems.append(f"{path}: null code or date")
+        return problems
+    days = pc.unique(dates).to_pylist()
+    if any((d.year, d.month) != month for d in days):
+        problems.append(f"{path}: holds rows outside {month[0]:04d}-{month[1]:02d}")
+    if not table.equals(table.sort_by(SORT_KEYS)):
+        problems.append(f"{path}: rows are not sorted by (date, code)")
+    keys = table.group_by(["code", "date"]).aggregate([([], "count_all")])
+    if keys.num_rows != table.num_rows:
+        problems.append(f"{path}: {table.num_rows - keys.num_rows} duplicate (code, date) rows")
+    return problems
+
+
+def coverage_problems(
+    days_by_shard: Mapping[str, Sequence[dt.date]],
+    trading_days: Sequence[dt.date],
+    watermark: dt.date,
+) -> list[str]:
+    """Every trading day from the first one up to the watermark present; nothing after it.
+
+    `trading_days` are the SSE trading days from the dataset's first day through the watermark.
+    """
+    present = {d for days in days_by_shard.values() for d in days}
+    expected = [d for d in trading_days if d <= watermark]
+    problems = []
+    missing = [d for d in expected if d not in present]
+    if missing:
+        shown = ", ".join(d.isoformat() for d in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        problems.append(f"trading days missing before the watermark {watermark.isoformat()}: {shown}{more}")
+    late = sorted(d for d in present if d > watermark)
+    if late:
+        problems.append(f"rows after the watermark {watermark.isoformat()}: first {late[0].isoformat()}")
+    closed = sorted(present - set(trading_days) - set(late))
+    if closed:
+        problems.append(f"rows on non-trading days: first {closed[0].isoformat()}")
+    return problems
+
+
+def shard_days(table: pa.Table) -> list[dt.date]:
+    return sorted(pc.unique(table.column("date")).to_pylist())

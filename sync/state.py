@@ -1,0 +1,75 @@
+"""`.sync/state.json`: the watermark and per-shard bookkeeping that travel with the data.
+
+It never holds a secret. It holds only facts about the data, plus the summary of the run that
+produced this commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Mapping
+
+from dataset_script.schema import SCHEMA_VERSION
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardInfo:
+    rows: int
+    sha256: str
+    first_date: dt.date
+    last_date: dt.date
+    days: int
+
+    def to_json(self) -> dict:
+        return {
+            "rows": self.rows, "sha256": self.sha256, "days": self.days,
+            "first_date": self.first_date.isoformat(), "last_date": self.last_date.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> ShardInfo:
+        return cls(
+            rows=int(data["rows"]), sha256=data["sha256"], days=int(data["days"]),
+            first_date=dt.date.fromisoformat(data["first_date"]),
+            last_date=dt.date.fromisoformat(data["last_date"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncState:
+    watermark: dt.date
+    first_date: dt.date
+    markets: tuple[str, ...]
+    shards: Mapping[str, ShardInfo]
+    last_run: Mapping = dataclasses.field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.shards.values())
+
+    def to_json(self) -> str:
+        data = {
+            "schema_version": self.schema_version,
+            "watermark": self.watermark.isoformat(),
+            "first_date": self.first_date.isoformat(),
+            "markets": list(self.markets),
+            "rows": self.rows,
+            "shards": {path: info.to_json() for path, info in sorted(self.shards.items())},
+            "last_run": dict(self.last_run),
+        }
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SyncState:
+        data = json.loads(text)
+        return cls(
+            watermark=dt.date.fromisoformat(data["watermark"]),
+            first_date=dt.date.fromisoformat(data["first_date"]),
+            markets=tuple(data["markets"]),
+            shards={path: ShardInfo.from_json(info) for path, info in data["shards"].items()},
+            last_run=data.get("last_run", {}),
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        )
