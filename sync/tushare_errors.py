@@ -1,0 +1,187 @@
+"""Typed errors of the Tushare Pro client, and the pure mapping from a reply's (code, msg) to them.
+
+Every error says what happened, what to do, and whether retrying helps (`retryable`). The official
+SDK raises a bare `Exception(msg)` and loses the code; here the code and the interface stay
+attached as data, so callers branch on types, never on message text.
+
+`retryable` means "the same call may succeed if repeated": the client retries those itself
+(transport, protocol, per-minute quota) before raising; the others (bad token, missing
+permission, hourly/daily quota, bad request) fail at once because repeating cannot help now.
+
+None of these messages ever contains the token: the client never passes request bodies in, and
+scrubs server-provided text before it gets here.
+"""
+
+from __future__ import annotations
+
+import re
+
+PERMISSIONS_URL = "https://tushare.pro/document/1?doc_id=108"
+
+# Minimum Tushare points per interface, from the official docs (reference §4).
+MIN_POINTS: dict[str, int] = {
+    "stock_basic": 2000,
+    "trade_cal": 2000,
+    "daily": 120,
+    "daily_basic": 2000,
+    "adj_factor": 2000,
+    "stk_limit": 2000,
+    "suspend_d": 2000,
+    "bak_basic": 5000,
+}
+
+AUTH_CODE = 40101
+LIMIT_CODE = 40203  # used by Tushare for both quotas ("最多访问") and permissions ("没有…权限")
+
+_QUOTA_RE = re.compile(r"每(分钟|小时|天|日)最多访问该接口\s*(\d+)\s*次")
+_PERIODS = {"分钟": "minute", "小时": "hour", "天": "day", "日": "day"}
+
+
+class TushareError(Exception):
+    """Base of every error the client raises.
+
+    Attributes: `api_name` (the interface called), `code` (Tushare's reply code, None when the
+    failure happened before a reply was parsed), `server_msg` (the reply's msg, if any) and
+    `retryable` (whether repeating may help).
+    """
+
+    def __init__(self, message: str, *, api_name: str, code: int | None = None, retryable: bool = False,
+                 server_msg: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.api_name = api_name
+        self.code = code
+        self.retryable = retryable
+        self.server_msg = server_msg
+
+
+class TushareAuthError(TushareError):
+    """40101: the token is wrong or expired. Never retried; the message never shows the token."""
+
+
+class TusharePermissionError(TushareError):
+    """40203 "没有…权限": this token's account lacks the points for the interface. Never retried."""
+
+    def __init__(self, message: str, *, api_name: str, code: int | None, points: int | None,
+                 server_msg: str | None = None):
+        super().__init__(message, api_name=api_name, code=code, retryable=False, server_msg=server_msg)
+        self.points = points
+
+
+class TushareQuotaError(TushareError):
+    """40203 "最多访问…次": a per-`period` quota ("minute", "hour", "day") of `limit` calls is spent.
+
+    Per-minute: retryable, the client waits for the window and retries a bounded number of times.
+    Per-hour / per-day: raised at once; the message says when it resets.
+    """
+
+    def __init__(self, message: str, *, api_name: str, code: int | None, period: str, limit: int | None,
+                 server_msg: str | None = None):
+        super().__init__(message, api_name=api_name, code=code, retryable=period == "minute",
+                         server_msg=server_msg)
+        self.period = period
+        self.limit = limit
+
+
+class _RetriedError(TushareError):
+    """An error about one attempt; `after_attempts` restates it once the retries are spent."""
+
+    def __init__(self, detail: str, *, api_name: str, retryable: bool = True, status: int | None = None,
+                 attempts: int | None = None):
+        if attempts is None:
+            hint = "Retrying may help." if retryable else "Retrying will not help."
+            message = f"Tushare {api_name} failed: {detail}. {hint}"
+        else:
+            noun = "attempt" if attempts == 1 else "attempts"
+            message = f"Tushare {api_name} failed after {attempts} {noun}: {detail}. Retrying later may help."
+        super().__init__(message, api_name=api_name, code=None, retryable=retryable)
+        self.detail = detail
+        self.status = status
+        self.attempts = attempts
+
+    def after_attempts(self, attempts: int) -> _RetriedError:
+        return type(self)(self.detail, api_name=self.api_name, retryable=self.retryable,
+                          status=self.status, attempts=attempts)
+
+
+class TushareTransportError(_RetriedError):
+    """The HTTP exchange failed: non-2xx status (`status`), timeout, dropped connection, non-JSON body."""
+
+
+class TushareProtocolError(_RetriedError):
+    """A 2xx JSON reply that breaks the protocol: no integer code, `data` null, ragged rows, …"""
+
+
+def error_from_reply(api_name: str, code: int, msg: str, *, rate_per_min: int | None = None) -> TushareError:
+    """Map a business error reply (HTTP 200, `code != 0`) to a typed error. Pure: text in, error out.
+
+    >>> error_from_reply("daily", 40101, "您的token不对，请确认。").retryable
+    False
+    """
+    reply = f"{code} {msg}".strip()
+    if code == AUTH_CODE:
+        return TushareAuthError(
+            f"Tushare rejected the token ({reply}). Set TUSHARE_TOKEN to a valid Tushare Pro token, "
+            "or unset it to use the embedded synthetic market.",
+            api_name=api_name, code=code, server_msg=msg,
+        )
+    quota = _QUOTA_RE.search(msg)
+    if quota:
+        return _quota_error(api_name, code, msg, _PERIODS[quota.group(1)], int(quota.group(2)), rate_per_min)
+    if "权限" in msg or "积分" in msg:
+        return _permission_error(api_name, code, msg)
+    if "接口名" in msg:
+        return TushareError(
+            f"Tushare does not know the interface {api_name!r} ({reply}). Check the interface name "
+            "against https://tushare.pro/document/2. Retrying will not help.",
+            api_name=api_name, code=code, server_msg=msg,
+        )
+    return TushareError(
+        f"Tushare refused {api_name} ({reply}). Check the parameters of the call; "
+        "retrying will not help.",
+        api_name=api_name, code=code, server_msg=msg,
+    )
+
+
+def _permission_error(api_name: str, code: int, msg: str) -> TusharePermissionError:
+    reply = f"{code} {msg}".strip()
+    points = MIN_POINTS.get(api_name)
+    need = (f"{api_name} needs at least {points} Tushare points" if points
+            else f"{api_name} needs more Tushare points than this account has")
+    return TusharePermissionError(
+        f"Tushare denied access to the interface {api_name} ({reply}). {need} "
+        f"(see {PERMISSIONS_URL}); use a token whose account has them. Retrying will not help.",
+        api_name=api_name, code=code, points=points, server_msg=msg,
+    )
+
+
+def _quota_error(api_name: str, code: int, msg: str, period: str, limit: int,
+                 rate_per_min: int | None) -> TushareQuotaError:
+    reply = f"{code} {msg}".strip()
+    if period == "minute":
+        ours = f"; this client allows {rate_per_min}/min for {api_name}" if rate_per_min else ""
+        text = (f"Tushare's per-minute quota for {api_name} is used up ({reply}){ours}. "
+                "Waiting for the window may help.")
+    elif period == "hour":
+        text = (f"Tushare's per-hour quota for {api_name} ({limit} calls) is used up ({reply}). "
+                "It resets within the hour: run again later, or use a token with more Tushare points "
+                f"(see {PERMISSIONS_URL}).")
+    else:
+        text = (f"Tushare's daily quota for {api_name} ({limit} calls) is used up ({reply}). "
+                "It resets at midnight China time (Asia/Shanghai): run again tomorrow, or use a token "
+                f"with more Tushare points (see {PERMISSIONS_URL}).")
+    return TushareQuotaError(text, api_name=api_name, code=code, period=period, limit=limit, server_msg=msg)
+
+
+def quota_still_refused(error: TushareQuotaError, waits: int, wait_s: float, rate_per_min: int) -> TushareQuotaError:
+    """The per-minute quota kept refusing after `waits` full-window waits: say why and what to do."""
+    api = error.api_name
+    server = f" below the server's {error.limit}/min" if error.limit else ""
+    text = (
+        f"Tushare kept refusing {api} at its per-minute quota after {waits} waits of {wait_s:g} s "
+        f"({error.code} {error.server_msg}). Another client may be using the same token: stop it, "
+        f"or lower TUSHARE_RATE_PER_MIN (this client allows {rate_per_min}/min for {api}){server}. "
+        "Retrying later may help."
+    )
+    return TushareQuotaError(text, api_name=api, code=error.code, period="minute", limit=error.limit,
+                             server_msg=error.server_msg)
