@@ -1,6 +1,78 @@
 """Shared fixtures. Keep the Hub client offline and its caches isolated before any import."""
 
+import atexit
 import os
+import sys
+
+import pytest
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+
+# One Hub-compatible server for the whole session. huggingface_hub and datasets read HF_ENDPOINT
+# once, at import, so it must be set here, before any test module imports them (no trailing slash:
+# datasets mangles `…/datasets/x` into `hf://atasets/x` otherwise).
+if "huggingface_hub" in sys.modules or "datasets" in sys.modules:
+    raise RuntimeError(
+        "huggingface_hub was imported before tests/conftest.py could point HF_ENDPOINT at the local "
+        "test Hub; remove the early import (e.g. from a plugin or a root conftest)."
+    )
+
+from tests.hub_server import HubServer  # noqa: E402
+
+HUB = HubServer().start()
+atexit.register(HUB.stop)
+os.environ["HF_ENDPOINT"] = HUB.url
+os.environ.pop("HF_TOKEN", None)  # never send a developer's real token to the test server
+
+
+@pytest.fixture
+def hf_home(tmp_path, monkeypatch):
+    """A fresh, empty HF_HOME for this test (hub cache, datasets cache, token paths).
+
+    A warm cache hides failures: `load_dataset` silently serves a cached build when the Hub errors
+    (hub-protocol.md G1). huggingface_hub and datasets turn HF_HOME into module constants at import,
+    so besides the environment this patches those constants; both libraries read them at call time.
+    """
+    import datasets.config
+    import huggingface_hub.constants as hub_constants
+    from huggingface_hub import HfFileSystem
+
+    home = tmp_path / "hf_home"
+    home.mkdir()
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    for name, value in {
+        "HF_HOME": home,
+        "HF_HUB_CACHE": home / "hub",
+        "HUGGINGFACE_HUB_CACHE": home / "hub",
+        "HF_ASSETS_CACHE": home / "assets",
+        "HUGGINGFACE_ASSETS_CACHE": home / "assets",
+        "HF_XET_CACHE": home / "xet",
+        "HF_TOKEN_PATH": home / "token",
+        "HF_STORED_TOKENS_PATH": home / "stored_tokens",
+        "AGENT_HARNESSES_PATH": home / ".agent_harnesses.json",
+    }.items():
+        if hasattr(hub_constants, name):
+            monkeypatch.setattr(hub_constants, name, str(value))
+    datasets_cache = home / "datasets"
+    monkeypatch.setattr(datasets.config, "HF_CACHE_HOME", str(home))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", datasets_cache)
+    monkeypatch.setattr(datasets.config, "HF_MODULES_CACHE", home / "modules")
+    monkeypatch.setattr(datasets.config, "DOWNLOADED_DATASETS_PATH", datasets_cache / "downloads")
+    monkeypatch.setattr(datasets.config, "EXTRACTED_DATASETS_PATH", datasets_cache / "downloads" / "extracted")
+    HfFileSystem.clear_instance_cache()  # its dircache and repo-exists cache outlive a test otherwise
+    yield home
+    HfFileSystem.clear_instance_cache()
+
+
+@pytest.fixture
+def hub_server(hf_home):
+    """The session's local Hub (`tests.hub_server.HubServer`), emptied for this test.
+
+    `hub_server.url` equals HF_ENDPOINT; every test starts with no repos, no auth and no injected
+    failures, and with a fresh HF_HOME (via `hf_home`).
+    """
+    HUB.reset()
+    yield HUB
+    HUB.reset()
