@@ -222,9 +222,9 @@ class TushareClient:
         Pages through the interface's row cap with limit/offset; pass `limit` or `offset`
         yourself to get exactly one page. None-valued params are dropped; dates may be given as
         `datetime.date`. Raises a `TushareError` subclass; an empty frame means the server said
-        "no rows".
+        "no rows". Example::
 
-        >>> client.query("trade_cal", "cal_date,is_open", exchange="SSE", start_date="20250101")
+            calendar = client.query("trade_cal", "cal_date,is_open", exchange="SSE", start_date="20250101")
         """
         if not isinstance(api_name, str) or not _API_NAME.fullmatch(api_name):
             raise ValueError(f"api_name must be a Tushare interface name like 'daily'; got {api_name!r}")

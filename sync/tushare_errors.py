@@ -176,12 +176,11 @@ def _quota_error(api_name: str, code: int, msg: str, period: str, limit: int,
 def quota_still_refused(error: TushareQuotaError, waits: int, wait_s: float, rate_per_min: int) -> TushareQuotaError:
     """The per-minute quota kept refusing after `waits` full-window waits: say why and what to do."""
     api = error.api_name
-    server = f" below the server's {error.limit}/min" if error.limit else ""
+    server = f"The server allows {error.limit}/min and this client" if error.limit else "This client"
     text = (
         f"Tushare kept refusing {api} at its per-minute quota after {waits} waits of {wait_s:g} s "
-        f"({error.code} {error.server_msg}). Another client may be using the same token: stop it, "
-        f"or lower TUSHARE_RATE_PER_MIN (this client allows {rate_per_min}/min for {api}){server}. "
-        "Retrying later may help."
+        f"({error.code} {error.server_msg}). {server} paces {api} at {rate_per_min}/min, so another client "
+        "may be using the same token: stop it, or lower TUSHARE_RATE_PER_MIN. Retrying later may help."
     )
     return TushareQuotaError(text, api_name=api, code=error.code, period="minute", limit=error.limit,
                              server_msg=error.server_msg)
