@@ -43,6 +43,7 @@ class SyncState:
     first_date: dt.date
     markets: tuple[str, ...]
     shards: Mapping[str, ShardInfo]
+    files: Mapping[str, str] = dataclasses.field(default_factory=dict)  # meta/card path -> sha256
     last_run: Mapping = dataclasses.field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
@@ -58,6 +59,7 @@ class SyncState:
             "markets": list(self.markets),
             "rows": self.rows,
             "shards": {path: info.to_json() for path, info in sorted(self.shards.items())},
+            "files": dict(sorted(self.files.items())),
             "last_run": dict(self.last_run),
         }
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
@@ -70,6 +72,7 @@ class SyncState:
             first_date=dt.date.fromisoformat(data["first_date"]),
             markets=tuple(data["markets"]),
             shards={path: ShardInfo.from_json(info) for path, info in data["shards"].items()},
+            files=data.get("files", {}),
             last_run=data.get("last_run", {}),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )

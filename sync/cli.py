@@ -1,0 +1,185 @@
+"""`python -m sync full|delta|status|verify`: the same job from a terminal, a cron or a CI runner.
+
+Exit codes: 0 success (including "nothing new" and "stopped before a day not yet published"),
+1 failure (the repo is unchanged), 2 usage error. Messages name the fix and never a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sync.config import ConfigError, Settings, parse_date, parse_markets
+from sync.publish import open_repo
+from sync.run import SHANGHAI, RunResult
+
+log = logging.getLogger("sync")
+
+HUB_PREFIX = "hf://datasets/"
+DEFAULT_HUB_ID = "ellendan/a-share-prices"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    settings = None
+    try:
+        settings = Settings.from_env()
+        return args.command(args, settings)
+    except ConfigError as error:
+        print(f"error: {_scrub(str(error), settings)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was published; re-run to resume", file=sys.stderr)
+        return 1
+    except Exception as error:  # every failure leaves the repo unchanged; say so and how to go on
+        log.debug("failure", exc_info=True)
+        print(f"error: {_scrub(str(error) or type(error).__name__, settings)}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sync", description="Keep the A-share daily prices dataset fresh.")
+    commands = parser.add_subparsers(required=True, metavar="{full,delta,status,verify}")
+    full = commands.add_parser("full", help="rebuild every shard from the start date and publish once")
+    full.add_argument("--start", type=_date_arg, help="first day, YYYYMMDD (default SYNC_START_DATE or 20050101)")
+    full.add_argument("--end", type=_date_arg, help="last day, YYYYMMDD (default: the newest published day)")
+    full.add_argument("--markets", type=_markets_arg, help="comma list of 主板,创业板,科创板,北交所,CDR or 'all'")
+    full.set_defaults(command=_full)
+    delta = commands.add_parser("delta", help="add each new complete trading day since the watermark")
+    delta.add_argument("--end", type=_date_arg, help="last day to fetch, YYYYMMDD")
+    delta.set_defaults(command=_delta)
+    status = commands.add_parser("status", help="watermark, coverage, shards and the last run")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(command=_status)
+    verify = commands.add_parser("verify", help="re-check every invariant of the published repo")
+    verify.set_defaults(command=_verify)
+    for sub in (full, delta, status, verify):
+        sub.add_argument("--repo", help="hf://datasets/OWNER/NAME or a folder (default DATASET_REPO or ./dataset)")
+    return parser
+
+
+def _full(args, settings: Settings) -> int:
+    from sync.full import run_full
+
+    return _run(args, settings, lambda repo, source, now, repo_id: run_full(
+        repo, source, settings, now, start=args.start, end=args.end, markets=args.markets,
+        repo_id=repo_id, progress=sys.stderr.isatty()))
+
+
+def _delta(args, settings: Settings) -> int:
+    from sync.delta import run_delta
+
+    return _run(args, settings, lambda repo, source, now, repo_id: run_delta(
+        repo, source, settings, now, end=args.end, repo_id=repo_id, progress=sys.stderr.isatty()))
+
+
+def _run(args, settings: Settings, job) -> int:
+    from sync.source import open_source
+
+    target = args.repo or settings.dataset_repo
+    repo = open_repo(target, hf_token=settings.hf_token)
+    now = _now()
+    with open_source(settings, now.date()) as source:
+        log.info("source: %s", source.description)
+        log.info("target: %s", repo.description)
+        result = job(repo, source, now, _repo_id(target))
+    print(_summary(result, repo.description, target))
+    return 0
+
+
+def _status(args, settings: Settings) -> int:
+    from sync.verify import status_of
+
+    repo = open_repo(args.repo or settings.dataset_repo, hf_token=settings.hf_token)
+    facts = status_of(repo, _now())
+    if args.json:
+        print(json.dumps(facts, ensure_ascii=False, indent=2))
+    elif not facts["published"]:
+        print(f"{facts['repo']}: nothing published yet; run `python -m sync full`")
+    else:
+        behind = facts["trading_days_behind"]
+        print(f"{facts['repo']} at {facts['commit']}")
+        print(f"  complete through {facts['watermark']} (first day {facts['first_date']}; "
+              f"{behind if behind is not None else '?'} trading days behind today)")
+        print(f"  {facts['rows']:,} rows in {facts['shards']} monthly shards, markets {', '.join(facts['markets'])}")
+        last = facts["last_run"]
+        if last:
+            print(f"  last run: {last.get('kind')} finished {last.get('finished_at')}")
+    return 0
+
+
+def _verify(args, settings: Settings) -> int:
+    from sync.verify import verify_repo
+
+    repo = open_repo(args.repo or settings.dataset_repo, hf_token=settings.hf_token)
+    problems = verify_repo(repo)
+    if problems:
+        print(f"{repo.description}: {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print(f"{repo.description}: ok, every invariant holds")
+    return 0
+
+
+def _summary(result: RunResult, description: str, target: str) -> str:
+    calls = ", ".join(f"{api} {n}" for api, n in sorted(result.api_calls.items()))
+    lines = [
+        f"{result.kind} sync {'published to' if result.published else 'left unchanged'} {description}",
+        f"  {result.headline()}",
+        f"  trading days fetched: {len(result.days)}"
+        + (f" ({result.days[0].isoformat()} .. {result.days[-1].isoformat()})" if result.days else ""),
+        f"  rows: {result.rows:,}",
+        f"  API calls: {calls or 'none'}",
+        f"  bytes written: {result.bytes_written:,}",
+        f"  commit: {result.commit or 'none (nothing changed)'}",
+    ]
+    load = _repo_id(target) if target.startswith(HUB_PREFIX) else os.path.abspath(target)
+    lines.append(f'Load it with: datasets.load_dataset("{load}", split="train")')
+    return "\n".join(lines)
+
+
+def _repo_id(target: str) -> str:
+    return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else DEFAULT_HUB_ID
+
+
+def _now() -> dt.datetime:
+    """Now in Asia/Shanghai; SYNC_NOW (ISO time, Shanghai if naive) pins it for tests and replays."""
+    pinned = os.environ.get("SYNC_NOW", "").strip()
+    if not pinned:
+        return dt.datetime.now(SHANGHAI)
+    try:
+        moment = dt.datetime.fromisoformat(pinned)
+    except ValueError:
+        raise ConfigError(f"SYNC_NOW must be an ISO time like 2024-04-15T18:00; got {pinned!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+def _date_arg(text: str) -> dt.date:
+    try:
+        return parse_date(text, "the date")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _markets_arg(text: str) -> tuple[str, ...]:
+    try:
+        return parse_markets(text, "--markets")
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _scrub(text: str, settings: Settings | None) -> str:
+    """Remove any configured secret from a message, whatever produced it."""
+    secrets = [os.environ.get(n, "") for n in ("TUSHARE_TOKEN", "HF_TOKEN", "SYNC_ADMIN_TOKEN")]
+    if settings:
+        secrets += [settings.tushare_token or "", settings.hf_token or "", settings.admin_token or ""]
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

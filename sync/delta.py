@@ -1,0 +1,117 @@
+"""Delta sync: re-fetch the restatement window, add each new complete trading day, publish once.
+
+The watermark only moves over a gap-free run of complete days: fetching stops at the first
+day that is not complete yet, and that day is retried by the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from dataset_script.schema import PRICE_SCHEMA, shard_path
+from sync.config import Settings
+from sync.meta import calendar_table, stocks_table, trading_days
+from sync.plan import PublishInput
+from sync.publish import DatasetRepo
+from sync.run import (
+    RunResult, SyncError, carry_before, incomplete_reason, newest_allowed_day, publish, read_shard, read_state,
+)
+from sync.shards import merge_shard, split_by_month
+from sync.source import DAY_APIS, Source, ymd
+from sync.state import SyncState
+from sync.transform import DayFrames, canonical_rows, select_stocks, to_table
+
+log = logging.getLogger(__name__)
+DAYS_PER_BATCH = 5  # days fetched concurrently; completeness is still judged in day order
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    days: list[dt.date]                      # complete days, in order, gap-free
+    frames: DayFrames | None
+    stopped: tuple[dt.date, str] | None      # first day that was not complete, and why
+
+
+def run_delta(
+    repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
+    end: dt.date | None = None, repo_id: str = "ellendan/a-share-prices", progress: bool = False,
+) -> RunResult:
+    with repo.lock():
+        head = repo.head()
+        state = read_state(repo, head)
+        if state is None:
+            raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
+        newest = newest_allowed_day(now, end)
+        calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
+        days = trading_days(calendar, state.first_date, newest)
+        window = [d for d in days if d <= state.watermark][-settings.restatement_days:] if settings.restatement_days else []
+        wanted = window + [d for d in days if d > state.watermark]
+        fetched = fetch_days(source, wanted, settings.completeness, progress)
+        stocks = select_stocks(source.stocks(), state.markets)
+        names = source.names()
+
+        def build(head: str | None, previous: SyncState | None) -> PublishInput:
+            previous = previous or state
+            watermark = max([previous.watermark, *fetched.days])
+            shards = merged_shards(repo, head, days, fetched, stocks, names)
+            return PublishInput(
+                shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, previous.first_date),
+                trading_days=[d for d in days if d <= watermark], first_date=previous.first_date,
+                watermark=watermark, markets=previous.markets, full=False,
+                run={"kind": "delta", "finished_at": now.isoformat(timespec="seconds"),
+                     "days": [ymd(d) for d in fetched.days], "api_calls": dict(source.client.calls)},
+            )
+
+        commit, written = publish(repo, build, repo_id)
+        new_state = read_state(repo, repo.head()) if commit else state
+        return RunResult(
+            kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
+            watermark=new_state.watermark, days=fetched.days, rows=_rows(fetched), bytes_written=written,
+            api_calls=dict(source.client.calls), stopped=fetched.stopped,
+        )
+
+
+def fetch_days(source: Source, days: list[dt.date], threshold: float, progress: bool) -> Fetched:
+    """Fetch each day's four interfaces; keep the complete days up to the first incomplete one."""
+    complete: list[DayFrames] = []
+    done: list[dt.date] = []
+    bar = tqdm(total=len(days), desc="delta", unit="day", disable=not progress)
+    for start in range(0, len(days), DAYS_PER_BATCH):
+        batch = days[start:start + DAYS_PER_BATCH]
+        calls = [(api, {"trade_date": ymd(day)}) for day in batch for api in DAY_APIS]
+        results = source.query_many(calls)
+        for i, day in enumerate(batch):
+            frames = DayFrames(*results[i * len(DAY_APIS):(i + 1) * len(DAY_APIS)])
+            reason = incomplete_reason(frames, threshold)
+            if reason:
+                bar.close()
+                return Fetched(done, DayFrames.concat(complete) if complete else None, (day, reason))
+            complete.append(frames)
+            done.append(day)
+            bar.update()
+    bar.close()
+    return Fetched(done, DayFrames.concat(complete) if complete else None, None)
+
+
+def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str, pa.Table]:
+    """The months touched by the fetched days, merged into their published shards."""
+    if not fetched.days:
+        return {}
+    first = days.index(fetched.days[0])
+    carry = carry_before(repo, head, days[first - 1] if first else None)
+    rows = to_table(canonical_rows(fetched.days, stocks, names, fetched.frames, carry))
+    fresh = split_by_month(rows)
+    merged = {}
+    for path in dict.fromkeys(shard_path(d) for d in fetched.days):
+        replaced = [d for d in fetched.days if shard_path(d) == path]
+        merged[path] = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), replaced)
+    return merged
+
+
+def _rows(fetched: Fetched) -> int:
+    return 0 if fetched.frames is None else len(fetched.frames.daily)

@@ -1,0 +1,113 @@
+"""Plan a publish as data: the one commit (adds and deletes) and the state it carries.
+
+Pure: takes shard tables and facts, returns a `Commit` or None when nothing would change.
+Every invariant is checked here, before anything reaches a repo; a violation raises
+`InvariantError` and nothing is published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+
+from dataset_script.card import Coverage, render_card
+from dataset_script.schema import (
+    CALENDAR_PATH, CARD_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, shard_month,
+)
+from sync.publish import Commit
+from sync.shards import coverage_problems, sha256, shard_days, shard_problems, to_parquet
+from sync.state import ShardInfo, SyncState
+
+
+class InvariantError(RuntimeError):
+    """The data about to be published breaks the contract; nothing was published."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        lines = "\n  - ".join(self.problems)
+        super().__init__(f"refusing to publish, the dataset invariants do not hold:\n  - {lines}")
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishInput:
+    shards: Mapping[str, pa.Table]      # shards this run (re)built, complete months' tables
+    stocks: pa.Table
+    calendar: pa.Table
+    trading_days: Sequence[dt.date]     # SSE trading days from first_date through the watermark
+    first_date: dt.date
+    watermark: dt.date
+    markets: tuple[str, ...]
+    run: Mapping                        # summary of this run, stored in the state
+    full: bool                          # full rebuild: shards not in `shards` are deleted
+
+
+def plan_commit(
+    planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str
+) -> tuple[Commit | None, SyncState]:
+    """The commit that publishes `planned` on top of `previous`, or None when nothing changes."""
+    encoded = {path: to_parquet(table) for path, table in planned.shards.items()}
+    infos = {path: _shard_info(planned.shards[path], data) for path, data in encoded.items()}
+    kept = {} if planned.full or previous is None else dict(previous.shards)
+    shards = {**kept, **infos}
+    problems = [p for path, table in planned.shards.items() for p in shard_problems(path, table)]
+    problems += _coverage(planned, shards)
+    if problems:
+        raise InvariantError(problems)
+
+    coverage = Coverage(
+        first_date=planned.first_date, watermark=planned.watermark, rows=sum(s.rows for s in shards.values()),
+        codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
+    )
+    files = {
+        STOCKS_PATH: to_parquet(planned.stocks),
+        CALENDAR_PATH: to_parquet(planned.calendar),
+        CARD_PATH: render_card(coverage, repo_id).encode(),
+        LAST_UPDATE_PATH: planned.watermark.strftime("%Y%m%d").encode(),
+    }
+    old_shards = previous.shards if previous else {}
+    changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
+    deletes = sorted(_stale_files(existing_files, shards) if planned.full else [])
+    digests = {path: sha256(data) for path, data in files.items()}
+    state = SyncState(
+        watermark=planned.watermark, first_date=planned.first_date, markets=planned.markets,
+        shards=shards, files=digests, last_run=dict(planned.run),
+    )
+    unchanged = (
+        previous is not None and not changed and not deletes and previous.files == digests
+        and previous.watermark == planned.watermark and previous.first_date == planned.first_date
+        and set(previous.shards) == set(shards)
+    )
+    if unchanged:
+        return None, previous
+    adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
+    message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
+    return Commit(adds=adds, deletes=deletes, message=message, tag=planned.watermark.strftime("%Y%m%d")), state
+
+
+def _shard_info(table: pa.Table, data: bytes) -> ShardInfo:
+    days = shard_days(table)
+    return ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0], last_date=days[-1], days=len(days))
+
+
+def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:
+    """Days present per shard: read from rebuilt tables, derived from the state for the others."""
+    days_by_shard = {}
+    for path, info in shards.items():
+        if path in planned.shards:
+            days_by_shard[path] = shard_days(planned.shards[path])
+            continue
+        days = [d for d in planned.trading_days if info.first_date <= d <= info.last_date]
+        if len(days) != info.days:
+            return [f"{path}: state records {info.days} trading days, the calendar has {len(days)}; run a full sync"]
+        days_by_shard[path] = days
+    return coverage_problems(days_by_shard, planned.trading_days, planned.watermark)
+
+
+def _stale_files(existing: Sequence[str], shards: Mapping[str, ShardInfo]) -> list[str]:
+    """Files a full rebuild removes: shards that no longer belong, and any loading script."""
+    stale = [p for p in existing if shard_month(p) is not None and p not in shards]
+    stale += [p for p in existing if p.endswith(".py") and "/" not in p]
+    return stale

@@ -1,0 +1,109 @@
+"""The data source: a Tushare client bound to the real API or to the embedded synthetic market.
+
+Also the fetch helpers that say which fields each interface must return. Calls to different
+interfaces run concurrently; each interface is paced by the client's own per-interface quota, so
+a run is bounded by its busiest interface rather than by the sum of all calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+
+from dataset_script.schema import DAILY_BASIC_COLUMNS
+from sync.config import OFFICIAL_TUSHARE_URL, ConfigError, Settings
+from sync.tushare_client import TushareClient
+
+log = logging.getLogger(__name__)
+
+FIELDS: Mapping[str, tuple[str, ...]] = {
+    "daily": ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "pct_chg", "vol", "amount"),
+    "stk_limit": ("ts_code", "trade_date", "up_limit", "down_limit"),
+    "daily_basic": ("ts_code", "trade_date", *DAILY_BASIC_COLUMNS),
+    "adj_factor": ("ts_code", "trade_date", "adj_factor"),
+    "stock_basic": ("ts_code", "symbol", "name", "area", "industry", "market", "exchange",
+                    "list_status", "list_date", "delist_date"),
+    "namechange": ("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
+    "trade_cal": ("exchange", "cal_date", "is_open", "pretrade_date"),
+}
+DAY_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")
+DATE_FIELDS = {"trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date", "ann_date"}
+TEXT_FIELDS = {"ts_code", "symbol", "name", "area", "industry", "market", "exchange", "list_status", "change_reason"}
+# Documented row caps (reference §5): a per-day cross-section larger than this needs more pages.
+ROW_CAPS = {"daily": 6000, "stk_limit": 5800, "daily_basic": 6000, "adj_factor": 6000}
+EMBEDDED_TOKEN = "embedded-demo"
+
+
+@dataclasses.dataclass
+class Source:
+    client: TushareClient
+    description: str
+    default_start: dt.date | None  # the embedded market's first day; None for the real API
+    workers: int = 8
+
+    def query(self, api: str, **params) -> pd.DataFrame:
+        return with_columns(self.client.query(api, fields=list(FIELDS[api]), **params), api)
+
+    def query_many(self, calls: Sequence[tuple[str, Mapping]]) -> list[pd.DataFrame]:
+        """Run (api, params) calls concurrently; results in call order."""
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(self.query, api, **params) for api, params in calls]
+            return [f.result() for f in futures]
+
+    def stocks(self) -> pd.DataFrame:
+        """Every stock ever listed: stock_basic for list_status L, D and P."""
+        calls = [("stock_basic", {"list_status": status}) for status in ("L", "D", "P")]
+        return pd.concat(self.query_many(calls), ignore_index=True).drop_duplicates("ts_code", keep="first")
+
+    def names(self) -> pd.DataFrame:
+        return self.query("namechange")
+
+    def calendar(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self.query("trade_cal", exchange="SSE", start_date=ymd(start), end_date=ymd(end))
+
+
+@contextlib.contextmanager
+def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
+    """The configured source; with no TUSHARE_TOKEN the embedded synthetic market, served locally."""
+    if settings.tushare_token:
+        client = TushareClient(settings.tushare_token, settings.tushare_api_url, rate_per_min=settings.rate_per_min)
+        with client:
+            yield Source(client, f"Tushare Pro at {settings.tushare_api_url}", None)
+        return
+    if settings.tushare_api_url != OFFICIAL_TUSHARE_URL:
+        raise ConfigError("TUSHARE_API_URL is set but TUSHARE_TOKEN is not: set both, or neither to use the embedded synthetic market")
+    from sync.market import demo_market
+    from sync.tushare_server import TushareServer
+
+    market = demo_market(today)
+    with TushareServer(market, tokens=(EMBEDDED_TOKEN,)) as server:
+        client = TushareClient(EMBEDDED_TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={})
+        with client:
+            description = (f"embedded synthetic market ({market.spec.n_stocks} stocks from "
+                           f"{market.spec.start.isoformat()}; set TUSHARE_TOKEN for real data)")
+            yield Source(client, description, market.spec.start)
+
+
+def with_columns(frame: pd.DataFrame, api: str) -> pd.DataFrame:
+    """Guarantee the requested columns with their dtypes, even for an empty reply."""
+    for name in FIELDS[api]:
+        if name in frame.columns and name in DATE_FIELDS:
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+        if name not in frame.columns:
+            if name in DATE_FIELDS:
+                frame[name] = pd.Series(dtype="datetime64[us]")
+            elif name in TEXT_FIELDS:
+                frame[name] = pd.Series(dtype=str)
+            else:
+                frame[name] = pd.Series(dtype=float)
+    return frame
+
+
+def ymd(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")

@@ -1,0 +1,94 @@
+"""Plan a full sync's API calls: per trading day or per stock, whichever the busiest interface
+needs fewer calls for. Pure: stock list and trading days in, chunks of calls out.
+
+Per day, one call (or page) returns the whole market's cross-section, so its cost grows with the
+number of days; per stock, one call returns up to a cap of one stock's days, so its cost grows
+with the universe. A few stocks over many years favour per stock; the full market per day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sync.source import DAY_APIS, ROW_CAPS, ymd
+
+STOCKS_PER_CHUNK = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """A unit of fetching and checkpointing: its id names its staging folder."""
+
+    id: str
+    days: tuple[dt.date, ...]
+    calls: tuple[tuple[str, dict], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchPlan:
+    strategy: str                 # "per-day" or "per-stock"
+    chunks: tuple[Chunk, ...]
+    calls_per_api: dict[str, int]  # estimated HTTP calls (pages included) per interface
+
+    def describe(self, rate_per_min: int) -> str:
+        busiest = max(self.calls_per_api.values())
+        calls = ", ".join(f"{api} {n:,}" for api, n in self.calls_per_api.items())
+        return (f"planned {self.strategy} fetch: {calls} API calls; the busiest interface needs "
+                f"~{math.ceil(busiest / rate_per_min)} min at {rate_per_min}/min")
+
+
+def listed_days(stocks: pd.DataFrame, days: Sequence[dt.date]) -> pd.Series:
+    """Per code, how many of `days` it is listed on (list_date <= day < delist_date)."""
+    day_index = pd.DatetimeIndex(pd.to_datetime(list(days))).astype("datetime64[us]")
+    listed = day_index.searchsorted(stocks["list_date"].astype("datetime64[us]"), side="left")
+    delisted = stocks["delist_date"].astype("datetime64[us]")
+    until = pd.Series(len(day_index), index=stocks.index)
+    until[delisted.notna()] = day_index.searchsorted(delisted[delisted.notna()], side="left")
+    return pd.Series((until.to_numpy() - listed).clip(min=0), index=stocks["code"].to_numpy())
+
+
+def cross_section_sizes(days: Sequence[dt.date], market: pd.DataFrame) -> list[int]:
+    """Stocks listed on each day across the whole market: the rows of one per-day call."""
+    when = np.array(pd.to_datetime(list(days)), dtype="datetime64[us]")
+    listed = np.sort(market["list_date"].dropna().to_numpy(dtype="datetime64[us]"))
+    delisted = np.sort(market["delist_date"].dropna().to_numpy(dtype="datetime64[us]"))
+    counts = np.searchsorted(listed, when, side="right") - np.searchsorted(delisted, when, side="right")
+    return counts.tolist()
+
+
+def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataFrame) -> FetchPlan:
+    """The cheaper plan. `market`: every stock (all markets), `universe`: the selected ones."""
+    per_day = _per_day(days, market)
+    per_stock = _per_stock(days, universe)
+    return per_stock if max(per_stock.calls_per_api.values()) < max(per_day.calls_per_api.values()) else per_day
+
+
+def _per_day(days: Sequence[dt.date], market: pd.DataFrame) -> FetchPlan:
+    chunks = []
+    by_month: dict[str, list[dt.date]] = {}
+    for day in days:
+        by_month.setdefault(f"{day:%Y-%m}", []).append(day)
+    for month, month_days in by_month.items():
+        calls = tuple((api, {"trade_date": ymd(d)}) for d in month_days for api in DAY_APIS)
+        chunks.append(Chunk(month, tuple(month_days), calls))
+    calls = {api: sum(max(1, math.ceil(n / ROW_CAPS[api])) for n in cross_section_sizes(days, market)) for api in DAY_APIS}
+    return FetchPlan("per-day", tuple(chunks), calls)
+
+
+def _per_stock(days: Sequence[dt.date], universe: pd.DataFrame) -> FetchPlan:
+    counts = listed_days(universe, days)
+    codes = [code for code, n in counts.items() if n > 0]
+    start, end = ymd(days[0]), ymd(days[-1])
+    chunks = []
+    for i in range(0, len(codes), STOCKS_PER_CHUNK):
+        batch = codes[i:i + STOCKS_PER_CHUNK]
+        calls = tuple((api, {"ts_code": code, "start_date": start, "end_date": end}) for code in batch for api in DAY_APIS)
+        chunks.append(Chunk(f"stocks-{i // STOCKS_PER_CHUNK:05d}", tuple(days), calls))
+    calls = {api: sum(max(1, math.ceil(counts[c] / ROW_CAPS[api])) for c in codes) for api in DAY_APIS}
+    return FetchPlan("per-stock", tuple(chunks), calls)

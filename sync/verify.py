@@ -1,0 +1,104 @@
+"""Re-check every invariant of a published repo, from its files alone, and describe its status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow.compute as pc
+import yaml
+
+from dataset_script.schema import (
+    CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH,
+    STOCKS_SCHEMA, shard_month,
+)
+from sync.publish import DatasetRepo
+from sync.run import SHANGHAI, read_state
+from sync.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
+from sync.state import SyncState
+
+
+def verify_repo(repo: DatasetRepo) -> list[str]:
+    """Every contract violation found in the repo's head; empty when it is consistent."""
+    head = repo.head()
+    state = read_state(repo, head)
+    if state is None:
+        return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
+    files = set(repo.list_files(head))
+    problems = _meta_problems(repo, head, state, files)
+    calendar = from_parquet(repo.read(CALENDAR_PATH, head)) if CALENDAR_PATH in files else None
+    days_by_shard = {}
+    for path in sorted(p for p in files if shard_month(p) is not None):
+        data = repo.read(path, head)
+        table = from_parquet(data)
+        problems += shard_problems(path, table)
+        info = state.shards.get(path)
+        if info is None:
+            problems.append(f"{path}: not recorded in {STATE_PATH}")
+        elif info.sha256 != sha256(data) or info.rows != table.num_rows:
+            problems.append(f"{path}: content differs from {STATE_PATH} (sha256 or row count)")
+        days_by_shard[path] = shard_days(table)
+    problems += [f"{path}: listed in {STATE_PATH} but missing" for path in sorted(set(state.shards) - files)]
+    if calendar is not None:
+        open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
+        expected = [d for d in open_days if state.first_date <= d <= state.watermark]
+        problems += coverage_problems(days_by_shard, expected, state.watermark)
+    return problems
+
+
+def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
+    """Freshness and size facts for `status` and the dashboard."""
+    head = repo.head()
+    state = read_state(repo, head)
+    if state is None:
+        return {"repo": repo.description, "published": False}
+    lag = None
+    calendar_bytes = repo.read(CALENDAR_PATH, head)
+    if calendar_bytes:
+        calendar = from_parquet(calendar_bytes).filter(pc.field("is_open"))
+        today = now.astimezone(SHANGHAI).date()
+        lag = sum(1 for d in calendar.column("date").to_pylist() if state.watermark < d <= today)
+    return {
+        "repo": repo.description,
+        "published": True,
+        "commit": head,
+        "watermark": state.watermark.isoformat(),
+        "first_date": state.first_date.isoformat(),
+        "trading_days_behind": lag,
+        "markets": list(state.markets),
+        "rows": state.rows,
+        "shards": len(state.shards),
+        "trading_days": sum(s.days for s in state.shards.values()),
+        "schema_version": state.schema_version,
+        "last_run": dict(state.last_run),
+    }
+
+
+def _meta_problems(repo: DatasetRepo, head: str, state: SyncState, files: set[str]) -> list[str]:
+    problems = []
+    marker = repo.read(LAST_UPDATE_PATH, head)
+    if marker is None or marker.decode().strip() != state.watermark.strftime("%Y%m%d"):
+        problems.append(f"{LAST_UPDATE_PATH} does not name the watermark {state.watermark:%Y%m%d}")
+    for path, schema in ((STOCKS_PATH, STOCKS_SCHEMA), (CALENDAR_PATH, CALENDAR_SCHEMA)):
+        data = repo.read(path, head) if path in files else None
+        if data is None:
+            problems.append(f"{path} is missing")
+        elif from_parquet(data).schema.remove_metadata() != schema:
+            problems.append(f"{path}: columns or types differ from the contract")
+    scripts = sorted(p for p in files if p.endswith(".py") and "/" not in p)
+    if scripts:
+        problems.append(f"{', '.join(scripts)}: a loading script makes load_dataset fail; delete it")
+    card = repo.read(CARD_PATH, head)
+    if card is None or not _default_config_is_shards(card.decode()):
+        problems.append(f"{CARD_PATH}: the default config must load {DATA_GLOB} only")
+    return problems
+
+
+def _default_config_is_shards(card: str) -> bool:
+    if not card.startswith("---"):
+        return False
+    header = yaml.safe_load(card.split("---", 2)[1]) or {}
+    for config in header.get("configs", []):
+        if config.get("config_name") == "default":
+            paths = [f.get("path") for f in config.get("data_files", []) if isinstance(f, dict)]
+            return paths == [DATA_GLOB]
+    return False
