@@ -23,6 +23,7 @@ from dataset_script.schema import DAILY_BASIC_COLUMNS, PRICE_SCHEMA
 ST_PREFIXES = ("ST", "*ST", "SST", "S*ST")
 STOCK_ATTRIBUTES = ("area", "industry", "market", "exchange", "list_date")
 CARRY_COLUMNS = ("code", "close", "adj_factor")
+FLOAT_COLUMNS = tuple(f.name for f in PRICE_SCHEMA if f.type == pa.float64())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,8 +73,8 @@ def point_in_time_names(rows: pd.DataFrame, names: pd.DataFrame, current: pd.Ser
     history = names.rename(columns={"ts_code": "code"})[["code", "name", "start_date", "ann_date"]]
     history = history.dropna(subset=["start_date"]).sort_values(["start_date", "ann_date"])
     history = history.drop_duplicates(["code", "start_date"], keep="last")
-    history = history.astype({"start_date": rows["date"].dtype})
-    left = rows[["code", "date"]].reset_index().sort_values("date")
+    history = history.astype({"start_date": rows["date"].dtype, "code": "str", "name": "str"})
+    left = rows[["code", "date"]].astype({"code": "str"}).reset_index().sort_values("date")
     matched = pd.merge_asof(
         left, history, left_on="date", right_on="start_date", by="code", direction="backward"
     ).set_index("index")["name"]
@@ -100,6 +101,7 @@ def canonical_rows(
     rows = rows.merge(_basics(frames.daily_basic), on=["code", "date"], how="left")
     rows = rows.merge(_factors(frames.adj_factor), on=["code", "date"], how="left")
     rows = _fill_paused(rows, carry)
+    rows = rows.astype({c: "float64" for c in FLOAT_COLUMNS if c in rows.columns})
     attributes = stocks.set_index("code")
     for column in STOCK_ATTRIBUTES:
         rows[column] = rows["code"].map(attributes[column])
