@@ -59,7 +59,10 @@ logger = logging.getLogger(__name__)
 
 OFFICIAL_URL = "http://api.waditu.com/dataapi"
 
-# Documented max rows per call (reference §5); pages are requested with limit=cap, offset=k*cap.
+# Documented max rows per call (reference §5); pages are requested with limit=cap and offset=rows
+# so far. A page of exactly `cap` rows means "maybe more". So does a short page of a round
+# thousand rows: the server may cap below the documented figure (older notes give daily 5000),
+# and trusting the doc there would silently drop rows; one extra request settles it.
 ROW_CAPS: dict[str, int] = {
     "stock_basic": 6000, "daily": 6000, "daily_basic": 6000, "stk_limit": 5800,
     "adj_factor": 6000, "suspend_d": 5000, "namechange": 10000, "trade_cal": 10000,
@@ -244,8 +247,10 @@ class TushareClient:
     # -- pages -------------------------------------------------------------------------------
 
     def _fetch_all(self, api: str, field_text: str, params: dict[str, Any]) -> tuple[list[str], list[list]]:
-        if "limit" in params or "offset" in params:
-            return self._request(api, field_text, params)
+        if "limit" in params or "offset" in params:  # the caller pages: exactly one request
+            fields, items = self._request(api, field_text, params)
+            self._count_page(api, len(items))
+            return fields, items
         cap = ROW_CAPS.get(api, DEFAULT_ROW_CAP)
         fields: list[str] = []
         rows: list[list] = []
@@ -254,7 +259,7 @@ class TushareClient:
             if page >= MAX_PAGES:
                 raise TushareProtocolError(f"more than {MAX_PAGES} pages of {cap} rows; the server seems "
                                            "to ignore offset", api_name=api, retryable=False)
-            page_fields, items = self._request(api, field_text, {**params, "limit": cap, "offset": page * cap})
+            page_fields, items = self._request(api, field_text, {**params, "limit": cap, "offset": len(rows)})
             if items and fields and page_fields != fields:
                 raise TushareProtocolError(f"page {page + 1} has fields {page_fields}, page 1 had {fields}",
                                            api_name=api, retryable=False)
@@ -264,13 +269,16 @@ class TushareClient:
                                            api_name=api, retryable=False)
             fields = fields or page_fields
             rows.extend(items)
-            with self._lock:
-                self.pages[api] += 1
-                self.rows[api] += len(items)
-            if len(items) != cap:  # a short page is the last one
+            self._count_page(api, len(items))
+            if not _may_have_more(len(items), cap):
                 return fields, rows
             previous = items
         raise AssertionError("unreachable")
+
+    def _count_page(self, api: str, rows: int) -> None:
+        with self._lock:
+            self.pages[api] += 1
+            self.rows[api] += rows
 
     # -- one page, with retries --------------------------------------------------------------
 
@@ -340,7 +348,7 @@ class TushareClient:
             envelope = json.loads(response.content)
         except ValueError:
             kind = response.headers.get("content-type", "no content-type")
-            start = self._scrub(response.content[:60].decode("utf-8", "replace"))
+            start = self._scrub(response.content[:4096].decode("utf-8", "replace"))[:60]
             raise TushareTransportError(f"the reply from {shown} is not JSON (HTTP {status}, {kind}; "
                                         f"starts with {start!r})", api_name=api, status=status) from None
         code = envelope.get("code") if isinstance(envelope, dict) else None
@@ -354,6 +362,10 @@ class TushareClient:
     def _scrub(self, text: str) -> str:
         """Server text could echo the request; make sure the token never reaches a message."""
         return text.replace(self._token, "***") if len(self._token) >= 4 else text
+
+
+def _may_have_more(page_rows: int, cap: int) -> bool:
+    return page_rows == cap or (0 < page_rows < cap and page_rows % 1000 == 0)
 
 
 def _check_data(api: str, data: Any) -> tuple[list[str], list[list]]:

@@ -193,6 +193,13 @@ def test_server_text_echoing_the_token_is_scrubbed():
     assert "bad request {'token': '***'}" in str(caught.value)
     assert_no_token(caught.value)
 
+    echo = httpx.Response(200, text=f"<p>bad body: {TOKEN}</p>" + "x" * 200)
+    client = make_client(Server(echo), max_attempts=1)
+    with pytest.raises(TushareTransportError) as caught:
+        client.query("daily", trade_date="20250110")
+    assert "starts with '<p>bad body: ***</p>xxxx" in str(caught.value)
+    assert_no_token(caught.value)
+
 
 # -- transient failures: retried, then raised, never empty -------------------------------------
 
@@ -338,7 +345,7 @@ class _DroppingHandler(http.server.BaseHTTPRequestHandler):
 def dropping_server():
     _DroppingHandler.served = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DroppingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/dataapi"
     server.shutdown()
@@ -451,6 +458,14 @@ def test_pagination_exact_multiple_ends_on_an_empty_page():
     assert frame["ts_code"].is_unique and len(frame) == 12000
 
 
+def test_pagination_survives_a_server_cap_below_the_documented_one():
+    rows = [daily_row(f"{i:06d}.SZ") for i in range(5400)]
+    server = Server(paged(rows, server_cap=5000))
+    frame = make_client(server).query("daily", trade_date="20250110")
+    assert [(b["params"]["limit"], b["params"]["offset"]) for b in server.bodies] == [(6000, 0), (6000, 5000)]
+    assert frame["ts_code"].tolist() == [r[0] for r in rows]
+
+
 def test_pagination_respects_stk_limit_cap_5800():
     fields = ["trade_date", "ts_code", "up_limit", "down_limit"]
     rows = [["20250110", f"{i:06d}.SH", 11.0, 9.0] for i in range(5801)]
@@ -486,6 +501,7 @@ def test_caller_limit_fetches_one_page():
     frame = make_client(server).query("daily", trade_date="20250110", limit=10, offset=20)
     assert frame["ts_code"].tolist() == [f"{i:06d}.SZ" for i in range(20, 30)]
     assert len(server.requests) == 1
+    assert server.bodies[0]["params"] == {"trade_date": "20250110", "limit": 10, "offset": 20}
 
 
 # -- rate limiting -----------------------------------------------------------------------------
