@@ -1,0 +1,268 @@
+"""The dataset repo on the Hugging Face Hub, through the real `huggingface_hub` client.
+
+One `create_commit(..., parent_commit=parent)` per publish: the Hub applies all operations or
+none, and answers 412 when another writer moved main meanwhile (→ `ConcurrentWriteError`).
+Checkpoints of a long full sync are commits on a side branch `sync-staging/<key>` of the same
+repo, so they survive a restart of the machine. The token never appears in an error message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import filelock
+import httpx2
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, get_token
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from sync.publish import (
+    Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key, scrub,
+)
+
+log = logging.getLogger(__name__)
+
+REPO_TYPE = "dataset"
+STAGING_BRANCH = "sync-staging/{key}"
+STAGING_DIR = "staging"
+HUB_OWN_FILES = frozenset({".gitattributes"})  # the Hub creates it with every repo
+T = TypeVar("T")
+
+
+class HubRepo:
+    """A `DatasetRepo` for `hf://datasets/<repo_id>`; `api` carries the endpoint and the token."""
+
+    def __init__(self, repo_id: str, api: HfApi, *, lock_dir: Path | None = None):
+        self.repo_id = repo_id
+        self.api = api
+        self.lock_dir = lock_dir or Path(tempfile.gettempdir()) / "a-share-prices-sync-locks"
+        self.description = f"hf://datasets/{repo_id}"
+
+    # -- reading -----------------------------------------------------------------------------
+    def head(self) -> str | None:
+        """main's commit id; None when the repo is missing or holds only the Hub's own files."""
+        info = self._call("read", lambda: self._info_or_none())
+        if info is None or not {s.rfilename for s in info.siblings or []} - HUB_OWN_FILES:
+            return None
+        return info.sha
+
+    def list_files(self, revision: str) -> list[str]:
+        return sorted(self._call("list", lambda: self.api.list_repo_files(
+            self.repo_id, repo_type=REPO_TYPE, revision=revision)))
+
+    def read(self, path: str, revision: str) -> bytes | None:
+        return self._download(check_repo_path(path), revision)
+
+    # -- writing -----------------------------------------------------------------------------
+    def commit(self, commit: Commit, parent: str | None) -> str:
+        if parent is None:
+            parent = self._call("create", self._adopt_empty_repo)
+        remote = self._call("read", lambda: self._tree_or_none(parent))
+        if remote is None:
+            raise self._moved(parent, "that commit is not in the repo")
+        changed = {p: d for p, d in commit.adds.items() if not _same(remote.get(p), d)}
+        gone = sorted(set(commit.deletes) & set(remote))
+        if not changed and not gone:
+            head = self._call("read", lambda: self._info_or_none())
+            if head is None or head.sha != parent:
+                raise self._moved(parent, head.sha if head else "the repo is gone")
+            new = parent
+        else:
+            new = self._call("commit", lambda: self._create_commit(commit.message, changed, gone, parent))
+            log.info("published %s as %s", self.description, new)
+        if commit.tag:
+            tag = commit.tag
+            self._call(f"move tag {tag} to {new} (that commit is published; run again to retry the tag)",
+                       lambda: self._move_tag(tag, new))
+        return new
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """A lock file per repo on this machine; other machines are caught by `parent_commit`."""
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        key = hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", self.repo_id)
+        lock = filelock.FileLock(self.lock_dir / f"{name}-{key}.lock", timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise RepoBusyError(
+                f"another sync is running on {self.description} (lock {lock.lock_file}); wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # -- staging on a side branch ------------------------------------------------------------
+    def stage_files(self, key: str) -> list[str]:
+        branch = STAGING_BRANCH.format(key=check_stage_key(key))
+
+        def listing() -> list[str]:
+            try:
+                entries = self.api.list_repo_tree(
+                    self.repo_id, path_in_repo=STAGING_DIR, recursive=True, repo_type=REPO_TYPE, revision=branch
+                )
+                prefix = STAGING_DIR + "/"
+                return sorted(e.path[len(prefix):] for e in entries if isinstance(e, RepoFile) and e.path.startswith(prefix))
+            except (RepositoryNotFoundError, RevisionNotFoundError, RemoteEntryNotFoundError):
+                return []
+
+        return self._call("list staged files", listing)
+
+    def stage_write(self, key: str, files: Mapping[str, bytes]) -> None:
+        branch = STAGING_BRANCH.format(key=check_stage_key(key))
+        if not files:
+            return
+        ops = [
+            CommitOperationAdd(path_in_repo=f"{STAGING_DIR}/{check_repo_path(p)}", path_or_fileobj=d)
+            for p, d in sorted(files.items())
+        ]
+
+        def write() -> None:
+            self.api.create_repo(self.repo_id, repo_type=REPO_TYPE, exist_ok=True)
+            self.api.create_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE, exist_ok=True)
+            self.api.create_commit(self.repo_id, ops, commit_message=f"stage {key}", repo_type=REPO_TYPE, revision=branch)
+
+        self._call("stage files", write)
+
+    def stage_read(self, key: str, path: str) -> bytes:
+        branch = STAGING_BRANCH.format(key=check_stage_key(key))
+        data = self._download(f"{STAGING_DIR}/{check_repo_path(path)}", branch, missing_revision_ok=True)
+        if data is None:
+            raise FileNotFoundError(f"{path} is not staged under {key!r} in {self.description}")
+        return data
+
+    def stage_drop(self, key: str) -> None:
+        branch = STAGING_BRANCH.format(key=check_stage_key(key))
+
+        def drop() -> None:
+            try:
+                self.api.delete_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE)
+            except (RepositoryNotFoundError, RevisionNotFoundError):
+                pass
+
+        self._call("drop staged files", drop)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _info_or_none(self):  # -> DatasetInfo | None
+        try:
+            return self.api.repo_info(self.repo_id, repo_type=REPO_TYPE)
+        except RepositoryNotFoundError:
+            return None
+
+    def _tree_or_none(self, revision: str) -> dict[str, RepoFile] | None:
+        """path -> RepoFile at `revision`; None when the revision does not exist."""
+        try:
+            entries = self.api.list_repo_tree(self.repo_id, recursive=True, repo_type=REPO_TYPE, revision=revision)
+            return {e.path: e for e in entries if isinstance(e, RepoFile)}
+        except (RepositoryNotFoundError, RevisionNotFoundError):
+            return None
+
+    def _adopt_empty_repo(self) -> str:
+        """Create the repo when missing; return main's commit if it holds no data, else refuse."""
+        info = self._info_or_none()
+        if info is None:
+            self.api.create_repo(self.repo_id, repo_type=REPO_TYPE, exist_ok=True)
+            info = self.api.repo_info(self.repo_id, repo_type=REPO_TYPE)
+        if {s.rfilename for s in info.siblings or []} - HUB_OWN_FILES:
+            raise self._moved(None, info.sha)
+        return info.sha
+
+    def _create_commit(self, message: str, adds: Mapping[str, bytes], deletes: list[str], parent: str) -> str:
+        ops: list[CommitOperationAdd | CommitOperationDelete] = [
+            CommitOperationAdd(path_in_repo=p, path_or_fileobj=d) for p, d in sorted(adds.items())
+        ]
+        ops += [CommitOperationDelete(path_in_repo=p) for p in deletes]
+        try:
+            info = self.api.create_commit(
+                self.repo_id, ops, commit_message=message, repo_type=REPO_TYPE, parent_commit=parent
+            )
+        except HfHubHTTPError as e:
+            if e.response is not None and e.response.status_code == 412:
+                raise self._moved(parent, "a newer commit") from None
+            raise
+        # If main moved to a state that already holds exactly these adds, the client skips the
+        # commit and returns that head: nothing of the other writer was overwritten.
+        return info.oid
+
+    def _move_tag(self, tag: str, commit_id: str) -> None:
+        tags = {t.name: t.target_commit for t in self.api.list_repo_refs(self.repo_id, repo_type=REPO_TYPE).tags}
+        if tags.get(tag) == commit_id:
+            return
+        if tag in tags:
+            self.api.delete_tag(self.repo_id, tag=tag, repo_type=REPO_TYPE)
+        self.api.create_tag(self.repo_id, tag=tag, revision=commit_id, repo_type=REPO_TYPE)
+
+    def _download(self, path: str, revision: str, *, missing_revision_ok: bool = False) -> bytes | None:
+        def download() -> bytes | None:
+            with tempfile.TemporaryDirectory(prefix="sync-read-") as cache:
+                try:
+                    local = self.api.hf_hub_download(
+                        self.repo_id, path, repo_type=REPO_TYPE, revision=revision, cache_dir=cache
+                    )
+                except RemoteEntryNotFoundError:
+                    return None
+                except (RepositoryNotFoundError, RevisionNotFoundError):
+                    if missing_revision_ok:
+                        return None
+                    raise
+                return Path(local).read_bytes()
+
+        return self._call(f"read {path} at {revision}", download)
+
+    def _moved(self, parent: str | None, now: str) -> ConcurrentWriteError:
+        expected = parent or "a new or empty repo"
+        return ConcurrentWriteError(
+            f"{self.description} changed since this run read it (expected {expected}, found {now}); "
+            "nothing was written, run the sync again"
+        )
+
+    def _call(self, action: str, fn: Callable[[], T]) -> T:
+        """Run one client call; turn its failures into errors that say what to do, without the token."""
+        try:
+            return fn()
+        except (ConcurrentWriteError, RepoBusyError, PublishError):
+            raise
+        except HfHubHTTPError as e:
+            status = e.response.status_code if e.response is not None else None
+            if status in (401, 403):
+                raise self._error(
+                    action, e, "the Hub refused the token (HTTP {status}); set HF_TOKEN to a token with write "
+                    "access to {repo} (https://huggingface.co/settings/tokens)", status=status
+                ) from None
+            transient = status is None or status >= 500 or status == 429
+            advice = "the Hub answered HTTP {status}; " + ("retry later" if transient else "check the repo, then retry")
+            raise self._error(action, e, advice, status=status) from None
+        except (httpx2.HTTPError, OSError) as e:  # includes LocalEntryNotFoundError: no connection
+            advice = "could not reach the Hub at {endpoint}; check the network and HF_ENDPOINT, then retry"
+            raise self._error(action, e, advice) from None
+
+    def _error(self, action: str, e: Exception, advice: str, status: int | None = None) -> PublishError:
+        detail = " ".join(str(e).split())[:500]
+        advice = advice.format(endpoint=self.api.endpoint, status=status, repo=self.description)
+        text = f"{self.description}: could not {action}: {advice} ({type(e).__name__}: {detail})"
+        for secret in (self.api.token if isinstance(self.api.token, str) else None, get_token()):
+            text = scrub(text, secret)
+        return PublishError(text)
+
+
+def _same(remote: object, data: bytes) -> bool:
+    """Does the remote file (a RepoFile, or None) already hold exactly `data`?"""
+    if remote is None:
+        return False
+    lfs = getattr(remote, "lfs", None)
+    if lfs is not None:
+        return lfs.size == len(data) and lfs.sha256 == hashlib.sha256(data).hexdigest()
+    return getattr(remote, "blob_id", None) == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
