@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import filelock
 import httpx2
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, get_token
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, constants, get_token
 from huggingface_hub.errors import (
     HfHubHTTPError,
     RemoteEntryNotFoundError,
@@ -46,19 +46,19 @@ class HubRepo:
     def __init__(self, repo_id: str, api: HfApi, *, lock_dir: Path | None = None):
         self.repo_id = repo_id
         self.api = api
-        self.lock_dir = lock_dir or Path(tempfile.gettempdir()) / "a-share-prices-sync-locks"
+        self.lock_dir = lock_dir  # None: <HF_HOME>/locks/a-share-prices-sync, looked up when locking
         self.description = f"hf://datasets/{repo_id}"
 
     # -- reading -----------------------------------------------------------------------------
     def head(self) -> str | None:
         """main's commit id; None when the repo is missing or holds only the Hub's own files."""
-        info = self._call("read", lambda: self._info_or_none())
+        info = self._call("read the current commit", self._info_or_none)
         if info is None or not {s.rfilename for s in info.siblings or []} - HUB_OWN_FILES:
             return None
         return info.sha
 
     def list_files(self, revision: str) -> list[str]:
-        return sorted(self._call("list", lambda: self.api.list_repo_files(
+        return sorted(self._call(f"list the files at {revision}", lambda: self.api.list_repo_files(
             self.repo_id, repo_type=REPO_TYPE, revision=revision)))
 
     def read(self, path: str, revision: str) -> bytes | None:
@@ -67,16 +67,16 @@ class HubRepo:
     # -- writing -----------------------------------------------------------------------------
     def commit(self, commit: Commit, parent: str | None) -> str:
         if parent is None:
-            parent = self._call("create", self._adopt_empty_repo)
-        remote = self._call("read", lambda: self._tree_or_none(parent))
+            parent = self._call("create the repo", self._adopt_empty_repo)
+        remote = self._call(f"list the files at {parent}", lambda: self._tree_or_none(parent))
         if remote is None:
-            raise self._moved(parent, "that commit is not in the repo")
+            raise self._moved(parent, "a history without that commit")
         changed = {p: d for p, d in commit.adds.items() if not _same(remote.get(p), d)}
         gone = sorted(set(commit.deletes) & set(remote))
         if not changed and not gone:
-            head = self._call("read", lambda: self._info_or_none())
+            head = self._call("read the current commit", self._info_or_none)
             if head is None or head.sha != parent:
-                raise self._moved(parent, head.sha if head else "the repo is gone")
+                raise self._moved(parent, head.sha if head else "no repo")
             new = parent
         else:
             new = self._call("commit", lambda: self._create_commit(commit.message, changed, gone, parent))
@@ -90,10 +90,11 @@ class HubRepo:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """A lock file per repo on this machine; other machines are caught by `parent_commit`."""
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        lock_dir = self.lock_dir or Path(constants.HF_HOME) / "locks" / "a-share-prices-sync"
+        lock_dir.mkdir(parents=True, exist_ok=True)
         key = hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
         name = re.sub(r"[^A-Za-z0-9._-]", "_", self.repo_id)
-        lock = filelock.FileLock(self.lock_dir / f"{name}-{key}.lock", timeout=0)
+        lock = filelock.FileLock(lock_dir / f"{name}-{key}.lock", timeout=0)
         try:
             lock.acquire()
         except filelock.Timeout:

@@ -83,6 +83,15 @@ class LocalFolderRepo:
         file = self._version_dir(revision) / check_repo_path(path)
         return file.read_bytes() if file.is_file() else None
 
+    def version_path(self, revision: str = MAIN) -> Path:
+        """The immutable folder of one version (like a Hub snapshot), kept while it is current or previous.
+
+        Load this with `datasets.load_dataset(str(path))` rather than the folder itself: datasets
+        5.2 keys its cache for a local folder with YAML `configs:` by the folder path and the card,
+        not by the files, so loading the same folder after a commit can serve the old build.
+        """
+        return self._version_dir(revision)
+
     def tags(self) -> dict[str, str]:
         """tag -> commit id (a tag may name a version that was removed since)."""
         file = self.store / "tags.json"

@@ -50,6 +50,8 @@ class HubError(Exception):
 
     def __init__(self, status: int, message: str, code: str | None = None, headers: Mapping[str, str] | None = None):
         super().__init__(message)
+        if status == 404 and code is None:
+            code = "EntryNotFound"  # the clients map 404s by this header; never send one without it
         self.status, self.message, self.code = status, message, code
         self.headers = dict(headers or {})
 

@@ -283,6 +283,16 @@ def test_hub_repo_holding_only_gitattributes_counts_as_new(hub_server, hub):
     assert hub_server.head(REPO_ID) == head
 
 
+def test_hub_lock_defaults_to_a_file_under_hf_home_shared_by_every_repo_object(hub_server, hf_home):
+    first = HubRepo(REPO_ID, HfApi(endpoint=hub_server.url, token=TOKEN))
+    second = open_repo(f"hf://datasets/{REPO_ID}", hf_api=HfApi(endpoint=hub_server.url))
+    with first.lock():
+        assert list((hf_home / "locks" / "a-share-prices-sync").glob("*.lock"))
+        with pytest.raises(RepoBusyError):
+            with second.lock():
+                pass
+
+
 def test_staging_lives_on_a_side_branch_of_the_dataset_repo(hub_server, hub):
     hub.stage_write("full-1", {"a.bin": b"a"})
     assert "sync-staging/full-1" in hub_server.repos[("dataset", REPO_ID)].branches
@@ -309,6 +319,19 @@ def test_published_folder_has_the_repo_files_and_loads_with_datasets(local, hf_h
     on_disk = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert on_disk == [".last_update_date", "README.md", "data/2024/2024-01.parquet", "data/2024/2024-02.parquet"]
     assert datasets.load_dataset(str(folder), split="train")["date"] == ["2024-01-02", "2024-01-03", "2024-02-01"]
+
+
+def test_loading_the_version_path_after_a_commit_sees_the_new_data(local, hf_home):
+    # datasets 5.2 caches a local folder with YAML configs by path and card, not by file content,
+    # so consumers that reload after a commit load the immutable version folder instead.
+    import datasets
+
+    head = first_commit(local)
+    assert local.version_path() == local.path.resolve()
+    assert len(datasets.load_dataset(str(local.version_path()), split="train")) == 2
+    new = local.commit(Commit(adds={"data/2024/2024-01.parquet": parquet([2, 3, 4])}, deletes=(), message="m"), parent=head)
+    assert local.version_path().name == new
+    assert datasets.load_dataset(str(local.version_path()), split="train")["date"] == ["2024-01-02", "2024-01-03", "2024-01-04"]
 
 
 def test_folder_with_foreign_files_is_refused_with_advice(tmp_path):
