@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -87,6 +88,7 @@ def test_commit_round_trip_with_adds_deletes_and_folder_deletes(api, hf_home):
     assert "a.txt" in api.list_repo_files(REPO, repo_type="dataset", revision=first.oid)
     path = api.hf_hub_download(REPO, "dir/b.txt", repo_type="dataset", revision=second.oid)
     assert open(path, "rb").read() == b"B"
+    assert Path(path).is_relative_to(hf_home / "hub")  # the per-test cache, not the developer's
     info = api.dataset_info(REPO, files_metadata=True)
     assert {s.rfilename: s.size for s in info.siblings}["dir/b.txt"] == 1
     assert info.card_data["configs"][0]["config_name"] == "default"
@@ -269,6 +271,7 @@ def test_load_dataset_reads_monthly_shards_in_path_order_and_keeps_meta_apart(ap
     assert ds["date"] == ["2023-12-29", "2024-02-01", "2024-02-02", "2024-03-01", "2024-03-04"]
     assert ds.column_names == ["code", "date", "close"]
     assert any(head in f["filename"] for f in ds.cache_files)
+    assert all(Path(f["filename"]).is_relative_to(hf_home / "datasets") for f in ds.cache_files)
     names = datasets.load_dataset(REPO, "stocks", split="train")
     assert names["name"] == ["浦发银行", "白云机场"]
     streamed = datasets.load_dataset(REPO, split="train", streaming=True)
