@@ -1,0 +1,95 @@
+"""Lay out the simulated range: who is listed, suspended or under ST on each day, the daily
+noise and the ex-rights days, as day-major matrices over the stocks active in the range.
+
+One pass over the active stocks, each reading its own random streams (see market_universe).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sync import market_life as life
+from sync.market_sim import FIRST_YEAR, N_NOISE, Fundamentals, Stocks
+from sync.market_universe import DAILY, DIVIDEND, SUSPEND, Universe, stock_rng
+
+_NEVER = 10**9
+
+
+@dataclasses.dataclass
+class Plan:
+    """Inputs of the day loop; `cols` are universe indices in ts_code order."""
+
+    dates: np.ndarray  # range sessions (datetime64[D])
+    start_g: int
+    cols: np.ndarray
+    status: np.ndarray  # (days, cols) int8: 0 not listed, 1 trades, 2 suspended
+    st: np.ndarray  # (days, cols) bool: the name carries ST / *ST
+    noise: np.ndarray  # (days, cols, N_NOISE) float32
+    ex_events: dict[int, list[tuple[int, float, float]]]  # day → [(col, cash 万元, bonus ratio)]
+    prior_div: np.ndarray  # (cols, 2): last dividend before the range: cash 万元, session; NaN if none
+    list_day: np.ndarray  # range day of each col's listing (negative: listed before the range)
+
+
+def _mark_names(st: np.ndarray, col: int, names: tuple[life.NameRow, ...], start_g: int) -> None:
+    for row, nxt in zip(names, names[1:] + (None,)):
+        if row.st:
+            end = len(st) if nxt is None else max(nxt.start_g - start_g, 0)
+            st[max(row.start_g - start_g, 0):end, col] = True
+
+
+def _mark_suspensions(status: np.ndarray, col: int, spells, offset: int, stop: int) -> None:
+    for a, b in spells:
+        a, b = max(a - offset, 0), min(b - offset, stop)
+        if a < b:
+            status[a:b, col] = 2
+
+
+def _place_dividends(plan: Plan, col: int, events, sessions: np.ndarray, bounds: tuple[int, int, int]) -> None:
+    """Put a stock's dividends on trading days inside the range; keep the last earlier one."""
+    list_g, first, stop = bounds
+    for year, offset, cash, bonus in events:
+        g = int(np.searchsorted(sessions, np.datetime64(f"{year}-05-20", "D") + offset, side="left"))
+        if g < list_g or g >= len(sessions):
+            continue
+        if g < plan.start_g:
+            plan.prior_div[col] = (cash, g)
+            continue
+        day = g - plan.start_g
+        if day >= len(plan.dates):
+            continue
+        trading = np.flatnonzero(plan.status[day:stop, col] == 1)
+        if len(trading) and day + trading[0] > first:
+            plan.ex_events.setdefault(day + int(trading[0]), []).append((col, cash, bonus))
+
+
+def build_plan(seed: int, universe: Universe, lives: list[life.Life], fund: Fundamentals, stocks: Stocks,
+               sessions: np.ndarray, start_g: int, end_g: int) -> Plan:
+    """Status, ST flags, noise and dividends of every stock listed on some day in the range."""
+    n_days = end_g - start_g + 1
+    list_day = universe.list_g - start_g
+    delist_day = np.array([_NEVER if x.delist_g is None else x.delist_g - start_g for x in lives], dtype=np.int64)
+    cols = np.flatnonzero((list_day < n_days) & (delist_day > 0))
+    plan = Plan(
+        dates=sessions[start_g:end_g + 1], start_g=start_g, cols=cols,
+        status=np.zeros((n_days, len(cols)), dtype=np.int8), st=np.zeros((n_days, len(cols)), dtype=bool),
+        noise=np.zeros((n_days, len(cols), N_NOISE), dtype=np.float32), ex_events={},
+        prior_div=np.full((len(cols), 2), np.nan), list_day=list_day[cols],
+    )
+    years = sessions.astype("datetime64[Y]").astype(int) + 1970
+    n_years = int(years[end_g]) - FIRST_YEAR + 1
+    for col, i in enumerate(cols):
+        board, k, stock_life = int(universe.board[i]), int(universe.k[i]), lives[i]
+        first, stop = max(int(list_day[i]), 0), int(min(delist_day[i], n_days))
+        plan.status[first:stop, col] = 1
+        _mark_suspensions(plan.status, col, stock_life.pauses, start_g, stop)
+        spells = life.suspension_spells(stock_rng(seed, board, k, SUSPEND), first, n_days)
+        _mark_suspensions(plan.status, col, spells, 0, stop)
+        _mark_names(plan.st, col, stock_life.names, start_g)
+        plan.noise[first:stop, col] = stock_rng(seed, board, k, DAILY).standard_normal((stop - first, N_NOISE),
+                                                                                      dtype=np.float32)
+        draws = stock_rng(seed, board, k, DIVIDEND).random((n_years, 4))
+        events = life.dividend_plan(draws, fund.profit[i], int(years[universe.list_g[i]]), stocks.p_div[i], FIRST_YEAR)
+        _place_dividends(plan, col, events, sessions, (int(universe.list_g[i]), first, stop))
+    return plan

@@ -1,0 +1,188 @@
+"""The synthetic market's simulation: which stock trades when, and at what prices.
+
+Day-major matrices (range days × stocks) hold the state; one loop over days, vectorised over
+stocks, runs the only truly sequential part: the close-to-close price path, which must stay
+inside each day's price limits and step through ex-rights days. Everything else (OHLC, volume,
+amount, shares) is then derived in long form, one entry per traded stock-day.
+
+Prices are kept as integer cents (exact limit arithmetic), amounts as integer yuan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+
+from sync import market_life as life
+from sync.market_universe import DAILY, DIVIDEND, FUNDAMENTAL, LIFE, SUSPEND, Universe, stock_rng
+
+GEM_REFORM = np.datetime64("2020-08-24", "D")  # 创业板 moved to ±20% (registration system)
+FIRST_YEAR = 1990
+N_NOISE = 6  # close, open, high wick, low wick, volume, vwap position
+_ISSUE_PRICE = (10.0, 20.0, 30.0, 12.0)  # median issue price by board (yuan)
+_SHARES = (50000.0, 15000.0, 30000.0, 8000.0)  # median total shares by board (万股)
+_VOLATILITY = (0.020, 0.026, 0.028, 0.032)  # median daily volatility by board
+_TURNOVER = (1.2, 2.5, 2.0, 1.8)  # median daily turnover by board (%)
+
+
+@dataclasses.dataclass
+class Stocks:
+    """Per-stock parameters (arrays over the universe) drawn from the static uniforms/normals."""
+
+    level: np.ndarray  # price at the range start for stocks listed before it (yuan)
+    issue: np.ndarray  # issue price for stocks listing inside the range (yuan)
+    shares: np.ndarray  # total shares when the range starts or at listing (万股)
+    sigma: np.ndarray
+    beta: np.ndarray
+    turnover: np.ndarray
+    float_steps: np.ndarray  # (n, 3) float fraction in year 1, years 2-3, afterwards
+    free_ratio: np.ndarray
+    p_div: np.ndarray
+    adj_growth: np.ndarray
+    ah_ratio: np.ndarray
+
+
+def stock_parameters(universe: Universe) -> Stocks:
+    u, z, board = universe.u, universe.z, universe.board
+    f0 = 0.1 + 0.2 * u[:, 9]
+    final = 0.85 + 0.15 * u[:, 10]
+    return Stocks(
+        level=np.clip(np.exp(np.log(11.0) + 0.6 * z[:, 0]), 2.0, 300.0),
+        issue=np.clip(np.exp(np.log(np.take(_ISSUE_PRICE, board)) + 0.45 * z[:, 0]), 1.5, 200.0),
+        shares=np.round(np.exp(np.log(np.take(_SHARES, board)) + 0.8 * z[:, 1]), 4),
+        sigma=np.exp(np.log(np.take(_VOLATILITY, board)) + 0.25 * z[:, 2]),
+        beta=0.6 + 0.8 * u[:, 8],
+        turnover=np.exp(np.log(np.take(_TURNOVER, board)) + 0.5 * z[:, 3]),
+        float_steps=np.stack([f0, (f0 + final) / 2, final], axis=1),
+        free_ratio=0.35 + 0.6 * u[:, 11],
+        p_div=0.3 + 0.65 * u[:, 13],
+        adj_growth=0.005 + 0.04 * u[:, 14],
+        ah_ratio=0.004 * u[:, 15],
+    )
+
+
+@dataclasses.dataclass
+class Fundamentals:
+    """Annual figures by (stock, year - 1990), in 万元."""
+
+    profit: np.ndarray
+    revenue: np.ndarray
+    book: np.ndarray
+
+
+def fundamentals(seed: int, universe: Universe, ref_price: np.ndarray, shares: np.ndarray, last_year: int) -> Fundamentals:
+    """Profit follows a stationary AR(1) around a level set by an initial P/E; some years lose.
+
+    `ref_price` × `shares` is the market value the figures are scaled to (万元).
+    """
+    n_years = last_year - FIRST_YEAR + 1
+    draws = np.stack([stock_rng(seed, b, k, FUNDAMENTAL).standard_normal((n_years, 3))
+                      for b, k in zip(universe.board, universe.k)]) if len(universe) else np.zeros((0, n_years, 3))
+    u, z = universe.u, universe.z
+    mv_ref = ref_price * shares
+    base = mv_ref / np.exp(np.log(25.0) + 0.5 * z[:, 4])
+    level = np.zeros_like(draws[:, :, 0])
+    for year in range(1, n_years):
+        level[:, year] = 0.7 * level[:, year - 1] + 0.3 * draws[:, year, 0]
+    loss = draws[:, :, 1] < (-1.3 + 0.5 * z[:, 5])[:, None]
+    profit = np.where(loss, -0.4 * base[:, None] * np.exp(0.5 * draws[:, :, 2]), base[:, None] * np.exp(level))
+    revenue = (mv_ref / (0.5 + 6 * u[:, 17]))[:, None] * np.exp(0.8 * level + 0.1 * draws[:, :, 2])
+    book = (mv_ref / (1.0 + 4 * u[:, 16]))[:, None] * np.exp(0.3 * level)
+    return Fundamentals(np.round(profit, 2), np.round(revenue, 2), np.round(book, 2))
+
+
+def limit_percent(board: np.ndarray, st: np.ndarray, day: np.datetime64) -> np.ndarray:
+    """Daily price limit in percent: the exchange rules as of `day`.
+
+    主板 ±10%, ±5% under ST/*ST; 创业板 ±20% from 2020-08-24 (before: as 主板);
+    科创板 ±20%; 北交所 ±30%.
+    """
+    main_rules = np.where(st, 5, 10)
+    gem = main_rules if day < GEM_REFORM else np.full_like(main_rules, 20)
+    return np.choose(board, [main_rules, gem, np.full_like(main_rules, 20), np.full_like(main_rules, 30)])
+
+
+def limit_prices(pre_cents: np.ndarray, percent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(up, down) in cents: pre_close × (1 ± percent), rounded half up to 0.01, exactly."""
+    pre = pre_cents.astype(np.int64)
+    return (pre * (100 + percent) + 50) // 100, (pre * (100 - percent) + 50) // 100
+
+
+@dataclasses.dataclass
+class Paths:
+    """Dense day loop output (days × cols); values on days a stock is not listed are junk."""
+
+    pre: np.ndarray  # ex-rights reference price, cents
+    close: np.ndarray  # cents
+    up: np.ndarray
+    down: np.ndarray
+    adj: np.ndarray  # cumulative adjustment factor
+    shares: np.ndarray  # total shares, 万股
+    div_cash: np.ndarray  # last dividend paid, 万元 (NaN: none known)
+    div_g: np.ndarray  # session of that dividend
+
+
+MEAN_REVERSION = 0.004  # daily pull of the log price towards the stock's anchor
+IPO_BOOST = 0.15  # log-return pushed into the listing day (new stocks tend to open high)
+
+
+def _apply_ex_rights(state: dict, events: list[tuple[int, float, float]], g: int) -> None:
+    """Cash dividend and bonus shares: price drops to the ex-rights reference, factor steps up."""
+    cols = np.array([e[0] for e in events])
+    cash = np.array([e[1] for e in events])
+    bonus = np.array([e[2] for e in events])
+    last = state["last"][cols]
+    cash_cents = np.minimum(cash / state["shares"][cols] * 100.0, 0.1 * last)
+    ex = np.maximum(np.floor((last - cash_cents) / (1.0 + bonus) + 0.5), 1.0)
+    state["adj"][cols] *= last / ex
+    state["shares"][cols] = np.round(state["shares"][cols] * (1.0 + bonus), 4)
+    state["anchor"][cols] -= np.log1p(bonus)
+    state["last"][cols] = ex
+    state["div_cash"][cols] = cash
+    state["div_g"][cols] = g
+
+
+def _initial_state(plan, universe: Universe, stocks: Stocks) -> dict:
+    i = plan.cols
+    listed_before = plan.list_day < 0
+    years_listed = np.maximum(-plan.list_day, 0) / life.YEAR
+    price = np.where(listed_before, stocks.level[i], stocks.issue[i])
+    return {
+        "last": np.rint(price * 100.0),
+        "adj": np.where(listed_before, np.round(np.exp(stocks.adj_growth[i] * years_listed), 3), 1.0),
+        "shares": stocks.shares[i].copy(),
+        "anchor": np.log(np.where(listed_before, price, price * 1.3)),
+        "div_cash": plan.prior_div[:, 0].copy(),
+        "div_g": np.nan_to_num(plan.prior_div[:, 1], nan=-1).astype(np.int64),
+    }
+
+
+def run_prices(plan, universe: Universe, stocks: Stocks, market_moves: np.ndarray) -> Paths:
+    """The close-to-close path of every stock, one vectorised step per day.
+
+    `market_moves` is the common market return by range day. A stock's return mixes it with
+    its own noise and a weak pull towards its anchor price, then the close is rounded to cents
+    and clipped into [down_limit, up_limit] computed from the ex-rights previous close.
+    """
+    n_days, n_cols = plan.status.shape
+    i = plan.cols
+    board, sigma, beta = universe.board[i], stocks.sigma[i], stocks.beta[i]
+    state = _initial_state(plan, universe, stocks)
+    paths = Paths(*(np.zeros((n_days, n_cols), dtype=np.int32) for _ in range(4)),
+                  *(np.zeros((n_days, n_cols)) for _ in range(3)), np.zeros((n_days, n_cols), dtype=np.int32))
+    for t in range(n_days):
+        if t in plan.ex_events:
+            _apply_ex_rights(state, plan.ex_events[t], plan.start_g + t)
+        last = state["last"]
+        up, down = limit_prices(last, limit_percent(board, plan.st[t], plan.dates[t]))
+        drift = np.where(plan.list_day == t, IPO_BOOST, -0.5 * sigma**2)
+        pull = MEAN_REVERSION * (np.log(last / 100.0) - state["anchor"])
+        move = drift + beta * market_moves[t] + sigma * plan.noise[t, :, 0] - pull
+        close = np.clip(np.rint(last * np.exp(move)), down, up)
+        paths.pre[t], paths.close[t], paths.up[t], paths.down[t] = last, close, up, down
+        paths.adj[t], paths.shares[t] = state["adj"], state["shares"]
+        paths.div_cash[t], paths.div_g[t] = state["div_cash"], state["div_g"]
+        state["last"] = np.where(plan.status[t] == 1, close, last)
+    return paths

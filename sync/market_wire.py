@@ -1,0 +1,139 @@
+"""Tables in Tushare wire form, stored compactly and read a few rows at a time.
+
+A full market holds tens of millions of stock-days, so a column is not always a float array:
+prices stay integer cents, strings are codes into a small label array, and cheap derived
+fields (change, total_mv, pe, ...) are computed only for the rows a request returns. Every
+column answers `take(rows)` with wire values: float64 (NaN = null), int64, or objects
+(str / None). `rows` may be an index array or `ALL`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+ALL = slice(None)
+
+# Every field each interface documents, in documented order, and the default subset.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "stock_basic": ("ts_code", "symbol", "name", "area", "industry", "fullname", "enname", "cnspell", "market",
+                    "exchange", "curr_type", "list_status", "list_date", "delist_date", "is_hs", "act_name",
+                    "act_ent_type"),
+    "trade_cal": ("exchange", "cal_date", "is_open", "pretrade_date"),
+    "daily": ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change", "pct_chg", "vol",
+              "amount", "ah_vol", "ah_amount"),
+    "daily_basic": ("ts_code", "trade_date", "close", "turnover_rate", "turnover_rate_f", "volume_ratio", "pe",
+                    "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio", "dv_ttm", "total_share", "float_share",
+                    "free_share", "total_mv", "circ_mv", "limit_status"),
+    "stk_limit": ("trade_date", "ts_code", "pre_close", "up_limit", "down_limit"),
+    "adj_factor": ("ts_code", "trade_date", "adj_factor"),
+    "suspend_d": ("ts_code", "trade_date", "suspend_timing", "suspend_type"),
+    "namechange": ("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
+}
+DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    **FIELDS,
+    "stock_basic": ("ts_code", "symbol", "name", "area", "industry", "cnspell", "market", "list_date", "act_name",
+                    "act_ent_type"),
+    "daily": FIELDS["daily"][:11],
+    "daily_basic": FIELDS["daily_basic"][:18],
+    "stk_limit": ("trade_date", "ts_code", "up_limit", "down_limit"),
+}
+
+
+class Column(Protocol):
+    def take(self, rows) -> np.ndarray: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Values:
+    """A plain array already in wire form."""
+
+    data: np.ndarray
+
+    def take(self, rows) -> np.ndarray:
+        return self.data[rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaled:
+    """Integers read as value / divisor: prices in cents (100), amounts in yuan (1000 → 千元)."""
+
+    ints: np.ndarray
+    divisor: float
+
+    def take(self, rows) -> np.ndarray:
+        return self.ints[rows] / self.divisor
+
+
+@dataclasses.dataclass(frozen=True)
+class Coded:
+    """Strings as codes into `labels` (sorted, so code order is text order); -1 is null."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def take(self, rows) -> np.ndarray:
+        codes = self.codes[rows]
+        out = self.labels[np.maximum(codes, 0)].astype(object)
+        out[codes < 0] = None
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """A field computed from other columns for just the rows asked for."""
+
+    fn: Callable[..., np.ndarray]
+    inputs: tuple[Column, ...]
+
+    def take(self, rows) -> np.ndarray:
+        return self.fn(*(column.take(rows) for column in self.inputs))
+
+
+@dataclasses.dataclass(frozen=True)
+class WireTable:
+    """One interface's full table: columns for all documented fields, in storage order."""
+
+    api: str
+    columns: Mapping[str, Column]
+    n_rows: int
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def select_fields(self, requested: str | Sequence[str] | None) -> list[str]:
+        """Requested field names that exist, in request order; empty request → defaults."""
+        if isinstance(requested, str):
+            requested = requested.split(",")
+        names = [str(name).strip() for name in (requested or []) if str(name).strip()]
+        known = list(dict.fromkeys(name for name in names if name in self.columns))
+        return known or list(DEFAULT_FIELDS[self.api])
+
+    def items(self, rows: np.ndarray, fields: Sequence[str]) -> list[list]:
+        """JSON-ready rows (lists) for `rows`, nulls as None."""
+        columns = [_json_values(self.columns[name].take(rows)) for name in fields]
+        return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(rows))]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The whole table as a DataFrame: strings as pandas `str`, numbers float64 / int64."""
+        arrays = {}
+        for name in FIELDS[self.api]:
+            column = self.columns[name]
+            if isinstance(column, Coded):
+                labels = pa.array(column.labels.tolist(), type=pa.string())
+                arrays[name] = labels.take(pa.array(column.codes, mask=column.codes < 0))
+            else:
+                values = column.take(ALL)
+                arrays[name] = pa.array(values.tolist() if values.dtype == object else values)
+        return pa.table(arrays).to_pandas()
+
+
+def _json_values(values: np.ndarray) -> list:
+    if values.dtype.kind == "f":
+        return [None if v != v else v for v in values.tolist()]
+    return values.tolist()
