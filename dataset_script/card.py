@@ -4,7 +4,8 @@
 `load_dataset("ellendan/a-share-prices")` return one table: the default config globs the monthly
 shards, whose names sort chronologically and whose rows are sorted by (date, code).
 The card depends only on the data it describes (no run timestamps), so re-publishing the same
-data yields the same bytes and no commit.
+data yields the same bytes and no commit; and it changes whenever any row changes (the content
+fingerprint), which is what invalidates `datasets`' cache of a local folder, keyed by its card.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Coverage:
     codes: int
     trading_days: int
     markets: tuple[str, ...]
+    fingerprint: str  # digest of every shard's sha256: changes whenever any row changes
 
 
 def card_configs() -> list[dict]:
@@ -111,6 +113,7 @@ from the Tushare Pro API every trading evening.
 | trading days | {coverage.trading_days:,} |
 | rows | {coverage.rows:,} |
 | stocks | {coverage.codes:,} |
+| content fingerprint | `{coverage.fingerprint}` |
 
 Each publish is one commit, tagged with its newest complete trading day (`{coverage.watermark:%Y%m%d}`), so
 you can pin a version with `revision=`. `.last_update_date` holds the same day as `YYYYMMDD`.

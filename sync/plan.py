@@ -60,6 +60,7 @@ def plan_commit(
     coverage = Coverage(
         first_date=planned.first_date, watermark=planned.watermark, rows=sum(s.rows for s in shards.values()),
         codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
+        fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
     )
     files = {
         STOCKS_PATH: to_parquet(planned.stocks),
