@@ -37,7 +37,7 @@ from sync.market_wire import WireTable
 logger = logging.getLogger(__name__)
 
 DEMO_START = dt.date(2025, 11, 24)
-DEMO_STOCKS = 110  # ~100 listed, at least 60 of them on the main board
+DEMO_STOCKS = 120  # ~110 listed, over 60 of them on the main board
 MARKET_VOLATILITY = 0.011  # daily volatility of the common market move
 SERIES_APIS = ("daily", "daily_basic", "stk_limit", "adj_factor", "suspend_d")
 APIS = ("stock_basic", "trade_cal", "namechange", *SERIES_APIS)
@@ -94,7 +94,7 @@ def simulate(spec: MarketSpec) -> tables.Simulated:
     paths = run_prices(plan, universe, stocks, _market_moves(spec.seed, start_g, end_g))
     sim = tables.Simulated(
         universe=universe, lives=lives, sessions=sessions, dates=plan.dates, cols=plan.cols, fund=fund,
-        ah_ratio=stocks.ah_ratio, listed=listed_rows(plan.status, paths),
+        ah_ratio=stocks.ah_ratio, listed=listed_rows(plan, paths, universe),
         bars=bar_rows(plan, paths, universe, stocks), suspensions=suspension_rows(plan.status))
     logger.info("simulated %d stocks × %d days (%d bars) in %.1fs", len(universe), len(plan.dates),
                 len(sim.bars), time.perf_counter() - started)

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from sync.market_sim import Paths, Stocks
+from sync.market_sim import Paths, Stocks, limit_percent, limit_prices
 from sync.market_universe import Universe
 
 FLAT_BOARD_VOLUME = 0.15  # a one-price limit day (一字板) trades far less
@@ -29,12 +29,19 @@ class Rows:
         return len(self.day)
 
 
-def listed_rows(status: np.ndarray, paths: Paths) -> Rows:
+def _limits(plan, universe: Universe, pre: np.ndarray, day: np.ndarray, col: np.ndarray, st: np.ndarray):
+    return limit_prices(pre, limit_percent(universe.board[plan.cols[col]], st, plan.dates[day]))
+
+
+def listed_rows(plan, paths: Paths, universe: Universe) -> Rows:
     """Every listed stock-day (suspended ones too): adj_factor and stk_limit."""
-    day, col = np.nonzero(status > 0)
-    return Rows(day.astype(np.int32), col.astype(np.int32), {
-        "adj_factor": paths.adj[day, col], "pre": paths.pre[day, col],
-        "up": paths.up[day, col], "down": paths.down[day, col]})
+    listed = plan.status > 0
+    day, col = np.nonzero(listed)
+    day, col = day.astype(np.int32), col.astype(np.int32)
+    pre = paths.pre[listed]
+    up, down = _limits(plan, universe, pre, day, col, plan.st[listed])
+    adj = paths.events.lookup(day, col, ("adj",))["adj"]
+    return Rows(day, col, {"adj_factor": adj, "pre": pre, "up": up.astype(np.int32), "down": down.astype(np.int32)})
 
 
 def suspension_rows(status: np.ndarray) -> Rows:
@@ -68,43 +75,76 @@ def limit_status(open_, high, low, close, pre, up, down) -> np.ndarray:
     return status.astype(np.int8)
 
 
-def _volume_ratio(status: np.ndarray, day: np.ndarray, col: np.ndarray, vol: np.ndarray) -> np.ndarray:
-    """Volume over the mean volume of the previous five trading days (null without any)."""
-    dense = np.zeros(status.shape)
-    dense[day, col] = vol
-    sums = np.concatenate([np.zeros((6, status.shape[1])), np.cumsum(dense, axis=0)])
-    counts = np.concatenate([np.zeros((6, status.shape[1]), dtype=np.int32),
-                             np.cumsum(status == 1, axis=0, dtype=np.int32)])
-    del dense
-    n = counts[day + 5, col] - counts[day, col]
-    mean = (sums[day + 5, col] - sums[day, col]) / np.maximum(n, 1)
-    return np.where(n > 0, np.round(vol / np.where(mean > 0, mean, 1.0), 2), np.nan)
+CHUNK_DAYS = 128  # bars are derived a block of days at a time to keep temporaries small
+_FIELDS = (("open", np.int32), ("high", np.int32), ("low", np.int32), ("close", np.int32), ("pre", np.int32),
+           ("vol", np.int32), ("amount_yuan", np.int64), ("total_share", float), ("float_share", float),
+           ("free_share", float), ("volume_ratio", float), ("limit_status", np.int8), ("div_cash", float),
+           ("div_g", np.int32))
 
 
-def bar_rows(plan, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
-    """daily / daily_basic rows: one per traded stock-day."""
-    day, col = np.nonzero(plan.status == 1)
+def _volume_ratio(vol_dense: np.ndarray, traded: np.ndarray, a: int, b: int, mask: np.ndarray,
+                  vol: np.ndarray) -> np.ndarray:
+    """Volume over the mean volume of the stock's trading days among the previous five sessions."""
+    lo = max(a - 5, 0)
+    pad = 5 - (a - lo)
+    volumes = np.concatenate([np.zeros((pad, vol_dense.shape[1])), vol_dense[lo:b].astype(float)])
+    counts = np.concatenate([np.zeros((pad, traded.shape[1]), dtype=bool), traded[lo:b]])
+    n = b - a
+    total = sum(volumes[5 - k:5 - k + n] for k in range(1, 6))[mask]
+    seen = sum(counts[5 - k:5 - k + n].astype(np.int8) for k in range(1, 6))[mask]
+    mean = total / np.maximum(seen, 1)
+    return np.where(seen > 0, np.round(vol / np.where(mean > 0, mean, 1.0), 2), np.nan)
+
+
+def _bar_block(plan, paths: Paths, universe: Universe, stocks: Stocks, traded: np.ndarray, vol_dense: np.ndarray,
+               a: int, b: int) -> dict:
+    """All bar fields for the traded stock-days of range days [a, b), in (day, col) order."""
+    mask = traded[a:b]
+    day, col = np.nonzero(mask)
+    day += a
     i = plan.cols[col]
-    pre, close = paths.pre[day, col].astype(float), paths.close[day, col].astype(float)
-    up, down = paths.up[day, col].astype(float), paths.down[day, col].astype(float)
-    z = plan.noise[day, col].astype(float)
+
+    def pick(dense):
+        return dense[a:b][mask]
+
+    pre, close = pick(paths.pre).astype(float), pick(paths.close).astype(float)
+    up, down = (x.astype(float) for x in _limits(plan, universe, pick(paths.pre), day, col, pick(plan.st)))
+    z = plan.noise[:, a:b].transpose(1, 0, 2)[mask].astype(float)
+    state = paths.events.lookup(day, col, ("shares", "cash", "g"))
     open_, high, low, flat = _wicks(pre, close, up, down, stocks.sigma[i], z)
     age = plan.start_g + day - universe.list_g[i]
     fraction = stocks.float_steps[i, np.searchsorted([243, 729], age, side="right")]
-    shares = paths.shares[day, col]
+    shares = state["shares"]
     float_share = np.round(shares * fraction, 4)
     turnover = stocks.turnover[i] * np.exp(0.35 * z[:, 4] + 6 * np.abs(np.log(close / pre)))
     turnover *= (1 + 19 * np.exp(-age / 3.0)) * np.where(flat, FLAT_BOARD_VOLUME, 1.0)
     vol = np.maximum(np.rint(float_share * np.minimum(turnover, 80.0)), 1.0)
+    vol_dense[a:b][mask] = vol
     vwap = low + (high - low) / (1.0 + np.exp(-z[:, 5]))
-    cents = {name: values.astype(np.int32) for name, values in
-             (("open", open_), ("high", high), ("low", low), ("close", close), ("pre", pre))}
-    values = {
-        **cents, "vol": vol.astype(np.int32), "amount_yuan": np.rint(vol * vwap).astype(np.int64),
-        "total_share": shares, "float_share": float_share,
+    return {
+        "day": day, "col": col, "open": open_, "high": high, "low": low, "close": close, "pre": pre,
+        "vol": vol, "amount_yuan": np.rint(vol * vwap), "total_share": shares, "float_share": float_share,
         "free_share": np.round(float_share * stocks.free_ratio[i], 4),
-        "volume_ratio": _volume_ratio(plan.status, day, col, vol),
+        "volume_ratio": _volume_ratio(vol_dense, traded, a, b, mask, vol),
         "limit_status": limit_status(open_, high, low, close, pre, up, down),
-        "div_cash": paths.div_cash[day, col], "div_g": paths.div_g[day, col],
+        "div_cash": state["cash"], "div_g": state["g"],
     }
-    return Rows(day.astype(np.int32), col.astype(np.int32), values)
+
+
+def bar_rows(plan, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
+    """daily / daily_basic rows: one per traded stock-day, filled block by block."""
+    n_days, n_cols = plan.status.shape
+    traded = plan.status == 1
+    total = int(traded.sum())
+    out = {"day": np.empty(total, np.int32), "col": np.empty(total, np.int32)}
+    out.update({name: np.empty(total, dtype) for name, dtype in _FIELDS})
+    vol_dense = np.zeros((n_days, n_cols), dtype=np.int32)
+    at = 0
+    for a in range(0, n_days, CHUNK_DAYS):
+        block = _bar_block(plan, paths, universe, stocks, traded, vol_dense, a, min(a + CHUNK_DAYS, n_days))
+        size = len(block["day"])
+        for name, values in block.items():
+            out[name][at:at + size] = values
+        at += size
+    day, col = out.pop("day"), out.pop("col")
+    return Rows(day, col, out)

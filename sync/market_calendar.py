@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import warnings
 
 import exchange_calendars as xcals
 import numpy as np
@@ -46,11 +47,13 @@ def to_day(value: dt.date) -> np.datetime64:
 @functools.lru_cache(maxsize=4)
 def _library_sessions() -> tuple[np.ndarray, dt.date]:
     """All XSHG sessions the installed library knows, and the last date it covers."""
-    calendar = xcals.get_calendar("XSHG", start=FIRST_SESSION.isoformat())
-    bound = calendar.bound_max().date()
-    if calendar.last_session.date() < bound:
-        calendar = xcals.get_calendar("XSHG", start=FIRST_SESSION.isoformat(), end=bound.isoformat())
-    sessions = calendar.sessions.values.astype("datetime64[D]")
+    with warnings.catch_warnings():  # exchange_calendars 4.13 trips a pandas 3.1 deprecation
+        warnings.filterwarnings("ignore", message="Series.values returning")
+        calendar = xcals.get_calendar("XSHG", start=FIRST_SESSION.isoformat())
+        bound = calendar.bound_max().date()
+        if calendar.last_session.date() < bound:
+            calendar = xcals.get_calendar("XSHG", start=FIRST_SESSION.isoformat(), end=bound.isoformat())
+    sessions = np.array(calendar.sessions.strftime("%Y-%m-%d").tolist(), dtype="datetime64[D]")
     return sessions, bound
 
 

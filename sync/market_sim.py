@@ -93,15 +93,14 @@ def fundamentals(seed: int, universe: Universe, ref_price: np.ndarray, shares: n
     return Fundamentals(np.round(profit, 2), np.round(revenue, 2), np.round(book, 2))
 
 
-def limit_percent(board: np.ndarray, st: np.ndarray, day: np.datetime64) -> np.ndarray:
-    """Daily price limit in percent: the exchange rules as of `day`.
+def limit_percent(board: np.ndarray, st: np.ndarray, day) -> np.ndarray:
+    """Daily price limit in percent: the exchange rules as of `day` (scalar or per-row array).
 
     主板 ±10%, ±5% under ST/*ST; 创业板 ±20% from 2020-08-24 (before: as 主板);
     科创板 ±20%; 北交所 ±30%.
     """
-    main_rules = np.where(st, 5, 10)
-    gem = main_rules if day < GEM_REFORM else np.full_like(main_rules, 20)
-    return np.choose(board, [main_rules, gem, np.full_like(main_rules, 20), np.full_like(main_rules, 30)])
+    main_rules = (board == 0) | ((board == 1) & (day < GEM_REFORM))
+    return np.where(main_rules, np.where(st, 5, 10), np.where(board == 3, 30, 20))
 
 
 def limit_prices(pre_cents: np.ndarray, percent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,27 +111,47 @@ def limit_prices(pre_cents: np.ndarray, percent: np.ndarray) -> tuple[np.ndarray
 
 @dataclasses.dataclass
 class Paths:
-    """Dense day loop output (days × cols); values on days a stock is not listed are junk."""
+    """Day loop output: dense (days × cols) prices, plus what changes only on ex-rights days.
 
-    pre: np.ndarray  # ex-rights reference price, cents
+    Values on days a stock is not listed are junk. The factor, share count and last dividend
+    of a stock-day are those after its latest ex-rights event (see `EventLog.lookup`).
+    """
+
+    pre: np.ndarray  # ex-rights reference price (previous close, adjusted on ex days), cents
     close: np.ndarray  # cents
-    up: np.ndarray
-    down: np.ndarray
-    adj: np.ndarray  # cumulative adjustment factor
-    shares: np.ndarray  # total shares, 万股
-    div_cash: np.ndarray  # last dividend paid, 万元 (NaN: none known)
-    div_g: np.ndarray  # session of that dividend
+    events: "EventLog"
+
+
+@dataclasses.dataclass
+class EventLog:
+    """State after each ex-rights event, sorted by (col, day), and each col's state before any."""
+
+    n_days: int
+    key: np.ndarray  # col * n_days + day
+    after: dict[str, np.ndarray]  # adj, shares, cash, g
+    initial: dict[str, np.ndarray]  # per col
+
+    def lookup(self, day: np.ndarray, col: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """`names` among adj, shares, cash (last dividend, 万元), g (its session) on each stock-day."""
+        out = {name: self.initial[name][col] for name in names}
+        if len(self.key):
+            at = np.searchsorted(self.key, col.astype(np.int64) * self.n_days + day, side="right") - 1
+            safe = np.maximum(at, 0)
+            hit = (at >= 0) & (self.key[safe] // self.n_days == col)
+            out = {name: np.where(hit, self.after[name][safe], values) for name, values in out.items()}
+        return out
 
 
 MEAN_REVERSION = 0.004  # daily pull of the log price towards the stock's anchor
+TAIL_THRESHOLD, TAIL_SCALE = 2.2, 2.0  # news days: noise beyond 2.2σ is doubled (fat tails, limit hits)
 IPO_BOOST = 0.15  # log-return pushed into the listing day (new stocks tend to open high)
 
 
-def _apply_ex_rights(state: dict, events: list[tuple[int, float, float]], g: int) -> None:
+def _apply_ex_rights(state: dict, events: dict[int, tuple[float, float]], g: int) -> np.ndarray:
     """Cash dividend and bonus shares: price drops to the ex-rights reference, factor steps up."""
-    cols = np.array([e[0] for e in events])
-    cash = np.array([e[1] for e in events])
-    bonus = np.array([e[2] for e in events])
+    cols = np.fromiter(events, dtype=np.int64, count=len(events))
+    cash = np.array([events[c][0] for c in cols.tolist()])
+    bonus = np.array([events[c][1] for c in cols.tolist()])
     last = state["last"][cols]
     cash_cents = np.minimum(cash / state["shares"][cols] * 100.0, 0.1 * last)
     ex = np.maximum(np.floor((last - cash_cents) / (1.0 + bonus) + 0.5), 1.0)
@@ -140,11 +159,12 @@ def _apply_ex_rights(state: dict, events: list[tuple[int, float, float]], g: int
     state["shares"][cols] = np.round(state["shares"][cols] * (1.0 + bonus), 4)
     state["anchor"][cols] -= np.log1p(bonus)
     state["last"][cols] = ex
-    state["div_cash"][cols] = cash
-    state["div_g"][cols] = g
+    state["cash"][cols] = cash
+    state["g"][cols] = g
+    return cols
 
 
-def _initial_state(plan, universe: Universe, stocks: Stocks) -> dict:
+def _initial_state(plan, stocks: Stocks) -> dict:
     i = plan.cols
     listed_before = plan.list_day < 0
     years_listed = np.maximum(-plan.list_day, 0) / life.YEAR
@@ -154,9 +174,21 @@ def _initial_state(plan, universe: Universe, stocks: Stocks) -> dict:
         "adj": np.where(listed_before, np.round(np.exp(stocks.adj_growth[i] * years_listed), 3), 1.0),
         "shares": stocks.shares[i].copy(),
         "anchor": np.log(np.where(listed_before, price, price * 1.3)),
-        "div_cash": plan.prior_div[:, 0].copy(),
-        "div_g": np.nan_to_num(plan.prior_div[:, 1], nan=-1).astype(np.int64),
+        "cash": plan.prior_div[:, 0].copy(),
+        "g": np.nan_to_num(plan.prior_div[:, 1], nan=-1).astype(np.int64),
     }
+
+
+def _event_log(n_days: int, initial: dict, records: list) -> EventLog:
+    names = ("adj", "shares", "cash", "g")
+    if records:
+        key = np.concatenate([cols * n_days + day for day, cols, _ in records])
+        after = {name: np.concatenate([values[name] for _, _, values in records]) for name in names}
+        order = np.argsort(key, kind="stable")
+        key, after = key[order], {name: values[order] for name, values in after.items()}
+    else:
+        key, after = np.zeros(0, dtype=np.int64), {name: np.zeros(0) for name in names}
+    return EventLog(n_days, key, after, {name: initial[name] for name in names})
 
 
 def run_prices(plan, universe: Universe, stocks: Stocks, market_moves: np.ndarray) -> Paths:
@@ -169,20 +201,22 @@ def run_prices(plan, universe: Universe, stocks: Stocks, market_moves: np.ndarra
     n_days, n_cols = plan.status.shape
     i = plan.cols
     board, sigma, beta = universe.board[i], stocks.sigma[i], stocks.beta[i]
-    state = _initial_state(plan, universe, stocks)
-    paths = Paths(*(np.zeros((n_days, n_cols), dtype=np.int32) for _ in range(4)),
-                  *(np.zeros((n_days, n_cols)) for _ in range(3)), np.zeros((n_days, n_cols), dtype=np.int32))
+    state = _initial_state(plan, stocks)
+    initial = {name: values.copy() for name, values in state.items()}
+    pre, close_out = np.zeros((n_days, n_cols), dtype=np.int32), np.zeros((n_days, n_cols), dtype=np.int32)
+    records = []
     for t in range(n_days):
         if t in plan.ex_events:
-            _apply_ex_rights(state, plan.ex_events[t], plan.start_g + t)
+            cols = _apply_ex_rights(state, plan.ex_events[t], plan.start_g + t)
+            records.append((t, cols, {name: state[name][cols].copy() for name in ("adj", "shares", "cash", "g")}))
         last = state["last"]
         up, down = limit_prices(last, limit_percent(board, plan.st[t], plan.dates[t]))
         drift = np.where(plan.list_day == t, IPO_BOOST, -0.5 * sigma**2)
         pull = MEAN_REVERSION * (np.log(last / 100.0) - state["anchor"])
-        move = drift + beta * market_moves[t] + sigma * plan.noise[t, :, 0] - pull
+        z = plan.z_close[t]
+        z = np.where(np.abs(z) > TAIL_THRESHOLD, TAIL_SCALE * z, z)
+        move = drift + beta * market_moves[t] + sigma * z - pull
         close = np.clip(np.rint(last * np.exp(move)), down, up)
-        paths.pre[t], paths.close[t], paths.up[t], paths.down[t] = last, close, up, down
-        paths.adj[t], paths.shares[t] = state["adj"], state["shares"]
-        paths.div_cash[t], paths.div_g[t] = state["div_cash"], state["div_g"]
+        pre[t], close_out[t] = last, close
         state["last"] = np.where(plan.status[t] == 1, close, last)
-    return paths
+    return Paths(pre, close_out, _event_log(n_days, initial, records))

@@ -12,8 +12,11 @@ so nothing about a stock depends on `end`: extending a market only adds later st
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
+import functools
+import itertools
 
 import numpy as np
 
@@ -143,9 +146,16 @@ def _assign_codes(stocks: list, sessions: np.ndarray) -> list[tuple[str, str]]:
     return codes
 
 
+@functools.lru_cache(maxsize=8)
+def _cumulative(weighted: tuple[tuple[str, int], ...]) -> list[float]:
+    total = sum(w for _, w in weighted)
+    return list(itertools.accumulate(w / total for _, w in weighted))
+
+
 def _pick(weighted: tuple[tuple[str, int], ...], u: float) -> str:
-    cumulative = np.cumsum([w for _, w in weighted]) / sum(w for _, w in weighted)
-    return weighted[int(np.searchsorted(cumulative, u, side="right"))][0]
+    """The entry of a (value, weight) table that uniform `u` falls on."""
+    index = bisect.bisect_right(_cumulative(weighted), u)
+    return weighted[min(index, len(weighted) - 1)][0]
 
 
 def build_universe(seed: int, n_stocks: int, sessions: np.ndarray, end_g: int) -> Universe:
