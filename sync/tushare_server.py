@@ -204,7 +204,8 @@ class TushareServer:
             self._httpd.owner = self
             host, port = self._httpd.server_address[:2]
             self.url = f"http://{host}:{port}/dataapi"
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="tushare-server", daemon=True)
+            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="tushare-server", daemon=True)
             self._thread.start()
         return self.url
 
