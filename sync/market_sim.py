@@ -11,12 +11,11 @@ Prices are kept as integer cents (exact limit arithmetic), amounts as integer yu
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import numpy as np
 
 from sync import market_life as life
-from sync.market_universe import DAILY, DIVIDEND, FUNDAMENTAL, LIFE, SUSPEND, Universe, stock_rng
+from sync.market_universe import FUNDAMENTAL, Universe, stock_rng
 
 GEM_REFORM = np.datetime64("2020-08-24", "D")  # 创业板 moved to ±20% (registration system)
 FIRST_YEAR = 1990

@@ -87,7 +87,7 @@ class Universe:
     is_hs: np.ndarray
     act_name: np.ndarray
     act_ent_type: np.ndarray
-    u: np.ndarray  # (n, 24) static uniforms, see `static_attributes`
+    u: np.ndarray  # (n, 24) static uniforms (their uses: market_sim.stock_parameters and above)
     z: np.ndarray  # (n, 8) static normals
 
     def __len__(self) -> int:

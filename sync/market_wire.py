@@ -134,6 +134,7 @@ class WireTable:
 
 
 def _json_values(values: np.ndarray) -> list:
-    if values.dtype.kind == "f":
+    """Plain Python values for json; NaN (also a stray float NaN among objects) becomes None."""
+    if values.dtype.kind in "fO":
         return [None if v != v else v for v in values.tolist()]
     return values.tolist()

@@ -264,7 +264,11 @@ class TushareServer:
         fault = self.faults.draw(api) if self.faults else None
         if fault:
             return fault_reply(fault)
-        return self._business(api, str(request.get("token") or ""), params, request.get("fields"))
+        try:
+            return self._business(api, str(request.get("token") or ""), params, request.get("fields"))
+        except Exception:  # a real server answers -1000 rather than dropping the line
+            logger.exception("tushare emulator failed on %s %s", api, params)
+            return envelope(BAD_REQUEST, "系统内部错误", None)
 
     def _business(self, api: str, token: str, params: dict, fields) -> Reply:
         if token not in self.tokens:

@@ -148,6 +148,12 @@ def test_trade_cal_descends_with_int_is_open(pro):
     assert set(future["is_open"]) == {0}  # the National Day week, beyond the market's end
 
 
+def test_trade_cal_reaches_back_to_the_first_session(pro):
+    first = pro.trade_cal(start_date="19901201", end_date="19901220")
+    assert list(first["cal_date"]) == ["19901220", "19901219"]
+    assert first["pretrade_date"].iloc[0] == "19901219" and pd.isna(first["pretrade_date"].iloc[1])
+
+
 def test_namechange_dates_filter_the_announcement(pro, market):
     names = market.table("namechange")
     window = pro.namechange(start_date="20230101", end_date="20240329")
