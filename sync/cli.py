@@ -27,6 +27,8 @@ DEFAULT_HUB_ID = "ellendan/a-share-prices"
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpx2", "huggingface_hub", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = None
     try:
         settings = Settings.from_env()

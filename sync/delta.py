@@ -71,7 +71,7 @@ def run_delta(
         new_state = read_state(repo, repo.head()) if commit else state
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
-            watermark=new_state.watermark, days=fetched.days, rows=_rows(fetched), bytes_written=written,
+            watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
             api_calls=dict(source.client.calls), stopped=fetched.stopped,
         )
 
@@ -112,6 +112,3 @@ def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str
         merged[path] = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), replaced)
     return merged
 
-
-def _rows(fetched: Fetched) -> int:
-    return 0 if fetched.frames is None else len(fetched.frames.daily)

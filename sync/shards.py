@@ -51,7 +51,7 @@ def to_parquet(table: pa.Table) -> bytes:
     """
     sink = io.BytesIO()
     pq.write_table(
-        table,
+        table.replace_schema_metadata(None),  # no pandas metadata: same rows, same bytes
         sink,
         compression="zstd",
         write_page_index=True,
