@@ -96,7 +96,8 @@ class Checkpoints:
     def fetch_missing(self, plan: FetchPlan, progress: bool) -> None:
         staged = set(self.repo.stage_files(self.key))
         todo = [c for c in plan.chunks if not self._is_staged(c, staged)]
-        log.info("%d of %d chunks already fetched by an earlier run", len(plan.chunks) - len(todo), len(plan.chunks))
+        if len(todo) < len(plan.chunks):
+            log.info("reusing %d of %d chunks already fetched by an earlier run", len(plan.chunks) - len(todo), len(plan.chunks))
         for chunk in tqdm(todo, desc=f"full ({plan.strategy})", unit="chunk", disable=not progress):
             frames = DayFrames(*self._fetch(chunk))
             if self._complete(frames, chunk.days):
