@@ -33,15 +33,36 @@ def _limits(plan, universe: Universe, pre: np.ndarray, day: np.ndarray, col: np.
     return limit_prices(pre, limit_percent(universe.board[plan.cols[col]], st, plan.dates[day]))
 
 
+def _listed_block(plan, paths: Paths, universe: Universe, listed: np.ndarray, a: int, b: int) -> dict:
+    mask = listed[a:b]
+    day, col = np.nonzero(mask)
+    day += a
+    pre = paths.pre[a:b][mask]
+    up, down = _limits(plan, universe, pre, day, col, plan.st[a:b][mask])
+    adj = paths.events.lookup(day, col, ("adj",))["adj"]
+    return {"day": day, "col": col, "adj_factor": adj, "pre": pre, "up": up, "down": down}
+
+
 def listed_rows(plan, paths: Paths, universe: Universe) -> Rows:
     """Every listed stock-day (suspended ones too): adj_factor and stk_limit."""
     listed = plan.status > 0
-    day, col = np.nonzero(listed)
-    day, col = day.astype(np.int32), col.astype(np.int32)
-    pre = paths.pre[listed]
-    up, down = _limits(plan, universe, pre, day, col, plan.st[listed])
-    adj = paths.events.lookup(day, col, ("adj",))["adj"]
-    return Rows(day, col, {"adj_factor": adj, "pre": pre, "up": up.astype(np.int32), "down": down.astype(np.int32)})
+    out = _fill_blocks(int(listed.sum()), (("day", np.int32), ("col", np.int32), ("adj_factor", float),
+                                            ("pre", np.int32), ("up", np.int32), ("down", np.int32)),
+                       lambda a, b: _listed_block(plan, paths, universe, listed, a, b), len(listed))
+    return Rows(out.pop("day"), out.pop("col"), out)
+
+
+def _fill_blocks(total: int, fields, block, n_days: int) -> dict[str, np.ndarray]:
+    """Preallocate the columns, then fill them one block of days at a time (small temporaries)."""
+    out = {name: np.empty(total, dtype) for name, dtype in fields}
+    at = 0
+    for a in range(0, n_days, CHUNK_DAYS):
+        values = block(a, min(a + CHUNK_DAYS, n_days))
+        size = len(values["day"])
+        for name, column in values.items():
+            out[name][at:at + size] = column
+        at += size
+    return out
 
 
 def suspension_rows(status: np.ndarray) -> Rows:
@@ -133,18 +154,9 @@ def _bar_block(plan, paths: Paths, universe: Universe, stocks: Stocks, traded: n
 
 def bar_rows(plan, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
     """daily / daily_basic rows: one per traded stock-day, filled block by block."""
-    n_days, n_cols = plan.status.shape
     traded = plan.status == 1
-    total = int(traded.sum())
-    out = {"day": np.empty(total, np.int32), "col": np.empty(total, np.int32)}
-    out.update({name: np.empty(total, dtype) for name, dtype in _FIELDS})
-    vol_dense = np.zeros((n_days, n_cols), dtype=np.int32)
-    at = 0
-    for a in range(0, n_days, CHUNK_DAYS):
-        block = _bar_block(plan, paths, universe, stocks, traded, vol_dense, a, min(a + CHUNK_DAYS, n_days))
-        size = len(block["day"])
-        for name, values in block.items():
-            out[name][at:at + size] = values
-        at += size
-    day, col = out.pop("day"), out.pop("col")
-    return Rows(day, col, out)
+    vol_dense = np.zeros(traded.shape, dtype=np.int32)
+    fields = (("day", np.int32), ("col", np.int32), *_FIELDS)
+    out = _fill_blocks(int(traded.sum()), fields,
+                       lambda a, b: _bar_block(plan, paths, universe, stocks, traded, vol_dense, a, b), len(traded))
+    return Rows(out.pop("day"), out.pop("col"), out)

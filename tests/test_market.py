@@ -429,6 +429,14 @@ def test_extending_end_keeps_history(market):
     assert set(old_stocks["ts_code"]) <= set(market.table("stock_basic")["ts_code"])
 
 
+def test_tomorrows_demo_keeps_todays_history():
+    today, tomorrow = demo_market(dt.date(2026, 5, 29)), demo_market(dt.date(2026, 6, 1))
+    for api in SERIES:
+        old, new = today.table(api), tomorrow.table(api)
+        assert set(new["trade_date"]) - set(old["trade_date"]) <= {"20260601"}
+        pd.testing.assert_frame_equal(old, new[new["trade_date"] <= "20260529"].reset_index(drop=True), obj=api)
+
+
 def test_same_seed_same_market():
     spec = MarketSpec(dt.date(2023, 3, 1), dt.date(2023, 5, 31), n_stocks=80, seed=11)
     first, second = SyntheticMarket(spec), SyntheticMarket(spec)
