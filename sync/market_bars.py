@@ -15,6 +15,7 @@ from sync.market_sim import Paths, Stocks, limit_percent, limit_prices
 from sync.market_universe import Universe
 
 FLAT_BOARD_VOLUME = 0.15  # a one-price limit day (一字板) trades far less
+CHUNK_DAYS = 128  # rows are derived a block of days at a time to keep temporaries small
 
 
 @dataclasses.dataclass
@@ -96,7 +97,6 @@ def limit_status(open_, high, low, close, pre, up, down) -> np.ndarray:
     return status.astype(np.int8)
 
 
-CHUNK_DAYS = 128  # bars are derived a block of days at a time to keep temporaries small
 _FIELDS = (("open", np.int32), ("high", np.int32), ("low", np.int32), ("close", np.int32), ("pre", np.int32),
            ("vol", np.int32), ("amount_yuan", np.int64), ("total_share", float), ("float_share", float),
            ("free_share", float), ("volume_ratio", float), ("limit_status", np.int8), ("div_cash", float),
