@@ -1,0 +1,39 @@
+"""Our strict client against our Tushare-compatible server: whole-market days beyond the row caps."""
+
+import datetime as dt
+
+import pytest
+
+from sync.market import MarketSpec, SyntheticMarket
+from sync.tushare_client import TushareAuthError, TushareClient
+from sync.tushare_server import TushareServer
+
+DAY = dt.date(2025, 6, 3)
+
+
+@pytest.fixture(scope="module")
+def big_day():
+    market = SyntheticMarket(MarketSpec(DAY, DAY, n_stocks=7000, seed=3))
+    with TushareServer(market, tokens=("tok",)) as server:
+        yield market, server
+
+
+@pytest.mark.parametrize("api", ["daily", "stk_limit", "daily_basic", "adj_factor"])
+def test_a_full_market_day_beyond_the_cap_arrives_without_losing_a_row(big_day, api):
+    market, server = big_day
+    table = market.table(api)
+    expected = set(table.loc[table["trade_date"] == "20250603", "ts_code"])
+    assert len(expected) > 6000, "the fixture must exceed the documented caps"
+    with TushareClient("tok", server.url, rate_per_min=1_000_000) as client:
+        frame = client.query(api, trade_date="20250603")
+        assert client.calls[api] >= 2, "more than one page was needed"
+    assert len(frame) == len(expected) and set(frame["ts_code"]) == expected
+
+
+def test_bad_token_against_the_server_names_the_variable_not_the_token(big_day):
+    _, server = big_day
+    with TushareClient("not-the-token-5b1d", server.url) as client:
+        with pytest.raises(TushareAuthError) as raised:
+            client.query("trade_cal", start_date="20250601", end_date="20250610")
+    assert "TUSHARE_TOKEN" in str(raised.value) and "not-the-token-5b1d" not in str(raised.value)
+    assert client.calls["trade_cal"] == 1, "a bad token is not retried"
