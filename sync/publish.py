@@ -17,8 +17,9 @@ repo, swapped atomically) and `sync.publish_hub.HubRepo` (huggingface_hub `creat
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,25 @@ def open_repo(target: str, *, hf_token: str | None = None, hf_api: HfApi | None 
     from sync.publish_local import LocalFolderRepo
 
     return LocalFolderRepo(Path(target))
+
+
+@contextlib.contextmanager
+def single_flight(lock_file: Path, description: str) -> Iterator[None]:
+    """Hold `lock_file` for the duration of a run; fail fast when another run holds it."""
+    import filelock
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(lock_file, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RepoBusyError(
+            f"another sync is running on {description} (lock {lock.lock_file}); wait for it to finish"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def check_repo_path(path: str) -> str:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-import filelock
 import httpx2
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoFile, constants, get_token
 from huggingface_hub.errors import (
@@ -28,7 +27,7 @@ from huggingface_hub.errors import (
 )
 
 from sync.publish import (
-    Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key, scrub,
+    Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key, scrub, single_flight,
 )
 
 log = logging.getLogger(__name__)
@@ -91,20 +90,10 @@ class HubRepo:
     def lock(self) -> Iterator[None]:
         """A lock file per repo on this machine; other machines are caught by `parent_commit`."""
         lock_dir = self.lock_dir or Path(constants.HF_HOME) / "locks" / "a-share-prices-sync"
-        lock_dir.mkdir(parents=True, exist_ok=True)
         key = hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
         name = re.sub(r"[^A-Za-z0-9._-]", "_", self.repo_id)
-        lock = filelock.FileLock(lock_dir / f"{name}-{key}.lock", timeout=0)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise RepoBusyError(
-                f"another sync is running on {self.description} (lock {lock.lock_file}); wait for it to finish"
-            ) from None
-        try:
+        with single_flight(lock_dir / f"{name}-{key}.lock", self.description):
             yield
-        finally:
-            lock.release()
 
     # -- staging on a side branch ------------------------------------------------------------
     def stage_files(self, key: str) -> list[str]:

@@ -33,7 +33,9 @@ from pathlib import Path
 
 import filelock
 
-from sync.publish import Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key
+from sync.publish import (
+    Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key, single_flight,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +121,8 @@ class LocalFolderRepo:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        self.store.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(self.store / "run.lock", timeout=0)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise RepoBusyError(
-                f"another sync is running on {self.description} (lock {lock.lock_file}); wait for it to finish"
-            ) from None
-        try:
+        with single_flight(self.store / "run.lock", self.description):
             yield
-        finally:
-            lock.release()
 
     # -- staging -----------------------------------------------------------------------------
     def stage_files(self, key: str) -> list[str]:
