@@ -10,13 +10,12 @@ import dataclasses
 import datetime as dt
 import logging
 
-import pyarrow as pa
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, shard_path
 from sync.config import Settings
 from sync.meta import calendar_table, stocks_table, trading_days
-from sync.plan import PublishInput
+from sync.plan import BuiltShard, PublishInput
 from sync.publish import DatasetRepo
 from sync.run import (
     RunResult, SyncError, carry_before, incomplete_reason, newest_allowed_day, publish, read_shard, read_state,
@@ -98,7 +97,7 @@ def fetch_days(source: Source, days: list[dt.date], threshold: float, progress: 
     return Fetched(done, DayFrames.concat(complete) if complete else None, None)
 
 
-def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str, pa.Table]:
+def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str, BuiltShard]:
     """The months touched by the fetched days, merged into their published shards."""
     if not fetched.days:
         return {}
@@ -109,6 +108,7 @@ def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str
     merged = {}
     for path in dict.fromkeys(shard_path(d) for d in fetched.days):
         replaced = [d for d in fetched.days if shard_path(d) == path]
-        merged[path] = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), replaced)
+        table = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), replaced)
+        merged[path] = BuiltShard.build(path, table)
     return merged
 

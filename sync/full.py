@@ -15,13 +15,12 @@ import logging
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
-import pyarrow as pa
 from tqdm import tqdm
 
 from dataset_script.schema import ALL_MARKETS, shard_path
 from sync.config import DEFAULT_START, Settings
 from sync.meta import calendar_table, stocks_table, trading_days
-from sync.plan import PublishInput
+from sync.plan import BuiltShard, PublishInput
 from sync.publish import DatasetRepo
 from sync.run import RunResult, SyncError, group_by_month, incomplete_reason, newest_allowed_day, publish, read_state
 from sync.source import DAY_APIS, Source, ymd
@@ -73,7 +72,7 @@ def run_full(
         return RunResult(
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=done[-1], days=done,
-            rows=sum(t.num_rows for t in shards.values()), bytes_written=written,
+            rows=sum(s.info.rows for s in shards.values()), bytes_written=written,
             api_calls=dict(source.client.calls), stopped=stopped,
         )
 
@@ -134,7 +133,7 @@ def build_shards(days, plan: FetchPlan, loaded: Checkpoints, stocks, names, sour
     Leading days on which the source has no bar at all (before its data begins) are skipped;
     after that, the first incomplete day ends the rebuild (the watermark stops before it).
     """
-    shards: dict[str, pa.Table] = {}
+    shards: dict[str, BuiltShard] = {}
     done: list[dt.date] = []
     carry = None
     for month_days, frames in _month_frames(days, plan, loaded):
@@ -152,7 +151,8 @@ def build_shards(days, plan: FetchPlan, loaded: Checkpoints, stocks, names, sour
             if carry is None:
                 carry = seed_closes(source, stocks, frames.on([complete[0]]), complete[0])
             rows = canonical_rows(complete, stocks, names, frames.on(complete), carry)
-            shards[shard_path(complete[0])] = to_table(rows)
+            path = shard_path(complete[0])
+            shards[path] = BuiltShard.build(path, to_table(rows))
             carry = pd.concat([carry, carry_from(rows)], ignore_index=True).drop_duplicates("code", keep="last")
             done += complete
         if stopped:

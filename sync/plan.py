@@ -32,8 +32,31 @@ class InvariantError(RuntimeError):
 
 
 @dataclasses.dataclass(frozen=True)
+class BuiltShard:
+    """A month's shard as it will be published: its bytes plus what the checks need.
+
+    Encoding right after building keeps a full rebuild's memory at the size of the Parquet
+    bytes rather than of every month's Arrow table.
+    """
+
+    data: bytes
+    info: ShardInfo
+    days: tuple[dt.date, ...]
+    problems: tuple[str, ...]
+
+    @classmethod
+    def build(cls, path: str, table: pa.Table) -> BuiltShard:
+        problems = tuple(shard_problems(path, table))
+        days = tuple(shard_days(table))
+        data = to_parquet(table)
+        info = ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0] if days else dt.date.min,
+                         last_date=days[-1] if days else dt.date.min, days=len(days))
+        return cls(data, info, days, problems)
+
+
+@dataclasses.dataclass(frozen=True)
 class PublishInput:
-    shards: Mapping[str, pa.Table]      # shards this run (re)built, complete months' tables
+    shards: Mapping[str, BuiltShard]    # shards this run (re)built, complete months
     stocks: pa.Table
     calendar: pa.Table
     trading_days: Sequence[dt.date]     # SSE trading days from first_date through the watermark
@@ -48,11 +71,11 @@ def plan_commit(
     planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str
 ) -> tuple[Commit | None, SyncState]:
     """The commit that publishes `planned` on top of `previous`, or None when nothing changes."""
-    encoded = {path: to_parquet(table) for path, table in planned.shards.items()}
-    infos = {path: _shard_info(planned.shards[path], data) for path, data in encoded.items()}
+    encoded = {path: built.data for path, built in planned.shards.items()}
+    infos = {path: built.info for path, built in planned.shards.items()}
     kept = {} if planned.full or previous is None else dict(previous.shards)
     shards = {**kept, **infos}
-    problems = [p for path, table in planned.shards.items() for p in shard_problems(path, table)]
+    problems = [p for built in planned.shards.values() for p in built.problems]
     problems += _coverage(planned, shards)
     if problems:
         raise InvariantError(problems)
@@ -88,17 +111,12 @@ def plan_commit(
     return Commit(adds=adds, deletes=deletes, message=message, tag=planned.watermark.strftime("%Y%m%d")), state
 
 
-def _shard_info(table: pa.Table, data: bytes) -> ShardInfo:
-    days = shard_days(table)
-    return ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0], last_date=days[-1], days=len(days))
-
-
 def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:
     """Days present per shard: read from rebuilt tables, derived from the state for the others."""
     days_by_shard = {}
     for path, info in shards.items():
         if path in planned.shards:
-            days_by_shard[path] = shard_days(planned.shards[path])
+            days_by_shard[path] = list(planned.shards[path].days)
             continue
         days = [d for d in planned.trading_days if info.first_date <= d <= info.last_date]
         if len(days) != info.days:

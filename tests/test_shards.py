@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import PRICE_SCHEMA, STATE_PATH, shard_month, shard_path
-from sync.plan import InvariantError, PublishInput, plan_commit
+from sync.plan import BuiltShard, InvariantError, PublishInput, plan_commit
 from sync.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
 
 JAN2, JAN3, JAN31, FEB1 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 31), dt.date(2024, 2, 1)
@@ -66,6 +66,7 @@ def test_coverage_problems_name_missing_days_and_rows_past_the_watermark():
 def publish_input(shards, days, watermark, full=True):
     stocks = pa.table({n: pa.array([], type=t) for n, t in zip(["code"], [pa.string()])})
     calendar = pa.table({"date": pa.array(days, pa.date32())})
+    shards = {path: BuiltShard.build(path, t) for path, t in shards.items()}
     return PublishInput(shards=shards, stocks=stocks, calendar=calendar, trading_days=days, first_date=days[0],
                         watermark=watermark, markets=("主板",), run={"kind": "test"}, full=full)
 
