@@ -1,0 +1,1 @@
+"""What consumers see: the price table schema, the shard layout and the dataset card."""
