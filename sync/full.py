@@ -50,7 +50,7 @@ def run_full(
         stocks = market[market["market"].isin(markets)].reset_index(drop=True)
         names = source.names()
         plan = plan_fetch(days, market, stocks)
-        log.info(plan.describe(settings.rate_per_min))
+        log.info(plan.describe(source.rate_per_min))
         key = staging_key(start, markets, plan, source.description)
         loaded = Checkpoints(repo, key, source, settings.completeness)
         loaded.fetch_missing(plan, progress)

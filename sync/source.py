@@ -45,6 +45,7 @@ class Source:
     client: TushareClient
     description: str
     default_start: dt.date | None  # the embedded market's first day; None for the real API
+    rate_per_min: int | None = None  # the quota each interface is paced at; None: no quota
     workers: int = 8
 
     def query(self, api: str, **params) -> pd.DataFrame:
@@ -74,7 +75,7 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
     if settings.tushare_token:
         client = TushareClient(settings.tushare_token, settings.tushare_api_url, rate_per_min=settings.rate_per_min)
         with client:
-            yield Source(client, f"Tushare Pro at {settings.tushare_api_url}", None)
+            yield Source(client, f"Tushare Pro at {settings.tushare_api_url}", None, settings.rate_per_min)
         return
     if settings.tushare_api_url != OFFICIAL_TUSHARE_URL:
         raise ConfigError("TUSHARE_API_URL is set but TUSHARE_TOKEN is not: set both, or neither to use the embedded synthetic market")

@@ -36,11 +36,13 @@ class FetchPlan:
     chunks: tuple[Chunk, ...]
     calls_per_api: dict[str, int]  # estimated HTTP calls (pages included) per interface
 
-    def describe(self, rate_per_min: int) -> str:
+    def describe(self, rate_per_min: int | None) -> str:
+        """The plan for humans; `rate_per_min` None means the source has no quota."""
         busiest = max(self.calls_per_api.values())
         calls = ", ".join(f"{api} {n:,}" for api, n in self.calls_per_api.items())
-        return (f"planned {self.strategy} fetch: {calls} API calls; the busiest interface needs "
-                f"~{math.ceil(busiest / rate_per_min)} min at {rate_per_min}/min")
+        pace = (f"; the busiest interface needs ~{math.ceil(busiest / rate_per_min)} min at {rate_per_min}/min"
+                if rate_per_min else "")
+        return f"planned {self.strategy} fetch: {calls} API calls{pace}"
 
 
 def listed_days(stocks: pd.DataFrame, days: Sequence[dt.date]) -> pd.Series:

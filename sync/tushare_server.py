@@ -163,6 +163,19 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s " + format, self.address_string(), *args)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A deeper accept queue for a client's worker pool, and no tracebacks for clients that hang up."""
+
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug("client %s went away: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
+
+
 class TushareServer:
     """Serve `market` over the Tushare Pro protocol on 127.0.0.1 (a free port by default).
 
@@ -199,7 +212,7 @@ class TushareServer:
     def start(self) -> str:
         """Listen and serve in a background thread; returns the URL to point a client at."""
         if self._httpd is None:
-            self._httpd = ThreadingHTTPServer(self._address, _Handler)
+            self._httpd = _QuietServer(self._address, _Handler)
             self._httpd.daemon_threads = True
             self._httpd.owner = self
             host, port = self._httpd.server_address[:2]
