@@ -50,7 +50,7 @@ class BuiltShard:
         days = tuple(shard_days(table))
         data = to_parquet(table)
         info = ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0] if days else dt.date.min,
-                         last_date=days[-1] if days else dt.date.min, days=len(days))
+                         last_date=days[-1] if days else dt.date.min, days=len(days), bytes=len(data))
         return cls(data, info, days, problems)
 
 
@@ -84,6 +84,7 @@ def plan_commit(
         first_date=planned.first_date, watermark=planned.watermark, rows=sum(s.rows for s in shards.values()),
         codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
         fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
+        data_bytes=sum(s.bytes for s in shards.values()),
     )
     files = {
         STOCKS_PATH: to_parquet(planned.stocks),

@@ -104,3 +104,20 @@ def test_failed_publish_leaves_main_unchanged_and_the_rerun_reuses_the_staged_fe
     result = run_full(repo, source, SETTINGS, at(END))
     assert result.published
     assert source.client.calls["daily"] == calls_before, "the staged chunks were not fetched again"
+
+
+def test_reloading_a_folder_after_a_restatement_sees_the_new_value(hf_home, tmp_path, market):
+    """datasets caches a local folder by its card: the card's fingerprint must change with the data."""
+    days = market.trade_dates()
+    folder = tmp_path / "dataset"
+    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(END)) as server:
+        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}) as client:
+            source = Source(client, "test market", START)
+            run_full(open_repo(str(folder)), source, SETTINGS, at(END))
+            before = load(str(folder))
+            code = before.loc[before["date"] == days[-1], "code"].iloc[0]
+            server.restate("adj_factor", code, days[-1].strftime("%Y%m%d"), adj_factor=77.0)
+            assert run_delta(open_repo(str(folder)), source, SETTINGS, at(END)).published
+    after = load(str(folder))
+    hit = (after["code"] == code) & (after["date"] == days[-1])
+    assert after.loc[hit, "adj_factor"].tolist() == [77.0]
