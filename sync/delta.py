@@ -47,9 +47,10 @@ def run_delta(
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
         newest = newest_allowed_day(now, end)
         calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
-        days = trading_days(calendar, state.first_date, newest)
-        window = [d for d in days if d <= state.watermark][-settings.restatement_days:] if settings.restatement_days else []
-        wanted = window + [d for d in days if d > state.watermark]
+        days = trading_days(calendar, state.first_date, max(newest, state.watermark))
+        published = [d for d in days if d <= min(state.watermark, newest)]
+        window = published[-settings.restatement_days:] if settings.restatement_days else []
+        wanted = window + [d for d in days if state.watermark < d <= newest]
         fetched = fetch_days(source, wanted, settings.completeness, progress)
         stocks = select_stocks(source.stocks(), state.markets)
         names = source.names()

@@ -128,6 +128,14 @@ def test_day_without_daily_basic_is_not_published_until_a_later_run(repo, source
     assert_same_rows(published(repo), expected_rows(market, days[:-1], MAIN))
 
 
+def test_delta_with_an_end_before_the_watermark_only_refreshes_that_window(repo, source, market, days):
+    run_full(repo, source, SETTINGS, at(END))
+    head = repo.head()
+    result = run_delta(repo, source, SETTINGS, at(END), end=days[10])
+    assert result.watermark == days[-1] and result.days == days[8:11]
+    assert not result.published and repo.head() == head
+
+
 def test_today_is_not_fetched_before_the_close(repo, source, server, days):
     run_full(repo, source, SETTINGS, at(END), end=days[-2])
     server.set_clock(lambda: at(days[-1], 15, 0))
