@@ -178,3 +178,40 @@ def check_stage_key(key: str) -> str:
 def scrub(text: str, secret: str | None) -> str:
     """`text` with `secret` replaced by `***` (error texts may echo request details)."""
     return text.replace(secret, "***") if secret else text
+
+
+class FolderStaging:
+    """Checkpoints in a plain folder, `<root>/<key>/<path>`; each file is written atomically.
+
+    The Hub adapter falls back to this when the Hub it talks to cannot make branches; those
+    checkpoints then survive a crash of the run but not the loss of the machine.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def files(self, key: str) -> list[str]:
+        folder = self.root / check_stage_key(key)
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+
+    def write(self, key: str, files: Mapping[str, bytes]) -> None:
+        import os
+        import tempfile
+
+        folder = self.root / check_stage_key(key)
+        for path, data in files.items():
+            target = folder / check_repo_path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temp, target)
+
+    def read(self, key: str, path: str) -> bytes | None:
+        target = self.root / check_stage_key(key) / check_repo_path(path)
+        return target.read_bytes() if target.is_file() else None
+
+    def drop(self, key: str) -> None:
+        import shutil
+
+        shutil.rmtree(self.root / check_stage_key(key), ignore_errors=True)

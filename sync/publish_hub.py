@@ -27,7 +27,8 @@ from huggingface_hub.errors import (
 )
 
 from sync.publish import (
-    Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key, scrub, single_flight,
+    Commit, ConcurrentWriteError, FolderStaging, PublishError, RepoBusyError, check_repo_path, check_stage_key, scrub,
+    single_flight,
 )
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class HubRepo:
         self.api = api
         self.lock_dir = lock_dir  # None: <HF_HOME>/locks/a-share-prices-sync, looked up when locking
         self.description = f"hf://datasets/{repo_id}"
+        self._branches_unsupported = False  # set when the Hub answers that it cannot make branches
 
     # -- reading -----------------------------------------------------------------------------
     def head(self) -> str | None:
@@ -81,10 +83,15 @@ class HubRepo:
             new = self._call("commit", lambda: self._create_commit(commit.message, changed, gone, parent))
             log.info("published %s as %s", self.description, new)
         if commit.tag:
-            tag = commit.tag
-            self._call(f"move tag {tag} to {new} (that commit is published; run again to retry the tag)",
-                       lambda: self._move_tag(tag, new))
+            self._tag_best_effort(commit.tag, new)
         return new
+
+    def _tag_best_effort(self, tag: str, commit_id: str) -> None:
+        """The data is published at this point; a tag that cannot be set is worth a warning, not a failure."""
+        try:
+            self._call(f"move tag {tag} to {commit_id}", lambda: self._move_tag(tag, commit_id))
+        except PublishError as error:
+            log.warning("published, but not tagged: %s", error)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -96,7 +103,7 @@ class HubRepo:
             yield
 
     # -- staging on a side branch ------------------------------------------------------------
-    def stage_files(self, key: str) -> list[str]:
+    def _branch_stage_files(self, key: str) -> list[str]:
         branch = STAGING_BRANCH.format(key=check_stage_key(key))
 
         def listing() -> list[str]:
@@ -115,26 +122,45 @@ class HubRepo:
         branch = STAGING_BRANCH.format(key=check_stage_key(key))
         if not files:
             return
-        ops = [
-            CommitOperationAdd(path_in_repo=f"{STAGING_DIR}/{check_repo_path(p)}", path_or_fileobj=d)
-            for p, d in sorted(files.items())
-        ]
+        if not self._branches_unsupported:
+            ops = [
+                CommitOperationAdd(path_in_repo=f"{STAGING_DIR}/{check_repo_path(p)}", path_or_fileobj=d)
+                for p, d in sorted(files.items())
+            ]
 
-        def write() -> None:
-            self.api.create_repo(self.repo_id, repo_type=REPO_TYPE, exist_ok=True)
-            self.api.create_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE, exist_ok=True)
-            self.api.create_commit(self.repo_id, ops, commit_message=f"stage {key}", repo_type=REPO_TYPE, revision=branch)
+            def write() -> None:
+                self.api.create_repo(self.repo_id, repo_type=REPO_TYPE, exist_ok=True)
+                try:
+                    self.api.create_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE, exist_ok=True)
+                except HfHubHTTPError as e:
+                    if not _unsupported(e):
+                        raise
+                    self._branches_unsupported = True
+                    log.warning("%s cannot make branches (HTTP %s); keeping checkpoints on this machine in %s",
+                                self.description, e.response.status_code, self._local_stage.root)
+                    return
+                self.api.create_commit(self.repo_id, ops, commit_message=f"stage {key}", repo_type=REPO_TYPE, revision=branch)
 
-        self._call("stage files", write)
+            self._call("stage files", write)
+            if not self._branches_unsupported:
+                return
+        self._local_stage.write(key, files)
+
+    def stage_files(self, key: str) -> list[str]:
+        return sorted(set(self._branch_stage_files(key)) | set(self._local_stage.files(key)))
 
     def stage_read(self, key: str, path: str) -> bytes:
-        branch = STAGING_BRANCH.format(key=check_stage_key(key))
-        data = self._download(f"{STAGING_DIR}/{check_repo_path(path)}", branch, missing_revision_ok=True)
+        data = self._local_stage.read(key, path)
+        if data is None:
+            branch = STAGING_BRANCH.format(key=check_stage_key(key))
+            data = self._download(f"{STAGING_DIR}/{check_repo_path(path)}", branch, missing_revision_ok=True)
         if data is None:
             raise FileNotFoundError(f"{path} is not staged under {key!r} in {self.description}")
         return data
 
     def stage_drop(self, key: str) -> None:
+        """Forget the checkpoints; the data is already published, so a failure here only warns."""
+        self._local_stage.drop(key)
         branch = STAGING_BRANCH.format(key=check_stage_key(key))
 
         def drop() -> None:
@@ -142,8 +168,19 @@ class HubRepo:
                 self.api.delete_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE)
             except (RepositoryNotFoundError, RevisionNotFoundError):
                 pass
+            except HfHubHTTPError as e:
+                if not _unsupported(e):
+                    raise
 
-        self._call("drop staged files", drop)
+        try:
+            self._call("drop staged files", drop)
+        except PublishError as error:
+            log.warning("could not delete the staging branch %s: %s", branch, error)
+
+    @property
+    def _local_stage(self) -> FolderStaging:
+        key = hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
+        return FolderStaging(Path(constants.HF_HOME) / "a-share-prices-sync" / "staging" / key)
 
     # -- internals ---------------------------------------------------------------------------
     def _info_or_none(self):  # -> DatasetInfo | None
@@ -246,6 +283,12 @@ class HubRepo:
         for secret in (self.api.token if isinstance(self.api.token, str) else None, get_token()):
             text = scrub(text, secret)
         return PublishError(text)
+
+
+def _unsupported(error: HfHubHTTPError) -> bool:
+    """A Hub stand-in without this endpoint (the real Hub supports branches and tags)."""
+    status = error.response.status_code if error.response is not None else None
+    return status in (404, 405, 501) and not isinstance(error, (RepositoryNotFoundError, RevisionNotFoundError))
 
 
 def _same(remote: object, data: bytes) -> bool:

@@ -121,3 +121,22 @@ def test_reloading_a_folder_after_a_restatement_sees_the_new_value(hf_home, tmp_
     after = load(str(folder))
     hit = (after["code"] == code) & (after["date"] == days[-1])
     assert after.loc[hit, "adj_factor"].tolist() == [77.0]
+
+
+def test_a_hub_without_branches_or_tags_still_gets_one_published_commit(hub_server, source, caplog):
+    """A Hub stand-in that lacks the branch and tag endpoints: checkpoints stay on this machine."""
+    repo = open_repo(f"hf://datasets/{REPO_ID}")
+    hub_server.fail_next("POST", "/branch/", 404)
+    hub_server.fail_next("POST", "/commit/main", 500)
+    with caplog.at_level("WARNING"), pytest.raises(PublishError):
+        run_full(repo, source, SETTINGS, at(END))
+    calls_before = source.client.calls["daily"]
+    hub_server.fail_next("GET", "/refs", 404)
+    with caplog.at_level("WARNING"):
+        result = run_full(open_repo(f"hf://datasets/{REPO_ID}"), source, SETTINGS, at(END))
+    assert source.client.calls["daily"] == calls_before, "the locally kept checkpoints were reused"
+    assert result.published and hub_server.files(REPO_ID)[".last_update_date"] == b"20240229"
+    assert "cannot make branches" in caplog.text and "not tagged" in caplog.text
+    from huggingface_hub import HfApi
+
+    assert [b.name for b in HfApi().list_repo_refs(REPO_ID, repo_type="dataset").branches] == ["main"]
