@@ -22,9 +22,9 @@ from sync.config import DEFAULT_START, Settings
 from sync.meta import calendar_table, stocks_table, trading_days
 from sync.plan import BuiltShard, PublishInput
 from sync.publish import DatasetRepo
-from sync.run import RunResult, SyncError, group_by_month, incomplete_reason, newest_allowed_day, publish, read_state
+from sync.run import RunResult, SyncError, incomplete_reason, newest_allowed_day, publish, read_state
 from sync.source import DAY_APIS, Source, ymd
-from sync.strategy import Chunk, FetchPlan, plan_fetch
+from sync.strategy import Chunk, FetchPlan, group_by_month, plan_fetch
 from sync.transform import DayFrames, canonical_rows, carry_from, empty_carry, select_stocks, to_table
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -121,9 +121,3 @@ def publish(
         return commit_id, sum(len(data) for data in commit.adds.values())
     raise SyncError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
 
-
-def group_by_month(days: Sequence[dt.date]) -> list[list[dt.date]]:
-    months: dict[tuple[int, int], list[dt.date]] = {}
-    for day in days:
-        months.setdefault((day.year, day.month), []).append(day)
-    return list(months.values())

@@ -45,6 +45,14 @@ class FetchPlan:
         return f"planned {self.strategy} fetch: {calls} API calls{pace}"
 
 
+def group_by_month(days: Sequence[dt.date]) -> list[list[dt.date]]:
+    """Consecutive days grouped by calendar month, in order."""
+    months: dict[tuple[int, int], list[dt.date]] = {}
+    for day in days:
+        months.setdefault((day.year, day.month), []).append(day)
+    return list(months.values())
+
+
 def listed_days(stocks: pd.DataFrame, days: Sequence[dt.date]) -> pd.Series:
     """Per code, how many of `days` it is listed on (list_date <= day < delist_date)."""
     day_index = pd.DatetimeIndex(pd.to_datetime(list(days))).astype("datetime64[us]")
@@ -73,19 +81,16 @@ def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataF
 
 def _per_day(days: Sequence[dt.date], market: pd.DataFrame) -> FetchPlan:
     chunks = []
-    by_month: dict[str, list[dt.date]] = {}
-    for day in days:
-        by_month.setdefault(f"{day:%Y-%m}", []).append(day)
-    for month, month_days in by_month.items():
+    for month_days in group_by_month(days):
         calls = tuple((api, {"trade_date": ymd(d)}) for d in month_days for api in DAY_APIS)
-        chunks.append(Chunk(month, tuple(month_days), calls))
+        chunks.append(Chunk(f"{month_days[0]:%Y-%m}", tuple(month_days), calls))
     calls = {api: sum(max(1, math.ceil(n / ROW_CAPS[api])) for n in cross_section_sizes(days, market)) for api in DAY_APIS}
     return FetchPlan("per-day", tuple(chunks), calls)
 
 
 def _per_stock(days: Sequence[dt.date], universe: pd.DataFrame) -> FetchPlan:
-    counts = listed_days(universe, days)
-    codes = [code for code, n in counts.items() if n > 0]
+    counts = {code: n for code, n in listed_days(universe, days).items() if n > 0}
+    codes = list(counts)
     start, end = ymd(days[0]), ymd(days[-1])
     chunks = []
     for i in range(0, len(codes), STOCKS_PER_CHUNK):
