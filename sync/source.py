@@ -19,6 +19,7 @@ import pandas as pd
 from dataset_script.schema import DAILY_BASIC_COLUMNS
 from sync.config import OFFICIAL_TUSHARE_URL, ConfigError, Settings
 from sync.tushare_client import TushareClient
+from sync.tushare_frames import typed_frame
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
     "trade_cal": ("exchange", "cal_date", "is_open", "pretrade_date"),
 }
 DAY_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")
-DATE_FIELDS = {"trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date", "ann_date"}
-TEXT_FIELDS = {"ts_code", "symbol", "name", "area", "industry", "market", "exchange", "list_status", "change_reason"}
 # Documented row caps (reference §5): a per-day cross-section larger than this needs more pages.
 ROW_CAPS = {"daily": 6000, "stk_limit": 5800, "daily_basic": 6000, "adj_factor": 6000}
 EMBEDDED_TOKEN = "embedded-demo"
@@ -92,18 +91,11 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
 
 
 def with_columns(frame: pd.DataFrame, api: str) -> pd.DataFrame:
-    """Guarantee the requested columns with their dtypes, even for an empty reply."""
-    for name in FIELDS[api]:
-        if name in frame.columns and name in DATE_FIELDS:
-            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
-        if name not in frame.columns:
-            if name in DATE_FIELDS:
-                frame[name] = pd.Series(dtype="datetime64[us]")
-            elif name in TEXT_FIELDS:
-                frame[name] = pd.Series(dtype=str)
-            else:
-                frame[name] = pd.Series(dtype=float)
-    return frame
+    """Guarantee the requested columns with their usual dtypes, even when a reply lacks them."""
+    missing = [name for name in FIELDS[api] if name not in frame.columns]
+    if not missing:
+        return frame
+    return frame.join(typed_frame(missing, []).reindex(frame.index))
 
 
 def ymd(day: dt.date) -> str:
