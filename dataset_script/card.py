@@ -15,7 +15,7 @@ import datetime as dt
 
 import yaml
 
-from dataset_script.schema import CALENDAR_PATH, DATA_GLOB, STOCKS_PATH
+from dataset_script.schema import CALENDAR_PATH, DATA_GLOB, REPO_ID, STOCKS_PATH
 
 # column → (unit or rule, source); the order follows PRICE_SCHEMA.
 COLUMN_DOCS = {
@@ -84,7 +84,7 @@ def card_configs() -> list[dict]:
     ]
 
 
-def render_card(coverage: Coverage, repo_id: str = "ellendan/a-share-prices") -> str:
+def render_card(coverage: Coverage, repo_id: str = REPO_ID) -> str:
     """README.md text for the dataset repo."""
     header = {
         "pretty_name": "A-share daily prices",

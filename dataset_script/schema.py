@@ -12,6 +12,7 @@ import re
 import pyarrow as pa
 
 SCHEMA_VERSION = 1
+REPO_ID = "ellendan/a-share-prices"  # the public dataset; also what a folder's card names
 
 # The first 33 columns keep the names, order and units of the old CSV.
 PRICE_SCHEMA = pa.schema(

@@ -14,14 +14,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+from dataset_script.schema import REPO_ID
 from sync.config import ConfigError, Settings, parse_date, parse_markets
-from sync.publish import open_repo
+from sync.publish import HUB_PREFIX, open_repo
 from sync.run import SHANGHAI, RunResult
 
 log = logging.getLogger("sync")
 
-HUB_PREFIX = "hf://datasets/"
-DEFAULT_HUB_ID = "ellendan/a-share-prices"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,7 +147,7 @@ def _summary(result: RunResult, description: str, target: str) -> str:
 
 
 def _repo_id(target: str) -> str:
-    return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else DEFAULT_HUB_ID
+    return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else REPO_ID
 
 
 def _now() -> dt.datetime:

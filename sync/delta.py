@@ -12,7 +12,7 @@ import logging
 
 from tqdm import tqdm
 
-from dataset_script.schema import PRICE_SCHEMA, shard_path
+from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
 from sync.config import Settings
 from sync.meta import calendar_table, stocks_table, trading_days
 from sync.plan import BuiltShard, PublishInput
@@ -38,7 +38,7 @@ class Fetched:
 
 def run_delta(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
-    end: dt.date | None = None, repo_id: str = "ellendan/a-share-prices", progress: bool = False,
+    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False,
 ) -> RunResult:
     with repo.lock():
         head = repo.head()

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 import pandas as pd
 from tqdm import tqdm
 
-from dataset_script.schema import ALL_MARKETS, shard_path
+from dataset_script.schema import ALL_MARKETS, REPO_ID, shard_path
 from sync.config import DEFAULT_START, Settings
 from sync.meta import calendar_table, stocks_table, trading_days
 from sync.plan import BuiltShard, PublishInput
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def run_full(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
     start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
-    repo_id: str = "ellendan/a-share-prices", progress: bool = False,
+    repo_id: str = REPO_ID, progress: bool = False,
 ) -> RunResult:
     markets = tuple(markets or settings.markets)
     with repo.lock():
