@@ -118,3 +118,8 @@ def shard_month(path: str) -> tuple[int, int] | None:
     if not match or match.group(1) != match.group(2):
         return None
     return int(match.group(2)), int(match.group(3))
+
+
+def is_loading_script(path: str) -> bool:
+    """A `.py` file at the repo root: `datasets` 4+ refuses to load a repo that has one."""
+    return path.endswith(".py") and "/" not in path

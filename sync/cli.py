@@ -15,12 +15,14 @@ import sys
 from collections.abc import Sequence
 
 from dataset_script.schema import REPO_ID
-from sync.config import ConfigError, Settings, parse_date, parse_markets
+from sync.config import Settings, parse_markets
 from sync.publish import HUB_PREFIX, open_repo
-from sync.run import SHANGHAI, RunResult
+from sync.clock import now_from_env, parse_ymd
+from sync.errors import ConfigError, SyncError
+from sync.scrub import scrub
+from sync.runs import RunResult
 
-log = logging.getLogger("sync")
-
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,16 +34,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return args.command(args, settings)
-    except ConfigError as error:
-        print(f"error: {_scrub(str(error), settings)}", file=sys.stderr)
-        return 2
+    except SyncError as error:  # the run explained itself; the repo is unchanged
+        log.debug("failure", exc_info=True)
+        print(f"error: {_shown(error, settings)}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         print("interrupted: nothing was published; re-run to resume", file=sys.stderr)
         return 1
-    except Exception as error:  # every failure leaves the repo unchanged; say so and how to go on
-        log.debug("failure", exc_info=True)
-        print(f"error: {_scrub(str(error) or type(error).__name__, settings)}", file=sys.stderr)
+    except Exception as error:  # a bug or an unforeseen failure: still scrubbed, traceback at debug level
+        log.debug("unexpected failure", exc_info=True)
+        print(f"error: {_shown(error, settings)} (unexpected; nothing was published)", file=sys.stderr)
         return 1
+
+
+def _shown(error: BaseException, settings: Settings | None) -> str:
+    text = str(error) or type(error).__name__
+    if isinstance(error, SyncError):
+        text += f"; {error.hint}" if error.hint else ""
+        text += " (retrying may help)" if error.retryable and "retry" not in text.lower() else ""
+    secrets = (settings.tushare_token, settings.hf_token, settings.admin_token) if settings else ()
+    return scrub(text, secrets)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +97,7 @@ def _run(args, settings: Settings, job) -> int:
 
     target = args.repo or settings.dataset_repo
     repo = open_repo(target, hf_token=settings.hf_token)
-    now = _now()
+    now = now_from_env()
     with open_source(settings, now.date()) as source:
         log.info("source: %s", source.description)
         log.info("target: %s", repo.description)
@@ -98,7 +110,7 @@ def _status(args, settings: Settings) -> int:
     from sync.verify import status_of
 
     repo = open_repo(args.repo or settings.dataset_repo, hf_token=settings.hf_token)
-    facts = status_of(repo, _now())
+    facts = status_of(repo, now_from_env())
     if args.json:
         print(json.dumps(facts, ensure_ascii=False, indent=2))
     elif not facts["published"]:
@@ -150,21 +162,9 @@ def _repo_id(target: str) -> str:
     return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else REPO_ID
 
 
-def _now() -> dt.datetime:
-    """Now in Asia/Shanghai; SYNC_NOW (ISO time, Shanghai if naive) pins it for tests and replays."""
-    pinned = os.environ.get("SYNC_NOW", "").strip()
-    if not pinned:
-        return dt.datetime.now(SHANGHAI)
-    try:
-        moment = dt.datetime.fromisoformat(pinned)
-    except ValueError:
-        raise ConfigError(f"SYNC_NOW must be an ISO time like 2024-04-15T18:00; got {pinned!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
-
-
 def _date_arg(text: str) -> dt.date:
     try:
-        return parse_date(text, "the date")
+        return parse_ymd(text, "the date")
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -174,13 +174,3 @@ def _markets_arg(text: str) -> tuple[str, ...]:
         return parse_markets(text, "--markets")
     except ConfigError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _scrub(text: str, settings: Settings | None) -> str:
-    """Remove any configured secret from a message, whatever produced it."""
-    secrets = [os.environ.get(n, "") for n in ("TUSHARE_TOKEN", "HF_TOKEN", "SYNC_ADMIN_TOKEN")]
-    if settings:
-        secrets += [settings.tushare_token or "", settings.hf_token or "", settings.admin_token or ""]
-    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text

@@ -12,21 +12,19 @@ import os
 from collections.abc import Mapping
 
 from dataset_script.schema import ALL_MARKETS, DEFAULT_MARKETS
+from sync.clock import parse_ymd
+from sync.errors import ConfigError
+from sync.tushare.apis import DEFAULT_RATE_PER_MIN, OFFICIAL_URL
 
-OFFICIAL_TUSHARE_URL = "http://api.waditu.com/dataapi"
 DEFAULT_REPO = "./dataset"
 DEFAULT_START = dt.date(2005, 1, 1)
-
-
-class ConfigError(ValueError):
-    """A setting is malformed. The message names the variable or option and a valid example."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     tushare_token: str | None = dataclasses.field(default=None, repr=False)
-    tushare_api_url: str = OFFICIAL_TUSHARE_URL
-    rate_per_min: int = 200
+    tushare_api_url: str = OFFICIAL_URL
+    rate_per_min: int = DEFAULT_RATE_PER_MIN
     dataset_repo: str = DEFAULT_REPO
     hf_token: str | None = dataclasses.field(default=None, repr=False)
     markets: tuple[str, ...] = DEFAULT_MARKETS
@@ -52,7 +50,7 @@ class Settings:
 
         return cls(
             tushare_token=get("TUSHARE_TOKEN"),
-            tushare_api_url=(get("TUSHARE_API_URL") or OFFICIAL_TUSHARE_URL).rstrip("/"),
+            tushare_api_url=(get("TUSHARE_API_URL") or OFFICIAL_URL).rstrip("/"),
             rate_per_min=parse_positive_int(get("TUSHARE_RATE_PER_MIN") or "200", "TUSHARE_RATE_PER_MIN"),
             dataset_repo=get("DATASET_REPO") or DEFAULT_REPO,
             hf_token=get("HF_TOKEN"),
@@ -64,14 +62,6 @@ class Settings:
             restatement_days=parse_positive_int(get("SYNC_RESTATEMENT_DAYS") or "3", "SYNC_RESTATEMENT_DAYS", allow_zero=True),
             completeness=parse_fraction(get("SYNC_COMPLETENESS") or "0.98", "SYNC_COMPLETENESS"),
         )
-
-
-def parse_date(text: str, source: str) -> dt.date:
-    """Parse `YYYYMMDD` (the format every Tushare date and our CLI use)."""
-    try:
-        return dt.datetime.strptime(text.strip(), "%Y%m%d").date()
-    except ValueError:
-        raise ConfigError(f"{source} must be a date as YYYYMMDD, e.g. 20240105; got {text!r}") from None
 
 
 def parse_markets(text: str, source: str) -> tuple[str, ...]:

@@ -10,20 +10,27 @@ import dataclasses
 import datetime as dt
 import logging
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
 from sync.config import Settings
 from sync.meta import calendar_table, stocks_table, trading_days
-from sync.plan import BuiltShard, PublishInput
+from sync.commit import BuiltShard, PublishInput
 from sync.publish import DatasetRepo
-from sync.run import (
-    RunResult, SyncError, carry_before, incomplete_reason, newest_allowed_day, publish, read_shard, read_state,
-)
+from sync.apply import apply_once, read_shard, read_state
+from sync.clock import newest_allowed_day, ymd
+from sync.day_status import incomplete_reason
+from sync.errors import SyncError
+from sync.runs import RunResult
 from sync.shards import merge_shard, split_by_month
-from sync.source import DAY_APIS, Source, ymd
+from sync.source import Source
+from sync.tushare.apis import DAY_APIS
 from sync.state import SyncState
-from sync.transform import DayFrames, canonical_rows, select_stocks, to_table
+from sync.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.universe import select_stocks
 
 log = logging.getLogger(__name__)
 DAYS_PER_BATCH = 5  # days fetched concurrently; completeness is still judged in day order
@@ -67,7 +74,7 @@ def run_delta(
                      "days": [ymd(d) for d in fetched.days], "api_calls": dict(source.client.calls)},
             )
 
-        commit, written = publish(repo, build, repo_id)
+        commit, written = apply_once(repo, build, repo_id)
         new_state = read_state(repo, repo.head()) if commit else state
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
@@ -86,7 +93,7 @@ def fetch_days(source: Source, days: list[dt.date], threshold: float, progress: 
         calls = [(api, {"trade_date": ymd(day)}) for day in batch for api in DAY_APIS]
         results = source.query_many(calls)
         for i, day in enumerate(batch):
-            frames = DayFrames(*results[i * len(DAY_APIS):(i + 1) * len(DAY_APIS)])
+            frames = DayFrames.of(dict(zip(DAY_APIS, results[i * len(DAY_APIS):(i + 1) * len(DAY_APIS)], strict=True)))
             reason = incomplete_reason(frames, threshold)
             if reason:
                 bar.close()
@@ -113,3 +120,13 @@ def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str
         merged[path] = BuiltShard.build(path, table)
     return merged
 
+
+def carry_before(repo: DatasetRepo, head: str, day: dt.date | None) -> pd.DataFrame:
+    """(code, close, adj_factor) on the published trading day `day` (paused rows included)."""
+    if day is None:
+        return empty_carry()
+    table = read_shard(repo, head, shard_path(day))
+    if table is None:
+        raise SyncError(f"the published shard {shard_path(day)} is missing; run `python -m sync verify`, then a full sync")
+    rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()
+    return carry_from(rows) if len(rows) else empty_carry()

@@ -20,12 +20,18 @@ from tqdm import tqdm
 from dataset_script.schema import ALL_MARKETS, REPO_ID, shard_path
 from sync.config import DEFAULT_START, Settings
 from sync.meta import calendar_table, stocks_table, trading_days
-from sync.plan import BuiltShard, PublishInput
+from sync.commit import BuiltShard, PublishInput
 from sync.publish import DatasetRepo
-from sync.run import RunResult, SyncError, incomplete_reason, newest_allowed_day, publish, read_state
-from sync.source import DAY_APIS, Source, ymd
-from sync.strategy import Chunk, FetchPlan, group_by_month, plan_fetch
-from sync.transform import DayFrames, canonical_rows, carry_from, empty_carry, select_stocks, to_table
+from sync.apply import apply_once, read_state
+from sync.clock import newest_allowed_day, ymd
+from sync.day_status import incomplete_reason
+from sync.errors import SyncError
+from sync.runs import RunResult
+from sync.source import Source
+from sync.tushare.apis import DAY_APIS
+from sync.fetch_plan import Chunk, FetchPlan, group_by_month, plan_fetch
+from sync.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.universe import listed_on, select_stocks
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +73,7 @@ def run_full(
                      "start": ymd(start), "days": len(done), "api_calls": dict(source.client.calls)},
             )
 
-        commit, written = publish(repo, build, repo_id)
+        commit, written = apply_once(repo, build, repo_id)
         repo.stage_drop(key)
         return RunResult(
             kind="full", published=commit is not None, commit=commit,
@@ -98,9 +104,9 @@ class Checkpoints:
         if len(todo) < len(plan.chunks):
             log.info("reusing %d of %d chunks already fetched by an earlier run", len(plan.chunks) - len(todo), len(plan.chunks))
         for chunk in tqdm(todo, desc=f"full ({plan.strategy})", unit="chunk", disable=not progress):
-            frames = DayFrames(*self._fetch(chunk))
+            frames = self._fetch(chunk)
             if self._complete(frames, chunk.days):
-                self.repo.stage_write(self.key, {**{f"{chunk.id}/{api}.parquet": _encode(getattr(frames, api)) for api in DAY_APIS},
+                self.repo.stage_write(self.key, {**{f"{chunk.id}/{api}.parquet": _encode(frame) for api, frame in frames.by_api().items()},
                                                  f"{chunk.id}/days.txt": _days_text(chunk.days)})
             else:
                 self.unstaged[chunk.id] = frames
@@ -108,11 +114,12 @@ class Checkpoints:
     def load(self, chunk: Chunk) -> DayFrames:
         if chunk.id in self.unstaged:
             return self.unstaged[chunk.id]
-        return DayFrames(*(_decode(self.repo.stage_read(self.key, f"{chunk.id}/{api}.parquet")) for api in DAY_APIS))
+        return DayFrames.of({api: _decode(self.repo.stage_read(self.key, f"{chunk.id}/{api}.parquet")) for api in DAY_APIS})
 
-    def _fetch(self, chunk: Chunk) -> list[pd.DataFrame]:
+    def _fetch(self, chunk: Chunk) -> DayFrames:
         results = self.source.query_many(chunk.calls)
-        return [pd.concat(results[i::len(DAY_APIS)], ignore_index=True) for i in range(len(DAY_APIS))]
+        by_api = {api: [frame for (name, _), frame in zip(chunk.calls, results, strict=True) if name == api] for api in DAY_APIS}
+        return DayFrames.of({api: pd.concat(parts, ignore_index=True) for api, parts in by_api.items()})
 
     def _is_staged(self, chunk: Chunk, staged: set[str]) -> bool:
         needed = {f"{chunk.id}/{api}.parquet" for api in DAY_APIS} | {f"{chunk.id}/days.txt"}
@@ -162,7 +169,7 @@ def build_shards(days, plan: FetchPlan, loaded: Checkpoints, stocks, names, sour
 
 def seed_closes(source: Source, stocks: pd.DataFrame, first: DayFrames, day: dt.date) -> pd.DataFrame:
     """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended)."""
-    listed = stocks[(stocks["list_date"] < pd.Timestamp(day)) & (stocks["delist_date"].isna() | (stocks["delist_date"] > pd.Timestamp(day)))]
+    listed = stocks[listed_on(stocks, day - dt.timedelta(days=1)) & listed_on(stocks, day)]
     missing = sorted(set(listed["code"]) - set(first.daily["ts_code"]))
     if not missing:
         return empty_carry()

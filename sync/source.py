@@ -16,26 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from dataset_script.schema import DAILY_BASIC_COLUMNS
-from sync.config import OFFICIAL_TUSHARE_URL, ConfigError, Settings
-from sync.tushare_client import TushareClient
-from sync.tushare_frames import typed_frame
+from sync.clock import ymd
+from sync.config import Settings
+from sync.errors import ConfigError
+from sync.scrub import display_url
+from sync.tushare.apis import APIS, OFFICIAL_URL
+from sync.tushare.client import TushareClient
+from sync.tushare.frames import typed_frame
 
 log = logging.getLogger(__name__)
 
-FIELDS: Mapping[str, tuple[str, ...]] = {
-    "daily": ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "pct_chg", "vol", "amount"),
-    "stk_limit": ("ts_code", "trade_date", "up_limit", "down_limit"),
-    "daily_basic": ("ts_code", "trade_date", *DAILY_BASIC_COLUMNS),
-    "adj_factor": ("ts_code", "trade_date", "adj_factor"),
-    "stock_basic": ("ts_code", "symbol", "name", "area", "industry", "market", "exchange",
-                    "list_status", "list_date", "delist_date"),
-    "namechange": ("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
-    "trade_cal": ("exchange", "cal_date", "is_open", "pretrade_date"),
-}
-DAY_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")
-# Documented row caps (reference §5): a per-day cross-section larger than this needs more pages.
-ROW_CAPS = {"daily": 6000, "stk_limit": 5800, "daily_basic": 6000, "adj_factor": 6000}
 EMBEDDED_TOKEN = "embedded-demo"
 
 
@@ -48,7 +38,7 @@ class Source:
     workers: int = 8
 
     def query(self, api: str, **params) -> pd.DataFrame:
-        return with_columns(self.client.query(api, fields=list(FIELDS[api]), **params), api)
+        return with_columns(self.client.query(api, fields=list(APIS[api].requested), **params), api)
 
     def query_many(self, calls: Sequence[tuple[str, Mapping]]) -> list[pd.DataFrame]:
         """Run (api, params) calls concurrently; results in call order."""
@@ -74,12 +64,12 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
     if settings.tushare_token:
         client = TushareClient(settings.tushare_token, settings.tushare_api_url, rate_per_min=settings.rate_per_min)
         with client:
-            yield Source(client, f"Tushare Pro at {settings.tushare_api_url}", None, settings.rate_per_min)
+            yield Source(client, f"Tushare Pro at {display_url(settings.tushare_api_url)}", None, settings.rate_per_min)
         return
-    if settings.tushare_api_url != OFFICIAL_TUSHARE_URL:
+    if settings.tushare_api_url != OFFICIAL_URL:
         raise ConfigError("TUSHARE_API_URL is set but TUSHARE_TOKEN is not: set both, or neither to use the embedded synthetic market")
     from sync.market import demo_market
-    from sync.tushare_server import TushareServer
+    from sync.market.server import TushareServer
 
     market = demo_market(today)
     with TushareServer(market, tokens=(EMBEDDED_TOKEN,)) as server:
@@ -92,11 +82,8 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
 
 def with_columns(frame: pd.DataFrame, api: str) -> pd.DataFrame:
     """Guarantee the requested columns with their usual dtypes, even when a reply lacks them."""
-    missing = [name for name in FIELDS[api] if name not in frame.columns]
+    missing = [name for name in APIS[api].requested if name not in frame.columns]
     if not missing:
         return frame
     return frame.join(typed_frame(missing, []).reindex(frame.index))
 
-
-def ymd(day: dt.date) -> str:
-    return day.strftime("%Y%m%d")

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import DAILY_BASIC_COLUMNS, PRICE_SCHEMA
+from sync.tushare.apis import DAY_APIS
+from sync.universe import listed_pairs
 
 ST_PREFIXES = ("ST", "*ST", "SST", "S*ST")
 STOCK_ATTRIBUTES = ("area", "industry", "market", "exchange", "list_date")
@@ -28,39 +30,31 @@ FLOAT_COLUMNS = tuple(f.name for f in PRICE_SCHEMA if f.type == pa.float64())
 
 @dataclasses.dataclass(frozen=True)
 class DayFrames:
-    """The four per-day interfaces, for one or more trading days (any subset of codes)."""
+    """The four per-day interfaces, for one or more trading days (any subset of codes).
+
+    Built and read by interface name (`DayFrames.of({"daily": ..., ...})`, `frames.by_api()`).
+    """
 
     daily: pd.DataFrame
     stk_limit: pd.DataFrame
     daily_basic: pd.DataFrame
     adj_factor: pd.DataFrame
 
+    @classmethod
+    def of(cls, frames: Mapping[str, pd.DataFrame]) -> DayFrames:
+        return cls(**{api: frames[api] for api in DAY_APIS})
+
+    def by_api(self) -> dict[str, pd.DataFrame]:
+        return {api: getattr(self, api) for api in DAY_APIS}
+
     def on(self, days: Sequence[dt.date]) -> DayFrames:
         """The same frames restricted to `days`."""
         wanted = _days(days)
-        return DayFrames(*(f[f["trade_date"].isin(wanted)] for f in dataclasses.astuple(self)))
+        return DayFrames.of({api: f[f["trade_date"].isin(wanted)] for api, f in self.by_api().items()})
 
     @staticmethod
     def concat(parts: Sequence[DayFrames]) -> DayFrames:
-        columns = zip(*(dataclasses.astuple(p) for p in parts), strict=True)
-        return DayFrames(*(pd.concat(frames, ignore_index=True) for frames in columns))
-
-
-def select_stocks(stocks: pd.DataFrame, markets: Sequence[str]) -> pd.DataFrame:
-    """stock_basic rows of the selected markets, one per code, with the column names we publish."""
-    chosen = stocks[stocks["market"].isin(markets)].rename(columns={"ts_code": "code"})
-    chosen = chosen.astype({"list_date": "datetime64[us]", "delist_date": "datetime64[us]"})
-    return chosen.drop_duplicates("code", keep="last").reset_index(drop=True)
-
-
-def listed_pairs(days: Sequence[dt.date], stocks: pd.DataFrame) -> pd.DataFrame:
-    """(code, date) for every stock listed on each day: list_date <= date < delist_date."""
-    day_index = pd.DataFrame({"date": _days(days)})
-    pairs = stocks[["code", "list_date", "delist_date"]].merge(day_index, how="cross")
-    listed = (pairs["list_date"] <= pairs["date"]) & (
-        pairs["delist_date"].isna() | (pairs["date"] < pairs["delist_date"])
-    )
-    return pairs.loc[listed, ["code", "date"]].reset_index(drop=True)
+        return DayFrames.of({api: pd.concat([p.by_api()[api] for p in parts], ignore_index=True) for api in DAY_APIS})
 
 
 def point_in_time_names(rows: pd.DataFrame, names: pd.DataFrame, current: pd.Series) -> pd.Series:
@@ -91,7 +85,7 @@ def canonical_rows(
 ) -> pd.DataFrame:
     """Canonical rows for `days`, sorted by (date, code), columns as PRICE_SCHEMA.
 
-    `stocks` is the output of `select_stocks`; `carry` holds (code, close, adj_factor) as of the
+    `stocks` is the output of `universe.select_stocks`; `carry` holds (code, close, adj_factor) as of the
     trading day before `days[0]` (empty for the very first day of the dataset).
     """
     rows = listed_pairs(days, stocks)

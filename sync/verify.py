@@ -9,10 +9,11 @@ import yaml
 
 from dataset_script.schema import (
     CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH,
-    STOCKS_SCHEMA, shard_month,
+    STOCKS_SCHEMA, is_loading_script, shard_month,
 )
 from sync.publish import DatasetRepo
-from sync.run import SHANGHAI, read_state
+from sync.apply import read_state
+from sync.clock import shanghai_date, ymd
 from sync.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.state import SyncState
 
@@ -55,14 +56,14 @@ def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
     calendar_bytes = repo.read(CALENDAR_PATH, head)
     if calendar_bytes:
         calendar = from_parquet(calendar_bytes).filter(pc.field("is_open"))
-        today = now.astimezone(SHANGHAI).date()
+        today = shanghai_date(now)
         lag = sum(1 for d in calendar.column("date").to_pylist() if state.watermark < d <= today)
     return {
         "repo": repo.description,
         "published": True,
         "commit": head,
         "watermark": state.watermark.isoformat(),
-        "last_update_date": state.watermark.strftime("%Y%m%d"),
+        "last_update_date": ymd(state.watermark),
         "first_date": state.first_date.isoformat(),
         "trading_days_behind": lag,
         "markets": list(state.markets),
@@ -79,15 +80,15 @@ def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
 def _meta_problems(repo: DatasetRepo, head: str, state: SyncState, files: set[str]) -> list[str]:
     problems = []
     marker = repo.read(LAST_UPDATE_PATH, head)
-    if marker is None or marker.decode().strip() != state.watermark.strftime("%Y%m%d"):
-        problems.append(f"{LAST_UPDATE_PATH} does not name the watermark {state.watermark:%Y%m%d}")
+    if marker is None or marker.decode().strip() != ymd(state.watermark):
+        problems.append(f"{LAST_UPDATE_PATH} does not name the watermark {ymd(state.watermark)}")
     for path, schema in ((STOCKS_PATH, STOCKS_SCHEMA), (CALENDAR_PATH, CALENDAR_SCHEMA)):
         data = repo.read(path, head) if path in files else None
         if data is None:
             problems.append(f"{path} is missing")
         elif from_parquet(data).schema.remove_metadata() != schema:
             problems.append(f"{path}: columns or types differ from the contract")
-    scripts = sorted(p for p in files if p.endswith(".py") and "/" not in p)
+    scripts = sorted(p for p in files if is_loading_script(p))
     if scripts:
         problems.append(f"{', '.join(scripts)}: a loading script makes load_dataset fail; delete it")
     card = repo.read(CARD_PATH, head)

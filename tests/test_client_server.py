@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from sync.market import MarketSpec, SyntheticMarket
-from sync.tushare_client import TushareAuthError, TushareClient
-from sync.tushare_server import TushareServer
+from sync.tushare.client import TushareAuthError, TushareClient
+from sync.market.server import TushareServer
 
 DAY = dt.date(2025, 6, 3)
 

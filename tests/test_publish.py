@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi
 
-from sync.publish import Commit, ConcurrentWriteError, PublishError, RepoBusyError, open_repo
-from sync.publish_hub import HubRepo
-from sync.publish_local import LocalFolderRepo
+from sync.commit import Commit
+from sync.publish import ConcurrentWriteError, PublishError, RepoBusyError, open_repo
+from sync.publish.hub import HubRepo
+from sync.publish.local import LocalFolderRepo
 
 REPO_ID = "ellendan/a-share-prices"
 TOKEN = "hf_SecretTokenThatMustNeverLeak123"
@@ -166,8 +167,8 @@ def test_lock_held_by_another_process_makes_this_one_fail_fast(repo, tmp_path):
         import sys
         from pathlib import Path
         from huggingface_hub import HfApi
-        from sync.publish_hub import HubRepo
-        from sync.publish_local import LocalFolderRepo
+        from sync.publish.hub import HubRepo
+        from sync.publish.local import LocalFolderRepo
         with {make}.lock():
             print("locked", flush=True)
             sys.stdin.read()
@@ -364,7 +365,7 @@ def test_unchanged_files_are_hard_linked_and_only_two_versions_are_kept(local):
 
 CRASH_POINTS = {
     "linking an unchanged file": ("os", "link"),
-    "writing a new file": ("sync.publish_local", "_write_new"),
+    "writing a new file": ("sync.publish.local", "_write_new"),
     "moving the version into place": ("os", "rename"),
     "making the new link": ("os", "symlink"),
     "swapping the link": ("os", "replace"),
@@ -414,8 +415,8 @@ def test_crash_after_the_swap_leaves_the_new_version_whole(local, monkeypatch):
 KILLED_WRITER = """
 import sys
 from pathlib import Path
-from sync.publish import Commit
-from sync.publish_local import LocalFolderRepo
+from sync.commit import Commit
+from sync.publish.local import LocalFolderRepo
 repo = LocalFolderRepo(Path(sys.argv[1]))
 print("ready", flush=True)
 for generation in range(10**6):

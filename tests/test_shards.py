@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import PRICE_SCHEMA, STATE_PATH, shard_month, shard_path
-from sync.plan import BuiltShard, InvariantError, PublishInput, plan_commit
+from sync.commit import BuiltShard, InvariantError, PublishInput, plan_commit
 from sync.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
 
 JAN2, JAN3, JAN31, FEB1 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 31), dt.date(2024, 2, 1)

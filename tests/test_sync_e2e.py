@@ -13,11 +13,11 @@ from sync.delta import run_delta
 from sync.full import run_full
 from sync.market import MarketSpec, SyntheticMarket
 from sync.publish import open_repo
-from sync.run import SHANGHAI
+from sync.clock import SHANGHAI
 from sync.shards import from_parquet
 from sync.source import Source
-from sync.tushare_client import TushareClient
-from sync.tushare_server import TushareServer
+from sync.tushare.client import TushareClient
+from sync.market.server import TushareServer
 from sync.verify import verify_repo
 from tests.expected import assert_same_rows, expected_rows
 

@@ -14,8 +14,8 @@ from sync.market import MarketSpec, SyntheticMarket
 from sync.publish import PublishError, open_repo
 from sync.source import Source
 from sync.state import SyncState
-from sync.tushare_client import TushareClient
-from sync.tushare_server import TushareServer
+from sync.tushare.client import TushareClient
+from sync.market.server import TushareServer
 from tests.test_sync_e2e import TOKEN, at
 
 REPO_ID = "ellendan/a-share-prices"

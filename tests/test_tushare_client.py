@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from sync.tushare_client import (
+from sync.tushare.client import (
     OFFICIAL_URL,
     QUOTA_WAIT_S,
     RateLimiter,

@@ -20,7 +20,7 @@ import six  # noqa: F401  (tushare imports it without declaring it)
 from tushare.pro.client import DataApi
 
 from sync.market import MarketSpec, SyntheticMarket
-from sync.tushare_server import SHANGHAI, FaultPlan, TushareServer
+from sync.market.server import SHANGHAI, FaultPlan, TushareServer
 
 TOKEN = "demo-token"
 SPEC = MarketSpec(dt.date(2024, 1, 2), dt.date(2024, 3, 29), n_stocks=60, seed=5)
@@ -366,7 +366,7 @@ def test_restated_rows_answer_the_correction(server, pro, market):
 
 
 def test_command_line_serves_until_stopped():
-    command = [sys.executable, "-m", "sync.tushare_server", "--port", "0", "--stocks", "20",
+    command = [sys.executable, "-m", "sync.market.server", "--port", "0", "--stocks", "20",
                "--start", "20240102", "--end", "20240131", "--token", "cli-token"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

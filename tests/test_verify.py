@@ -9,11 +9,12 @@ import pytest
 from sync.config import Settings
 from sync.full import run_full
 from sync.market import MarketSpec, SyntheticMarket
-from sync.publish import Commit, open_repo
+from sync.commit import Commit
+from sync.publish import open_repo
 from sync.shards import from_parquet, to_parquet
 from sync.source import Source
-from sync.tushare_client import TushareClient
-from sync.tushare_server import TushareServer
+from sync.tushare.client import TushareClient
+from sync.market.server import TushareServer
 from sync.verify import status_of, verify_repo
 from tests.test_sync_e2e import TOKEN, at
 

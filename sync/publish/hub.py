@@ -26,10 +26,11 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from sync.publish import (
-    Commit, ConcurrentWriteError, FolderStaging, PublishError, RepoBusyError, check_repo_path, check_stage_key, scrub,
-    single_flight,
+from sync.commit import Commit, check_repo_path
+from sync.publish.repo import (
+    ConcurrentWriteError, FolderStaging, PublishError, RepoBusyError, check_stage_key, single_flight,
 )
+from sync.scrub import scrub
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +98,8 @@ class HubRepo:
     def lock(self) -> Iterator[None]:
         """A lock file per repo on this machine; other machines are caught by `parent_commit`."""
         lock_dir = self.lock_dir or Path(constants.HF_HOME) / "locks" / "a-share-prices-sync"
-        key = hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
         name = re.sub(r"[^A-Za-z0-9._-]", "_", self.repo_id)
-        with single_flight(lock_dir / f"{name}-{key}.lock", self.description):
+        with single_flight(lock_dir / f"{name}-{self._machine_key}.lock", self.description):
             yield
 
     # -- staging on a side branch ------------------------------------------------------------
@@ -179,8 +179,12 @@ class HubRepo:
 
     @property
     def _local_stage(self) -> FolderStaging:
-        key = hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
-        return FolderStaging(Path(constants.HF_HOME) / "a-share-prices-sync" / "staging" / key)
+        return FolderStaging(Path(constants.HF_HOME) / "a-share-prices-sync" / "staging" / self._machine_key)
+
+    @property
+    def _machine_key(self) -> str:
+        """Names this repo's files on this machine: the same repo name on two endpoints differs."""
+        return hashlib.sha1(f"{self.api.endpoint}/{self.repo_id}".encode()).hexdigest()[:12]
 
     # -- internals ---------------------------------------------------------------------------
     def _info_or_none(self):  # -> DatasetInfo | None
@@ -280,9 +284,7 @@ class HubRepo:
         detail = " ".join(str(e).split())[:500]
         advice = advice.format(endpoint=self.api.endpoint, status=status, repo=self.description)
         text = f"{self.description}: could not {action}: {advice} ({type(e).__name__}: {detail})"
-        for secret in (self.api.token if isinstance(self.api.token, str) else None, get_token()):
-            text = scrub(text, secret)
-        return PublishError(text)
+        return PublishError(scrub(text, [self.api.token if isinstance(self.api.token, str) else None, get_token()]))
 
 
 def _unsupported(error: HfHubHTTPError) -> bool:

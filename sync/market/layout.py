@@ -1,7 +1,7 @@
 """Lay out the simulated range: who is listed, suspended or under ST on each day, the daily
 noise and the ex-rights days, as day-major matrices over the stocks active in the range.
 
-One pass over the active stocks, each reading its own random streams (see market_universe).
+One pass over the active stocks, each reading its own random streams (see universe.py).
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import dataclasses
 
 import numpy as np
 
-from sync import market_life as life
-from sync.market_sim import FIRST_YEAR, N_NOISE, Fundamentals, Stocks
-from sync.market_universe import DAILY, DIVIDEND, SUSPEND, Universe, stock_rng
+from sync.market import life
+from sync.market.sim import FIRST_YEAR, N_NOISE, Fundamentals, Stocks
+from sync.market.universe import DAILY, DIVIDEND, SUSPEND, Universe, stock_rng
 
 _NEVER = 10**9
 
 
 @dataclasses.dataclass
-class Plan:
+class Layout:
     """Inputs of the day loop; `cols` are universe indices in ts_code order."""
 
     dates: np.ndarray  # range sessions (datetime64[D])
@@ -34,7 +34,7 @@ class Plan:
 
 
 class _Draft:
-    """Stock-major scratch matrices, transposed into a Plan once every stock is placed."""
+    """Stock-major scratch matrices, transposed into a Layout once every stock is placed."""
 
     def __init__(self, n_cols: int, n_days: int) -> None:
         self.status = np.zeros((n_cols, n_days), dtype=np.int8)
@@ -81,8 +81,8 @@ def _place_dividends(draft: _Draft, col: int, events, sessions: np.ndarray, star
             draft.ex_events[day][col] = (before[0] + cash, (1 + before[1]) * (1 + bonus) - 1)
 
 
-def build_plan(seed: int, universe: Universe, lives: list[life.Life], fund: Fundamentals, stocks: Stocks,
-               sessions: np.ndarray, start_g: int, end_g: int) -> Plan:
+def build_layout(seed: int, universe: Universe, lives: list[life.Life], fund: Fundamentals, stocks: Stocks,
+               sessions: np.ndarray, start_g: int, end_g: int) -> Layout:
     """Status, ST flags, noise and dividends of every stock listed on some day in the range."""
     n_days = end_g - start_g + 1
     list_day = universe.list_g - start_g
@@ -104,7 +104,7 @@ def build_plan(seed: int, universe: Universe, lives: list[life.Life], fund: Fund
         draws = stock_rng(seed, board, k, DIVIDEND).random((n_years, 4))
         events = life.dividend_plan(draws, fund.profit[i], int(years[universe.list_g[i]]), stocks.p_div[i], FIRST_YEAR)
         _place_dividends(draft, col, events, sessions, start_g, (int(universe.list_g[i]), first, stop))
-    return Plan(
+    return Layout(
         dates=sessions[start_g:end_g + 1], start_g=start_g, cols=cols,
         status=np.ascontiguousarray(draft.status.T), st=np.ascontiguousarray(draft.st.T), noise=draft.noise,
         z_close=np.ascontiguousarray(draft.noise[:, :, 0].T, dtype=np.float32), ex_events=draft.ex_events,

@@ -11,8 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from sync.market_sim import Paths, Stocks, limit_percent, limit_prices
-from sync.market_universe import Universe
+from sync.market.sim import Paths, Stocks, limit_percent, limit_prices
+from sync.market.universe import Universe
 
 FLAT_BOARD_VOLUME = 0.15  # a one-price limit day (一字板) trades far less
 CHUNK_DAYS = 128  # rows are derived a block of days at a time to keep temporaries small
@@ -20,7 +20,7 @@ CHUNK_DAYS = 128  # rows are derived a block of days at a time to keep temporari
 
 @dataclasses.dataclass
 class Rows:
-    """Column arrays of equal length; `day` indexes the range sessions, `col` the plan cols."""
+    """Column arrays of equal length; `day` indexes the range sessions, `col` the layout cols."""
 
     day: np.ndarray
     col: np.ndarray
@@ -30,26 +30,26 @@ class Rows:
         return len(self.day)
 
 
-def _limits(plan, universe: Universe, pre: np.ndarray, day: np.ndarray, col: np.ndarray, st: np.ndarray):
-    return limit_prices(pre, limit_percent(universe.board[plan.cols[col]], st, plan.dates[day]))
+def _limits(layout, universe: Universe, pre: np.ndarray, day: np.ndarray, col: np.ndarray, st: np.ndarray):
+    return limit_prices(pre, limit_percent(universe.board[layout.cols[col]], st, layout.dates[day]))
 
 
-def _listed_block(plan, paths: Paths, universe: Universe, listed: np.ndarray, a: int, b: int) -> dict:
+def _listed_block(layout, paths: Paths, universe: Universe, listed: np.ndarray, a: int, b: int) -> dict:
     mask = listed[a:b]
     day, col = np.nonzero(mask)
     day += a
     pre = paths.pre[a:b][mask]
-    up, down = _limits(plan, universe, pre, day, col, plan.st[a:b][mask])
+    up, down = _limits(layout, universe, pre, day, col, layout.st[a:b][mask])
     adj = paths.events.lookup(day, col, ("adj",))["adj"]
     return {"day": day, "col": col, "adj_factor": adj, "pre": pre, "up": up, "down": down}
 
 
-def listed_rows(plan, paths: Paths, universe: Universe) -> Rows:
+def listed_rows(layout, paths: Paths, universe: Universe) -> Rows:
     """Every listed stock-day (suspended ones too): adj_factor and stk_limit."""
-    listed = plan.status > 0
+    listed = layout.status > 0
     out = _fill_blocks(int(listed.sum()), (("day", np.int32), ("col", np.int32), ("adj_factor", float),
                                             ("pre", np.int32), ("up", np.int32), ("down", np.int32)),
-                       lambda a, b: _listed_block(plan, paths, universe, listed, a, b), len(listed))
+                       lambda a, b: _listed_block(layout, paths, universe, listed, a, b), len(listed))
     return Rows(out.pop("day"), out.pop("col"), out)
 
 
@@ -117,23 +117,23 @@ def _volume_ratio(vol_dense: np.ndarray, traded: np.ndarray, a: int, b: int, mas
     return np.where(seen > 0, np.round(vol / np.where(mean > 0, mean, 1.0), 2), np.nan)
 
 
-def _bar_block(plan, paths: Paths, universe: Universe, stocks: Stocks, traded: np.ndarray, vol_dense: np.ndarray,
+def _bar_block(layout, paths: Paths, universe: Universe, stocks: Stocks, traded: np.ndarray, vol_dense: np.ndarray,
                a: int, b: int) -> dict:
     """All bar fields for the traded stock-days of range days [a, b), in (day, col) order."""
     mask = traded[a:b]
     day, col = np.nonzero(mask)
     day += a
-    i = plan.cols[col]
+    i = layout.cols[col]
 
     def pick(dense):
         return dense[a:b][mask]
 
     pre, close = pick(paths.pre).astype(float), pick(paths.close).astype(float)
-    up, down = (x.astype(float) for x in _limits(plan, universe, pick(paths.pre), day, col, pick(plan.st)))
-    z = plan.noise[:, a:b].transpose(1, 0, 2)[mask].astype(float)
+    up, down = (x.astype(float) for x in _limits(layout, universe, pick(paths.pre), day, col, pick(layout.st)))
+    z = layout.noise[:, a:b].transpose(1, 0, 2)[mask].astype(float)
     state = paths.events.lookup(day, col, ("shares", "cash", "g"))
     open_, high, low, flat = _wicks(pre, close, up, down, stocks.sigma[i], z)
-    age = plan.start_g + day - universe.list_g[i]
+    age = layout.start_g + day - universe.list_g[i]
     fraction = stocks.float_steps[i, np.searchsorted([243, 729], age, side="right")]
     shares = state["shares"]
     float_share = np.round(shares * fraction, 4)
@@ -152,11 +152,11 @@ def _bar_block(plan, paths: Paths, universe: Universe, stocks: Stocks, traded: n
     }
 
 
-def bar_rows(plan, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
+def bar_rows(layout, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
     """daily / daily_basic rows: one per traded stock-day, filled block by block."""
-    traded = plan.status == 1
+    traded = layout.status == 1
     vol_dense = np.zeros(traded.shape, dtype=np.int32)
     fields = (("day", np.int32), ("col", np.int32), *_FIELDS)
     out = _fill_blocks(int(traded.sum()), fields,
-                       lambda a, b: _bar_block(plan, paths, universe, stocks, traded, vol_dense, a, b), len(traded))
+                       lambda a, b: _bar_block(layout, paths, universe, stocks, traded, vol_dense, a, b), len(traded))
     return Rows(out.pop("day"), out.pop("col"), out)

@@ -20,7 +20,8 @@ import itertools
 
 import numpy as np
 
-from sync import market_names as names
+from sync.market import names
+from sync.tushare.apis import BOARD_PREFIXES, EXCHANGE_SUFFIX
 
 MARKETS = ("主板", "创业板", "科创板", "北交所")
 MARKET_OPEN = (dt.date(1990, 12, 19), dt.date(2009, 10, 30), dt.date(2019, 7, 22), dt.date(2021, 11, 15))
@@ -39,14 +40,6 @@ REFERENCE_TOTAL = sum(sum(year.values()) for year in _LISTINGS)  # 5,872 stocks 
 
 # Code prefixes by board and exchange; the era decides which one a new listing takes and,
 # when a prefix runs out of its 999 numbers, the next one in the tuple takes over.
-_PREFIXES = {
-    ("主板", "SSE"): ("600", "601", "603", "605"),
-    ("主板", "SZSE"): ("000", "002", "001", "003"),
-    ("创业板", "SZSE"): ("300", "301"),
-    ("科创板", "SSE"): ("688", "689"),
-    ("北交所", "BSE"): ("920",),
-}
-_SUFFIX = {"SSE": "SH", "SZSE": "SZ", "BSE": "BJ"}
 _STATIC_UNIFORMS, _STATIC_NORMALS = 24, 8
 
 # Purposes of per-stock random streams (part of the seed: never renumber).
@@ -87,7 +80,7 @@ class Universe:
     is_hs: np.ndarray
     act_name: np.ndarray
     act_ent_type: np.ndarray
-    u: np.ndarray  # (n, 24) static uniforms (their uses: market_sim.stock_parameters and above)
+    u: np.ndarray  # (n, 24) static uniforms (their uses: sim.stock_parameters and above)
     z: np.ndarray  # (n, 8) static normals
 
     def __len__(self) -> int:
@@ -133,7 +126,7 @@ def _assign_codes(stocks: list, sessions: np.ndarray) -> list[tuple[str, str]]:
     codes = []
     for board, _k, list_g, u, _z in stocks:
         exchange = _exchange(board, u[1])
-        chain = _PREFIXES[(MARKETS[board], exchange)]
+        chain = BOARD_PREFIXES[(MARKETS[board], exchange)]
         first = _preferred_prefix(board, exchange, int(years[list_g]), u[2])
         for step in range(len(chain)):
             prefix = chain[(first + step) % len(chain)]
@@ -142,7 +135,7 @@ def _assign_codes(stocks: list, sessions: np.ndarray) -> list[tuple[str, str]]:
         else:
             raise ValueError(f"universe too large: no free {MARKETS[board]} codes on {exchange}; use fewer stocks")
         used[prefix] = used.get(prefix, 0) + 1
-        codes.append((f"{prefix}{used[prefix]:03d}.{_SUFFIX[exchange]}", exchange))
+        codes.append((f"{prefix}{used[prefix]:03d}.{EXCHANGE_SUFFIX[exchange]}", exchange))
     return codes
 
 

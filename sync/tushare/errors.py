@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from sync.errors import SyncError
+
 PERMISSIONS_URL = "https://tushare.pro/document/1?doc_id=108"
 
 # Minimum Tushare points per interface, from the official docs (reference §4).
@@ -37,7 +39,7 @@ _QUOTA_RE = re.compile(r"每(分钟|小时|天|日)最多访问该接口\s*(\d+)
 _PERIODS = {"分钟": "minute", "小时": "hour", "天": "day", "日": "day"}
 
 
-class TushareError(Exception):
+class TushareError(SyncError):
     """Base of every error the client raises.
 
     Attributes: `api_name` (the interface called), `code` (Tushare's reply code, None when the
@@ -47,7 +49,7 @@ class TushareError(Exception):
 
     def __init__(self, message: str, *, api_name: str, code: int | None = None, retryable: bool = False,
                  server_msg: str | None = None):
-        super().__init__(message)
+        super().__init__(message, retryable=retryable)
         self.message = message
         self.api_name = api_name
         self.code = code

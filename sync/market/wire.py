@@ -17,32 +17,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sync.tushare.apis import APIS
+
 ALL = slice(None)
 
 # Every field each interface documents, in documented order, and the default subset.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "stock_basic": ("ts_code", "symbol", "name", "area", "industry", "fullname", "enname", "cnspell", "market",
-                    "exchange", "curr_type", "list_status", "list_date", "delist_date", "is_hs", "act_name",
-                    "act_ent_type"),
-    "trade_cal": ("exchange", "cal_date", "is_open", "pretrade_date"),
-    "daily": ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change", "pct_chg", "vol",
-              "amount", "ah_vol", "ah_amount"),
-    "daily_basic": ("ts_code", "trade_date", "close", "turnover_rate", "turnover_rate_f", "volume_ratio", "pe",
-                    "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio", "dv_ttm", "total_share", "float_share",
-                    "free_share", "total_mv", "circ_mv", "limit_status"),
-    "stk_limit": ("trade_date", "ts_code", "pre_close", "up_limit", "down_limit"),
-    "adj_factor": ("ts_code", "trade_date", "adj_factor"),
-    "suspend_d": ("ts_code", "trade_date", "suspend_timing", "suspend_type"),
-    "namechange": ("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
-}
-DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
-    **FIELDS,
-    "stock_basic": ("ts_code", "symbol", "name", "area", "industry", "cnspell", "market", "list_date", "act_name",
-                    "act_ent_type"),
-    "daily": FIELDS["daily"][:11],
-    "daily_basic": FIELDS["daily_basic"][:18],
-    "stk_limit": ("trade_date", "ts_code", "up_limit", "down_limit"),
-}
+FIELDS: dict[str, tuple[str, ...]] = {name: api.fields for name, api in APIS.items()}
+DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {name: api.returned_by_default for name, api in APIS.items()}
 
 
 class Column(Protocol):

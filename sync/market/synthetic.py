@@ -1,14 +1,14 @@
 """A deterministic synthetic A-share market: the embedded data source and the test backend.
 
 No machine here reaches Tushare, so the project serves this market over the Tushare protocol
-(see sync.tushare_server). It is built to look like the real thing where the sync engine
+(see sync.market.server). It is built to look like the real thing where the sync engine
 cares: the SSE calendar with real holidays, the four boards with their code prefixes and
 price-limit rules, listings, delistings, paused listings, suspensions, renames into and out of
 ST, ex-rights days with a cumulative adj_factor, and consistent units (vol in 手, amount in 千元,
 shares in 万股).
 
 Same spec, same tables; and a longer `end` only adds days: every value of an earlier day stays
-the same, because each stock draws from its own streams in time order (see market_universe).
+the same, because each stock draws from its own streams in time order (see universe.py).
 
     >>> market = SyntheticMarket(MarketSpec(dt.date(2024, 1, 2), dt.date(2024, 3, 29), n_stocks=50))
     >>> daily = market.table("daily")          # wire form: 'YYYYMMDD' strings, floats
@@ -25,14 +25,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from sync import market_tables as tables
-from sync.market_bars import bar_rows, listed_rows, suspension_rows
-from sync.market_calendar import FIRST_SESSION, calendar_frame, sse_sessions
-from sync.market_life import lifecycle
-from sync.market_plan import build_plan
-from sync.market_sim import fundamentals, run_prices, stock_parameters
-from sync.market_universe import LIFE, build_universe, stock_rng
-from sync.market_wire import WireTable
+from sync.market import tables
+from sync.market.bars import bar_rows, listed_rows, suspension_rows
+from sync.market.calendar import FIRST_SESSION, calendar_frame, sse_sessions
+from sync.market.life import lifecycle
+from sync.market.layout import build_layout
+from sync.market.sim import fundamentals, run_prices, stock_parameters
+from sync.market.universe import LIFE, build_universe, stock_rng
+from sync.market.wire import WireTable
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +90,13 @@ def simulate(spec: MarketSpec) -> tables.Simulated:
     ref_price = np.where(universe.list_g < start_g, stocks.level, stocks.issue * 1.3)
     last_year = int(str(sessions[max(end_g, 0)])[:4])
     fund = fundamentals(spec.seed, universe, ref_price, stocks.shares, last_year)
-    plan = build_plan(spec.seed, universe, lives, fund, stocks, sessions, start_g, end_g)
-    paths = run_prices(plan, universe, stocks, _market_moves(spec.seed, start_g, end_g))
+    layout = build_layout(spec.seed, universe, lives, fund, stocks, sessions, start_g, end_g)
+    paths = run_prices(layout, universe, stocks, _market_moves(spec.seed, start_g, end_g))
     sim = tables.Simulated(
-        universe=universe, lives=lives, sessions=sessions, dates=plan.dates, cols=plan.cols, fund=fund,
-        ah_ratio=stocks.ah_ratio, listed=listed_rows(plan, paths, universe),
-        bars=bar_rows(plan, paths, universe, stocks), suspensions=suspension_rows(plan.status))
-    logger.info("simulated %d stocks × %d days (%d bars) in %.1fs", len(universe), len(plan.dates),
+        universe=universe, lives=lives, sessions=sessions, dates=layout.dates, cols=layout.cols, fund=fund,
+        ah_ratio=stocks.ah_ratio, listed=listed_rows(layout, paths, universe),
+        bars=bar_rows(layout, paths, universe, stocks), suspensions=suspension_rows(layout.status))
+    logger.info("simulated %d stocks × %d days (%d bars) in %.1fs", len(universe), len(layout.dates),
                 len(sim.bars), time.perf_counter() - started)
     return sim
 

@@ -13,10 +13,11 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
-from sync.source import DAY_APIS, ROW_CAPS, ymd
+from sync.clock import ymd
+from sync.tushare.apis import DAY_APIS, ROW_CAPS
+from sync.universe import listed_codes_per_day, listed_days_per_code
 
 STOCKS_PER_CHUNK = 50
 
@@ -53,25 +54,6 @@ def group_by_month(days: Sequence[dt.date]) -> list[list[dt.date]]:
     return list(months.values())
 
 
-def listed_days(stocks: pd.DataFrame, days: Sequence[dt.date]) -> pd.Series:
-    """Per code, how many of `days` it is listed on (list_date <= day < delist_date)."""
-    day_index = pd.DatetimeIndex(pd.to_datetime(list(days))).astype("datetime64[us]")
-    listed = day_index.searchsorted(stocks["list_date"].astype("datetime64[us]"), side="left")
-    delisted = stocks["delist_date"].astype("datetime64[us]")
-    until = pd.Series(len(day_index), index=stocks.index)
-    until[delisted.notna()] = day_index.searchsorted(delisted[delisted.notna()], side="left")
-    return pd.Series((until.to_numpy() - listed).clip(min=0), index=stocks["code"].to_numpy())
-
-
-def cross_section_sizes(days: Sequence[dt.date], market: pd.DataFrame) -> list[int]:
-    """Stocks listed on each day across the whole market: the rows of one per-day call."""
-    when = np.array(pd.to_datetime(list(days)), dtype="datetime64[us]")
-    listed = np.sort(market["list_date"].dropna().to_numpy(dtype="datetime64[us]"))
-    delisted = np.sort(market["delist_date"].dropna().to_numpy(dtype="datetime64[us]"))
-    counts = np.searchsorted(listed, when, side="right") - np.searchsorted(delisted, when, side="right")
-    return counts.tolist()
-
-
 def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataFrame) -> FetchPlan:
     """The cheaper plan. `market`: every stock (all markets), `universe`: the selected ones."""
     per_day = _per_day(days, market)
@@ -84,12 +66,12 @@ def _per_day(days: Sequence[dt.date], market: pd.DataFrame) -> FetchPlan:
     for month_days in group_by_month(days):
         calls = tuple((api, {"trade_date": ymd(d)}) for d in month_days for api in DAY_APIS)
         chunks.append(Chunk(f"{month_days[0]:%Y-%m}", tuple(month_days), calls))
-    calls = {api: sum(max(1, math.ceil(n / ROW_CAPS[api])) for n in cross_section_sizes(days, market)) for api in DAY_APIS}
+    calls = {api: sum(max(1, math.ceil(n / ROW_CAPS[api])) for n in listed_codes_per_day(market, days)) for api in DAY_APIS}
     return FetchPlan("per-day", tuple(chunks), calls)
 
 
 def _per_stock(days: Sequence[dt.date], universe: pd.DataFrame) -> FetchPlan:
-    counts = {code: n for code, n in listed_days(universe, days).items() if n > 0}
+    counts = {code: n for code, n in listed_days_per_code(universe, days).items() if n > 0}
     codes = list(counts)
     start, end = ymd(days[0]), ymd(days[-1])
     chunks = []

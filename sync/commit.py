@@ -9,20 +9,61 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
 
 from dataset_script.card import Coverage, render_card
 from dataset_script.schema import (
-    CALENDAR_PATH, CARD_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, shard_month,
+    CALENDAR_PATH, CARD_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script, shard_month,
 )
-from sync.publish import Commit
+from sync.clock import ymd
+from sync.errors import SyncError
 from sync.shards import coverage_problems, sha256, shard_days, shard_problems, to_parquet
 from sync.state import ShardInfo, SyncState
 
 
-class InvariantError(RuntimeError):
+_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    """One atomic change to a dataset repo, built as data and applied once by `DatasetRepo.commit`.
+
+    `adds` maps repo paths (POSIX, relative, e.g. "data/2024/2024-01.parquet") to their full
+    content; `deletes` lists files to remove (paths that are already absent are ignored, so the
+    same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is pointed at the resulting commit,
+    moving it if it exists.
+    """
+
+    adds: Mapping[str, bytes]
+    deletes: Sequence[str]
+    message: str
+    tag: str | None = None
+
+    def __post_init__(self) -> None:
+        for path in [*self.adds, *self.deletes]:
+            check_repo_path(path)
+        both = set(self.adds) & set(self.deletes)
+        if both:
+            raise ValueError(f"a commit cannot both add and delete {sorted(both)}")
+        if not self.message.strip():
+            raise ValueError("a commit needs a non-empty message")
+        if self.tag is not None and not _TAG_RE.fullmatch(self.tag):
+            raise ValueError(f"tag must be letters, digits, '.', '_' or '-', e.g. 20241231; got {self.tag!r}")
+
+
+
+def check_repo_path(path: str) -> str:
+    """A repo path must be relative POSIX without '.'/'..' parts, e.g. "meta/stocks.parquet"."""
+    if "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
+        raise ValueError(f"not a valid path inside a dataset repo: {path!r} (use e.g. 'data/2024/2024-01.parquet')")
+    return path
+
+
+
+class InvariantError(SyncError):
     """The data about to be published breaks the contract; nothing was published."""
 
     def __init__(self, problems: Sequence[str]):
@@ -90,7 +131,7 @@ def plan_commit(
         STOCKS_PATH: to_parquet(planned.stocks),
         CALENDAR_PATH: to_parquet(planned.calendar),
         CARD_PATH: render_card(coverage, repo_id).encode(),
-        LAST_UPDATE_PATH: planned.watermark.strftime("%Y%m%d").encode(),
+        LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
@@ -109,7 +150,7 @@ def plan_commit(
         return None, previous
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
     message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
-    return Commit(adds=adds, deletes=deletes, message=message, tag=planned.watermark.strftime("%Y%m%d")), state
+    return Commit(adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark)), state
 
 
 def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:
@@ -129,5 +170,5 @@ def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[st
 def _stale_files(existing: Sequence[str], shards: Mapping[str, ShardInfo]) -> list[str]:
     """Files a full rebuild removes: shards that no longer belong, and any loading script."""
     stale = [p for p in existing if shard_month(p) is not None and p not in shards]
-    stale += [p for p in existing if p.endswith(".py") and "/" not in p]
+    stale += [p for p in existing if is_loading_script(p)]
     return stale

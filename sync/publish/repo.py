@@ -1,76 +1,34 @@
-"""Where a sync publishes: one `DatasetRepo` interface, a Hub and a local-folder implementation.
-
-A run reads the current head, plans one `Commit` as data, and applies it once with that head as
-the parent. Both adapters make that commit atomic (readers see the old or the new files, never a
-mix) and refuse it with `ConcurrentWriteError` when another writer moved the head meanwhile:
-
-    repo = open_repo("./dataset")                      # or "hf://datasets/ellendan/a-share-prices"
-    with repo.lock():                                  # single-flight; RepoBusyError if taken
-        head = repo.head()                             # None: nothing published yet
-        state = repo.read(".sync/state.json", head) if head else None
-        new_head = repo.commit(Commit(adds={...}, deletes=[...], message="delta: ..."), parent=head)
-
-Implementations: `sync.publish_local.LocalFolderRepo` (a folder that looks exactly like the Hub
-repo, swapped atomically) and `sync.publish_hub.HubRepo` (huggingface_hub `create_commit` with
-`parent_commit`). `open_repo` picks one from a target string.
-"""
+"""The repo protocol every publish target implements, its errors, and helpers both adapters share."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from huggingface_hub import HfApi
+from sync.commit import Commit, check_repo_path
+from sync.errors import SyncError, TransientError
 
-HUB_PREFIX = "hf://datasets/"
-_REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+
 _STAGE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-class PublishError(Exception):
+class PublishError(SyncError):
     """Publishing failed; the message says what to do. Never contains a token."""
 
 
-class ConcurrentWriteError(Exception):
+class ConcurrentWriteError(TransientError):
     """The repo's head moved since the run read it. Nothing was written: re-read, re-plan, retry."""
 
 
-class RepoBusyError(Exception):
+class RepoBusyError(TransientError):
     """Another sync holds the repo's lock. Wait for it to finish, then run again."""
-
-
-@dataclass(frozen=True)
-class Commit:
-    """One atomic change to a dataset repo, built as data and applied once by `DatasetRepo.commit`.
-
-    `adds` maps repo paths (POSIX, relative, e.g. "data/2024/2024-01.parquet") to their full
-    content; `deletes` lists files to remove (paths that are already absent are ignored, so the
-    same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is pointed at the resulting commit,
-    moving it if it exists.
-    """
-
-    adds: Mapping[str, bytes]
-    deletes: Sequence[str]
-    message: str
-    tag: str | None = None
-
-    def __post_init__(self) -> None:
-        for path in [*self.adds, *self.deletes]:
-            check_repo_path(path)
-        both = set(self.adds) & set(self.deletes)
-        if both:
-            raise ValueError(f"a commit cannot both add and delete {sorted(both)}")
-        if not self.message.strip():
-            raise ValueError("a commit needs a non-empty message")
-        if self.tag is not None and not _TAG_RE.fullmatch(self.tag):
-            raise ValueError(f"tag must be letters, digits, '.', '_' or '-', e.g. 20241231; got {self.tag!r}")
 
 
 class DatasetRepo(Protocol):
@@ -119,30 +77,6 @@ class DatasetRepo(Protocol):
         ...
 
 
-def open_repo(target: str, *, hf_token: str | None = None, hf_api: HfApi | None = None) -> DatasetRepo:
-    """`hf://datasets/OWNER/NAME` → a Hub repo; anything else → a local folder (created when missing).
-
-    No I/O happens here; the first call on the returned repo does it.
-    """
-    if target.startswith("hf://"):
-        repo_id = target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else ""
-        if not _REPO_ID_RE.fullmatch(repo_id):
-            raise PublishError(
-                f"unsupported Hub target {target!r}: use hf://datasets/OWNER/NAME, "
-                "e.g. hf://datasets/ellendan/a-share-prices"
-            )
-        from sync.publish_hub import HubRepo
-
-        if hf_api is None:
-            from huggingface_hub import HfApi
-
-            hf_api = HfApi(token=hf_token)
-        return HubRepo(repo_id, hf_api)
-    from sync.publish_local import LocalFolderRepo
-
-    return LocalFolderRepo(Path(target))
-
-
 @contextlib.contextmanager
 def single_flight(lock_file: Path, description: str) -> Iterator[None]:
     """Hold `lock_file` for the duration of a run; fail fast when another run holds it."""
@@ -162,22 +96,10 @@ def single_flight(lock_file: Path, description: str) -> Iterator[None]:
         lock.release()
 
 
-def check_repo_path(path: str) -> str:
-    """A repo path must be relative POSIX without '.'/'..' parts, e.g. "meta/stocks.parquet"."""
-    if "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
-        raise ValueError(f"not a valid path inside a dataset repo: {path!r} (use e.g. 'data/2024/2024-01.parquet')")
-    return path
-
-
 def check_stage_key(key: str) -> str:
     if not _STAGE_KEY_RE.fullmatch(key):
         raise ValueError(f"a staging key must be letters, digits, '.', '_' or '-', e.g. full-20050101; got {key!r}")
     return key
-
-
-def scrub(text: str, secret: str | None) -> str:
-    """`text` with `secret` replaced by `***` (error texts may echo request details)."""
-    return text.replace(secret, "***") if secret else text
 
 
 class FolderStaging:
@@ -195,9 +117,6 @@ class FolderStaging:
         return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
 
     def write(self, key: str, files: Mapping[str, bytes]) -> None:
-        import os
-        import tempfile
-
         folder = self.root / check_stage_key(key)
         for path, data in files.items():
             target = folder / check_repo_path(path)
@@ -212,6 +131,4 @@ class FolderStaging:
         return target.read_bytes() if target.is_file() else None
 
     def drop(self, key: str) -> None:
-        import shutil
-
         shutil.rmtree(self.root / check_stage_key(key), ignore_errors=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from sync.clock import YMD
+
 DATE_FIELDS = frozenset({
     "trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date",
     "ann_date",
@@ -57,7 +59,7 @@ def _typed_column(name: str, values: list[Any]) -> pd.Series:
     try:
         if name in DATE_FIELDS:
             text = raw.map(lambda v: None if v is None else str(v))
-            return pd.to_datetime(text, format="%Y%m%d").astype(DATE_DTYPE)
+            return pd.to_datetime(text, format=YMD).astype(DATE_DTYPE)
         if name in INT_FIELDS:
             ints = pd.to_numeric(raw).astype("Int64")
             return ints if ints.hasnans else ints.astype("int64")
@@ -79,7 +81,7 @@ def _all_numbers(values: list[Any]) -> bool:
 def _fits(name: str, value: Any) -> bool:
     if name in DATE_FIELDS:
         try:
-            dt.datetime.strptime(str(value), "%Y%m%d")
+            dt.datetime.strptime(str(value), YMD)
         except ValueError:
             return False
         return True

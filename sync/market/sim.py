@@ -14,8 +14,8 @@ import dataclasses
 
 import numpy as np
 
-from sync import market_life as life
-from sync.market_universe import FUNDAMENTAL, Universe, stock_rng
+from sync.market import life
+from sync.market.universe import FUNDAMENTAL, Universe, stock_rng
 
 GEM_REFORM = np.datetime64("2020-08-24", "D")  # 创业板 moved to ±20% (registration system)
 FIRST_YEAR = 1990
@@ -163,18 +163,18 @@ def _apply_ex_rights(state: dict, events: dict[int, tuple[float, float]], g: int
     return cols
 
 
-def _initial_state(plan, stocks: Stocks) -> dict:
-    i = plan.cols
-    listed_before = plan.list_day < 0
-    years_listed = np.maximum(-plan.list_day, 0) / life.YEAR
+def _initial_state(layout, stocks: Stocks) -> dict:
+    i = layout.cols
+    listed_before = layout.list_day < 0
+    years_listed = np.maximum(-layout.list_day, 0) / life.YEAR
     price = np.where(listed_before, stocks.level[i], stocks.issue[i])
     return {
         "last": np.rint(price * 100.0),
         "adj": np.where(listed_before, np.round(np.exp(stocks.adj_growth[i] * years_listed), 3), 1.0),
         "shares": stocks.shares[i].copy(),
         "anchor": np.log(np.where(listed_before, price, price * 1.3)),
-        "cash": plan.prior_div[:, 0].copy(),
-        "g": np.nan_to_num(plan.prior_div[:, 1], nan=-1).astype(np.int64),
+        "cash": layout.prior_div[:, 0].copy(),
+        "g": np.nan_to_num(layout.prior_div[:, 1], nan=-1).astype(np.int64),
     }
 
 
@@ -190,32 +190,32 @@ def _event_log(n_days: int, initial: dict, records: list) -> EventLog:
     return EventLog(n_days, key, after, {name: initial[name] for name in names})
 
 
-def run_prices(plan, universe: Universe, stocks: Stocks, market_moves: np.ndarray) -> Paths:
+def run_prices(layout, universe: Universe, stocks: Stocks, market_moves: np.ndarray) -> Paths:
     """The close-to-close path of every stock, one vectorised step per day.
 
     `market_moves` is the common market return by range day. A stock's return mixes it with
     its own noise and a weak pull towards its anchor price, then the close is rounded to cents
     and clipped into [down_limit, up_limit] computed from the ex-rights previous close.
     """
-    n_days, n_cols = plan.status.shape
-    i = plan.cols
+    n_days, n_cols = layout.status.shape
+    i = layout.cols
     board, sigma, beta = universe.board[i], stocks.sigma[i], stocks.beta[i]
-    state = _initial_state(plan, stocks)
+    state = _initial_state(layout, stocks)
     initial = {name: values.copy() for name, values in state.items()}
     pre, close_out = np.zeros((n_days, n_cols), dtype=np.int32), np.zeros((n_days, n_cols), dtype=np.int32)
     records = []
     for t in range(n_days):
-        if t in plan.ex_events:
-            cols = _apply_ex_rights(state, plan.ex_events[t], plan.start_g + t)
+        if t in layout.ex_events:
+            cols = _apply_ex_rights(state, layout.ex_events[t], layout.start_g + t)
             records.append((t, cols, {name: state[name][cols].copy() for name in ("adj", "shares", "cash", "g")}))
         last = state["last"]
-        up, down = limit_prices(last, limit_percent(board, plan.st[t], plan.dates[t]))
-        drift = np.where(plan.list_day == t, IPO_BOOST, -0.5 * sigma**2)
+        up, down = limit_prices(last, limit_percent(board, layout.st[t], layout.dates[t]))
+        drift = np.where(layout.list_day == t, IPO_BOOST, -0.5 * sigma**2)
         pull = MEAN_REVERSION * (np.log(last / 100.0) - state["anchor"])
-        z = plan.z_close[t]
+        z = layout.z_close[t]
         z = np.where(np.abs(z) > TAIL_THRESHOLD, TAIL_SCALE * z, z)
         move = drift + beta * market_moves[t] + sigma * z - pull
         close = np.clip(np.rint(last * np.exp(move)), down, up)
         pre[t], close_out[t] = last, close
-        state["last"] = np.where(plan.status[t] == 1, close, last)
+        state["last"] = np.where(layout.status[t] == 1, close, last)
     return Paths(pre, close_out, _event_log(n_days, initial, records))

@@ -14,7 +14,7 @@ Error codes (Tushare's where known; see shared/reference/tushare-pro.md §3):
     40001  missing parameter       必填参数缺失：…              (real code unconfirmed; ours)
     -1000  unreadable request      系统内部错误
 
-Run standalone:  python -m sync.tushare_server --port 8765 --stocks 100 --start 20251124
+Run standalone:  python -m sync.market.server --port 8765 --stocks 100 --start 20251124
 """
 
 from __future__ import annotations
@@ -36,23 +36,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from sync import market_query as query
-from sync.market import APIS, DEMO_START, SERIES_APIS, MarketSpec, SyntheticMarket
-from sync.market_wire import FIELDS, Values, WireTable
+from sync.clock import SHANGHAI, YMD
+from sync.market import query
+from sync.market.synthetic import APIS, DEMO_START, SERIES_APIS, MarketSpec, SyntheticMarket
+from sync.market.wire import FIELDS, Values, WireTable
+from sync.tushare.apis import APIS as API_FACTS
+from sync.tushare.apis import ROW_CAPS
 
 logger = logging.getLogger(__name__)
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 TOKEN_ERROR = 40101
 PERMISSION_ERROR = 40203
 UNKNOWN_API = -2001
 MISSING_PARAMETER = 40001
 BAD_REQUEST = -1000
 DOC_LINK = "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
-PUBLISHED_AT = {  # Asia/Shanghai time from which day T's rows exist
-    "stk_limit": dt.time(8, 40), "adj_factor": dt.time(9, 15), "daily": dt.time(16, 0),
-    "daily_basic": dt.time(17, 0), "suspend_d": dt.time(0, 0),
-}
+PUBLISHED_AT = {name: api.published_at for name, api in API_FACTS.items() if api.published_at}  # Shanghai time
 NEEDS_CODE_OR_DATE = ("daily", "daily_basic")
 FAULT_KINDS = ("http_500", "http_429", "http_403", "not_json", "drop", "null_data")
 
@@ -124,7 +123,7 @@ def fault_reply(kind: str) -> Reply:
 def visible_until(api: str, now: dt.datetime) -> str:
     """Newest trade_date of `api` published at `now`: today after its publication time, else yesterday."""
     day = now.date() if now.timetz().replace(tzinfo=None) >= PUBLISHED_AT[api] else now.date() - dt.timedelta(days=1)
-    return day.strftime("%Y%m%d")
+    return day.strftime(YMD)
 
 
 def _shanghai_now() -> dt.datetime:
@@ -193,7 +192,7 @@ class TushareServer:
         self.quota_per_min = quota_per_min
         self.latency = latency
         self.faults = faults
-        self.row_caps = {**query.ROW_CAPS, **(row_caps or {})}
+        self.row_caps = {**ROW_CAPS, **(row_caps or {})}
         self.denied = frozenset(denied)
         self.calls: collections.Counter = collections.Counter()
         self._clock = clock or _shanghai_now
@@ -374,19 +373,19 @@ class TushareServer:
 def main(argv: list[str] | None = None) -> int:
     """Serve a synthetic market until Ctrl-C."""
     today = dt.datetime.now(SHANGHAI).date()
-    parser = argparse.ArgumentParser(prog="python -m sync.tushare_server", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sync.market.server", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--stocks", type=int, default=100, help="stocks listed by 2025-12-31 (default 100)")
-    parser.add_argument("--start", default=DEMO_START.strftime("%Y%m%d"), help="first day with bars, YYYYMMDD")
-    parser.add_argument("--end", default=today.strftime("%Y%m%d"), help="last day with bars (default today)")
+    parser.add_argument("--start", default=DEMO_START.strftime(YMD), help="first day with bars, YYYYMMDD")
+    parser.add_argument("--end", default=today.strftime(YMD), help="last day with bars (default today)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--token", action="append", help="accepted token (repeatable; default demo-token)")
     parser.add_argument("--quota-per-min", type=int, default=None, help="per-interface quota (default none)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     args = parser.parse_args(argv)
     try:
-        start, end = (dt.datetime.strptime(v, "%Y%m%d").date() for v in (args.start, args.end))
+        start, end = (dt.datetime.strptime(v, YMD).date() for v in (args.start, args.end))
         market = SyntheticMarket(MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed))
     except ValueError as error:
         parser.error(f"{error} (dates are YYYYMMDD, e.g. 20251124)")

@@ -33,9 +33,8 @@ from pathlib import Path
 
 import filelock
 
-from sync.publish import (
-    Commit, ConcurrentWriteError, PublishError, RepoBusyError, check_repo_path, check_stage_key, single_flight,
-)
+from sync.commit import Commit, check_repo_path
+from sync.publish.repo import ConcurrentWriteError, PublishError, RepoBusyError, check_stage_key, single_flight
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The official `tushare` SDK turns any HTTP status >= 400 into an empty DataFrame, which a sync
 engine would publish as "nothing traded that day". This client checks every layer instead:
 HTTP status, JSON, envelope, reply code, the shape of `data`. Every failure is a `TushareError`
-(see `sync.tushare_errors`) that says what to do and whether retrying helps.
+(see `sync.tushare.errors`) that says what to do and whether retrying helps.
 
 Waits live in one place and go through the injected `sleep` (and `clock`), so tests skip them:
 
@@ -38,7 +38,7 @@ import pandas as pd
 import tenacity
 from pyrate_limiter import InMemoryBucket, Rate, RateItem
 
-from sync.tushare_errors import (
+from sync.tushare.errors import (
     TushareAuthError,
     TushareError,
     TusharePermissionError,
@@ -48,7 +48,10 @@ from sync.tushare_errors import (
     error_from_reply,
     quota_still_refused,
 )
-from sync.tushare_frames import typed_frame
+from sync.clock import ymd
+from sync.scrub import display_url, scrub
+from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, OFFICIAL_URL, ROW_CAPS
+from sync.tushare.frames import typed_frame
 
 __all__ = [
     "OFFICIAL_URL", "ROW_CAPS", "RateLimiter", "TushareClient", "typed_frame",
@@ -58,20 +61,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OFFICIAL_URL = "http://api.waditu.com/dataapi"
-
-# Documented max rows per call (reference §5); pages are requested with limit=cap and offset=rows
-# so far. A page of exactly `cap` rows means "maybe more". So does a short page of a round
-# thousand rows: the server may cap below the documented figure (older notes give daily 5000),
-# and trusting the doc there would silently drop rows; one extra request settles it.
-ROW_CAPS: dict[str, int] = {
-    "stock_basic": 6000, "daily": 6000, "daily_basic": 6000, "stk_limit": 5800,
-    "adj_factor": 6000, "suspend_d": 5000, "namechange": 10000, "trade_cal": 10000,
-}
-DEFAULT_ROW_CAP = 5000
 MAX_PAGES = 10_000  # a server that ignores `offset` must not loop us forever
 
-DEFAULT_RATE_OVERRIDES: dict[str, int] = {"stock_basic": 50}
 PACING_WINDOW_S = 60.5  # our rolling window: a minute plus a margin for latency jitter
 QUOTA_WAIT_S = 61.0  # after a per-minute quota reply: the server's minute window plus a margin
 MAX_QUOTA_WAITS = 3
@@ -166,7 +157,7 @@ class TushareClient:
             raise ValueError("rate_per_min and max_attempts must be >= 1, max_quota_waits >= 0")
         self._token = token
         self._url = url.rstrip("/")
-        self._shown_url = _display_url(self._url)
+        self._shown_url = display_url(self._url)
         self._rates = {api: min(rate_per_min, n) for api, n in DEFAULT_RATE_OVERRIDES.items()}
         self._rates.update(rate_overrides or {})
         if any(n < 1 for n in self._rates.values()):
@@ -340,7 +331,7 @@ class TushareClient:
 
     def _scrub(self, text: str) -> str:
         """Server text could echo the request; make sure the token never reaches a message."""
-        return text.replace(self._token, "***") if len(self._token) >= 4 else text
+        return scrub(text, [self._token])
 
 
 def _may_have_more(page_rows: int, cap: int) -> bool:
@@ -381,18 +372,9 @@ def _give_up_transient(state: tenacity.RetryCallState) -> None:
     raise state.outcome.exception().after_attempts(state.attempt_number)
 
 
-def _display_url(url: str) -> str:
-    """The URL without user info or query, safe to print."""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return "<invalid URL>"
-    return str(parsed.copy_with(userinfo=b"", query=None))
-
-
 def _param_value(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.strftime("%Y%m%d")
+        return ymd(value)
     return value
 
 

@@ -14,12 +14,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sync.market_wire import Coded, WireTable
+from sync.market.wire import Coded, WireTable
+from sync.tushare.apis import ROW_CAPS
 
-ROW_CAPS = {
-    "stock_basic": 6000, "trade_cal": 10000, "daily": 6000, "daily_basic": 6000, "stk_limit": 5800,
-    "adj_factor": 6000, "suspend_d": 5000, "namechange": 10000,
-}
 CALENDAR_EXCHANGES = ("SSE", "SZSE", "BSE", "CFFEX", "SHFE", "CZCE", "DCE", "INE", "GFEX")
 
 

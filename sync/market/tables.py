@@ -13,13 +13,13 @@ import datetime as dt
 
 import numpy as np
 
-from sync import market_names as names
-from sync.market_bars import Rows
-from sync.market_calendar import ymd
-from sync.market_life import Life
-from sync.market_sim import FIRST_YEAR, Fundamentals
-from sync.market_universe import MARKETS, Universe
-from sync.market_wire import FIELDS, Coded, Derived, Scaled, Values, WireTable
+from sync.market import names
+from sync.market.bars import Rows
+from sync.market.calendar import ymd
+from sync.market.life import Life
+from sync.market.sim import FIRST_YEAR, Fundamentals
+from sync.market.universe import MARKETS, Universe
+from sync.market.wire import FIELDS, Coded, Derived, Scaled, Values, WireTable
 
 AH_START = np.datetime64("2026-07-06", "D")  # first day Tushare reports after-hours volume
 

@@ -1,0 +1,58 @@
+"""Apply a planned commit once: read the head, plan on it, commit with it as parent.
+
+When another writer moved the head meanwhile, the adapter refuses the commit
+(`ConcurrentWriteError`); the plan is rebuilt on the new head and applied again, a bounded number
+of times. Also the two reads every run starts from: the state and a shard at a revision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pyarrow as pa
+
+from dataset_script.schema import STATE_PATH
+from sync.commit import PublishInput, plan_commit
+from sync.errors import TransientError
+from sync.publish import ConcurrentWriteError, DatasetRepo
+from sync.shards import from_parquet
+from sync.state import SyncState
+
+log = logging.getLogger(__name__)
+
+COMMIT_ATTEMPTS = 3
+
+
+def read_state(repo: DatasetRepo, head: str | None) -> SyncState | None:
+    data = repo.read(STATE_PATH, head) if head else None
+    return SyncState.from_json(data) if data else None
+
+
+def read_shard(repo: DatasetRepo, head: str | None, path: str) -> pa.Table | None:
+    data = repo.read(path, head) if head else None
+    return from_parquet(data) if data else None
+
+
+def apply_once(
+    repo: DatasetRepo, build: Callable[[str | None, SyncState | None], PublishInput], repo_id: str
+) -> tuple[str | None, int]:
+    """Plan on the current head and commit with it as parent; re-plan when another writer won.
+
+    Returns (commit id or None when nothing changed, bytes written).
+    """
+    for _ in range(COMMIT_ATTEMPTS):
+        head = repo.head()
+        previous = read_state(repo, head)
+        planned = build(head, previous)
+        commit, _ = plan_commit(planned, previous, repo.list_files(head) if head else [], repo_id)
+        if commit is None:
+            return None, 0
+        try:
+            commit_id = repo.commit(commit, parent=head)
+        except ConcurrentWriteError:
+            log.warning("another writer committed to %s meanwhile; re-reading and re-planning", repo.description)
+            continue
+        return commit_id, sum(len(data) for data in commit.adds.values())
+    raise TransientError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
+
