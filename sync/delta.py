@@ -24,7 +24,7 @@ from sync.apply import apply_once, read_shard, read_state
 from sync.clock import newest_allowed_day, ymd
 from sync.day_status import incomplete_reason
 from sync.errors import SyncError
-from sync.runs import RunResult
+from sync.runs import Progress, ProgressCallback, RunResult
 from sync.shards import merge_shard, split_by_month
 from sync.source import Source
 from sync.tushare.apis import DAY_APIS
@@ -45,7 +45,8 @@ class Fetched:
 
 def run_delta(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
-    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False,
+    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
+    on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     with repo.lock():
         head = repo.head()
@@ -58,7 +59,8 @@ def run_delta(
         published = [d for d in days if d <= min(state.watermark, newest)]
         window = published[-settings.restatement_days:] if settings.restatement_days else []
         wanted = window + [d for d in days if state.watermark < d <= newest]
-        fetched = fetch_days(source, wanted, settings.completeness, progress)
+        report = on_progress or (lambda _: None)
+        fetched = fetch_days(source, wanted, settings.completeness, progress, report)
         stocks = select_stocks(source.stocks(), state.markets)
         names = source.names()
 
@@ -74,6 +76,7 @@ def run_delta(
                      "days": [ymd(d) for d in fetched.days], "api_calls": dict(source.client.calls)},
             )
 
+        report(Progress("publish", calls=source.client.total_calls))
         commit, written = apply_once(repo, build, repo_id)
         new_state = read_state(repo, repo.head()) if commit else state
         return RunResult(
@@ -83,12 +86,14 @@ def run_delta(
         )
 
 
-def fetch_days(source: Source, days: list[dt.date], threshold: float, progress: bool) -> Fetched:
+def fetch_days(source: Source, days: list[dt.date], threshold: float, progress: bool,
+               report: ProgressCallback = lambda _: None) -> Fetched:
     """Fetch each day's four interfaces; keep the complete days up to the first incomplete one."""
     complete: list[DayFrames] = []
     done: list[dt.date] = []
     bar = tqdm(total=len(days), desc="delta", unit="day", disable=not progress)
     for start in range(0, len(days), DAYS_PER_BATCH):
+        report(Progress("fetch", start, len(days), "day", source.client.total_calls))
         batch = days[start:start + DAYS_PER_BATCH]
         calls = [(api, {"trade_date": ymd(day)}) for day in batch for api in DAY_APIS]
         results = source.query_many(calls)

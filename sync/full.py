@@ -26,7 +26,7 @@ from sync.apply import apply_once, read_state
 from sync.clock import newest_allowed_day, ymd
 from sync.day_status import incomplete_reason
 from sync.errors import SyncError
-from sync.runs import RunResult
+from sync.runs import Progress, ProgressCallback, RunResult
 from sync.source import Source
 from sync.tushare.apis import DAY_APIS
 from sync.fetch_plan import Chunk, FetchPlan, group_by_month, plan_fetch
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 def run_full(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
     start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
-    repo_id: str = REPO_ID, progress: bool = False,
+    repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
+    on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     markets = tuple(markets or settings.markets)
     with repo.lock():
@@ -58,8 +59,11 @@ def run_full(
         plan = plan_fetch(days, market, stocks)
         log.info(plan.describe(source.rate_per_min))
         key = staging_key(start, markets, plan, source.description)
+        report = on_progress or (lambda _: None)
+        report(Progress("plan", calls=source.client.total_calls))
         loaded = Checkpoints(repo, key, source, settings.completeness)
-        loaded.fetch_missing(plan, progress)
+        loaded.fetch_missing(plan, progress, report)
+        report(Progress("build", calls=source.client.total_calls))
         shards, done, stopped = build_shards(days, plan, loaded, stocks, names, source, settings.completeness)
         if not done:
             raise SyncError(f"no complete trading day from {start.isoformat()}: {stopped[1] if stopped else 'no data'}; nothing was published")
@@ -73,6 +77,7 @@ def run_full(
                      "start": ymd(start), "days": len(done), "api_calls": dict(source.client.calls)},
             )
 
+        report(Progress("publish", calls=source.client.total_calls))
         commit, written = apply_once(repo, build, repo_id)
         repo.stage_drop(key)
         return RunResult(
@@ -98,12 +103,13 @@ class Checkpoints:
         self.repo, self.key, self.source, self.threshold = repo, key, source, threshold
         self.unstaged: dict[str, DayFrames] = {}
 
-    def fetch_missing(self, plan: FetchPlan, progress: bool) -> None:
+    def fetch_missing(self, plan: FetchPlan, progress: bool, report: ProgressCallback) -> None:
         staged = set(self.repo.stage_files(self.key))
         todo = [c for c in plan.chunks if not self._is_staged(c, staged)]
         if len(todo) < len(plan.chunks):
             log.info("reusing %d of %d chunks already fetched by an earlier run", len(plan.chunks) - len(todo), len(plan.chunks))
-        for chunk in tqdm(todo, desc=f"full ({plan.strategy})", unit="chunk", disable=not progress):
+        for done, chunk in enumerate(tqdm(todo, desc=f"full ({plan.strategy})", unit="chunk", disable=not progress)):
+            report(Progress("fetch", done, len(todo), "chunk", self.source.client.total_calls))
             frames = self._fetch(chunk)
             if self._complete(frames, chunk.days):
                 self.repo.stage_write(self.key, {**{f"{chunk.id}/{api}.parquet": _encode(frame) for api, frame in frames.by_api().items()},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 
 @dataclasses.dataclass
@@ -27,3 +27,23 @@ class RunResult:
             day, reason = self.stopped
             return f"{through}; {day.isoformat()} not yet published ({reason})"
         return through if self.published else f"nothing new: {through}"
+
+
+TRIGGERS = ("cli", "schedule", "button", "catch-up")
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Where a run is, for a progress bar or the Space's status: `done` of `total` `unit`s in `phase`.
+
+    Phases in order: "plan", "fetch", "build", "publish". `calls` counts the API calls made so far.
+    """
+
+    phase: str
+    done: int = 0
+    total: int = 0
+    unit: str = ""
+    calls: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]

@@ -175,6 +175,11 @@ class TushareClient:
         self.pages: collections.Counter[str] = collections.Counter()
         self.rows: collections.Counter[str] = collections.Counter()
 
+    @property
+    def total_calls(self) -> int:
+        """HTTP requests made so far, all interfaces together."""
+        return sum(self.calls.values())
+
     def __repr__(self) -> str:
         token = "***" if self._token else ""
         return f"TushareClient(url={self._shown_url!r}, rate_per_min={self._rate_per_min}, token={token!r})"
