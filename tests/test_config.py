@@ -33,7 +33,8 @@ def test_an_empty_environment_gives_the_documented_defaults():
 def test_blank_values_count_as_unset():
     blank = {name: "  " for name in ("TUSHARE_TOKEN", "TUSHARE_API_URL", "TUSHARE_RATE_PER_MIN", "DATASET_REPO",
                                      "HF_TOKEN", "SYNC_MARKETS", "SYNC_START_DATE", "SYNC_TIME", "SYNC_TZ",
-                                     "SYNC_ADMIN_TOKEN", "SYNC_RESTATEMENT_DAYS", "SYNC_COMPLETENESS")}
+                                     "SYNC_ADMIN_TOKEN", "SYNC_RESTATEMENT_DAYS", "SYNC_COMPLETENESS", "SYNC_SETTLE_DAYS",
+                                     "SYNC_CHECKPOINT_MAX_AGE")}
     assert Settings.from_env(blank) == Settings.from_env({})
 
 
@@ -104,6 +105,22 @@ def test_restatement_days_may_be_zero(text, expected):
     assert Settings.from_env({"SYNC_RESTATEMENT_DAYS": text}).restatement_days == expected
 
 
+def test_settle_days_default_to_five_and_are_read():
+    assert Settings.from_env({}).settle_days == 5
+    assert Settings.from_env({"SYNC_SETTLE_DAYS": "3"}).settle_days == 3
+
+
+def test_checkpoint_max_age_defaults_to_seven_days():
+    assert Settings.from_env({}).checkpoint_max_age == dt.timedelta(days=7)
+
+
+@pytest.mark.parametrize("text", ["never", "-7", "0"])
+def test_a_malformed_checkpoint_max_age_names_its_variable(text):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"SYNC_CHECKPOINT_MAX_AGE": text})
+    assert "SYNC_CHECKPOINT_MAX_AGE" in str(raised.value) and repr(text) in str(raised.value)
+
+
 @pytest.mark.parametrize("text, expected", [("1", 1.0), ("0.5", 0.5), ("0.98", 0.98)])
 def test_completeness_is_a_fraction_up_to_one(text, expected):
     assert Settings.from_env({"SYNC_COMPLETENESS": text}).completeness == expected
@@ -131,6 +148,8 @@ def test_completeness_is_a_fraction_up_to_one(text, expected):
     ("SYNC_COMPLETENESS", "1.5", "0.98"),
     ("SYNC_COMPLETENESS", "98%", "0.98"),
     ("SYNC_COMPLETENESS", "nan", "0.98"),
+    ("SYNC_SETTLE_DAYS", "-1", "5"),
+    ("SYNC_SETTLE_DAYS", "five", "5"),
 ])
 def test_a_malformed_value_names_its_variable_and_a_valid_example(name, text, example):
     with pytest.raises(ConfigError) as raised:
