@@ -1,12 +1,10 @@
-"""Shard merging, serialisation and the invariants checked before every publish."""
+"""Shard merging, serialisation and the per-shard invariants (the commit plan is in test_commit.py)."""
 
 import datetime as dt
 
 import pyarrow as pa
-import pytest
 
-from dataset_script.schema import PRICE_SCHEMA, STATE_PATH, shard_month, shard_path
-from sync.commit import BuiltShard, InvariantError, PublishInput, plan_commit
+from dataset_script.schema import PRICE_SCHEMA, shard_month, shard_path
 from sync.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
 
 JAN2, JAN3, JAN31, FEB1 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 31), dt.date(2024, 2, 1)
@@ -61,39 +59,3 @@ def test_coverage_problems_name_missing_days_and_rows_past_the_watermark():
     assert coverage_problems({"x": [JAN2, JAN3, JAN31]}, days, JAN31) == []
     assert "2024-01-03" in coverage_problems({"x": [JAN2, JAN31]}, days, JAN31)[0]
     assert "after the watermark" in coverage_problems({"x": [JAN2, JAN3, JAN31]}, days, JAN3)[0]
-
-
-def publish_input(shards, days, watermark, full=True):
-    stocks = pa.table({n: pa.array([], type=t) for n, t in zip(["code"], [pa.string()])})
-    calendar = pa.table({"date": pa.array(days, pa.date32())})
-    shards = {path: BuiltShard.build(path, t) for path, t in shards.items()}
-    return PublishInput(shards=shards, stocks=stocks, calendar=calendar, trading_days=days, first_date=days[0],
-                        watermark=watermark, markets=("主板",), run={"kind": "test"}, full=full)
-
-
-def test_plan_refuses_to_publish_a_gap_before_the_watermark():
-    jan = table([("A", JAN2, 1), ("A", JAN31, 1)])  # JAN3 missing
-    with pytest.raises(InvariantError, match="2024-01-03"):
-        plan_commit(publish_input({"data/2024/2024-01.parquet": jan}, [JAN2, JAN3, JAN31], JAN31), None, [], "o/n")
-
-
-def test_full_plan_deletes_stale_shards_and_loading_scripts_in_the_same_commit():
-    jan = table([("A", JAN2, 1)])
-    existing = ["data/2023/2023-12.parquet", "data/2024/2024-01.parquet", "a-share-prices.py", "README.md"]
-    commit, state = plan_commit(publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2), None, existing, "o/n")
-    assert sorted(commit.deletes) == ["a-share-prices.py", "data/2023/2023-12.parquet"]
-    assert {".last_update_date", STATE_PATH, "README.md", "data/2024/2024-01.parquet"} <= set(commit.adds)
-    assert commit.adds[".last_update_date"] == b"20240102"
-    assert commit.tag == "20240102"
-    assert state.watermark == JAN2 and state.shards["data/2024/2024-01.parquet"].rows == 1
-
-
-def test_plan_is_empty_when_nothing_changed():
-    jan = table([("A", JAN2, 1)])
-    planned = publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2)
-    _, state = plan_commit(planned, None, [], "o/n")
-    commit, again = plan_commit(planned, state, ["data/2024/2024-01.parquet"], "o/n")
-    assert commit is None and again is state
-    changed = publish_input({"data/2024/2024-01.parquet": table([("A", JAN2, 2)])}, [JAN2], JAN2)
-    commit, _ = plan_commit(changed, state, ["data/2024/2024-01.parquet"], "o/n")
-    assert "data/2024/2024-01.parquet" in commit.adds
