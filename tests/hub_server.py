@@ -15,6 +15,12 @@ Knobs for tests:
 - `fail_next(method, path_contains, status)`: the next matching request fails with that status.
 - `before_next_commit(callback)`: runs `callback()` inside the next commit request, before its
   parent check; use it to simulate a concurrent writer (e.g. call `server.commit_files(...)`).
+- `limit_commits(per_hour=N, retry_after=S)`: the Hub's commit quota. Once a repo has taken N
+  commits (on any branch) through the commit endpoint in the last hour, further commits get 429
+  with `Retry-After: S` (default: the seconds until the oldest of them leaves the hour) and
+  change nothing. `limit_commits(None)` lifts it.
+- `advance(seconds)`: moves the server's clock (commit dates, the commit quota's hour) forward,
+  e.g. to age staging branches or to let a quota hour pass while a test's fake `sleep` waits.
 - `commit_files(...)`, `files(...)`, `head(...)`: direct in-process access to the state.
 - `requests`: a log of (method, path) for every request received.
 
@@ -29,8 +35,10 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import math
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote
@@ -92,6 +100,10 @@ class HubServer:
         self.tokens: dict[str, str] | None = None
         self._failures: list[tuple[str, str, int]] = []
         self._commit_hooks: list[Callable[[], object]] = []
+        self.offset = 0.0  # seconds added to the wall clock (see `advance`)
+        self._commit_limit: tuple[int, float | None] | None = None  # (per hour, fixed Retry-After)
+        self._commit_times: dict[tuple[str, str], list[float]] = {}  # repo -> times of accepted commit POSTs
+        self.throttled = 0  # commit POSTs answered 429 since the last reset
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> HubServer:
@@ -122,6 +134,10 @@ class HubServer:
             self.tokens = None
             self._failures.clear()
             self._commit_hooks.clear()
+            self.offset = 0.0
+            self._commit_limit = None
+            self._commit_times.clear()
+            self.throttled = 0
 
     # -- knobs -------------------------------------------------------------------------------
     def fail_next(self, method: str, path_contains: str, status: int = 500) -> None:
@@ -134,13 +150,38 @@ class HubServer:
         with self._lock:
             self._commit_hooks.append(callback)
 
+    def limit_commits(self, per_hour: int | None, retry_after: float | None = None) -> None:
+        """Answer 429 + `Retry-After` to commits beyond `per_hour` per repo in the last hour (None: no limit)."""
+        with self._lock:
+            self._commit_limit = None if per_hour is None else (per_hour, retry_after)
+
+    def advance(self, seconds: float) -> None:
+        """Move the server's clock forward (or back, with a negative value)."""
+        with self._lock:
+            self.offset += seconds
+
+    def now(self) -> float:
+        """The server's clock: the wall clock plus `advance`s, in seconds since the epoch."""
+        return time.time() + self.offset
+
+    def commit_dates(self, repo_id: str, branch: str = "main", repo_type: str = "dataset") -> list[str]:
+        """Dates of the commits on `branch`, newest first."""
+        with self._lock:
+            repo = self.repos[(repo_type, repo_id)]
+            commit: _Commit | None = repo.commits[repo.branches[branch]]
+            dates = []
+            while commit is not None:
+                dates.append(commit.date)
+                commit = repo.commits[commit.parent] if commit.parent else None
+            return dates
+
     # -- direct state access for tests -------------------------------------------------------
     def create_repo(self, repo_id: str, repo_type: str = "dataset", private: bool = False) -> _Repo:
         with self._lock:
             key = (repo_type, repo_id)
             if key in self.repos:
                 return self.repos[key]
-            repo = _Repo(repo_type, repo_id, private, created=_now())
+            repo = _Repo(repo_type, repo_id, private, created=_iso(self.now()))
             self.repos[key] = repo
             attributes = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
             self._new_commit(repo, "main", None, {".gitattributes": attributes}, [], "initial commit")
@@ -206,7 +247,7 @@ class HubServer:
             tree[path] = blob
         seed = f"{repo.repo_id}\n{parent}\n{next(self._counter)}\n{sorted(tree.items())}\n{title}"
         sha = hashlib.sha1(seed.encode()).hexdigest()
-        repo.commits[sha] = _Commit(sha, parent, tree, title, message, _now())
+        repo.commits[sha] = _Commit(sha, parent, tree, title, message, _iso(self.now()))
         repo.branches[branch] = sha
         return sha
 
@@ -233,13 +274,44 @@ class HubServer:
                     return status
         return None
 
+    def _check_commit_quota(self, repo: _Repo) -> None:
+        """Admit a commit POST under the quota, or raise the Hub's 429 (nothing is applied then)."""
+        with self._lock:
+            now = self.now()
+            times = [t for t in self._commit_times.get((repo.repo_type, repo.repo_id), []) if t > now - 3600]
+            self._commit_times[(repo.repo_type, repo.repo_id)] = times
+            if self._commit_limit is not None and len(times) >= self._commit_limit[0]:
+                per_hour, fixed = self._commit_limit
+                wait = fixed if fixed is not None else max(1, math.ceil(times[-per_hour] + 3600 - now))
+                self.throttled += 1
+                raise HubError(429, "You have exceeded our hourly quotas for action: commit. We invite you to retry later.",
+                               None, {"Retry-After": str(int(wait))})
+
+    def _record_commit(self, repo: _Repo) -> None:
+        with self._lock:
+            self._commit_times.setdefault((repo.repo_type, repo.repo_id), []).append(self.now())
+
     def _take_commit_hook(self) -> Callable[[], object] | None:
         with self._lock:
             return self._commit_hooks.pop(0) if self._commit_hooks else None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _last_change(repo: _Repo, commit: _Commit, path: str) -> _Commit:
+    """The newest commit up to `commit` that changed `path` (a file, or anything below a folder)."""
+    def view(c: _Commit) -> list[tuple[str, str]]:
+        return sorted((p, b) for p, b in c.tree.items() if p == path or p.startswith(path + "/"))
+
+    current = view(commit)
+    while commit.parent is not None:
+        parent = repo.commits[commit.parent]
+        if view(parent) != current:
+            break
+        commit = parent
+    return commit
 
 
 def _children(tree: Mapping[str, str], base: str, recursive: bool) -> tuple[list[str], list[str]]:
@@ -465,6 +537,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not lines or lines[0].get("key") != "header":
             raise HubError(400, "The first NDJSON line must be the header")
         header = lines[0]["value"]
+        self.hub._check_commit_quota(repo)
         hook = self.hub._take_commit_hook()
         if hook is not None:
             hook()
@@ -492,11 +565,12 @@ class _Handler(BaseHTTPRequestHandler):
         title = header.get("summary") or "commit"
         # _new_commit builds the new tree on a copy, so a failing line leaves the repo unchanged.
         sha = self.hub._new_commit(repo, branch, head, adds, deletes, title, folders, header.get("description", ""))
+        self.hub._record_commit(repo)
         url = f"{self._repo_url(repo.repo_type, repo.repo_id)}/commit/{sha}"
         self._send_json({"success": True, "commitOid": sha, "commitUrl": url, "hookOutput": "", "pullRequestUrl": None})
 
     # -- listings ----------------------------------------------------------------------------
-    def _entry(self, commit: _Commit, path: str, is_dir: bool, expand: bool) -> dict[str, object]:
+    def _entry(self, commit: _Commit, path: str, is_dir: bool, expand: bool, repo: _Repo | None = None) -> dict[str, object]:
         if is_dir:
             oid = hashlib.sha1(f"tree {commit.sha} {path}".encode()).hexdigest()
             entry: dict[str, object] = {"type": "directory", "oid": oid, "size": 0, "path": path}
@@ -504,7 +578,8 @@ class _Handler(BaseHTTPRequestHandler):
             blob = commit.tree[path]
             entry = {"type": "file", "oid": blob, "size": len(self.hub.blobs[blob]), "path": path}
         if expand:
-            entry["lastCommit"] = {"id": commit.sha, "title": commit.title, "date": commit.date}
+            last = _last_change(repo, commit, path) if repo is not None else commit
+            entry["lastCommit"] = {"id": last.sha, "title": last.title, "date": last.date}
         return entry
 
     def _tree(self, repo: _Repo, args: list[str]) -> None:
@@ -515,13 +590,13 @@ class _Handler(BaseHTTPRequestHandler):
         recursive = self.query.get("recursive", ["false"])[0].lower() in ("1", "true")
         expand = self.query.get("expand", ["false"])[0].lower() in ("1", "true")
         if path in commit.tree:  # listing a file returns the file itself
-            entries = [self._entry(commit, path, False, expand)]
+            entries = [self._entry(commit, path, False, expand, repo)]
         elif path and not _is_dir(commit.tree, path):
             raise HubError(404, f"Entry not found: {path}", "EntryNotFound")
         else:
             dirs, files = _children(commit.tree, path, recursive)
-            entries = [self._entry(commit, d, True, expand) for d in dirs]
-            entries += [self._entry(commit, f, False, expand) for f in files]
+            entries = [self._entry(commit, d, True, expand, repo) for d in dirs]
+            entries += [self._entry(commit, f, False, expand, repo) for f in files]
         size = PAGE_SIZE_EXPANDED if expand else PAGE_SIZE
         cursor = int(self.query.get("cursor", ["0"])[0] or 0)
         headers = {}
@@ -544,9 +619,9 @@ class _Handler(BaseHTTPRequestHandler):
         for path in paths:
             path = path.strip("/")
             if path in commit.tree:
-                entries.append(self._entry(commit, path, False, expand))
+                entries.append(self._entry(commit, path, False, expand, repo))
             elif _is_dir(commit.tree, path):
-                entries.append(self._entry(commit, path, True, expand))
+                entries.append(self._entry(commit, path, True, expand, repo))
         self._send_json(entries)
 
     def _refs(self, repo: _Repo, args: list[str]) -> None:

@@ -54,7 +54,7 @@ def repo(request, tmp_path):
     if request.param == "local":
         return LocalFolderRepo(tmp_path / "dataset")
     server = request.getfixturevalue("hub_server")
-    return HubRepo(REPO_ID, HfApi(endpoint=server.url, token=TOKEN), lock_dir=tmp_path / "locks")
+    return HubRepo(REPO_ID, HfApi(endpoint=server.url, token=TOKEN), lock_dir=tmp_path / "locks", sleep=lambda s: None)
 
 
 @pytest.fixture
@@ -63,8 +63,14 @@ def local(tmp_path) -> LocalFolderRepo:
 
 
 @pytest.fixture
-def hub(hub_server, tmp_path) -> HubRepo:
-    return HubRepo(REPO_ID, HfApi(endpoint=hub_server.url, token=TOKEN), lock_dir=tmp_path / "locks")
+def waits() -> list[float]:
+    """The seconds a HubRepo slept between commit retries (its `sleep`, which returns at once)."""
+    return []
+
+
+@pytest.fixture
+def hub(hub_server, tmp_path, waits) -> HubRepo:
+    return HubRepo(REPO_ID, HfApi(endpoint=hub_server.url, token=TOKEN), lock_dir=tmp_path / "locks", sleep=waits.append)
 
 
 def first_commit(repo) -> str:
@@ -253,11 +259,21 @@ def test_read_only_token_gives_a_clear_error_and_publishes_nothing(hub_server, t
     assert TOKEN not in str(e.value) and hub_server.head(REPO_ID) == before
 
 
-def test_server_error_on_commit_publishes_nothing_and_says_retry(hub_server, hub):
+def test_one_server_error_on_commit_is_retried_after_a_backoff(hub_server, hub, waits):
     head = first_commit(hub)
     hub_server.fail_next("POST", "/commit/", 500)
-    with pytest.raises(PublishError, match="HTTP 500; retry later"):
+    new = hub.commit(Commit(adds={"a.txt": b"a"}, deletes=(), message="m"), parent=head)
+    assert waits == [2.0] and hub_server.head(REPO_ID) == new != head
+
+
+def test_server_errors_that_persist_publish_nothing_and_say_retry_later(hub_server, hub, waits):
+    head = first_commit(hub)
+    for _ in range(6):
+        hub_server.fail_next("POST", "/commit/", 503)
+    with pytest.raises(PublishError, match=r"kept answering HTTP 503 \(6 attempts, 62 s of waiting\); nothing was "
+                                           r"published, retry later") as e:
         hub.commit(Commit(adds={"a.txt": b"a"}, deletes=(), message="m"), parent=head)
+    assert e.value.retryable and waits == [2.0, 4.0, 8.0, 16.0, 32.0]
     assert hub.head() == head
 
 

@@ -9,10 +9,12 @@ repo, so they survive a restart of the machine. The token never appears in an er
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -27,16 +29,14 @@ from huggingface_hub.errors import (
 )
 
 from sync.commit import Commit, check_repo_path
-from sync.publish.repo import (
-    ConcurrentWriteError, FolderStaging, PublishError, RepoBusyError, check_stage_key, single_flight,
-)
+from sync.publish.hub_retry import CommitRetry, GaveUp
+from sync.publish.hub_staging import DEFAULT_STAGE_INTERVAL, HubStaging
+from sync.publish.repo import ConcurrentWriteError, PublishError, RepoBusyError, single_flight
 from sync.scrub import scrub
 
 log = logging.getLogger(__name__)
 
 REPO_TYPE = "dataset"
-STAGING_BRANCH = "sync-staging/{key}"
-STAGING_DIR = "staging"
 HUB_OWN_FILES = frozenset({".gitattributes"})  # the Hub creates it with every repo
 T = TypeVar("T")
 
@@ -44,12 +44,20 @@ T = TypeVar("T")
 class HubRepo:
     """A `DatasetRepo` for `hf://datasets/<repo_id>`; `api` carries the endpoint and the token."""
 
-    def __init__(self, repo_id: str, api: HfApi, *, lock_dir: Path | None = None):
+    def __init__(
+        self, repo_id: str, api: HfApi, *, lock_dir: Path | None = None, sleep: Callable[[float], None] = time.sleep,
+        stage_interval: float = DEFAULT_STAGE_INTERVAL, clock: Callable[[], float] = time.monotonic,
+    ):
+        """`sleep` waits between commit retries; `stage_interval` (seconds, by `clock`) spaces staging commits."""
         self.repo_id = repo_id
         self.api = api
         self.lock_dir = lock_dir  # None: <HF_HOME>/locks/a-share-prices-sync, looked up when locking
         self.description = f"hf://datasets/{repo_id}"
-        self._branches_unsupported = False  # set when the Hub answers that it cannot make branches
+        self._retry = CommitRetry(sleep)
+        self._staging = HubStaging(
+            api, repo_id, root=self._staging_root, call=self._call, interval=stage_interval, clock=clock,
+            download=lambda path, revision: self._download(path, revision, missing_revision_ok=True),
+        )
 
     # -- reading -----------------------------------------------------------------------------
     def head(self) -> str | None:
@@ -102,84 +110,27 @@ class HubRepo:
         with single_flight(lock_dir / f"{name}-{self._machine_key}.lock", self.description):
             yield
 
-    # -- staging on a side branch ------------------------------------------------------------
-    def _branch_stage_files(self, key: str) -> list[str]:
-        branch = STAGING_BRANCH.format(key=check_stage_key(key))
-
-        def listing() -> list[str]:
-            try:
-                entries = self.api.list_repo_tree(
-                    self.repo_id, path_in_repo=STAGING_DIR, recursive=True, repo_type=REPO_TYPE, revision=branch
-                )
-                prefix = STAGING_DIR + "/"
-                return sorted(e.path[len(prefix):] for e in entries if isinstance(e, RepoFile) and e.path.startswith(prefix))
-            except (RepositoryNotFoundError, RevisionNotFoundError, RemoteEntryNotFoundError):
-                return []
-
-        return self._call("list staged files", listing)
-
+    # -- staging: on this machine at once, on a side branch in batches (see hub_staging) ------
     def stage_write(self, key: str, files: Mapping[str, bytes]) -> None:
-        branch = STAGING_BRANCH.format(key=check_stage_key(key))
-        if not files:
-            return
-        if not self._branches_unsupported:
-            ops = [
-                CommitOperationAdd(path_in_repo=f"{STAGING_DIR}/{check_repo_path(p)}", path_or_fileobj=d)
-                for p, d in sorted(files.items())
-            ]
-
-            def write() -> None:
-                self.api.create_repo(self.repo_id, repo_type=REPO_TYPE, exist_ok=True)
-                try:
-                    self.api.create_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE, exist_ok=True)
-                except HfHubHTTPError as e:
-                    if not _unsupported(e):
-                        raise
-                    self._branches_unsupported = True
-                    log.warning("%s cannot make branches (HTTP %s); keeping checkpoints on this machine in %s",
-                                self.description, e.response.status_code, self._local_stage.root)
-                    return
-                self.api.create_commit(self.repo_id, ops, commit_message=f"stage {key}", repo_type=REPO_TYPE, revision=branch)
-
-            self._call("stage files", write)
-            if not self._branches_unsupported:
-                return
-        self._local_stage.write(key, files)
+        self._staging.write(key, files)
 
     def stage_files(self, key: str) -> list[str]:
-        return sorted(set(self._branch_stage_files(key)) | set(self._local_stage.files(key)))
+        return self._staging.files(key)
 
     def stage_read(self, key: str, path: str) -> bytes:
-        data = self._local_stage.read(key, path)
-        if data is None:
-            branch = STAGING_BRANCH.format(key=check_stage_key(key))
-            data = self._download(f"{STAGING_DIR}/{check_repo_path(path)}", branch, missing_revision_ok=True)
+        data = self._staging.read(key, path)
         if data is None:
             raise FileNotFoundError(f"{path} is not staged under {key!r} in {self.description}")
         return data
 
     def stage_drop(self, key: str) -> None:
-        """Forget the checkpoints; the data is already published, so a failure here only warns."""
-        self._local_stage.drop(key)
-        branch = STAGING_BRANCH.format(key=check_stage_key(key))
+        self._staging.drop(key)
 
-        def drop() -> None:
-            try:
-                self.api.delete_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE)
-            except (RepositoryNotFoundError, RevisionNotFoundError):
-                pass
-            except HfHubHTTPError as e:
-                if not _unsupported(e):
-                    raise
+    def stage_prune(self, max_age: dt.timedelta, now: dt.datetime) -> list[str]:
+        return self._staging.prune(max_age, now)
 
-        try:
-            self._call("drop staged files", drop)
-        except PublishError as error:
-            log.warning("could not delete the staging branch %s: %s", branch, error)
-
-    @property
-    def _local_stage(self) -> FolderStaging:
-        return FolderStaging(Path(constants.HF_HOME) / "a-share-prices-sync" / "staging" / self._machine_key)
+    def _staging_root(self) -> Path:
+        return Path(constants.HF_HOME) / "a-share-prices-sync" / "staging" / self._machine_key
 
     @property
     def _machine_key(self) -> str:
@@ -217,9 +168,9 @@ class HubRepo:
         ]
         ops += [CommitOperationDelete(path_in_repo=p) for p in deletes]
         try:
-            info = self.api.create_commit(
+            info = self._retry(lambda: self.api.create_commit(
                 self.repo_id, ops, commit_message=message, repo_type=REPO_TYPE, parent_commit=parent
-            )
+            ))
         except HfHubHTTPError as e:
             if e.response is not None and e.response.status_code == 412:
                 raise self._moved(parent, "a newer commit") from None
@@ -266,6 +217,13 @@ class HubRepo:
             return fn()
         except (ConcurrentWriteError, RepoBusyError, PublishError):
             raise
+        except GaveUp as e:
+            advice = (
+                "the Hub kept answering HTTP {status} " + f"({e.attempts} attempts, {e.waited:.0f} s of waiting); "
+                + ("it limits commits per repo and hour, " if e.status == 429 else "")
+                + "nothing was published, retry later"
+            )
+            raise self._error(action, e.error, advice, status=e.status, retryable=True) from None
         except HfHubHTTPError as e:
             status = e.response.status_code if e.response is not None else None
             if status in (401, 403):
@@ -275,22 +233,18 @@ class HubRepo:
                 ) from None
             transient = status is None or status >= 500 or status == 429
             advice = "the Hub answered HTTP {status}; " + ("retry later" if transient else "check the repo, then retry")
-            raise self._error(action, e, advice, status=status) from None
+            raise self._error(action, e, advice, status=status, retryable=transient) from None
         except (httpx2.HTTPError, OSError) as e:  # includes LocalEntryNotFoundError: no connection
             advice = "could not reach the Hub at {endpoint}; check the network and HF_ENDPOINT, then retry"
-            raise self._error(action, e, advice) from None
+            raise self._error(action, e, advice, retryable=True) from None
 
-    def _error(self, action: str, e: Exception, advice: str, status: int | None = None) -> PublishError:
+    def _error(self, action: str, e: Exception, advice: str, status: int | None = None,
+               retryable: bool = False) -> PublishError:
         detail = " ".join(str(e).split())[:500]
         advice = advice.format(endpoint=self.api.endpoint, status=status, repo=self.description)
         text = f"{self.description}: could not {action}: {advice} ({type(e).__name__}: {detail})"
-        return PublishError(scrub(text, [self.api.token if isinstance(self.api.token, str) else None, get_token()]))
-
-
-def _unsupported(error: HfHubHTTPError) -> bool:
-    """A Hub stand-in without this endpoint (the real Hub supports branches and tags)."""
-    status = error.response.status_code if error.response is not None else None
-    return status in (404, 405, 501) and not isinstance(error, (RepositoryNotFoundError, RevisionNotFoundError))
+        secrets = [self.api.token if isinstance(self.api.token, str) else None, get_token()]
+        return PublishError(scrub(text, secrets), retryable=retryable)
 
 
 def _same(remote: object, data: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -76,6 +77,14 @@ class DatasetRepo(Protocol):
         """Forget everything staged under `key` (no error when there is nothing)."""
         ...
 
+    def stage_prune(self, max_age: dt.timedelta, now: dt.datetime) -> list[str]:
+        """Drop every staging area whose last write is older than `max_age` before `now`; return their keys.
+
+        A full sync calls this at its start, so checkpoints of runs abandoned long ago (which it
+        would not reuse anyway) do not pile up: `repo.stage_prune(dt.timedelta(days=7), now)`.
+        """
+        ...
+
 
 @contextlib.contextmanager
 def single_flight(lock_file: Path, description: str) -> Iterator[None]:
@@ -132,3 +141,17 @@ class FolderStaging:
 
     def drop(self, key: str) -> None:
         shutil.rmtree(self.root / check_stage_key(key), ignore_errors=True)
+
+    def keys(self) -> list[str]:
+        """The keys that have a folder here (possibly empty)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _STAGE_KEY_RE.fullmatch(p.name))
+
+    def last_write(self, key: str) -> dt.datetime | None:
+        """When a file of `key` was last written (UTC); None when nothing is staged under it."""
+        folder = self.root / check_stage_key(key)
+        if not folder.is_dir():
+            return None
+        newest = max((p.stat().st_mtime for p in [folder, *folder.rglob("*")]), default=folder.stat().st_mtime)
+        return dt.datetime.fromtimestamp(newest, dt.timezone.utc)
