@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from sync.market import DEMO_START, MarketSpec, SyntheticMarket, demo_market
+from sync.tushare.apis import board_of
 
 # exchange_calendars 4.13 trips a pandas 3.1 deprecation warning; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Series.values returning")
@@ -132,11 +133,14 @@ def test_calendar_after_the_library_horizon_still_skips_weekends():
 
 
 def test_codes_markets_and_exchanges_agree(stocks):
+    """Listed stocks carry their current board; a delisted one's label may be old or empty (see below)."""
     assert stocks["ts_code"].is_unique
     assert stocks["symbol"].str.fullmatch(r"\d{6}").all()
     assert (stocks["ts_code"].str[:6] == stocks["symbol"]).all()
     for row in stocks.itertuples():
-        assert row.ts_code[:3] in PREFIXES[row.market], row
+        label = None if pd.isna(row.market) else row.market
+        board = label if row.list_status != "D" else board_of(row.ts_code, row.exchange, label)
+        assert row.ts_code[:3] in PREFIXES[board], row
         assert row.ts_code.endswith("." + EXCHANGE_SUFFIX[row.exchange]), row
     assert set(stocks.loc[stocks["market"] == "科创板", "exchange"]) == {"SSE"}
     assert set(stocks.loc[stocks["market"] == "创业板", "exchange"]) == {"SZSE"}

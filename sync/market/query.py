@@ -3,19 +3,21 @@
 Time series are indexed once (rows sorted by trade_date, plus a by-ts_code permutation), so a
 day's cross-section or one stock's twenty years comes back in milliseconds even from a
 full-market table. Order on the wire: time series newest first then by ts_code; trade_cal by
-cal_date descending; namechange newest first; stock_basic by ts_code. After ordering comes the
-row cap and `offset`/`limit`: items[offset : offset + min(limit, cap)].
+cal_date descending; namechange newest first; stock_basic in no documented order, so a new one
+on every listing (see Listings). After ordering comes the row cap and `offset`/`limit`:
+items[offset : offset + min(limit, cap)].
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
 from collections.abc import Mapping
 
 import numpy as np
 
 from sync.market.wire import Coded, WireTable
-from sync.tushare.apis import ROW_CAPS
 
 CALENDAR_EXCHANGES = ("SSE", "SZSE", "BSE", "CFFEX", "SHFE", "CZCE", "DCE", "INE", "GFEX")
 
@@ -130,6 +132,40 @@ def select_stock_basic(table: WireTable, params: Mapping) -> np.ndarray:
         mask &= _matches(table.columns[name].take(slice(None)), _labels(param(params, name)))
     mask &= _matches(table.columns["list_status"].take(slice(None)), _labels(param(params, "list_status") or "L"))
     return np.flatnonzero(mask)
+
+
+class Listings:
+    """The order of stock_basic rows: a new one on every listing, kept while it is paged.
+
+    Real stock_basic has no documented order and two calls may differ (reference §11). Each
+    first page (offset 0) starts a listing with the next number of a per-server counter, which
+    seeds its permutation; later pages with the same token and filters reuse that listing's
+    order, so offset paging within one listing returns every row once.
+    """
+
+    PAGING = ("offset", "limit", "ts_type_name")  # not part of what a listing is
+    KEPT = 1024  # listings remembered (oldest forgotten first)
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._count = 0
+        self._numbers: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def order(self, token: str, params: Mapping, offset: int, n_rows: int) -> np.ndarray:
+        """A permutation of `n_rows` for this page of this listing."""
+        filters = {k: param(params, k) for k in sorted(params) if k not in self.PAGING and param(params, k)}
+        key = (token, json.dumps(filters, ensure_ascii=False))
+        with self._lock:
+            if offset == 0 or key not in self._numbers:
+                self._count += 1
+                self._numbers.pop(key, None)
+                self._numbers[key] = self._count
+                while len(self._numbers) > self.KEPT:
+                    del self._numbers[next(iter(self._numbers))]
+            number = self._numbers[key]
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(number,))))
+        return rng.permutation(n_rows)
 
 
 def select_namechange(table: WireTable, params: Mapping) -> np.ndarray:

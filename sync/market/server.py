@@ -4,7 +4,9 @@ It speaks the real protocol (POST JSON to `/`, `/dataapi` or `/dataapi/<api>`; H
 `{request_id, code, msg, data}` envelope), so the project's own client, the official `tushare`
 package and curl all work against it. It is the embedded data source when no TUSHARE_TOKEN is
 set, and the backend of the integration tests, with knobs for what real servers do to clients:
-tokens, permissions, per-minute quotas, row caps, latency, publication times and faults.
+tokens, permissions, per-minute quotas, row caps, latency, publication times and faults, and
+fields missing from replies (`drop_fields`). The market itself carries the history's holes
+(MarketSpec.holes); stock_basic comes in a new order on every listing, as the real one may.
 
 Error codes (Tushare's where known; see shared/reference/tushare-pro.md §3):
 
@@ -15,22 +17,20 @@ Error codes (Tushare's where known; see shared/reference/tushare-pro.md §3):
     -1000  unreadable request      系统内部错误
 
 Run standalone:  python -m sync.market.server --port 8765 --stocks 100 --start 20251124
+                 [--hole adj_factor:20100305:0.5] [--drop-field daily:vol]   (see --help)
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import dataclasses
 import datetime as dt
 import json
 import logging
-import random
 import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Collection, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,6 +38,7 @@ import numpy as np
 
 from sync.clock import SHANGHAI, YMD
 from sync.market import query
+from sync.market.replies import FAULT_KINDS, FaultPlan, Reply, envelope, fault_reply  # noqa: F401 (re-exported)
 from sync.market.synthetic import APIS, DEMO_START, SERIES_APIS, MarketSpec, SyntheticMarket
 from sync.market.wire import FIELDS, Values, WireTable
 from sync.tushare.apis import APIS as API_FACTS
@@ -53,71 +54,6 @@ BAD_REQUEST = -1000
 DOC_LINK = "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 PUBLISHED_AT = {name: api.published_at for name, api in API_FACTS.items() if api.published_at}  # Shanghai time
 NEEDS_CODE_OR_DATE = ("daily", "daily_basic")
-FAULT_KINDS = ("http_500", "http_429", "http_403", "not_json", "drop", "null_data")
-
-
-@dataclasses.dataclass
-class FaultPlan:
-    """Injected failures: a seeded random `rate` over `kinds`, and/or an explicit schedule.
-
-    >>> plan = FaultPlan()
-    >>> plan.fail_next("http_500", count=2, api="daily")   # the next two daily requests get a 500
-    """
-
-    rate: float = 0.0
-    kinds: tuple[str, ...] = FAULT_KINDS
-    seed: int = 0
-    apis: Collection[str] | None = None  # None: every interface
-    schedule: list[list] = dataclasses.field(default_factory=list)  # [api or None, kind, remaining]
-
-    def __post_init__(self) -> None:
-        unknown = [k for k in (*self.kinds, *(entry[1] for entry in self.schedule)) if k not in FAULT_KINDS]
-        if unknown:
-            raise ValueError(f"unknown fault kind(s) {unknown}; expected some of {FAULT_KINDS}")
-        self._rng = random.Random(self.seed)
-        self._lock = threading.Lock()
-
-    def fail_next(self, kind: str, count: int = 1, api: str | None = None) -> None:
-        """Make the next `count` requests (to `api`, or to any interface) fail with `kind`."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
-        with self._lock:
-            self.schedule.append([api, kind, count])
-
-    def draw(self, api: str) -> str | None:
-        """The fault for this request, if any (scheduled ones first). Thread-safe."""
-        with self._lock:
-            for entry in self.schedule:
-                if entry[0] in (None, api) and entry[2] > 0:
-                    entry[2] -= 1
-                    return entry[1]
-            if self.rate > 0 and (self.apis is None or api in self.apis) and self._rng.random() < self.rate:
-                return self._rng.choice(self.kinds)
-        return None
-
-
-@dataclasses.dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    drop: bool = False  # close the connection without answering
-
-
-def envelope(code: int, msg: str, data: dict | None) -> Reply:
-    payload = {"request_id": str(uuid.uuid4()), "code": code, "msg": msg, "data": data}
-    return Reply(200, json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8"))
-
-
-def fault_reply(kind: str) -> Reply:
-    if kind == "drop":
-        return Reply(0, b"", drop=True)
-    if kind == "null_data":
-        return envelope(0, "", None)
-    if kind == "not_json":
-        return Reply(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
-    status = {"http_500": 500, "http_429": 429, "http_403": 403}[kind]
-    return Reply(status, f"<html><body>{status}</body></html>".encode(), "text/html")
 
 
 def visible_until(api: str, now: dt.datetime) -> str:
@@ -186,6 +122,7 @@ class TushareServer:
                  quota_per_min: int | Mapping[str, int] | None = None, latency: float = 0.0,
                  faults: FaultPlan | None = None, clock: Callable[[], dt.datetime] | None = None,
                  row_caps: Mapping[str, int] | None = None, denied: Collection[str] = (),
+                 drop_fields: Mapping[str, Collection[str]] | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.market = market
         self.tokens = frozenset(tokens)
@@ -194,6 +131,8 @@ class TushareServer:
         self.faults = faults
         self.row_caps = {**ROW_CAPS, **(row_caps or {})}
         self.denied = frozenset(denied)
+        self.drop_fields = _checked_drop_fields(drop_fields or {})
+        self._listings = query.Listings(market.spec.seed)
         self.calls: collections.Counter = collections.Counter()
         self._clock = clock or _shanghai_now
         self._address = (host, port)
@@ -294,7 +233,7 @@ class TushareServer:
         if limit is not None:
             return envelope(PERMISSION_ERROR, f"抱歉，您每分钟最多访问该接口{limit}次，{DOC_LINK}", None)
         try:
-            page = self._query(api, params, fields, now)
+            page = self._query(api, token, params, fields, now)
         except query.QueryError as error:
             return envelope(error.code, error.msg, None)
         data = {"fields": page.fields, "items": page.items, "has_more": page.has_more, "count": page.count}
@@ -336,7 +275,7 @@ class TushareServer:
                 self._calendars[exchange] = WireTable("trade_cal", columns, len(frame))
             return self._calendars[exchange]
 
-    def _query(self, api: str, params: dict, fields, now: dt.datetime) -> query.Page:
+    def _query(self, api: str, token: str, params: dict, fields, now: dt.datetime) -> query.Page:
         offset, count = query.page_bounds(params, self.row_caps[api])
         if api in SERIES_APIS:
             if api in NEEDS_CODE_OR_DATE and not (query.param(params, "ts_code") or query.param(params, "trade_date")):
@@ -351,8 +290,11 @@ class TushareServer:
             table = self.market.asof_table(api, now.date())
             select = query.select_stock_basic if api == "stock_basic" else query.select_namechange
             rows = select(table, params)
+            if api == "stock_basic":
+                rows = rows[self._listings.order(token, params, offset, len(rows))]
             total = len(rows)
-        chosen = table.select_fields(fields)
+        dropped = self.drop_fields.get(api, ())
+        chosen = [name for name in table.select_fields(fields) if name not in dropped]
         page = rows[offset:offset + count]
         items = self._restate_items(api, table, page, chosen, table.items(page, chosen))
         return query.Page(chosen, items, offset + len(page) < total, total)
@@ -370,10 +312,48 @@ class TushareServer:
         return items
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve a synthetic market until Ctrl-C."""
+def _checked_drop_fields(drop_fields: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
+    """{interface: fields never sent}, refusing names the interface does not have (a typo would hide a test)."""
+    out = {}
+    for api, names in drop_fields.items():
+        names = {names} if isinstance(names, str) else set(names)
+        unknown = sorted(names - set(FIELDS.get(api, ())))
+        if api not in APIS or unknown:
+            raise ValueError(f"drop_fields: {api!r} has no field(s) {unknown or sorted(names)}")
+        out[api] = frozenset(names)
+    return out
+
+
+def _hole(text: str) -> tuple[tuple[str, dt.date], float]:
+    """--hole API:YYYYMMDD:COVERAGE → ((api, day), coverage)."""
+    try:
+        api, day, coverage = text.split(":")
+        return (api, dt.datetime.strptime(day, YMD).date()), float(coverage)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not API:YYYYMMDD:COVERAGE, e.g. adj_factor:20100305:0.5")
+
+
+def _dropped(text: str) -> tuple[str, str]:
+    """--drop-field API:FIELD → (api, field)."""
+    api, _, field = text.partition(":")
+    if not api or not field:
+        raise argparse.ArgumentTypeError(f"{text!r} is not API:FIELD, e.g. daily:vol")
+    return api, field
+
+
+_REALITIES = """\
+The market models the real Tushare history: stk_limit has no rows before 2007-01-04, daily_basic
+lacks 3-5% of the codes on trading days of 2005-2006, delisted stocks may carry a legacy (中小板)
+or empty market label, and stock_basic rows come in a new order on every listing.
+
+example: python -m sync.market.server --stocks 300 --start 20050104 --end 20241231 \\
+           --hole adj_factor:20100305:0.5 --drop-field daily:vol"""
+
+
+def _arguments(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     today = dt.datetime.now(SHANGHAI).date()
-    parser = argparse.ArgumentParser(prog="python -m sync.market.server", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sync.market.server", description=main.__doc__,
+                                     epilog=_REALITIES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--stocks", type=int, default=100, help="stocks listed by 2025-12-31 (default 100)")
@@ -383,16 +363,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", action="append", help="accepted token (repeatable; default demo-token)")
     parser.add_argument("--quota-per-min", type=int, default=None, help="per-interface quota (default none)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    args = parser.parse_args(argv)
+    parser.add_argument("--hole", type=_hole, action="append", default=[], metavar="API:YYYYMMDD:COVERAGE",
+                        help="a permanent hole: on that trading day API (daily, daily_basic, stk_limit or "
+                             "adj_factor) covers only COVERAGE (0-1) of the codes with a daily bar; repeatable")
+    parser.add_argument("--drop-field", type=_dropped, action="append", default=[], metavar="API:FIELD",
+                        help="FIELD is never in API's replies, even when requested (e.g. daily:vol); repeatable")
+    return parser, parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a synthetic market over the Tushare Pro protocol until Ctrl-C."""
+    parser, args = _arguments(argv)
+    drop_fields: dict[str, set[str]] = collections.defaultdict(set)
+    for api, field in args.drop_field:
+        drop_fields[api].add(field)
     try:
         start, end = (dt.datetime.strptime(v, YMD).date() for v in (args.start, args.end))
-        market = SyntheticMarket(MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed))
     except ValueError as error:
         parser.error(f"{error} (dates are YYYYMMDD, e.g. 20251124)")
+    try:
+        market = SyntheticMarket(MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed, holes=args.hole))
+        server = TushareServer(market, tokens=args.token or ("demo-token",), quota_per_min=args.quota_per_min,
+                               latency=args.latency, drop_fields=drop_fields, host=args.host, port=args.port)
+    except ValueError as error:
+        parser.error(str(error))
     print(f"building {market.spec} ...", file=sys.stderr, flush=True)
     market.simulated
-    server = TushareServer(market, tokens=args.token or ("demo-token",), quota_per_min=args.quota_per_min,
-                           latency=args.latency, host=args.host, port=args.port)
     print(server.start(), flush=True)
     print(f"token: {', '.join(sorted(server.tokens))}; Ctrl-C stops", file=sys.stderr, flush=True)
     try:

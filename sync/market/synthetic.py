@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from sync.market import tables
+from sync.market import history, tables
 from sync.market.bars import bar_rows, listed_rows, suspension_rows
 from sync.market.calendar import FIRST_SESSION, calendar_frame, sse_sessions
 from sync.market.life import lifecycle
@@ -33,6 +33,7 @@ from sync.market.layout import build_layout
 from sync.market.sim import fundamentals, run_prices, stock_parameters
 from sync.market.universe import LIFE, build_universe, stock_rng
 from sync.market.wire import WireTable
+from sync.tushare.apis import DAY_APIS
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +56,18 @@ class MarketSpec:
     `n_stocks` sets the size: that many stocks have been listed (delisted ones included) by
     2025-12-31, following the real listing history, so a range ending earlier sees fewer and
     one ending later a few more.
+
+    `holes` are permanent holes in the source's history: {(interface, day): coverage} makes a
+    per-day interface (daily, daily_basic, stk_limit, adj_factor) cover only that share of the
+    codes with a daily bar on that trading day, e.g. ``{("adj_factor", date(2010, 3, 5)): 0.5}``.
+    They are stored as a sorted tuple of ((interface, day), coverage) so the spec stays hashable.
     """
 
     start: dt.date  # first day with bars
     end: dt.date  # last day with bars (inclusive)
     n_stocks: int = 100
     seed: int = 7
+    holes: history.Holes = ()
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -69,6 +76,13 @@ class MarketSpec:
             raise ValueError(f"MarketSpec start must be on or after {FIRST_SESSION} (first SSE session)")
         if self.n_stocks < 1:
             raise ValueError(f"MarketSpec n_stocks must be at least 1, got {self.n_stocks}")
+        object.__setattr__(self, "holes", history.normalise_holes(self.holes))
+        if self.holes:
+            last = max(day for (_, day), _ in self.holes)
+            sessions = sse_sessions(max(last.year, self.end.year + 1))
+            closed = sorted({day.strftime("%Y%m%d") for (_, day), _ in self.holes if np.datetime64(day, "D") not in sessions})
+            if closed:
+                raise ValueError(f"MarketSpec holes on days that are not SSE trading days: {', '.join(closed)}")
 
 
 def _market_moves(seed: int, start_g: int, end_g: int) -> np.ndarray:
@@ -139,8 +153,21 @@ class SyntheticMarket:
             raise KeyError(f"no time-series table {api!r}; expected one of {', '.join(SERIES_APIS)}")
         with self._lock:
             if api not in self._wire:
-                self._wire[api] = _BUILDERS[api](self.simulated)
+                self._wire[api] = self._with_history(api, _BUILDERS[api](self.simulated))
             return self._wire[api]
+
+    def _with_history(self, api: str, table: WireTable) -> WireTable:
+        """The table less the rows the real source lacks (history.py): holes and old gaps."""
+        if api not in DAY_APIS:
+            return table
+        sim, holes = self.simulated, dict(self.spec.holes)
+        bars = table if api == "daily" else self.wire_table("daily")
+        start_g = int(np.searchsorted(sim.sessions, sim.dates[0])) if len(sim.dates) else 0
+        ids = history.stock_ids(sim.universe.board[sim.cols], sim.universe.k[sim.cols])
+        missing = history.missing_rows(api, table, bars, ids, sim.dates, start_g, self.spec.seed, holes)
+        if len(missing):
+            logger.info("%s lacks %d rows, as the real history does", api, len(missing))
+        return table.without_rows(missing)
 
     def asof_table(self, api: str, day: dt.date) -> WireTable:
         """stock_basic or namechange as known on `day` (clipped to the market's end)."""

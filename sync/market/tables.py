@@ -13,13 +13,14 @@ import datetime as dt
 
 import numpy as np
 
-from sync.market import names
+from sync.market import history, names
 from sync.market.bars import Rows
 from sync.market.calendar import ymd
 from sync.market.life import Life
 from sync.market.sim import FIRST_YEAR, Fundamentals
 from sync.market.universe import MARKETS, Universe
 from sync.market.wire import FIELDS, Coded, Derived, Scaled, Values, WireTable
+from sync.tushare.apis import APIS as API_FACTS
 
 AH_START = np.datetime64("2026-07-06", "D")  # first day Tushare reports after-hours volume
 
@@ -129,11 +130,21 @@ def daily_basic_table(sim: Simulated) -> WireTable:
     return WireTable("daily_basic", columns, len(sim.bars))
 
 
+def _since(sim: Simulated, rows: Rows, first: dt.date | None) -> Rows:
+    """The rows on or after `first`: a suffix in (day, ts_code) order, so views, not copies."""
+    if first is None:
+        return rows
+    at = int(np.searchsorted(rows.day, np.searchsorted(sim.dates, np.datetime64(first, "D"), side="left")))
+    return Rows(rows.day[at:], rows.col[at:], {name: values[at:] for name, values in rows.values.items()})
+
+
 def stk_limit_table(sim: Simulated) -> WireTable:
-    rows = sim.listed.values
-    columns = {**_keys(sim, sim.listed), "pre_close": Scaled(rows["pre"], 100),
+    """Limit prices of every listed stock-day, from the interface's first day of history on."""
+    listed = _since(sim, sim.listed, API_FACTS["stk_limit"].history_start)
+    rows = listed.values
+    columns = {**_keys(sim, listed), "pre_close": Scaled(rows["pre"], 100),
                "up_limit": Scaled(rows["up"], 100), "down_limit": Scaled(rows["down"], 100)}
-    return WireTable("stk_limit", columns, len(sim.listed))
+    return WireTable("stk_limit", columns, len(listed))
 
 
 def adj_factor_table(sim: Simulated) -> WireTable:
@@ -170,7 +181,10 @@ def _object_table(api: str, records: list[tuple], fields: tuple[str, ...]) -> Wi
 
 
 def stock_basic_asof(sim: Simulated, day: dt.date) -> WireTable:
-    """stock_basic for every stock listed on or before `day`, with its status and name then."""
+    """stock_basic for every stock listed on or before `day`, with its status and name then.
+
+    A stock delisted by `day` may show a legacy or empty market label (see history.market_label).
+    """
     g, u, dates = _session_at(sim.sessions, day), sim.universe, ymd(sim.sessions)
     records = []
     for i in np.flatnonzero(u.list_g <= g):
@@ -181,7 +195,9 @@ def stock_basic_asof(sim: Simulated, day: dt.date) -> WireTable:
             u.ts_code[i], u.symbol[i], names.short_name(u.head[i], industry, row.tail, row.st), u.area[i],
             names.INDUSTRIES[industry][0], names.full_name(u.head[i], industry),
             names.english_name(u.head_pinyin[i], industry),
-            names.cnspell(u.head_pinyin[i], industry, row.tail, row.st), MARKETS[u.board[i]], u.exchange[i],
+            names.cnspell(u.head_pinyin[i], industry, row.tail, row.st),
+            history.market_label(MARKETS[u.board[i]], u.ts_code[i], status == "D", u.u[i, history.LEGACY_LABEL_DRAW]),
+            u.exchange[i],
             "CNY", status, dates[u.list_g[i]], dates[stock_life.delist_g] if status == "D" else None, u.is_hs[i],
             u.act_name[i], u.act_ent_type[i]))
     return _object_table("stock_basic", records, FIELDS["stock_basic"])

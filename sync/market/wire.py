@@ -77,6 +77,23 @@ class Derived:
 
 
 @dataclasses.dataclass(frozen=True)
+class Skipping:
+    """A column with some of its rows removed, without copying it.
+
+    `shift[j] = removed[j] - j` (sorted): row r of the thinned column is row r + #{j: shift[j] <= r}
+    of `column`. The memory cost is the removed rows, not the column.
+    """
+
+    column: Column
+    shift: np.ndarray
+    n_rows: int  # rows left
+
+    def take(self, rows) -> np.ndarray:
+        rows = np.arange(self.n_rows) if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
+        return self.column.take(rows + np.searchsorted(self.shift, rows, side="right"))
+
+
+@dataclasses.dataclass(frozen=True)
 class WireTable:
     """One interface's full table: columns for all documented fields, in storage order."""
 
@@ -99,6 +116,20 @@ class WireTable:
         """JSON-ready rows (lists) for `rows`, nulls as None."""
         columns = [_json_values(self.columns[name].take(rows)) for name in fields]
         return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(rows))]
+
+    def without_rows(self, removed: np.ndarray) -> WireTable:
+        """The table less the rows at positions `removed` (storage order kept).
+
+        Coded columns are copied (the server indexes their codes); others are read through.
+        """
+        removed = np.unique(np.asarray(removed, dtype=np.int64))
+        if not len(removed):
+            return self
+        n_rows = self.n_rows - len(removed)
+        shift = removed - np.arange(len(removed))
+        columns = {name: Coded(np.delete(column.codes, removed), column.labels) if isinstance(column, Coded)
+                   else Skipping(column, shift, n_rows) for name, column in self.columns.items()}
+        return WireTable(self.api, columns, n_rows)
 
     def to_frame(self) -> pd.DataFrame:
         """The whole table as a DataFrame: strings as pandas `str`, numbers float64 / int64."""
