@@ -1,0 +1,79 @@
+"""Start the Space: `python space_app/app.py` from the repo root (that is how HuggingFace Spaces starts it).
+
+Serves the dashboard at `/`, the named API endpoints for gradio_client, and `GET /healthz` for
+uptime monitors, on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860; Spaces sets
+0.0.0.0). Configuration is read once from the environment (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Started as a script, Python puts space_app/ on the path, not the repo root that holds `sync`.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import datetime as dt  # noqa: E402
+import logging  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+from sync.clock import SHANGHAI, now_from_env  # noqa: E402
+from sync.config import Settings  # noqa: E402
+from sync.errors import SyncError  # noqa: E402
+
+log = logging.getLogger("space_app")
+
+
+def make_clock() -> Callable[[], dt.datetime]:
+    """The clock, decided once: SYNC_NOW pins it (replays, tests), else the wall clock in Shanghai."""
+    pinned = now_from_env() if os.environ.get("SYNC_NOW", "").strip() else None
+    return (lambda: pinned) if pinned else (lambda: dt.datetime.now(SHANGHAI))
+
+
+def create_app(settings: Settings, clock: Callable[[], dt.datetime]):
+    """The FastAPI app with the Gradio page mounted at `/` and `/healthz`; the scheduler started."""
+    import fastapi
+    import gradio as gr
+    from fastapi.responses import JSONResponse
+
+    from space_app import ui
+    from space_app.service import Space
+
+    space = Space(settings, clock)
+    app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    def healthz(max_behind: int | None = None) -> JSONResponse:
+        """The status JSON; with ?max_behind=N, HTTP 503 when more than N trading days behind."""
+        status = space.status()
+        behind = status["behind_trading_days"]
+        stale = max_behind is not None and (behind is None or behind > max_behind)
+        return JSONResponse(status, status_code=503 if stale else 200)
+
+    demo = ui.build(space)
+    app = gr.mount_gradio_app(app, demo, path="/", footer_links=["api", "gradio"], ssr_mode=False)
+    space.start()
+    return app, space
+
+
+def main() -> int:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        settings = Settings.from_env()
+    except SyncError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app, _ = create_app(settings, make_clock())
+    host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+    port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+    print(f"* Running on http://{host}:{port}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""The one place the Space calls the sync engine: open the repo and the source, run full or delta."""
+
+from __future__ import annotations
+
+from dataset_script.schema import REPO_ID
+from sync.config import Settings
+from sync.delta import run_delta
+from sync.full import run_full
+from sync.publish import HUB_PREFIX, open_repo
+from sync.runs import ProgressCallback, RunResult
+from sync.source import open_source
+
+from space_app.runner import Clock, Job, RunRequest
+
+
+def repo_id_of(target: str) -> str:
+    """The dataset id a run names in its card: the Hub repo's own, else the public dataset's."""
+    return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else REPO_ID
+
+
+def make_job(settings: Settings, clock: Clock) -> Job:
+    """A job for `Runner`: each run opens its own repo handle and source, and closes the source after."""
+
+    def job(request: RunRequest, on_progress: ProgressCallback) -> RunResult:
+        now = clock()
+        repo = open_repo(settings.dataset_repo, hf_token=settings.hf_token)
+        repo_id = repo_id_of(settings.dataset_repo)
+        with open_source(settings, now.date()) as source:
+            if request.kind == "full":
+                return run_full(repo, source, settings, now, start=request.start, end=request.end,
+                                markets=request.markets, repo_id=repo_id, trigger=request.trigger,
+                                on_progress=on_progress)
+            return run_delta(repo, source, settings, now, end=request.end, repo_id=repo_id,
+                             trigger=request.trigger, on_progress=on_progress)
+
+    return job

@@ -1,0 +1,149 @@
+"""What the dashboard reads from the published repo, cached per head so a timer tick costs little.
+
+Reading the head is one `readlink` on a folder and one API call on the Hub, so it is done at most
+every `ttl` seconds; everything else is re-read only when the head moved. Tables from the
+history work (`meta/days.parquet`, `meta/runs.parquet`) are optional: without them the view
+says "unknown" instead of failing.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import io
+import logging
+import threading
+import time
+
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+import dataset_script.schema as schema
+from sync.publish import DatasetRepo
+from sync.verify import status_of
+
+log = logging.getLogger(__name__)
+DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")
+RUNS_PATH = getattr(schema, "RUNS_PATH", "meta/runs.parquet")
+PRICE_CACHE = 32  # (code, range) results kept for the Explore tab
+
+
+@dataclasses.dataclass(frozen=True)
+class Facts:
+    """The published repo at one head."""
+
+    head: str | None = None
+    published: bool = False
+    watermark: dt.date | None = None
+    first_date: dt.date | None = None
+    rows: int | None = None
+    markets: tuple[str, ...] = ()
+    open_days: tuple[dt.date, ...] = ()
+    days: pd.DataFrame | None = None       # meta/days.parquet, when published by this version
+    runs: pd.DataFrame | None = None       # meta/runs.parquet, likewise
+    stocks: pd.DataFrame | None = None     # code, name, market, list_status
+    shards: tuple[str, ...] = ()
+    error: str | None = None               # why the repo could not be read
+
+    @property
+    def partial_days(self) -> int | None:
+        if self.days is None or "status" not in self.days:
+            return None
+        return int((self.days["status"] == "partial").sum())
+
+
+class RepoView:
+    def __init__(self, repo: DatasetRepo, ttl: float):
+        self.repo, self.ttl = repo, ttl
+        self.guard = threading.Lock()
+        self.facts = Facts()
+        self.checked = float("-inf")
+        self.prices_cache: collections.OrderedDict[tuple, pd.DataFrame] = collections.OrderedDict()
+
+    def get(self, force: bool = False) -> Facts:
+        """The facts, re-read when the head moved; a read error is kept in `Facts.error`, not raised."""
+        with self.guard:
+            if not force and time.monotonic() - self.checked < self.ttl:
+                return self.facts
+            self.checked = time.monotonic()
+            try:
+                head = self.repo.head()
+                if force or head != self.facts.head or self.facts.error:
+                    self.facts = self._read(head)
+            except Exception as error:  # shown on the dashboard; the next tick tries again
+                log.warning("could not read the published repo: %s", error)
+                self.facts = dataclasses.replace(self.facts, error=str(error) or type(error).__name__)
+            return self.facts
+
+    def _read(self, head: str | None) -> Facts:
+        if head is None:
+            return Facts()
+        status = status_of(self.repo, dt.datetime.now(dt.timezone.utc))  # the clock only feeds its lag, unused here
+        if not status.get("published"):
+            return Facts(head=head)
+        calendar = self._table(schema.CALENDAR_PATH, head)
+        open_days = () if calendar is None else tuple(
+            d.date() for d in pd.to_datetime(calendar.loc[calendar["is_open"], "date"]).sort_values())
+        stocks = self._table(schema.STOCKS_PATH, head)
+        return Facts(
+            head=head, published=True, watermark=dt.date.fromisoformat(status["watermark"]),
+            first_date=dt.date.fromisoformat(status["first_date"]), rows=status.get("rows"),
+            markets=tuple(status.get("markets") or ()), open_days=open_days,
+            days=self._table(DAYS_PATH, head), runs=self._table(RUNS_PATH, head),
+            stocks=None if stocks is None else stocks[["code", "name", "market", "list_status"]],
+            shards=tuple(item["path"] for item in status.get("shard_files", [])),
+        )
+
+    def _table(self, path: str, head: str) -> pd.DataFrame | None:
+        data = self.repo.read(path, head)
+        return None if data is None else pd.read_parquet(io.BytesIO(data))
+
+    def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Rows of `code` in [start, end] from the monthly shards, plus its newest adj_factor in `.attrs`."""
+        key = (facts.head, code, start, end)
+        with self.guard:
+            if key in self.prices_cache:
+                self.prices_cache.move_to_end(key)
+                return self.prices_cache[key]
+        wanted = [p for p in facts.shards if _shard_overlaps(p, start, end)]
+        frame = self._rows(facts.head, wanted, code)
+        frame = frame[(frame["date"] >= start) & (frame["date"] <= end)].reset_index(drop=True)
+        frame.attrs["latest_adj_factor"] = self._latest_factor(facts, code, frame)
+        with self.guard:
+            self.prices_cache[key] = frame
+            while len(self.prices_cache) > PRICE_CACHE:
+                self.prices_cache.popitem(last=False)
+        return frame
+
+    def _rows(self, head: str | None, paths: list[str], code: str) -> pd.DataFrame:
+        tables = []
+        for path in paths:
+            data = self.repo.read(path, head) if head else None
+            if data:
+                table = pq.read_table(io.BytesIO(data))
+                tables.append(table.filter(pc.equal(table.column("code"), code)).to_pandas())
+        if not tables:
+            return pd.DataFrame(columns=schema.PRICE_SCHEMA.names)
+        return pd.concat(tables, ignore_index=True).sort_values("date", ignore_index=True)
+
+    def _latest_factor(self, facts: Facts, code: str, loaded: pd.DataFrame) -> float | None:
+        """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest shard."""
+        for path in reversed(facts.shards):
+            rows = self._rows(facts.head, [path], code)
+            factors = rows["adj_factor"].dropna() if len(rows) else rows.get("adj_factor", pd.Series(dtype=float))
+            if len(factors):
+                return float(factors.iloc[-1])
+            if len(loaded) and path <= schema.shard_path(loaded["date"].iloc[-1]):
+                break  # nothing newer than what is loaded
+        factors = loaded["adj_factor"].dropna() if len(loaded) else []
+        return float(factors.iloc[-1]) if len(factors) else None
+
+
+def _shard_overlaps(path: str, start: dt.date, end: dt.date) -> bool:
+    month = schema.shard_month(path)
+    if month is None:
+        return False
+    first = dt.date(month[0], month[1], 1)
+    return first <= end and (first.year, first.month) >= (start.year, start.month)
