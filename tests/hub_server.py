@@ -197,10 +197,11 @@ class HubServer:
         branch: str = "main",
         repo_type: str = "dataset",
     ) -> str:
-        """Commit directly (as another writer would), creating the repo if needed; returns the sha."""
+        """Commit directly (as another writer would), creating the repo (and branch) if needed; returns the sha."""
         with self._lock:
             repo = self.create_repo(repo_id, repo_type)
-            return self._new_commit(repo, branch, repo.branches[branch], adds, deletes, message)
+            parent = repo.branches.get(branch, repo.branches["main"])  # a new branch forks from main
+            return self._new_commit(repo, branch, parent, adds, deletes, message)
 
     def head(self, repo_id: str, branch: str = "main", repo_type: str = "dataset") -> str | None:
         with self._lock:

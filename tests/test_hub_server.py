@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 from pathlib import Path
@@ -276,3 +277,41 @@ def test_load_dataset_reads_monthly_shards_in_path_order_and_keeps_meta_apart(ap
     assert names["name"] == ["浦发银行", "白云机场"]
     streamed = datasets.load_dataset(REPO, split="train", streaming=True)
     assert [row["date"] for row in streamed] == ds["date"]
+
+
+def test_commit_quota_answers_429_with_retry_after_and_changes_nothing(api, hub_server):
+    api.create_repo(REPO, repo_type="dataset")
+    hub_server.limit_commits(per_hour=2)
+    api.create_commit(REPO, [add("a.txt", b"1")], commit_message="one", repo_type="dataset")
+    api.create_branch(REPO, branch="side", repo_type="dataset")
+    api.create_commit(REPO, [add("b.txt", b"2")], commit_message="two", repo_type="dataset", revision="side")
+    head = hub_server.head(REPO)
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_commit(REPO, [add("c.txt", b"3")], commit_message="three", repo_type="dataset")
+    assert e.value.response.status_code == 429 and "hourly quotas for action: commit" in str(e.value)
+    assert 3590 <= int(e.value.response.headers["Retry-After"]) <= 3600, "until the first commit leaves the hour"
+    assert hub_server.head(REPO) == head and hub_server.throttled == 1
+    hub_server.advance(3601)
+    api.create_commit(REPO, [add("c.txt", b"3")], commit_message="three", repo_type="dataset")
+    hub_server.limit_commits(per_hour=1, retry_after=42)
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_commit(REPO, [add("d.txt", b"4")], commit_message="four", repo_type="dataset")
+    assert e.value.response.headers["Retry-After"] == "42"
+
+
+def test_refs_and_folder_last_commit_give_the_dates_of_a_branch(api, hub_server):
+    api.create_repo(REPO, repo_type="dataset")
+    api.create_branch(REPO, branch="sync-staging/k", repo_type="dataset")
+    api.create_commit(REPO, [add("staging/a.txt", b"a")], commit_message="stage", repo_type="dataset",
+                      revision="sync-staging/k")
+    staged_at = hub_server.commit_dates(REPO, "sync-staging/k")[0]
+    hub_server.advance(86400)
+    api.create_commit(REPO, [add("other.txt", b"o")], commit_message="later", repo_type="dataset",
+                      revision="sync-staging/k")
+    refs = {b.name: b.target_commit for b in api.list_repo_refs(REPO, repo_type="dataset").branches}
+    assert set(refs) == {"main", "sync-staging/k"}
+    commits = api.list_repo_commits(REPO, repo_type="dataset", revision=refs["sync-staging/k"])
+    assert commits[0].created_at - commits[1].created_at >= dt.timedelta(days=1)
+    [folder] = api.get_paths_info(REPO, ["staging"], expand=True, repo_type="dataset", revision="sync-staging/k")
+    assert folder.last_commit.title == "stage", "the last commit that changed the folder, not the head"
+    assert folder.last_commit.date.isoformat().replace("+00:00", "Z")[:19] == staged_at[:19]

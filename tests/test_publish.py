@@ -217,6 +217,27 @@ def test_staging_works_before_anything_is_published(repo):
     assert repo.head() is None
 
 
+def test_prune_drops_only_staging_areas_last_written_before_max_age(repo):
+    import datetime as dt
+
+    repo.stage_write("full-old", {"a.bin": b"a"})
+    repo.stage_write("full-new", {"b.bin": b"b"})
+    if isinstance(repo, LocalFolderRepo):  # age the old key's link (replaced on every write)
+        link = repo.store / "staging" / "full-old"
+        old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=8)).timestamp()
+        os.utime(link, (old, old), follow_symlinks=False)
+        now = dt.datetime.now(dt.timezone.utc)
+    else:  # the Hub side is covered in test_publish_hub_limits; here both keys are equally old
+        now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=8)
+    removed = repo.stage_prune(dt.timedelta(days=7), now)
+    if isinstance(repo, LocalFolderRepo):
+        assert removed == ["full-old"] and repo.stage_files("full-new") == ["b.bin"]
+    else:
+        assert removed == ["full-new", "full-old"]
+    assert repo.stage_files("full-old") == []
+    assert repo.stage_prune(dt.timedelta(days=7), now) == []
+
+
 def test_invalid_paths_and_keys_are_rejected_before_any_io(repo):
     with pytest.raises(ValueError):
         Commit(adds={"../escape.txt": b"x"}, deletes=(), message="m")

@@ -20,6 +20,7 @@ the previous version are kept (readers of the old one keep working); older ones 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import hashlib
 import json
@@ -153,6 +154,24 @@ class LocalFolderRepo:
                 link.unlink()
                 _fsync_dir(link.parent)
             self._collect_garbage()
+
+    def stage_prune(self, max_age: dt.timedelta, now: dt.datetime) -> list[str]:
+        """Drop staging keys last written (their link replaced) before `now - max_age`."""
+        staging = self.store / "staging"
+        if not staging.is_dir():
+            return []
+        cutoff = (now.astimezone(dt.timezone.utc) - max_age).timestamp()
+        removed = []
+        with self._write_lock():
+            for link in sorted(staging.iterdir()):
+                if link.is_symlink() and link.lstat().st_mtime < cutoff:
+                    link.unlink()
+                    removed.append(link.name)
+            if removed:
+                _fsync_dir(staging)
+                log.info("removed staging areas older than %s from %s: %s", max_age, self.description, removed)
+                self._collect_garbage()
+        return removed
 
     # -- internals ---------------------------------------------------------------------------
     @contextlib.contextmanager
