@@ -85,6 +85,12 @@ def _coverage(api: str, day: dt.date, key: np.uint64, holes: Mapping) -> tuple[f
     return None
 
 
+def _day_rows(day_codes: np.ndarray, d: int) -> tuple[int, int]:
+    """[lo, hi) rows of range day `d` in a day-sorted code array (searched in its own dtype: no copy)."""
+    lo, hi = np.searchsorted(day_codes, np.array([d, d + 1], dtype=day_codes.dtype))
+    return int(lo), int(hi)
+
+
 def missing_rows(api: str, table: WireTable, bars: WireTable, ids: np.ndarray, dates: np.ndarray, start_g: int,
                  seed: int, holes: Mapping[tuple[str, dt.date], float]) -> np.ndarray:
     """Row positions of `table` that the real source would lack.
@@ -104,8 +110,8 @@ def missing_rows(api: str, table: WireTable, bars: WireTable, ids: np.ndarray, d
     for d in sorted(wanted):
         key = _day_key(seed, api, start_g + d)
         rule = _coverage(api, dates[d].item(), key, holes)
-        lo, hi = np.searchsorted(days.codes, [d, d + 1])
-        b_lo, b_hi = np.searchsorted(bar_days.codes, [d, d + 1])
+        lo, hi = _day_rows(days.codes, d)
+        b_lo, b_hi = _day_rows(bar_days.codes, d)
         if rule is None or hi == lo:
             continue
         kept, round_up = rule
