@@ -32,12 +32,13 @@ class RunRequest:
     markets: tuple[str, ...] | None = None
 
     def describe(self) -> str:
-        parts = [f"{self.kind} sync ({self.trigger})"]
+        """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
+        details = [self.trigger]
         if self.start or self.end:
-            parts.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
+            details.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
         if self.markets:
-            parts.append(", ".join(self.markets))
-        return " ".join(parts)
+            details.append(",".join(self.markets))
+        return f"{self.kind} sync ({'; '.join(details)})"
 
 
 @dataclasses.dataclass

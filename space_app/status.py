@@ -76,8 +76,16 @@ def last_runs(facts: Facts, history: Sequence[RunRecord]) -> tuple[dict | None, 
     runs = published_runs(facts) + [run_summary(r) for r in history]
     ok = [r for r in runs if r["status"].lower() not in FAILED and r["finished_at"]]
     bad = [r for r in runs if r["status"].lower() in FAILED and r["finished_at"]]
-    newest = lambda rows: max(rows, key=lambda r: _moment(r["finished_at"])) if rows else None  # noqa: E731
-    return newest(ok), newest(bad)
+    return _newest(ok), _newest(bad)
+
+
+def _newest(runs: list[dict]) -> dict | None:
+    """The run that finished last; on a tie (a pinned clock) the later in the list, i.e. this process's."""
+    best = None
+    for run in runs:
+        if best is None or _moment(run["finished_at"]) >= _moment(best["finished_at"]):
+            best = run
+    return best
 
 
 def status_json(facts: Facts, current: RunRecord | None, history: Sequence[RunRecord], now: dt.datetime,
