@@ -402,7 +402,7 @@ def test_unchanged_files_are_hard_linked_and_only_two_versions_are_kept(local):
 
 CRASH_POINTS = {
     "linking an unchanged file": ("os", "link"),
-    "writing a new file": ("sync.publish.local", "_write_new"),
+    "writing a new file": ("sync.publish.local", "write_new"),
     "moving the version into place": ("os", "rename"),
     "making the new link": ("os", "symlink"),
     "swapping the link": ("os", "replace"),

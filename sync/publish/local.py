@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import hashlib
 import json
 import logging
@@ -35,6 +34,8 @@ from pathlib import Path
 import filelock
 
 from sync.commit import Commit, check_repo_path
+from sync.publish import adopt
+from sync.publish.files import fsync_dir, fsync_tree, link_or_copy, same, walk, write_new
 from sync.publish.repo import ConcurrentWriteError, PublishError, RepoBusyError, check_stage_key, single_flight
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class LocalFolderRepo:
         self.path = Path(os.path.abspath(path))
         self.store = self.path.parent / f".{self.path.name}.sync"
         self.description = f"folder {self.path}"
+        self._plain_cache: tuple[tuple, adopt.PlainFolder] | None = None
 
     # -- reading -----------------------------------------------------------------------------
     def head(self) -> str | None:
@@ -73,13 +75,23 @@ class LocalFolderRepo:
             return None
         if path.is_dir() and not any(path.iterdir()):
             return None
-        raise PublishError(
-            f"{path} already holds files that this sync does not manage; point DATASET_REPO (or --repo) "
-            "at an empty or new folder, or move those files away"
-        )
+        if not path.is_dir():
+            raise PublishError(f"{path} is a file, not a folder; point DATASET_REPO (or --repo) at a folder")
+        return self._plain().id
+
+    def _plain(self) -> adopt.PlainFolder:
+        """The plain (not yet adopted) folder at `path`, checked once per content; PublishError if foreign."""
+        key = adopt.fingerprint(self.path)
+        if self._plain_cache is None or self._plain_cache[0] != key:
+            self._plain_cache = (key, adopt.inspect(self.path))
+        return self._plain_cache[1]
+
+    def _is_plain(self) -> bool:
+        return self.path.is_dir() and not self.path.is_symlink() and any(self.path.iterdir())
 
     def list_files(self, revision: str) -> list[str]:
-        return _walk(self._version_dir(revision))
+        folder = self._version_dir(revision)
+        return list(self._plain().files) if folder == self.path else walk(folder)
 
     def read(self, path: str, revision: str) -> bytes | None:
         file = self._version_dir(revision) / check_repo_path(path)
@@ -102,6 +114,7 @@ class LocalFolderRepo:
     # -- writing -----------------------------------------------------------------------------
     def commit(self, commit: Commit, parent: str | None) -> str:
         with self._write_lock():
+            self._adopt_if_plain()
             current = self.head()
             if current != parent:
                 raise ConcurrentWriteError(
@@ -121,13 +134,17 @@ class LocalFolderRepo:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
+        """Single-flight; a plain dataset folder is adopted into the versioned layout here."""
         with single_flight(self.store / "run.lock", self.description):
+            if self._is_plain():
+                with self._write_lock():
+                    self._adopt_if_plain()
             yield
 
     # -- staging -----------------------------------------------------------------------------
     def stage_files(self, key: str) -> list[str]:
         version = self._staged(check_stage_key(key))
-        return _walk(self.store / "versions" / version) if version else []
+        return walk(self.store / "versions" / version) if version else []
 
     def stage_write(self, key: str, files: Mapping[str, bytes]) -> None:
         ref = f"staging/{check_stage_key(key)}"
@@ -152,7 +169,7 @@ class LocalFolderRepo:
         with self._write_lock():
             if link.is_symlink():
                 link.unlink()
-                _fsync_dir(link.parent)
+                fsync_dir(link.parent)
             self._collect_garbage()
 
     def stage_prune(self, max_age: dt.timedelta, now: dt.datetime) -> list[str]:
@@ -168,7 +185,7 @@ class LocalFolderRepo:
                     link.unlink()
                     removed.append(link.name)
             if removed:
-                _fsync_dir(staging)
+                fsync_dir(staging)
                 log.info("removed staging areas older than %s from %s: %s", max_age, self.description, removed)
                 self._collect_garbage()
         return removed
@@ -187,6 +204,7 @@ class LocalFolderRepo:
                 f"(lock {lock.lock_file}); wait for it to finish"
             ) from None
         try:
+            self._recover_adoption()
             shutil.rmtree(self.store / "tmp", ignore_errors=True)
             (self.store / "tmp").mkdir()
             yield
@@ -195,6 +213,8 @@ class LocalFolderRepo:
 
     def _version_dir(self, revision: str) -> Path:
         version = self.head() if revision in (MAIN, "HEAD") else self.tags().get(revision, revision)
+        if version and self._is_plain() and version == self._plain().id:
+            return self.path
         folder = self.store / "versions" / version if version and _ID_RE.fullmatch(version) else None
         if folder is None or not folder.is_dir():
             raise PublishError(
@@ -202,6 +222,55 @@ class LocalFolderRepo:
                 "(only the current and the previous version are kept); read at head() instead"
             )
         return folder
+
+    # -- adopting a plain dataset folder ----------------------------------------------------
+    def _adopt_if_plain(self) -> None:
+        """Move a valid plain folder into the layout: build its version, then swap a symlink into its place.
+
+        Readers see the old folder or the new symlink (to the same files), never a mix. A crash
+        while building leaves the folder untouched (tmp/ is cleared by the next change). The swap
+        is one renameat2(RENAME_EXCHANGE): afterwards `adopting/` holds the old folder, removed
+        at once or by the next change. Where the exchange is unavailable it takes two renames
+        (folder -> adopting/, link -> folder); a crash between them leaves no folder for a moment,
+        and `_recover_adoption` (first thing under the next write lock) moves the folder back;
+        the next adoption then reuses the version already built (its id is the same).
+        """
+        if not self._is_plain():
+            return
+        plain = self._plain()
+        final = self.store / "versions" / plain.id
+        if not final.is_dir():
+            build = self.store / "tmp" / f"adopt-{plain.id}-{uuid.uuid4().hex[:8]}"
+            build.mkdir(parents=True)
+            for path in plain.files:
+                link_or_copy(self.path / path, build / path)
+            fsync_tree(build)
+            final.parent.mkdir(exist_ok=True)
+            os.rename(build, final)
+            fsync_dir(final.parent)
+        holding = self.store / "adopting"
+        holding.mkdir(exist_ok=True)
+        link = holding / f"link-{uuid.uuid4().hex[:8]}"
+        os.symlink(f"{self.store.name}/versions/{plain.id}", link)
+        if not adopt.exchange(link, self.path):
+            os.rename(self.path, holding / f"folder-{plain.id}")
+            os.replace(link, self.path)
+        fsync_dir(self.path.parent)
+        self._plain_cache = None
+        shutil.rmtree(holding, ignore_errors=True)
+        log.info("adopted the plain dataset folder %s as version %s", self.path, plain.id)
+
+    def _recover_adoption(self) -> None:
+        """Finish what a crashed adoption left: put a moved-away folder back, drop leftovers."""
+        holding = self.store / "adopting"
+        if not holding.is_dir():
+            return
+        if not os.path.lexists(self.path):
+            folders = [p for p in holding.iterdir() if p.is_dir() and not p.is_symlink()]
+            if folders:
+                os.rename(folders[0], self.path)
+                fsync_dir(self.path.parent)
+        shutil.rmtree(holding, ignore_errors=True)
 
     def _staged(self, key: str) -> str | None:
         link = self.store / "staging" / key
@@ -212,11 +281,11 @@ class LocalFolderRepo:
     ) -> str:
         """Create the version `base` + changes and return its id (`base` itself when nothing changes)."""
         base_dir = self.store / "versions" / base if base else None
-        base_files = _walk(base_dir) if base_dir else []
+        base_files = walk(base_dir) if base_dir else []
         for path in adds:
             check_repo_path(path)
         gone = sorted(set(deletes) & set(base_files))
-        changed = {p: d for p, d in adds.items() if not (base_dir and _same(base_dir / p, d))}
+        changed = {p: d for p, d in adds.items() if not (base_dir and same(base_dir / p, d))}
         if base and not changed and not gone:
             return base
         version = _commit_id(ref, base, changed, gone, message)
@@ -227,13 +296,13 @@ class LocalFolderRepo:
         build.mkdir(parents=True)
         for path in base_files:
             if path not in changed and path not in gone:
-                _link_or_copy(base_dir / path, build / path)
+                link_or_copy(base_dir / path, build / path)
         for path, data in changed.items():
-            _write_new(build / path, data)
-        _fsync_tree(build)
+            write_new(build / path, data)
+        fsync_tree(build)
         final.parent.mkdir(exist_ok=True)
         os.rename(build, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return version
 
     def _point(self, ref: str, version: str) -> None:
@@ -244,13 +313,13 @@ class LocalFolderRepo:
             if self.path.is_dir() and not self.path.is_symlink():
                 self.path.rmdir()  # an empty folder (head() refuses non-empty ones)
             os.replace(tmp_link, self.path)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         else:
             os.symlink(f"../versions/{version}", tmp_link)
             link = self.store / ref
             link.parent.mkdir(exist_ok=True)
             os.replace(tmp_link, link)
-            _fsync_dir(link.parent)
+            fsync_dir(link.parent)
 
     def _set_tag(self, tag: str, version: str) -> None:
         tags = self.tags()
@@ -261,9 +330,9 @@ class LocalFolderRepo:
     def _write_atomic(self, name: str, data: bytes) -> None:
         """Replace a small bookkeeping file in the store (under the write lock)."""
         tmp = self.store / "tmp" / f"{name}-{uuid.uuid4().hex[:8]}"
-        _write_new(tmp, data)
+        write_new(tmp, data)
         os.replace(tmp, self.store / name)
-        _fsync_dir(self.store)
+        fsync_dir(self.store)
 
     def _collect_garbage(self) -> None:
         """Remove versions that neither main, main's previous version nor a staging key uses."""
@@ -288,46 +357,3 @@ def _commit_id(ref: str, base: str | None, changed: Mapping[str, bytes], gone: S
     for path in gone:
         digest.update(f"delete {path}\n".encode())
     return digest.hexdigest()
-
-
-def _walk(folder: Path) -> list[str]:
-    out = []
-    for root, _, files in os.walk(folder):
-        rel = os.path.relpath(root, folder)
-        out += [name if rel == "." else f"{rel}/{name}".replace(os.sep, "/") for name in files]
-    return sorted(out)
-
-
-def _same(file: Path, data: bytes) -> bool:
-    return file.is_file() and file.stat().st_size == len(data) and file.read_bytes() == data
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError as e:
-        if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
-            raise
-        shutil.copy2(source, target)
-
-
-def _write_new(file: Path, data: bytes) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with open(file, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_tree(folder: Path) -> None:
-    for root, _, _ in os.walk(folder):
-        _fsync_dir(Path(root))
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
