@@ -15,7 +15,7 @@ import datetime as dt
 
 import yaml
 
-from dataset_script.schema import CALENDAR_PATH, DATA_GLOB, REPO_ID, STOCKS_PATH
+from dataset_script.schema import CALENDAR_PATH, DATA_GLOB, DAYS_PATH, REPO_ID, STOCKS_PATH
 
 # column → (unit or rule, source); the order follows PRICE_SCHEMA.
 COLUMN_DOCS = {
@@ -69,6 +69,7 @@ class Coverage:
     markets: tuple[str, ...]
     fingerprint: str  # digest of every shard's sha256: changes whenever any row changes
     data_bytes: int   # total size of the shards
+    partial_days: int = 0  # published days below the completeness threshold (see meta/days.parquet)
 
 
 def card_configs() -> list[dict]:
@@ -81,6 +82,7 @@ def card_configs() -> list[dict]:
         single("default", DATA_GLOB, default=True),
         single("stocks", STOCKS_PATH),
         single("calendar", CALENDAR_PATH),
+        single("days", DAYS_PATH),
     ]
 
 
@@ -120,6 +122,7 @@ from the Tushare Pro API every trading evening.
 | first trading day | {coverage.first_date.isoformat()} |
 | newest complete trading day | {coverage.watermark.isoformat()} |
 | trading days | {coverage.trading_days:,} |
+| partial days (see `meta/days.parquet`) | {coverage.partial_days:,} |
 | rows | {coverage.rows:,} |
 | stocks | {coverage.codes:,} |
 | content fingerprint | `{coverage.fingerprint}` |
@@ -145,6 +148,8 @@ back-adjusted (hfq): `close * adj_factor`.
 - `data/YYYY/YYYY-MM.parquet`: one shard per month, rows sorted by (`date`, `code`), one row per (`code`, `date`).
 - `meta/stocks.parquet`: listed, delisted and paused-listing stocks.
 - `meta/calendar.parquet`: SSE trading calendar.
+- `meta/days.parquet`: one row per trading day: status (`complete` / `partial`), rows, paused rows, and the
+  coverage of each interface (null before its history starts, e.g. `stk_limit` before 2007-01-04).
 - `.sync/state.json`: watermark and per-shard checksums written by the sync.
 
 ## Columns

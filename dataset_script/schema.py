@@ -86,6 +86,20 @@ CALENDAR_SCHEMA = pa.schema(
     ]
 )
 
+# meta/days.parquet: one row per trading day in the dataset, with its coverage per interface
+# (null where the interface's history has not started on that day).
+DAY_STATUSES = ("complete", "partial")
+COVERAGE_APIS = ("daily", "daily_basic", "stk_limit", "adj_factor")
+DAYS_SCHEMA = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("status", pa.string()),
+        ("rows", pa.int64()),
+        ("paused", pa.int64()),
+        *[(f"coverage_{api}", pa.float64()) for api in COVERAGE_APIS],
+    ]
+)
+
 SORT_KEYS = [("date", "ascending"), ("code", "ascending")]
 
 # Markets as stock_basic names them. `all` selects every A-share market.
@@ -95,6 +109,7 @@ DEFAULT_MARKETS = (MAIN_BOARD,)
 
 STOCKS_PATH = "meta/stocks.parquet"
 CALENDAR_PATH = "meta/calendar.parquet"
+DAYS_PATH = "meta/days.parquet"
 STATE_PATH = ".sync/state.json"
 LAST_UPDATE_PATH = ".last_update_date"
 CARD_PATH = "README.md"

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import pandas as pd
 import pyarrow as pa
 
-from dataset_script.schema import STATE_PATH
+from dataset_script.schema import DAYS_PATH, STATE_PATH
 from sync.commit import PublishInput, plan_commit
 from sync.errors import TransientError
+from sync.meta import days_from_shard, days_table
 from sync.publish import ConcurrentWriteError, DatasetRepo
 from sync.shards import from_parquet
 from sync.state import SyncState
@@ -32,6 +34,21 @@ def read_state(repo: DatasetRepo, head: str | None) -> SyncState | None:
 def read_shard(repo: DatasetRepo, head: str | None, path: str) -> pa.Table | None:
     data = repo.read(path, head) if head else None
     return from_parquet(data) if data else None
+
+
+def read_table(repo: DatasetRepo, head: str | None, path: str) -> pa.Table | None:
+    """Any Parquet file of the repo at `head` (a meta table), or None when absent."""
+    return read_shard(repo, head, path)
+
+
+def read_manifest(repo: DatasetRepo, head: str | None, state: SyncState) -> pa.Table | None:
+    """meta/days.parquet at `head`; for a repo published before it existed, rebuilt once from the
+    shards (their days passed the old all-interfaces gate: complete, coverage unknown)."""
+    manifest = read_table(repo, head, DAYS_PATH)
+    if manifest is not None or not state.shards:
+        return manifest
+    parts = [days_from_shard(read_shard(repo, head, path)) for path in sorted(state.shards)]
+    return days_table(None, pd.concat(parts, ignore_index=True), state.watermark)
 
 
 def apply_once(

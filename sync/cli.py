@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from dataset_script.schema import REPO_ID
@@ -35,16 +36,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         return args.command(args, settings)
     except SyncError as error:  # the run explained itself; the repo is unchanged
-        log.debug("failure", exc_info=True)
+        log.debug("failure:\n%s", _shown_traceback(settings))
         print(f"error: {_shown(error, settings)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("interrupted: nothing was published; re-run to resume", file=sys.stderr)
         return 1
     except Exception as error:  # a bug or an unforeseen failure: still scrubbed, traceback at debug level
-        log.debug("unexpected failure", exc_info=True)
+        log.debug("unexpected failure:\n%s", _shown_traceback(settings))
         print(f"error: {_shown(error, settings)} (unexpected; nothing was published)", file=sys.stderr)
         return 1
+
+
+def _secrets(settings: Settings | None) -> tuple[str | None, ...]:
+    return (settings.tushare_token, settings.hf_token, settings.admin_token) if settings else ()
+
+
+def _shown_traceback(settings: Settings | None) -> str:
+    return scrub(traceback.format_exc(), _secrets(settings))
 
 
 def _shown(error: BaseException, settings: Settings | None) -> str:
@@ -52,8 +61,7 @@ def _shown(error: BaseException, settings: Settings | None) -> str:
     if isinstance(error, SyncError):
         text += f"; {error.hint}" if error.hint else ""
         text += " (retrying may help)" if error.retryable and "retry" not in text.lower() else ""
-    secrets = (settings.tushare_token, settings.hf_token, settings.admin_token) if settings else ()
-    return scrub(text, secrets)
+    return scrub(text, _secrets(settings))
 
 
 def _parser() -> argparse.ArgumentParser:

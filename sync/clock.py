@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import zoneinfo
 from collections.abc import Mapping
 
@@ -27,6 +28,8 @@ def ymd(day: dt.date) -> str:
 def parse_ymd(text: str, source: str) -> dt.date:
     """`"20240412"` → a date; a clear `ConfigError` naming `source` otherwise."""
     try:
+        if not re.fullmatch(r"\d{8}", text.strip()):  # strptime alone reads "2024041" as 2024-04-01
+            raise ValueError(text)
         return dt.datetime.strptime(text.strip(), YMD).date()
     except ValueError:
         raise ConfigError(f"{source} must be a date as YYYYMMDD, e.g. 20240105; got {text!r}") from None
@@ -54,4 +57,4 @@ def now_from_env(env: Mapping[str, str] | None = None) -> dt.datetime:
         moment = dt.datetime.fromisoformat(pinned)
     except ValueError:
         raise ConfigError(f"SYNC_NOW must be an ISO time like 2024-04-15T18:00; got {pinned!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+    return moment.astimezone(SHANGHAI) if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)

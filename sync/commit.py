@@ -16,7 +16,8 @@ import pyarrow as pa
 
 from dataset_script.card import Coverage, render_card
 from dataset_script.schema import (
-    CALENDAR_PATH, CARD_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script, shard_month,
+    CALENDAR_PATH, CARD_PATH, DAY_STATUSES, DAYS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
+    shard_month,
 )
 from sync.clock import ymd
 from sync.errors import SyncError
@@ -100,12 +101,13 @@ class PublishInput:
     shards: Mapping[str, BuiltShard]    # shards this run (re)built, complete months
     stocks: pa.Table
     calendar: pa.Table
+    days: pa.Table                      # meta/days.parquet: the manifest of every published day
     trading_days: Sequence[dt.date]     # SSE trading days from first_date through the watermark
     first_date: dt.date
     watermark: dt.date
     markets: tuple[str, ...]
     run: Mapping                        # summary of this run, stored in the state
-    full: bool                          # full rebuild: shards not in `shards` are deleted
+    replace_all: bool                   # a rebuild of everything: shards not in `shards` are deleted
 
 
 def plan_commit(
@@ -114,10 +116,11 @@ def plan_commit(
     """The commit that publishes `planned` on top of `previous`, or None when nothing changes."""
     encoded = {path: built.data for path, built in planned.shards.items()}
     infos = {path: built.info for path, built in planned.shards.items()}
-    kept = {} if planned.full or previous is None else dict(previous.shards)
+    kept = {} if planned.replace_all or previous is None else dict(previous.shards)
     shards = {**kept, **infos}
     problems = [p for built in planned.shards.values() for p in built.problems]
     problems += _coverage(planned, shards)
+    problems += _manifest_problems(planned.days, planned.trading_days, shards)
     if problems:
         raise InvariantError(problems)
 
@@ -126,16 +129,18 @@ def plan_commit(
         codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
         fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
         data_bytes=sum(s.bytes for s in shards.values()),
+        partial_days=days_with_status(planned.days, "partial"),
     )
     files = {
         STOCKS_PATH: to_parquet(planned.stocks),
         CALENDAR_PATH: to_parquet(planned.calendar),
+        DAYS_PATH: to_parquet(planned.days),
         CARD_PATH: render_card(coverage, repo_id).encode(),
         LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
-    deletes = sorted(_stale_files(existing_files, shards) if planned.full else [])
+    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all))
     digests = {path: sha256(data) for path, data in files.items()}
     state = SyncState(
         watermark=planned.watermark, first_date=planned.first_date, markets=planned.markets,
@@ -167,8 +172,31 @@ def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[st
     return coverage_problems(days_by_shard, planned.trading_days, planned.watermark)
 
 
-def _stale_files(existing: Sequence[str], shards: Mapping[str, ShardInfo]) -> list[str]:
-    """Files a full rebuild removes: shards that no longer belong, and any loading script."""
-    stale = [p for p in existing if shard_month(p) is not None and p not in shards]
-    stale += [p for p in existing if is_loading_script(p)]
+def _stale_files(existing: Sequence[str], shards: Mapping[str, ShardInfo], replace_all: bool) -> list[str]:
+    """Files a commit removes: any loading script (it breaks load_dataset), and after a rebuild of
+    everything, shards that no longer belong."""
+    stale = [p for p in existing if is_loading_script(p)]
+    if replace_all:
+        stale += [p for p in existing if shard_month(p) is not None and p not in shards]
     return stale
+
+
+def _manifest_problems(days: pa.Table, trading_days: Sequence[dt.date], shards: Mapping[str, ShardInfo]) -> list[str]:
+    """meta/days.parquet lists exactly the published trading days, with valid statuses and row counts."""
+    listed = days.column("date").to_pylist()
+    problems = []
+    if listed != sorted(trading_days):
+        extra = sorted(set(listed) - set(trading_days))
+        missing = sorted(set(trading_days) - set(listed))
+        problems.append(f"{DAYS_PATH} does not list exactly the published trading days "
+                        f"(missing {[d.isoformat() for d in missing[:3]]}, extra {[d.isoformat() for d in extra[:3]]})")
+    bad = set(days.column("status").to_pylist()) - set(DAY_STATUSES)
+    if bad:
+        problems.append(f"{DAYS_PATH}: unknown status {sorted(bad)}")
+    if sum(days.column("rows").to_pylist()) != sum(s.rows for s in shards.values()):
+        problems.append(f"{DAYS_PATH}: its row counts do not add up to the shards' rows")
+    return problems
+
+
+def days_with_status(days: pa.Table, status: str) -> int:
+    return sum(1 for s in days.column("status").to_pylist() if s == status)

@@ -1,7 +1,10 @@
-"""Delta sync: re-fetch the restatement window, add each new complete trading day, publish once.
+"""Delta sync: re-fetch the restatement window, add each new trading day that may be published, publish once.
 
-The watermark only moves over a gap-free run of complete days: fetching stops at the first
-day that is not complete yet, and that day is retried by the next run.
+Each fetched day is judged by `sync.day_status`. A new day is published when complete, or as
+partial once it is settled; the run stops before a fresh day that is not complete yet, and that
+day is retried by the next run. A re-fetched, already published day is replaced only by a complete
+fetch, so a half-loaded source never overwrites good rows. The watermark only moves over a
+gap-free run of published days.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -16,31 +20,36 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
-from sync.config import Settings
-from sync.meta import calendar_table, stocks_table, trading_days
+from sync.apply import apply_once, read_manifest, read_shard, read_state
+from sync.clock import newest_allowed_day, shanghai_date, ymd
 from sync.commit import BuiltShard, PublishInput
-from sync.publish import DatasetRepo
-from sync.apply import apply_once, read_shard, read_state
-from sync.clock import newest_allowed_day, ymd
-from sync.day_status import incomplete_reason
+from sync.config import Settings
+from sync.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
 from sync.errors import SyncError
+from sync.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.publish import DatasetRepo
 from sync.runs import Progress, ProgressCallback, RunResult
 from sync.shards import merge_shard, split_by_month
 from sync.source import Source
-from sync.tushare.apis import DAY_APIS
 from sync.state import SyncState
 from sync.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.tushare.apis import DAY_APIS
 from sync.universe import select_stocks
 
 log = logging.getLogger(__name__)
-DAYS_PER_BATCH = 5  # days fetched concurrently; completeness is still judged in day order
+DAYS_PER_BATCH = 5  # days fetched concurrently; they are still judged in day order
 
 
 @dataclasses.dataclass(frozen=True)
 class Fetched:
-    days: list[dt.date]                      # complete days, in order, gap-free
+    segments: list[list[dt.date]]                 # runs of days to (re)build, each gap-free, in order
+    verdicts: list[tuple[DayCoverage, str]]       # status of every day in the segments
     frames: DayFrames | None
-    stopped: tuple[dt.date, str] | None      # first day that was not complete, and why
+    stopped: tuple[dt.date, str] | None           # the fresh day held back, and why
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [d for segment in self.segments for d in segment]
 
 
 def run_delta(
@@ -48,9 +57,9 @@ def run_delta(
     end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
+    report = on_progress or (lambda _: None)
     with repo.lock():
-        head = repo.head()
-        state = read_state(repo, head)
+        state = read_state(repo, repo.head())
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
         newest = newest_allowed_day(now, end)
@@ -58,25 +67,28 @@ def run_delta(
         days = trading_days(calendar, state.first_date, max(newest, state.watermark))
         published = [d for d in days if d <= min(state.watermark, newest)]
         window = published[-settings.restatement_days:] if settings.restatement_days else []
-        wanted = window + [d for d in days if state.watermark < d <= newest]
-        report = on_progress or (lambda _: None)
-        fetched = fetch_days(source, wanted, settings.completeness, progress, report)
+        new = [d for d in days if state.watermark < d <= newest]
         stocks = select_stocks(source.stocks(), state.markets)
+        today = shanghai_date(now)
+        fresh = fresh_days(trading_days(calendar, state.first_date, today), today, settings.settle_days)
+        fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report)
         names = source.names()
+        report(Progress("publish", calls=source.client.total_calls))
 
         def build(head: str | None, previous: SyncState | None) -> PublishInput:
             previous = previous or state
             watermark = max([previous.watermark, *fetched.days])
-            shards = merged_shards(repo, head, days, fetched, stocks, names)
+            rows = rebuilt_rows(repo, head, days, fetched, stocks, names)
             return PublishInput(
-                shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, previous.first_date),
+                shards=merged_shards(repo, head, fetched.days, rows), stocks=stocks_table(stocks),
+                calendar=calendar_table(calendar, previous.first_date),
+                days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in days if d <= watermark], first_date=previous.first_date,
-                watermark=watermark, markets=previous.markets, full=False,
-                run={"kind": "delta", "finished_at": now.isoformat(timespec="seconds"),
+                watermark=watermark, markets=previous.markets, replace_all=False,
+                run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                      "days": [ymd(d) for d in fetched.days], "api_calls": dict(source.client.calls)},
             )
 
-        report(Progress("publish", calls=source.client.total_calls))
         commit, written = apply_once(repo, build, repo_id)
         new_state = read_state(repo, repo.head()) if commit else state
         return RunResult(
@@ -86,47 +98,76 @@ def run_delta(
         )
 
 
-def fetch_days(source: Source, days: list[dt.date], threshold: float, progress: bool,
-               report: ProgressCallback = lambda _: None) -> Fetched:
-    """Fetch each day's four interfaces; keep the complete days up to the first incomplete one."""
-    complete: list[DayFrames] = []
-    done: list[dt.date] = []
-    bar = tqdm(total=len(days), desc="delta", unit="day", disable=not progress)
-    for start in range(0, len(days), DAYS_PER_BATCH):
-        report(Progress("fetch", start, len(days), "day", source.client.total_calls))
-        batch = days[start:start + DAYS_PER_BATCH]
+def fetch_days(source: Source, window: list[dt.date], new: list[dt.date], stocks: pd.DataFrame, threshold: float,
+               fresh: set[dt.date], progress: bool = False, report: ProgressCallback = lambda _: None) -> Fetched:
+    """Fetch the window and the new days in batches; judge them; stop fetching after a held-back day."""
+    wanted = window + new
+    parts: list[DayFrames] = []
+    coverages: list[DayCoverage] = []
+    bar = tqdm(total=len(wanted), desc="delta", unit="day", disable=not progress)
+    for start in range(0, len(wanted), DAYS_PER_BATCH):
+        report(Progress("fetch", start, len(wanted), "day", source.client.total_calls))
+        batch = wanted[start:start + DAYS_PER_BATCH]
         calls = [(api, {"trade_date": ymd(day)}) for day in batch for api in DAY_APIS]
         results = source.query_many(calls)
-        for i, day in enumerate(batch):
-            frames = DayFrames.of(dict(zip(DAY_APIS, results[i * len(DAY_APIS):(i + 1) * len(DAY_APIS)], strict=True)))
-            reason = incomplete_reason(frames, threshold)
-            if reason:
-                bar.close()
-                return Fetched(done, DayFrames.concat(complete) if complete else None, (day, reason))
-            complete.append(frames)
-            done.append(day)
-            bar.update()
+        frames = DayFrames.of({api: pd.concat([r for (name, _), r in zip(calls, results, strict=True) if name == api],
+                                              ignore_index=True) for api in DAY_APIS})
+        parts.append(frames)
+        coverages += day_coverage(batch, frames, stocks)
+        bar.update(len(batch))
+        held = [c for c in coverages if c.day in new and c.day in fresh and not c.complete(threshold)]
+        if held:
+            break
     bar.close()
-    return Fetched(done, DayFrames.concat(complete) if complete else None, None)
+    return _judged(window, new, coverages, DayFrames.concat(parts) if parts else None, threshold, fresh)
 
 
-def merged_shards(repo, head, days, fetched: Fetched, stocks, names) -> dict[str, BuiltShard]:
-    """The months touched by the fetched days, merged into their published shards."""
-    if not fetched.days:
-        return {}
-    first = days.index(fetched.days[0])
-    carry = carry_before(repo, head, days[first - 1] if first else None)
-    rows = to_table(canonical_rows(fetched.days, stocks, names, fetched.frames, carry))
-    fresh = split_by_month(rows)
+def _judged(window, new, coverages: list[DayCoverage], frames, threshold: float, fresh: set[dt.date]) -> Fetched:
+    """Window days are replaced while their re-fetch is complete (the first one that is not keeps
+    its published rows, and so do the window days after it); new days follow `judge`."""
+    by_day = {c.day: c for c in coverages}
+    redone = []
+    for day in window:
+        if not by_day[day].complete(threshold):
+            log.warning("%s: the re-fetch is not complete (%s); keeping its published rows", day.isoformat(),
+                        "; ".join(by_day[day].shortfalls(threshold)))
+            break
+        redone.append((by_day[day], COMPLETE))
+    try:
+        verdicts = judge([by_day[d] for d in new if d in by_day], threshold, fresh, allow_leading_empty=False)
+    except NoBarsError as error:
+        raise SyncError(str(error)) from None
+    added = verdicts.published
+    if len(redone) == len(window):
+        segments = [[c.day for c, _ in redone + added]]
+    else:
+        segments = [[c.day for c, _ in redone], [c.day for c, _ in added]]
+    return Fetched([s for s in segments if s], redone + added, frames, verdicts.held_back)
+
+
+def rebuilt_rows(repo: DatasetRepo, head: str | None, days: Sequence[dt.date], fetched: Fetched,
+                 stocks: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+    """Canonical rows of every day to (re)build, each segment carrying closes from the day before it."""
+    parts = []
+    for segment in fetched.segments:
+        first = days.index(segment[0])
+        carry = carry_before(repo, head, days[first - 1] if first else None)
+        parts.append(canonical_rows(segment, stocks, names, fetched.frames.on(segment), carry))
+    return pd.concat(parts, ignore_index=True) if parts else PRICE_SCHEMA.empty_table().to_pandas()
+
+
+def merged_shards(repo: DatasetRepo, head: str | None, replaced: Sequence[dt.date], rows: pd.DataFrame) -> dict[str, BuiltShard]:
+    """The months touched by the rebuilt days, merged into their published shards."""
+    fresh = split_by_month(to_table(rows))
     merged = {}
-    for path in dict.fromkeys(shard_path(d) for d in fetched.days):
-        replaced = [d for d in fetched.days if shard_path(d) == path]
-        table = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), replaced)
+    for path in dict.fromkeys(shard_path(d) for d in replaced):
+        in_month = [d for d in replaced if shard_path(d) == path]
+        table = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), in_month)
         merged[path] = BuiltShard.build(path, table)
     return merged
 
 
-def carry_before(repo: DatasetRepo, head: str, day: dt.date | None) -> pd.DataFrame:
+def carry_before(repo: DatasetRepo, head: str | None, day: dt.date | None) -> pd.DataFrame:
     """(code, close, adj_factor) on the published trading day `day` (paused rows included)."""
     if day is None:
         return empty_carry()
@@ -135,3 +176,4 @@ def carry_before(repo: DatasetRepo, head: str, day: dt.date | None) -> pd.DataFr
         raise SyncError(f"the published shard {shard_path(day)} is missing; run `python -m sync verify`, then a full sync")
     rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()
     return carry_from(rows) if len(rows) else empty_carry()
+

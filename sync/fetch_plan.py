@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Sequence
 
 import pandas as pd
 
 from sync.clock import ymd
-from sync.tushare.apis import DAY_APIS, ROW_CAPS
+from sync.tushare.apis import APIS, DAY_APIS, ROW_CAPS, available
 from sync.universe import listed_codes_per_day, listed_days_per_code
 
 STOCKS_PER_CHUNK = 50
@@ -24,11 +25,20 @@ STOCKS_PER_CHUNK = 50
 
 @dataclasses.dataclass(frozen=True)
 class Chunk:
-    """A unit of fetching and checkpointing: its id names its staging folder."""
+    """A unit of fetching and checkpointing, identified by what it holds (its days and codes).
+
+    `id` is derived from the content, so a checkpoint is reused only for exactly the same days and
+    codes: a reordered stock list or a moved end date gives other ids, never a wrong reuse.
+    """
 
     id: str
     days: tuple[dt.date, ...]
+    codes: tuple[str, ...] | None     # None: every code of the market (a per-day chunk)
     calls: tuple[tuple[str, dict], ...]
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,20 +74,29 @@ def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataF
 def _per_day(days: Sequence[dt.date], market: pd.DataFrame) -> FetchPlan:
     chunks = []
     for month_days in group_by_month(days):
-        calls = tuple((api, {"trade_date": ymd(d)}) for d in month_days for api in DAY_APIS)
-        chunks.append(Chunk(f"{month_days[0]:%Y-%m}", tuple(month_days), calls))
-    calls = {api: sum(max(1, math.ceil(n / ROW_CAPS[api])) for n in listed_codes_per_day(market, days)) for api in DAY_APIS}
+        calls = tuple((api, {"trade_date": ymd(d)}) for d in month_days for api in DAY_APIS if available(api, d))
+        ident = f"days-{month_days[0]:%Y-%m}-{_digest(tuple(month_days))}"
+        chunks.append(Chunk(ident, tuple(month_days), None, calls))
+    sizes = dict(zip(days, listed_codes_per_day(market, days), strict=True))
+    calls = {api: sum(_pages(api, sizes[d]) for d in days if available(api, d)) for api in DAY_APIS}
     return FetchPlan("per-day", tuple(chunks), calls)
 
 
 def _per_stock(days: Sequence[dt.date], universe: pd.DataFrame) -> FetchPlan:
     counts = {code: n for code, n in listed_days_per_code(universe, days).items() if n > 0}
-    codes = list(counts)
-    start, end = ymd(days[0]), ymd(days[-1])
+    codes = sorted(counts)  # sorted: the chunks do not depend on the order stock_basic lists them in
+    spans = {api: [d for d in days if available(api, d)] for api in DAY_APIS}
     chunks = []
     for i in range(0, len(codes), STOCKS_PER_CHUNK):
-        batch = codes[i:i + STOCKS_PER_CHUNK]
-        calls = tuple((api, {"ts_code": code, "start_date": start, "end_date": end}) for code in batch for api in DAY_APIS)
-        chunks.append(Chunk(f"stocks-{i // STOCKS_PER_CHUNK:05d}", tuple(days), calls))
-    calls = {api: sum(max(1, math.ceil(counts[c] / ROW_CAPS[api])) for c in codes) for api in DAY_APIS}
+        batch = tuple(codes[i:i + STOCKS_PER_CHUNK])
+        calls = tuple((api, {"ts_code": code, "start_date": ymd(spans[api][0]), "end_date": ymd(spans[api][-1])})
+                      for code in batch for api in DAY_APIS if spans[api])
+        chunks.append(Chunk(f"stocks-{_digest(batch, days[0], days[-1])}", tuple(days), batch, calls))
+    calls = {api: sum(_pages(api, min(counts[c], len(spans[api]))) for c in codes) if spans[api] else 0
+             for api in DAY_APIS}
     return FetchPlan("per-stock", tuple(chunks), calls)
+
+
+def _pages(api: str, rows: int) -> int:
+    """Calls for one request of up to `rows` rows: its pages (a sparse interface fits in one)."""
+    return 1 if APIS[api].sparse else max(1, math.ceil(rows / ROW_CAPS[api]))

@@ -1,39 +1,55 @@
-"""Full sync: rebuild every shard from the start date, checkpointing as it goes, publish once.
+"""Full sync: rebuild the trading days in [start, end], keep every published day outside, publish once.
 
-Fetched chunks (a month of days, or a batch of stocks) are staged in the repo's staging area as
-soon as they are complete, so an interrupted rebuild resumes without refetching them; on the Hub
-the staging area is a side branch, so it survives a restart of the machine. Nothing is visible on
-main until the one final commit.
+Fetched chunks (a month of days, or a batch of stocks) are checkpointed as soon as they arrive
+(see `sync.checkpoints`), so an interrupted rebuild resumes without refetching them. Months are
+then built one at a time from a local spill, each day judged by `sync.day_status`: complete and
+settled-partial days are published, and the rebuild stops before a fresh day that is not
+complete. Nothing is visible on main until the one final commit, and that commit never shrinks
+what is published: days outside the rebuilt range stay, the watermark never moves back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import io
 import logging
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
+import pyarrow as pa
 
-from dataset_script.schema import ALL_MARKETS, REPO_ID, shard_path
-from sync.config import DEFAULT_START, Settings
-from sync.meta import calendar_table, stocks_table, trading_days
+from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
+from sync.apply import apply_once, read_manifest, read_shard, read_state
+from sync.checkpoints import Checkpoints
+from sync.clock import newest_allowed_day, shanghai_date, ymd
 from sync.commit import BuiltShard, PublishInput
-from sync.publish import DatasetRepo
-from sync.apply import apply_once, read_state
-from sync.clock import newest_allowed_day, ymd
-from sync.day_status import incomplete_reason
+from sync.config import DEFAULT_START, Settings
+from sync.day_status import NoBarsError, day_coverage, fresh_days, judge
 from sync.errors import SyncError
+from sync.fetch_plan import FetchPlan, group_by_month, plan_fetch
+from sync.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.publish import DatasetRepo
 from sync.runs import Progress, ProgressCallback, RunResult
+from sync.shards import from_parquet, merge_shard
 from sync.source import Source
-from sync.tushare.apis import DAY_APIS
-from sync.fetch_plan import Chunk, FetchPlan, group_by_month, plan_fetch
-from sync.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.state import SyncState
+from sync.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.universe import listed_on, select_stocks
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Rebuilt:
+    """What the fetch-and-build phase produced, before it is planned onto a head."""
+
+    shards: dict[str, BuiltShard]
+    days: list[dt.date]                       # published days, in order, gap-free
+    manifest: pd.DataFrame                    # their meta/days.parquet rows
+    stopped: tuple[dt.date, str] | None       # the fresh day held back, and why
 
 
 def run_full(
@@ -43,140 +59,159 @@ def run_full(
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     markets = tuple(markets or settings.markets)
+    report = on_progress or (lambda _: None)
     with repo.lock():
         before = read_state(repo, repo.head())
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
         if start > newest:
             raise SyncError(f"the start {start.isoformat()} is after the newest day that can be fetched ({newest.isoformat()})")
-        calendar = source.calendar(start, dt.date(newest.year, 12, 31))
+        first = min(start, before.first_date) if before else start
+        calendar = source.calendar(first, dt.date(max(newest, before.watermark if before else newest).year, 12, 31))
         days = trading_days(calendar, start, newest)
         if not days:
             raise SyncError(f"no SSE trading day between {start.isoformat()} and {newest.isoformat()}; widen --start/--end")
+        check_keepable(before, days, markets)
         market = select_stocks(source.stocks(), ALL_MARKETS)
         stocks = market[market["market"].isin(markets)].reset_index(drop=True)
-        names = source.names()
         plan = plan_fetch(days, market, stocks)
         log.info(plan.describe(source.rate_per_min))
-        key = staging_key(start, markets, plan, source.description)
-        report = on_progress or (lambda _: None)
-        report(Progress("plan", calls=source.client.total_calls))
-        loaded = Checkpoints(repo, key, source, settings.completeness)
-        loaded.fetch_missing(plan, progress, report)
-        report(Progress("build", calls=source.client.total_calls))
-        shards, done, stopped = build_shards(days, plan, loaded, stocks, names, source, settings.completeness)
-        if not done:
-            raise SyncError(f"no complete trading day from {start.isoformat()}: {stopped[1] if stopped else 'no data'}; nothing was published")
-
-        def build(head: str | None, previous) -> PublishInput:
-            return PublishInput(
-                shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, done[0]),
-                trading_days=[d for d in days if done[0] <= d <= done[-1]], first_date=done[0], watermark=done[-1],
-                markets=markets, full=True,
-                run={"kind": "full", "finished_at": now.isoformat(timespec="seconds"), "strategy": plan.strategy,
-                     "start": ymd(start), "days": len(done), "api_calls": dict(source.client.calls)},
-            )
-
+        report(Progress("plan", 0, len(plan.chunks), "chunk", source.client.total_calls))
+        _prune_old_checkpoints(repo, settings, now)
+        fresh = fresh_days(trading_days(calendar, first, shanghai_date(now)), shanghai_date(now), settings.settle_days)
+        with tempfile.TemporaryDirectory(prefix="a-share-sync-") as spill:
+            key = staging_key(markets, plan, source.description)
+            checkpoints = Checkpoints(repo, key, Path(spill), settings.checkpoint_max_age, now)
+            checkpoints.fetch(plan, source, report, progress)
+            report(Progress("build", 0, len(group_by_month(days)), "month", source.client.total_calls))
+            rebuilt = rebuild(days, checkpoints, stocks, source, settings.completeness, fresh, report)
+        if not rebuilt.days:
+            reason = rebuilt.stopped[1] if rebuilt.stopped else "the source has no bars in the range"
+            raise SyncError(f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published")
+        all_days = trading_days(calendar, first, max(newest, before.watermark if before else newest))
         report(Progress("publish", calls=source.client.total_calls))
+
+        def build(head: str | None, previous: SyncState | None) -> PublishInput:
+            return plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, {
+                "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
+                "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
+                "api_calls": dict(source.client.calls)})
+
         commit, written = apply_once(repo, build, repo_id)
         repo.stage_drop(key)
+        after = read_state(repo, repo.head())
         return RunResult(
             kind="full", published=commit is not None, commit=commit,
-            watermark_before=before.watermark if before else None, watermark=done[-1], days=done,
-            rows=sum(s.info.rows for s in shards.values()), bytes_written=written,
-            api_calls=dict(source.client.calls), stopped=stopped,
+            watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
+            days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
+            api_calls=dict(source.client.calls), stopped=rebuilt.stopped,
         )
 
 
-def staging_key(start: dt.date, markets: Sequence[str], plan: FetchPlan, source: str) -> str:
-    """Same inputs → same key, so a re-run finds the checkpoints of an interrupted one."""
-    ident = [ymd(start), ",".join(markets), plan.strategy, source]
-    if plan.strategy == "per-stock":  # a stock chunk spans the whole range, so the end matters
-        ident.append(ymd(plan.chunks[0].days[-1]) if plan.chunks else "")
-    return "full-" + hashlib.sha1("|".join(ident).encode()).hexdigest()[:12]
+def check_keepable(before: SyncState | None, days: Sequence[dt.date], markets: Sequence[str]) -> None:
+    """Refuse a partial rebuild whose kept days could not stay consistent with the new ones."""
+    if before is None or (days[0] <= before.first_date and days[-1] >= before.watermark):
+        return  # nothing published, or everything published is rebuilt
+    span = f"--start {ymd(min(days[0], before.first_date))} --end {ymd(max(days[-1], before.watermark))}"
+    if tuple(before.markets) != tuple(markets):
+        raise SyncError(f"the published days are for markets {', '.join(before.markets)}, this rebuild is for "
+                        f"{', '.join(markets)}: rebuild everything that is published with {span}; nothing was published")
+    if before.schema_version != SCHEMA_VERSION:
+        raise SyncError(f"the published days have schema version {before.schema_version}, this sync writes "
+                        f"{SCHEMA_VERSION}: rebuild everything that is published with {span}; nothing was published")
 
 
-class Checkpoints:
-    """Fetched chunks: staged in the repo once complete, kept in memory otherwise."""
-
-    def __init__(self, repo: DatasetRepo, key: str, source: Source, threshold: float):
-        self.repo, self.key, self.source, self.threshold = repo, key, source, threshold
-        self.unstaged: dict[str, DayFrames] = {}
-
-    def fetch_missing(self, plan: FetchPlan, progress: bool, report: ProgressCallback) -> None:
-        staged = set(self.repo.stage_files(self.key))
-        todo = [c for c in plan.chunks if not self._is_staged(c, staged)]
-        if len(todo) < len(plan.chunks):
-            log.info("reusing %d of %d chunks already fetched by an earlier run", len(plan.chunks) - len(todo), len(plan.chunks))
-        for done, chunk in enumerate(tqdm(todo, desc=f"full ({plan.strategy})", unit="chunk", disable=not progress)):
-            report(Progress("fetch", done, len(todo), "chunk", self.source.client.total_calls))
-            frames = self._fetch(chunk)
-            if self._complete(frames, chunk.days):
-                self.repo.stage_write(self.key, {**{f"{chunk.id}/{api}.parquet": _encode(frame) for api, frame in frames.by_api().items()},
-                                                 f"{chunk.id}/days.txt": _days_text(chunk.days)})
-            else:
-                self.unstaged[chunk.id] = frames
-
-    def load(self, chunk: Chunk) -> DayFrames:
-        if chunk.id in self.unstaged:
-            return self.unstaged[chunk.id]
-        return DayFrames.of({api: _decode(self.repo.stage_read(self.key, f"{chunk.id}/{api}.parquet")) for api in DAY_APIS})
-
-    def _fetch(self, chunk: Chunk) -> DayFrames:
-        results = self.source.query_many(chunk.calls)
-        by_api = {api: [frame for (name, _), frame in zip(chunk.calls, results, strict=True) if name == api] for api in DAY_APIS}
-        return DayFrames.of({api: pd.concat(parts, ignore_index=True) for api, parts in by_api.items()})
-
-    def _is_staged(self, chunk: Chunk, staged: set[str]) -> bool:
-        needed = {f"{chunk.id}/{api}.parquet" for api in DAY_APIS} | {f"{chunk.id}/days.txt"}
-        if not needed <= staged:
-            return False
-        return self.repo.stage_read(self.key, f"{chunk.id}/days.txt") == _days_text(chunk.days)
-
-    def _complete(self, frames: DayFrames, days: Sequence[dt.date]) -> bool:
-        """Stage only chunks whose every day (that has any bar) is complete: a partial day must be refetched."""
-        with_bars = set(frames.daily["trade_date"].dt.date)
-        checked = [d for d in days if d in with_bars]
-        return bool(checked) and all(incomplete_reason(frames.on([d]), self.threshold) is None for d in checked)
+def staging_key(markets: Sequence[str], plan: FetchPlan, source: str) -> str:
+    """Where this kind of rebuild checkpoints; the chunks themselves carry their days and codes."""
+    ident = "|".join([",".join(markets), plan.strategy, source])
+    return "full-" + hashlib.sha1(ident.encode()).hexdigest()[:12]
 
 
-def build_shards(days, plan: FetchPlan, loaded: Checkpoints, stocks, names, source: Source, threshold: float):
-    """Canonical monthly shards in date order, carrying closes across months.
-
-    Leading days on which the source has no bar at all (before its data begins) are skipped;
-    after that, the first incomplete day ends the rebuild (the watermark stops before it).
-    """
-    shards: dict[str, BuiltShard] = {}
-    done: list[dt.date] = []
-    carry = None
-    for month_days, frames in _month_frames(days, plan, loaded):
-        complete, stopped = [], None
-        for day in month_days:
-            one_day = frames.on([day])
-            if not done and not complete and one_day.daily.empty:
-                continue  # the source's data has not begun yet
-            reason = incomplete_reason(one_day, threshold)
-            if reason:
-                stopped = (day, reason)
-                break
-            complete.append(day)
-        if complete:
+def rebuild(days: Sequence[dt.date], checkpoints: Checkpoints, stocks: pd.DataFrame, source: Source,
+            threshold: float, fresh: set[dt.date], report: ProgressCallback) -> Rebuilt:
+    """Canonical monthly shards in date order, each month read alone from the spill, closes carried across."""
+    names = source.names()
+    result = Rebuilt({}, [], pd.DataFrame(), None)
+    manifests, carry = [], None
+    for i, month_days in enumerate(group_by_month(days)):
+        report(Progress("build", i, len(group_by_month(days)), "month", source.client.total_calls))
+        frames = checkpoints.month(month_days)
+        try:
+            verdicts = judge(day_coverage(month_days, frames, stocks), threshold, fresh, allow_leading_empty=not result.days)
+        except NoBarsError as error:
+            raise SyncError(str(error)) from None
+        published = [cov.day for cov, _ in verdicts.published]
+        if published:
             if carry is None:
-                carry = seed_closes(source, stocks, frames.on([complete[0]]), complete[0])
-            rows = canonical_rows(complete, stocks, names, frames.on(complete), carry)
-            path = shard_path(complete[0])
-            shards[path] = BuiltShard.build(path, to_table(rows))
+                carry = seed_closes(source, stocks, frames.on([published[0]]).daily, published[0])
+            rows = canonical_rows(published, stocks, names, frames.on(published), carry)
+            path = shard_path(published[0])
+            result.shards[path] = BuiltShard.build(path, to_table(rows))
+            manifests.append(day_rows(rows, verdicts.published))
             carry = pd.concat([carry, carry_from(rows)], ignore_index=True).drop_duplicates("code", keep="last")
-            done += complete
-        if stopped:
-            return shards, done, stopped
-    return shards, done, None
+            result.days += published
+        if verdicts.held_back:
+            result.stopped = verdicts.held_back
+            break
+    result.manifest = pd.concat(manifests, ignore_index=True) if manifests else pd.DataFrame()
+    return result
 
 
-def seed_closes(source: Source, stocks: pd.DataFrame, first: DayFrames, day: dt.date) -> pd.DataFrame:
+def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None, rebuilt: Rebuilt,
+                 stocks: pd.DataFrame, calendar: pd.DataFrame, all_days: Sequence[dt.date],
+                 markets: Sequence[str], run: dict) -> PublishInput:
+    """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won)."""
+    replaced = set(rebuilt.days)
+    if previous is None:
+        first, watermark, shards, old_days = rebuilt.days[0], rebuilt.days[-1], dict(rebuilt.shards), None
+    else:
+        check_keepable(previous, rebuilt.days, markets)
+        published = [d for d in all_days if previous.first_date <= d <= previous.watermark]
+        first, watermark = _joined_range(published, rebuilt.days, all_days)
+        shards = {path: _merged(repo, head, path, built, previous, replaced) for path, built in rebuilt.shards.items()}
+        old_days = read_manifest(repo, head, previous)
+    kept = [d for d in all_days if first <= d <= watermark]
+    replace_all = previous is None or (rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark)
+    return PublishInput(
+        shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, first),
+        days=days_table(old_days, rebuilt.manifest, watermark), trading_days=kept, first_date=first,
+        watermark=watermark, markets=tuple(markets), run=run, replace_all=replace_all,
+    )
+
+
+def _joined_range(published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_days: Sequence[dt.date]) -> tuple[dt.date, dt.date]:
+    """(first day, watermark) of published ∪ rebuilt; refuse when they would leave a gap between them."""
+    union = sorted(set(published) | set(rebuilt))
+    position = {d: i for i, d in enumerate(all_days)}
+    gaps = [b for a, b in zip(union, union[1:]) if position[b] != position[a] + 1]
+    if gaps:
+        raise SyncError(f"the rebuilt days ({rebuilt[0].isoformat()}..{rebuilt[-1].isoformat()}) and the published days "
+                        f"({published[0].isoformat()}..{published[-1].isoformat()}) would leave a gap before "
+                        f"{gaps[0].isoformat()}: choose a range that touches the published days; nothing was published")
+    return union[0], union[-1]
+
+
+def _merged(repo: DatasetRepo, head: str | None, path: str, built: BuiltShard, previous: SyncState,
+            replaced: set[dt.date]) -> BuiltShard:
+    """A rebuilt month, plus the head's rows of days this run did not rebuild (a range edge, or a
+    day that a concurrent writer published)."""
+    info = previous.shards.get(path)
+    if info is None or (info.first_date >= built.days[0] and info.last_date <= built.days[-1]):
+        return built
+    merged = merge_shard(read_shard(repo, head, path), from_parquet(built.data), [d for d in replaced if shard_path(d) == path])
+    return BuiltShard.build(path, merged)
+
+
+def _prune_old_checkpoints(repo: DatasetRepo, settings: Settings, now: dt.datetime) -> None:
+    removed = repo.stage_prune(settings.checkpoint_max_age, now) if hasattr(repo, "stage_prune") else []
+    if removed:
+        log.info("removed %d checkpoint area(s) older than %s", len(removed), settings.checkpoint_max_age)
+
+
+def seed_closes(source: Source, stocks: pd.DataFrame, daily: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended)."""
     listed = stocks[listed_on(stocks, day - dt.timedelta(days=1)) & listed_on(stocks, day)]
-    missing = sorted(set(listed["code"]) - set(first.daily["ts_code"]))
+    missing = sorted(set(listed["code"]) - set(daily["ts_code"]))
     if not missing:
         return empty_carry()
     before = ymd(day - dt.timedelta(days=1))
@@ -184,27 +219,3 @@ def seed_closes(source: Source, stocks: pd.DataFrame, first: DayFrames, day: dt.
     found = pd.concat(bars, ignore_index=True).rename(columns={"ts_code": "code", "trade_date": "date"})
     found = found.assign(adj_factor=float("nan"))
     return carry_from(found[["code", "date", "close", "adj_factor"]]) if len(found) else empty_carry()
-
-
-def _month_frames(days, plan: FetchPlan, loaded: Checkpoints) -> Iterator[tuple[list[dt.date], DayFrames]]:
-    if plan.strategy == "per-day":
-        for chunk in plan.chunks:
-            yield list(chunk.days), loaded.load(chunk)
-        return
-    everything = DayFrames.concat([loaded.load(c) for c in plan.chunks]) if plan.chunks else None
-    for month_days in group_by_month(days):
-        yield month_days, everything.on(month_days)
-
-
-def _encode(frame: pd.DataFrame) -> bytes:
-    sink = io.BytesIO()
-    frame.to_parquet(sink, index=False, compression="zstd")
-    return sink.getvalue()
-
-
-def _decode(data: bytes) -> pd.DataFrame:
-    return pd.read_parquet(io.BytesIO(data))
-
-
-def _days_text(days: Sequence[dt.date]) -> bytes:
-    return ",".join(ymd(d) for d in days).encode()

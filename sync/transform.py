@@ -19,7 +19,8 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import DAILY_BASIC_COLUMNS, PRICE_SCHEMA
-from sync.tushare.apis import DAY_APIS
+from sync.tushare.apis import APIS, DAY_APIS
+from sync.tushare.frames import typed_frame
 from sync.universe import listed_pairs
 
 ST_PREFIXES = ("ST", "*ST", "SST", "S*ST")
@@ -30,7 +31,7 @@ FLOAT_COLUMNS = tuple(f.name for f in PRICE_SCHEMA if f.type == pa.float64())
 
 @dataclasses.dataclass(frozen=True)
 class DayFrames:
-    """The four per-day interfaces, for one or more trading days (any subset of codes).
+    """The per-day interfaces (`DAY_APIS`), for one or more trading days (any subset of codes).
 
     Built and read by interface name (`DayFrames.of({"daily": ..., ...})`, `frames.by_api()`).
     """
@@ -39,6 +40,7 @@ class DayFrames:
     stk_limit: pd.DataFrame
     daily_basic: pd.DataFrame
     adj_factor: pd.DataFrame
+    suspend_d: pd.DataFrame = dataclasses.field(default_factory=lambda: typed_frame(APIS["suspend_d"].requested, []))
 
     @classmethod
     def of(cls, frames: Mapping[str, pd.DataFrame]) -> DayFrames:

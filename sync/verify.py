@@ -8,11 +8,13 @@ import pyarrow.compute as pc
 import yaml
 
 from dataset_script.schema import (
-    CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH,
+    CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, DAY_STATUSES, DAYS_PATH, DAYS_SCHEMA, LAST_UPDATE_PATH,
+    STATE_PATH, STOCKS_PATH,
     STOCKS_SCHEMA, is_loading_script, shard_month,
 )
 from sync.publish import DatasetRepo
 from sync.apply import read_state
+from sync.commit import days_with_status
 from sync.clock import shanghai_date, ymd
 from sync.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.state import SyncState
@@ -27,7 +29,7 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
     files = set(repo.list_files(head))
     problems = _meta_problems(repo, head, state, files)
     calendar = from_parquet(repo.read(CALENDAR_PATH, head)) if CALENDAR_PATH in files else None
-    days_by_shard = {}
+    days_by_shard, rows_by_day = {}, {}
     for path in sorted(p for p in files if shard_month(p) is not None):
         data = repo.read(path, head)
         table = from_parquet(data)
@@ -38,11 +40,34 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         elif info.sha256 != sha256(data) or info.rows != table.num_rows:
             problems.append(f"{path}: content differs from {STATE_PATH} (sha256 or row count)")
         days_by_shard[path] = shard_days(table)
+        counts = table.group_by("date").aggregate([([], "count_all")])
+        rows_by_day.update(zip(counts.column("date").to_pylist(), counts.column("count_all").to_pylist(), strict=True))
     problems += [f"{path}: listed in {STATE_PATH} but missing" for path in sorted(set(state.shards) - files)]
     if calendar is not None:
         open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
         expected = [d for d in open_days if state.first_date <= d <= state.watermark]
         problems += coverage_problems(days_by_shard, expected, state.watermark)
+    problems += _manifest_problems(repo.read(DAYS_PATH, head) if DAYS_PATH in files else None, rows_by_day)
+    return problems
+
+
+def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> list[str]:
+    """meta/days.parquet names every published day once, with its shard row count and a valid status."""
+    if data is None:
+        return [f"{DAYS_PATH} is missing; the next sync writes it"]
+    days = from_parquet(data)
+    if days.schema.remove_metadata() != DAYS_SCHEMA:
+        return [f"{DAYS_PATH}: columns or types differ from the contract"]
+    listed = dict(zip(days.column("date").to_pylist(), days.column("rows").to_pylist(), strict=True))
+    problems = []
+    if len(listed) != days.num_rows or sorted(listed) != sorted(rows_by_day):
+        problems.append(f"{DAYS_PATH} does not list exactly the days in the shards")
+    wrong = sorted(d for d, n in listed.items() if d in rows_by_day and rows_by_day[d] != n)
+    if wrong:
+        problems.append(f"{DAYS_PATH}: row counts differ from the shards on {len(wrong)} day(s), first {wrong[0].isoformat()}")
+    bad = set(days.column("status").to_pylist()) - set(DAY_STATUSES)
+    if bad:
+        problems.append(f"{DAYS_PATH}: unknown status {sorted(bad)}")
     return problems
 
 
@@ -74,7 +99,13 @@ def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
                          "last_date": info.last_date.isoformat()} for path, info in sorted(state.shards.items())],
         "schema_version": state.schema_version,
         "last_run": dict(state.last_run),
+        "partial_days": _partial_days(repo, head),
     }
+
+
+def _partial_days(repo: DatasetRepo, head: str) -> int | None:
+    data = repo.read(DAYS_PATH, head)
+    return None if data is None else days_with_status(from_parquet(data), "partial")
 
 
 def _meta_problems(repo: DatasetRepo, head: str, state: SyncState, files: set[str]) -> list[str]:

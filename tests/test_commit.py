@@ -15,12 +15,26 @@ from sync.commit import BuiltShard, Commit, InvariantError, PublishInput, check_
 from sync.errors import SyncError
 from tests.test_shards import FEB1, JAN2, JAN3, JAN31, table
 
+def manifest(tables, days, watermark):
+    """meta/days.parquet for these shard tables: each trading day through the watermark, its row count."""
+    dates = [d for t in tables for d in t.column("date").to_pylist()]
+    return pa.table({
+        "date": pa.array([d for d in days if d <= watermark], pa.date32()),
+        "status": ["complete"] * len([d for d in days if d <= watermark]),
+        "rows": pa.array([dates.count(d) for d in days if d <= watermark], pa.int64()),
+        "paused": pa.array([0] * len([d for d in days if d <= watermark]), pa.int64()),
+        **{f"coverage_{api}": pa.array([None] * len([d for d in days if d <= watermark]), pa.float64())
+           for api in ("daily", "daily_basic", "stk_limit", "adj_factor")},
+    })
+
+
 def publish_input(shards, days, watermark, full=True):
     stocks = pa.table({n: pa.array([], type=t) for n, t in zip(["code"], [pa.string()])})
     calendar = pa.table({"date": pa.array(days, pa.date32())})
-    shards = {path: BuiltShard.build(path, t) for path, t in shards.items()}
-    return PublishInput(shards=shards, stocks=stocks, calendar=calendar, trading_days=days, first_date=days[0],
-                        watermark=watermark, markets=("主板",), run={"kind": "test"}, full=full)
+    built = {path: BuiltShard.build(path, t) for path, t in shards.items()}
+    return PublishInput(shards=built, stocks=stocks, calendar=calendar, days=manifest(shards.values(), days, watermark),
+                        trading_days=days, first_date=days[0], watermark=watermark, markets=("主板",),
+                        run={"kind": "test"}, replace_all=full)
 
 
 def test_plan_refuses_to_publish_a_gap_before_the_watermark():

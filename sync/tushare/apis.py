@@ -38,6 +38,7 @@ class Api:
     history_start: dt.date | None = None
     published_at: dt.time | None = None
     rate_per_min: int | None = None
+    sparse: bool = False  # rows only for a few codes per day (suspensions): one page per call
 
     @property
     def returned_by_default(self) -> tuple[str, ...]:
@@ -77,11 +78,14 @@ APIS: Mapping[str, Api] = {api.name: api for api in (
         requested=("ts_code", "trade_date", "adj_factor"), row_cap=6000, published_at=dt.time(9, 15)),
     Api("suspend_d", fields=("ts_code", "trade_date", "suspend_timing", "suspend_type"),
         requested=("ts_code", "trade_date", "suspend_timing", "suspend_type"), row_cap=5000,
-        published_at=dt.time(0, 0)),
+        published_at=dt.time(0, 0), sparse=True),
 )}
 
-# The per-trading-day interfaces a dataset row is built from, in the order a day is fetched.
-DAY_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")
+# The interfaces a dataset row is built from; each day's coverage is measured for each of them.
+ROW_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")
+# What is fetched per trading day: the row interfaces, plus suspensions, which say which listed
+# stocks are not expected to trade (the denominator of `daily`'s coverage).
+DAY_APIS = (*ROW_APIS, "suspend_d")
 ROW_CAPS: Mapping[str, int] = {name: api.row_cap for name, api in APIS.items()}
 DEFAULT_RATE_OVERRIDES: Mapping[str, int] = {n: a.rate_per_min for n, a in APIS.items() if a.rate_per_min}
 
@@ -91,7 +95,7 @@ DEFAULT_RATE_OVERRIDES: Mapping[str, int] = {n: a.rate_per_min for n, a in APIS.
 BOARD_PREFIXES: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("主板", "SSE"): ("600", "601", "603", "605"),
     ("主板", "SZSE"): ("000", "002", "001", "003"),
-    ("创业板", "SZSE"): ("300", "301"),
+    ("创业板", "SZSE"): ("300", "301", "302"),
     ("科创板", "SSE"): ("688", "689"),
     ("北交所", "BSE"): ("920",),
 }
@@ -112,7 +116,8 @@ def board_of(code: str, exchange: str | None, label: str | None) -> str | None:
     >>> board_of("002001.SZ", "SZSE", "中小板"), board_of("600001.SH", None, ""), board_of("300001.SZ", "SZSE", None)
     ('主板', '主板', '创业板')
     """
-    label = (label or "").strip()
+    label = label.strip() if isinstance(label, str) else ""  # stock_basic gives null (NaN) labels too
+    exchange = exchange if isinstance(exchange, str) and exchange else None
     if label in BOARDS:
         return label
     if label in LEGACY_BOARDS:

@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pandas as pd
@@ -41,6 +41,7 @@ from pyrate_limiter import InMemoryBucket, Rate, RateItem
 from sync.tushare.errors import (
     TushareAuthError,
     TushareError,
+    TushareMissingFieldError,
     TusharePermissionError,
     TushareProtocolError,
     TushareQuotaError,
@@ -171,6 +172,7 @@ class TushareClient:
         self._timeout = timeout
         self.limiter = RateLimiter(lambda api: self._rates.get(api, rate_per_min), clock=clock, sleep=sleep)
         self._lock = threading.Lock()
+        self._server_caps: dict[str, int] = {}  # page sizes the server turned out to cap at
         self.calls: collections.Counter[str] = collections.Counter()
         self.pages: collections.Counter[str] = collections.Counter()
         self.rows: collections.Counter[str] = collections.Counter()
@@ -214,6 +216,9 @@ class TushareClient:
         reply_fields, items = self._fetch_all(api_name, field_text, params)
         if not reply_fields and not items and field_text:
             reply_fields = field_text.split(",")
+        missing = [name for name in field_text.split(",") if name and name not in reply_fields] if items else []
+        if missing:  # padding with nulls would publish e.g. a month of null volumes as if it were data
+            raise TushareMissingFieldError(missing, api_name=api_name)
         try:
             return typed_frame(reply_fields, items)
         except ValueError as exc:
@@ -223,10 +228,11 @@ class TushareClient:
 
     def _fetch_all(self, api: str, field_text: str, params: dict[str, Any]) -> tuple[list[str], list[list]]:
         if "limit" in params or "offset" in params:  # the caller pages: exactly one request
-            fields, items = self._request(api, field_text, params)
+            fields, items, _ = self._request(api, field_text, params)
             self._count_page(api, len(items))
             return fields, items
         cap = ROW_CAPS.get(api, DEFAULT_ROW_CAP)
+        server_cap = self._server_caps.get(api)
         fields: list[str] = []
         rows: list[list] = []
         previous: list[list] | None = None
@@ -234,7 +240,7 @@ class TushareClient:
             if page >= MAX_PAGES:
                 raise TushareProtocolError(f"more than {MAX_PAGES} pages of {cap} rows; the server seems "
                                            "to ignore offset", api_name=api, retryable=False)
-            page_fields, items = self._request(api, field_text, {**params, "limit": cap, "offset": len(rows)})
+            page_fields, items, has_more = self._request(api, field_text, {**params, "limit": cap, "offset": len(rows)})
             if items and fields and page_fields != fields:
                 raise TushareProtocolError(f"page {page + 1} has fields {page_fields}, page 1 had {fields}",
                                            api_name=api, retryable=False)
@@ -245,10 +251,20 @@ class TushareClient:
             fields = fields or page_fields
             rows.extend(items)
             self._count_page(api, len(items))
-            if not _may_have_more(len(items), cap):
+            if page and len(previous or []) < cap and items:
+                self._learn_server_cap(api, len(previous))  # a short page was followed by more rows
+            if not _page_is_full(len(items), cap, server_cap, has_more):
                 return fields, rows
             previous = items
         raise AssertionError("unreachable")
+
+    def _learn_server_cap(self, api: str, rows: int) -> None:
+        """The server capped a page below our limit (stk_limit has answered 4,800 of 5,800): remember it."""
+        with self._lock:
+            if rows > self._server_caps.get(api, 0):
+                logger.warning("Tushare %s pages hold at most %d rows, below the documented %d", api, rows,
+                               ROW_CAPS.get(api, DEFAULT_ROW_CAP))
+                self._server_caps[api] = rows
 
     def _count_page(self, api: str, rows: int) -> None:
         with self._lock:
@@ -257,7 +273,7 @@ class TushareClient:
 
     # -- one page, with retries --------------------------------------------------------------
 
-    def _request(self, api: str, field_text: str, params: dict[str, Any]) -> tuple[list[str], list[list]]:
+    def _request(self, api: str, field_text: str, params: dict[str, Any]) -> Page:
         body = {"api_name": api, "token": self._token, "params": params, "fields": field_text}
         transient = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._max_attempts),
@@ -289,7 +305,7 @@ class TushareClient:
         error = state.outcome.exception()
         raise quota_still_refused(error, self._max_quota_waits, QUOTA_WAIT_S, self.limiter.limit(error.api_name))
 
-    def _post_once(self, api: str, body: dict[str, Any]) -> tuple[list[str], list[list]]:
+    def _post_once(self, api: str, body: dict[str, Any]) -> Page:
         self.limiter.acquire(api)
         with self._lock:
             self.calls[api] += 1
@@ -313,7 +329,7 @@ class TushareClient:
             raise failure
         return self._parse(api, shown, response)
 
-    def _parse(self, api: str, shown: str, response: httpx.Response) -> tuple[list[str], list[list]]:
+    def _parse(self, api: str, shown: str, response: httpx.Response) -> Page:
         status = response.status_code
         if not response.is_success:
             hint = "; check TUSHARE_API_URL" if status in (404, 405) else ""
@@ -339,11 +355,20 @@ class TushareClient:
         return scrub(text, [self._token])
 
 
-def _may_have_more(page_rows: int, cap: int) -> bool:
-    return page_rows == cap or (0 < page_rows < cap and page_rows % 1000 == 0)
+def _page_is_full(page_rows: int, cap: int, server_cap: int | None, has_more: bool) -> bool:
+    """Ask for the next page? When this one is full (our limit, or a cap the server showed earlier),
+    when the server says `has_more`, or when it holds a round thousand rows (servers have capped at
+    5,000 below a documented 6,000); an empty page ends the listing whatever `has_more` says."""
+    return page_rows > 0 and (page_rows >= cap or page_rows == server_cap or has_more or page_rows % 1000 == 0)
 
 
-def _check_data(api: str, data: Any) -> tuple[list[str], list[list]]:
+class Page(NamedTuple):
+    fields: list[str]
+    items: list[list]
+    has_more: bool
+
+
+def _check_data(api: str, data: Any) -> Page:
     if data is None:
         raise TushareProtocolError('the reply has code 0 but "data" is null', api_name=api)
     fields = data.get("fields") if isinstance(data, dict) else None
@@ -356,7 +381,7 @@ def _check_data(api: str, data: Any) -> tuple[list[str], list[list]]:
         if not isinstance(row, list) or len(row) != len(fields):
             size = len(row) if isinstance(row, list) else type(row).__name__
             raise TushareProtocolError(f"row {i} has {size} values for {len(fields)} fields", api_name=api)
-    return fields, items
+    return Page(fields, items, data.get("has_more") is True)
 
 
 def _is_transient(error: BaseException) -> bool:

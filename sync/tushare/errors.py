@@ -114,6 +114,17 @@ class TushareProtocolError(_RetriedError):
     """A 2xx JSON reply that breaks the protocol: no integer code, `data` null, ragged rows, …"""
 
 
+class TushareMissingFieldError(TushareProtocolError):
+    """A non-empty reply lacks requested fields: never padded with nulls, never retried."""
+
+    def __init__(self, fields: list[str], *, api_name: str):
+        names = ", ".join(fields)
+        super().__init__(f"the reply lacks the requested field(s) {names}; nothing was published. The interface "
+                         "or the account's permissions may have changed: check the Tushare docs for "
+                         f"{api_name}, then run again", api_name=api_name, retryable=False)
+        self.fields = fields
+
+
 def error_from_reply(api_name: str, code: int, msg: str, *, rate_per_min: int | None = None) -> TushareError:
     """Map a business error reply (HTTP 200, `code != 0`) to a typed error. Pure: text in, error out.
 

@@ -1,0 +1,113 @@
+"""A full sync never shrinks what is published: it replaces the days of its range and keeps the rest,
+refuses a range whose kept days would not stay consistent, and keeps what a concurrent writer added."""
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH, shard_month
+from sync.clock import SHANGHAI
+from sync.config import Settings
+from sync.delta import run_delta
+from sync.errors import SyncError
+from sync.full import run_full
+from sync.market import MarketSpec, SyntheticMarket
+from sync.market.server import TushareServer
+from sync.publish import open_repo
+from sync.publish.hub import HubRepo
+from sync.shards import from_parquet
+from sync.source import Source
+from sync.tushare.client import TushareClient
+from sync.verify import verify_repo
+
+START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
+TOKEN = "keep-test-token"
+SETTINGS = Settings(markets=("主板",))
+REPO_ID = "ellendan/a-share-prices"
+
+
+def at(day: dt.date, hour: int = 20) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="module")
+def market():
+    return SyntheticMarket(MarketSpec(start=START, end=END, n_stocks=50, seed=5))
+
+
+@pytest.fixture(scope="module")
+def days(market):
+    return market.trade_dates()
+
+
+@pytest.fixture
+def source(market):
+    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(END)) as server:
+        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
+            yield Source(client, "test market", market.spec.start)
+
+
+def rows_of(repo) -> pd.DataFrame:
+    head = repo.head()
+    shards = sorted(p for p in repo.list_files(head) if shard_month(p))
+    return pa.concat_tables([from_parquet(repo.read(p, head)) for p in shards]).to_pandas()
+
+
+def test_full_sync_over_a_range_inside_the_published_one_keeps_the_rest(tmp_path, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, SETTINGS, at(END), end=days[60])
+    before = rows_of(repo)
+    result = run_full(repo, source, SETTINGS, at(END), start=days[20], end=days[35])
+    assert result.watermark == days[60], "the watermark never moves back"
+    after = rows_of(repo)
+    assert sorted(after["date"].unique()) == days[:61], "every published day is still there"
+    pd.testing.assert_frame_equal(before, after)  # the same source gives the same rows
+    assert repo.read(LAST_UPDATE_PATH, repo.head()) == days[60].strftime("%Y%m%d").encode()
+    assert verify_repo(repo) == []
+
+
+def test_full_sync_that_starts_later_keeps_the_earlier_history(tmp_path, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, SETTINGS, at(END), end=days[40])
+    run_full(repo, source, SETTINGS, at(END), start=days[30])
+    after = rows_of(repo)
+    assert sorted(after["date"].unique()) == days
+    manifest = from_parquet(repo.read(DAYS_PATH, repo.head()))
+    assert manifest.column("date").to_pylist() == days
+    assert verify_repo(repo) == []
+
+
+def test_partial_rebuild_for_other_markets_is_refused_with_the_range_to_use(tmp_path, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, SETTINGS, at(END), end=days[40])
+    head = repo.head()
+    with pytest.raises(SyncError, match=f"--start {days[0]:%Y%m%d} --end {days[40]:%Y%m%d}"):
+        run_full(repo, source, SETTINGS, at(END), start=days[10], end=days[20], markets=("主板", "创业板"))
+    assert repo.head() == head, "nothing was published"
+
+
+def test_a_range_that_would_leave_a_gap_is_refused(tmp_path, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, SETTINGS, at(END), start=days[30], end=days[40])
+    head = repo.head()
+    with pytest.raises(SyncError, match="gap"):
+        run_full(repo, source, SETTINGS, at(END), start=days[0], end=days[10])
+    assert repo.head() == head
+
+
+def test_a_delta_published_during_a_full_sync_is_kept(hub_server, source, days, tmp_path):
+    repo = open_repo(f"hf://datasets/{REPO_ID}")
+    run_full(repo, source, SETTINGS, at(END), end=days[50])
+    other = HubRepo(REPO_ID, repo.api, lock_dir=tmp_path / "other-machine")  # another machine's writer
+
+    def concurrent_delta():
+        run_delta(other, source, SETTINGS, at(END), end=days[52])
+
+    hub_server.before_next_commit(concurrent_delta)
+    result = run_full(repo, source, SETTINGS, at(END), start=days[10], end=days[30])
+    assert result.published
+    assert sorted(rows_of(repo)["date"].unique()) == days[:53], "the concurrent delta's days survive"
+    assert repo.read(LAST_UPDATE_PATH, repo.head()) == days[52].strftime("%Y%m%d").encode()
+    assert verify_repo(repo) == []
