@@ -6,6 +6,7 @@ import pytest
 
 from sync.market import MarketSpec, SyntheticMarket
 from sync.tushare.client import TushareAuthError, TushareClient
+from sync.tushare.errors import TushareMissingFieldError
 from sync.market.server import TushareServer
 
 DAY = dt.date(2025, 6, 3)
@@ -37,3 +38,28 @@ def test_bad_token_against_the_server_names_the_variable_not_the_token(big_day):
             client.query("trade_cal", start_date="20250601", end_date="20250610")
     assert "TUSHARE_TOKEN" in str(raised.value) and "not-the-token-5b1d" not in str(raised.value)
     assert client.calls["trade_cal"] == 1, "a bad token is not retried"
+
+
+@pytest.fixture(scope="module")
+def small_market():
+    return SyntheticMarket(MarketSpec(dt.date(2024, 1, 2), dt.date(2024, 3, 29), n_stocks=80, seed=5))
+
+
+def test_a_dropped_field_fails_the_query_naming_interface_and_field(small_market):
+    with TushareServer(small_market, tokens=("tok",), drop_fields={"daily": {"vol"}}) as server, \
+            TushareClient("tok", server.url, rate_per_min=1_000_000) as client:
+        with pytest.raises(TushareMissingFieldError) as raised:
+            client.query("daily", "ts_code,trade_date,vol,amount", trade_date="20240329")
+        assert raised.value.fields == ["vol"] and raised.value.api_name == "daily"
+        assert client.calls["daily"] == 1, "a missing field is not retried"
+        assert len(client.query("daily", "ts_code,trade_date,amount", trade_date="20240329")) > 0
+
+
+def test_the_client_pages_a_reordered_listing_and_gets_every_stock_once(small_market):
+    expected = sorted(small_market.table("stock_basic")["ts_code"])
+    with TushareServer(small_market, tokens=("tok",), row_caps={"stock_basic": 9}) as server, \
+            TushareClient("tok", server.url, rate_per_min=1_000_000) as client:
+        first = list(client.query("stock_basic", "ts_code,market", list_status="L,D,P")["ts_code"])
+        second = list(client.query("stock_basic", "ts_code,market", list_status="L,D,P")["ts_code"])
+        assert client.pages["stock_basic"] > 2 * len(expected) // 9
+    assert sorted(first) == sorted(second) == expected and first != second

@@ -365,6 +365,53 @@ def test_restated_rows_answer_the_correction(server, pro, market):
         server.restate("adj_factor", row["ts_code"], "20240328", close=1.0)
 
 
+# --- stock_basic order, dropped fields ---------------------------------------------------------
+
+
+def test_every_stock_basic_listing_comes_in_a_new_order(pro, market):
+    first = list(pro.stock_basic(list_status="L,D,P")["ts_code"])
+    second = list(pro.stock_basic(list_status="L,D,P")["ts_code"])
+    assert first != second and sorted(first) == sorted(second) == sorted(market.table("stock_basic")["ts_code"])
+
+
+def test_listing_orders_are_the_same_on_every_server(market):
+    def two_listings():
+        with TushareServer(market, clock=lambda: EVENING) as server:
+            pro = official(server.url)
+            return [list(pro.stock_basic(fields="ts_code")["ts_code"]) for _ in range(2)]
+
+    assert two_listings() == two_listings()
+
+
+def test_paging_a_listing_with_a_small_cap_returns_every_row_once(market):
+    expected = sorted(market.table("stock_basic")["ts_code"])
+    with TushareServer(market, clock=lambda: EVENING, row_caps={"stock_basic": 7}) as server:
+        pro, pages = official(server.url), []
+        while not pages or len(pages[-1]) == 7:
+            pages.append(pro.stock_basic(list_status="L,D,P", fields="ts_code", offset=7 * len(pages)))
+            pro.stock_basic(list_status="L", fields="ts_code")  # another listing meanwhile changes nothing
+    got = list(pd.concat(pages)["ts_code"])
+    assert len(pages) > 3 and sorted(got) == expected
+
+
+def test_a_dropped_field_is_absent_even_when_requested(market):
+    with TushareServer(market, clock=lambda: EVENING, drop_fields={"daily": {"vol"}}) as server:
+        pro = official(server.url)
+        asked = pro.daily(trade_date="20240329", fields="ts_code,vol,close")
+        assert list(asked.columns) == ["ts_code", "close"] and len(asked) > 0
+        assert "vol" not in pro.daily(trade_date="20240329").columns
+        assert "amount" in pro.daily(trade_date="20240329").columns
+        assert list(pro.daily_basic(trade_date="20240329", fields="ts_code,close").columns) == ["ts_code", "close"]
+        body = post(server.url, {"api_name": "daily", "token": TOKEN, "fields": ["vol"],
+                                 "params": {"trade_date": "20240329"}})
+        assert body["code"] == 0 and body["data"]["fields"] == [] and body["data"]["items"]
+
+
+def test_dropping_a_field_an_interface_lacks_is_refused(market):
+    with pytest.raises(ValueError, match=r"'daily' has no field\(s\) \['volume'\]"):
+        TushareServer(market, drop_fields={"daily": {"volume"}})
+
+
 def test_command_line_serves_until_stopped():
     command = [sys.executable, "-m", "sync.market.server", "--port", "0", "--stocks", "20",
                "--start", "20240102", "--end", "20240131", "--token", "cli-token"]
@@ -377,3 +424,32 @@ def test_command_line_serves_until_stopped():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_command_line_serves_holes_and_dropped_fields():
+    command = [sys.executable, "-m", "sync.market.server", "--port", "0", "--stocks", "60", "--start", "20100104",
+               "--end", "20100331", "--hole", "adj_factor:20100305:0.5", "--drop-field", "daily:vol",
+               "--drop-field", "daily:amount"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pro = official(process.stdout.readline().strip())
+        bars = set(pro.daily(trade_date="20100305")["ts_code"])
+        factors = set(pro.adj_factor(trade_date="20100305")["ts_code"])
+        assert abs(len(factors & bars) / len(bars) - 0.5) <= 1 / len(bars)
+        assert bars <= set(pro.adj_factor(trade_date="20100304")["ts_code"])
+        assert not {"vol", "amount"} & set(pro.daily(trade_date="20100305", fields="ts_code,vol,amount").columns)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_command_line_documents_and_checks_its_knobs():
+    run = [sys.executable, "-m", "sync.market.server"]
+    helped = subprocess.run([*run, "--help"], capture_output=True, text=True, timeout=60)
+    assert "--hole API:YYYYMMDD:COVERAGE" in helped.stdout and "--drop-field API:FIELD" in helped.stdout
+    assert "2007-01-04" in helped.stdout
+    for bad, words in ((["--hole", "adj_factor:0.5"], "is not API:YYYYMMDD:COVERAGE"),
+                       (["--drop-field", "daily"], "is not API:FIELD"),
+                       (["--hole", "adj_factor:20240106:0.5", "--start", "20240102", "--end", "20240131"], "not SSE trading days: 20240106")):
+        refused = subprocess.run([*run, *bad], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and words in refused.stderr, refused.stderr
