@@ -12,7 +12,7 @@ from sync.clock import SHANGHAI
 
 
 def status_markdown(st: dict) -> str:
-    lines = [_headline(st), "", "| | |", "|---|---|"]
+    lines = [_headline(st), ""]
     partial = st.get("partial_days")
     rows = [
         ("Partial days", "unknown (this dataset version has no meta/days)" if partial is None and st.get("published") else partial),
@@ -24,7 +24,7 @@ def status_markdown(st: dict) -> str:
     ]
     if st.get("repo_error"):
         rows.append(("Repo", f"could not be read: {st['repo_error']}"))
-    lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
+    lines += [f"- **{name}:** {_cell(value)}" for name, value in rows]
     return "\n".join(lines)
 
 
@@ -72,4 +72,4 @@ def _duration(seconds: float) -> str:
 
 
 def _cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value).replace("\n", " ")
