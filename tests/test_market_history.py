@@ -176,3 +176,13 @@ def test_delisted_stocks_carry_legacy_and_empty_labels(listing):
 def test_board_of_maps_every_label_to_the_board_of_the_code(listing):
     for row in listing:
         assert board_of(row["ts_code"], row["exchange"], row["market"]) == BOARD_BY_PREFIX[row["ts_code"][:3]], row
+
+
+def test_the_client_reads_every_label_and_board_of_maps_it(listing):
+    market = SyntheticMarket(MarketSpec(dt.date(2024, 12, 2), dt.date(2024, 12, 31), n_stocks=1500, seed=7))
+    with TushareServer(market, tokens=(TOKEN,)) as server, \
+            TushareClient(TOKEN, server.url, rate_per_min=1_000_000) as client:
+        frame = client.query("stock_basic", "ts_code,exchange,market,list_status", list_status="L,D,P")
+    assert len(frame) == len(listing) and frame["market"].isna().any()
+    boards = [board_of(c, e, m) for c, e, m in zip(frame["ts_code"], frame["exchange"], frame["market"])]
+    assert boards == [BOARD_BY_PREFIX[code[:3]] for code in frame["ts_code"]]

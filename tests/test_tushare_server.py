@@ -448,8 +448,9 @@ def test_command_line_documents_and_checks_its_knobs():
     helped = subprocess.run([*run, "--help"], capture_output=True, text=True, timeout=60)
     assert "--hole API:YYYYMMDD:COVERAGE" in helped.stdout and "--drop-field API:FIELD" in helped.stdout
     assert "2007-01-04" in helped.stdout
+    saturday = ["--hole", "adj_factor:20240106:0.5", "--start", "20240102", "--end", "20240131"]
     for bad, words in ((["--hole", "adj_factor:0.5"], "is not API:YYYYMMDD:COVERAGE"),
                        (["--drop-field", "daily"], "is not API:FIELD"),
-                       (["--hole", "adj_factor:20240106:0.5", "--start", "20240102", "--end", "20240131"], "not SSE trading days: 20240106")):
+                       (saturday, "not SSE trading days: 20240106")):
         refused = subprocess.run([*run, *bad], capture_output=True, text=True, timeout=60)
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr

@@ -5,7 +5,9 @@ No machine here reaches Tushare, so the project serves this market over the Tush
 cares: the SSE calendar with real holidays, the four boards with their code prefixes and
 price-limit rules, listings, delistings, paused listings, suspensions, renames into and out of
 ST, ex-rights days with a cumulative adj_factor, and consistent units (vol in 手, amount in 千元,
-shares in 万股).
+shares in 万股). It also has the real history's flaws (history.py): stk_limit from 2007-01-04,
+daily_basic gaps in 2005-2006, configured permanent holes (`MarketSpec.holes`), and legacy or
+empty market labels on delisted stocks.
 
 Same spec, same tables; and a longer `end` only adds days: every value of an earlier day stays
 the same, because each stock draws from its own streams in time order (see universe.py).
@@ -80,7 +82,8 @@ class MarketSpec:
         if self.holes:
             last = max(day for (_, day), _ in self.holes)
             sessions = sse_sessions(max(last.year, self.end.year + 1))
-            closed = sorted({day.strftime("%Y%m%d") for (_, day), _ in self.holes if np.datetime64(day, "D") not in sessions})
+            closed = sorted({day.strftime("%Y%m%d") for (_, day), _ in self.holes
+                             if np.datetime64(day, "D") not in sessions})
             if closed:
                 raise ValueError(f"MarketSpec holes on days that are not SSE trading days: {', '.join(closed)}")
 
