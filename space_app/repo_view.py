@@ -131,8 +131,7 @@ class RepoView:
     def _latest_factor(self, facts: Facts, code: str, loaded: pd.DataFrame) -> float | None:
         """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest shard."""
         for path in reversed(facts.shards):
-            rows = self._rows(facts.head, [path], code)
-            factors = rows["adj_factor"].dropna() if len(rows) else rows.get("adj_factor", pd.Series(dtype=float))
+            factors = self._rows(facts.head, [path], code)["adj_factor"].dropna()
             if len(factors):
                 return float(factors.iloc[-1])
             if len(loaded) and path <= schema.shard_path(loaded["date"].iloc[-1]):

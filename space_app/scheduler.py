@@ -34,7 +34,15 @@ class SyncScheduler:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
+    @property
+    def automatic(self) -> bool:
+        """False for the synthetic market publishing to the Hub: never push demo data there unasked."""
+        return not (self.settings.embedded_source and self.settings.dataset_repo.startswith("hf://"))
+
     def start(self) -> None:
+        if not self.automatic:
+            log.warning("no TUSHARE_TOKEN while publishing to the Hub: no automatic syncs; set the secret and restart")
+            return
         self.scheduler.every().day.at(self.settings.sync_time, self.settings.sync_tz).do(self.daily)
         self.thread = threading.Thread(target=self._loop, name="sync-scheduler", daemon=True)
         self.thread.start()
@@ -82,6 +90,8 @@ class SyncScheduler:
         """Runner callback: after a stopped (or retryable) run, retry every 30 minutes until midnight."""
         self.view.get(force=True)
         self.scheduler.clear("retry")
+        if not self.automatic:
+            return
         outcome = outcome_of([record])
         if not schedule_logic.wants_retry(outcome):
             return

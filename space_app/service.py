@@ -54,7 +54,7 @@ class Space:
         s = self.settings
         phase_elapsed = time.monotonic() - current.phase_mono if current else 0.0
         expected = schedule_logic.newest_expected_day(now, facts.open_days, s.sync_time, s.sync_tz) if facts.open_days else None
-        nxt = status.next_run_for(now, facts, history, s.sync_time, s.sync_tz)
+        nxt = status.next_run_for(now, facts, history, s.sync_time, s.sync_tz) if self.scheduler.automatic else None
         result = status.status_json(facts, current, history, now, nxt, expected, phase_elapsed, self.source, self.target)
         if result["repo_error"]:
             result["repo_error"] = self.redactor.text(result["repo_error"])

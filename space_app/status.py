@@ -89,7 +89,7 @@ def _newest(runs: list[dict]) -> dict | None:
 
 
 def status_json(facts: Facts, current: RunRecord | None, history: Sequence[RunRecord], now: dt.datetime,
-                next_run: tuple[dt.datetime, str], expected: dt.date | None, phase_elapsed: float,
+                next_run: tuple[dt.datetime, str] | None, expected: dt.date | None, phase_elapsed: float,
                 source: str, target: str) -> dict:
     last_success, last_error = last_runs(facts, history)
     return {
@@ -101,8 +101,8 @@ def status_json(facts: Facts, current: RunRecord | None, history: Sequence[RunRe
         "current_run": current_run(current, phase_elapsed),
         "last_success": last_success,
         "last_error": last_error,
-        "next_run": next_run[0].astimezone(SHANGHAI).isoformat(timespec="seconds"),
-        "next_run_trigger": next_run[1],
+        "next_run": next_run[0].astimezone(SHANGHAI).isoformat(timespec="seconds") if next_run else None,
+        "next_run_trigger": next_run[1] if next_run else None,
         "first_date": facts.first_date.isoformat() if facts.first_date else None,
         "rows": facts.rows,
         "markets": list(facts.markets),

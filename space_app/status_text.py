@@ -16,7 +16,7 @@ def status_markdown(st: dict) -> str:
     partial = st.get("partial_days")
     rows = [
         ("Partial days", "unknown (this dataset version has no meta/days)" if partial is None and st.get("published") else partial),
-        ("Next run", f"{_when(st.get('next_run'))} Asia/Shanghai ({'retry' if st.get('next_run_trigger') == 'retry' else 'daily delta'})"),
+        ("Next run", _next(st)),
         ("Current run", _current(st.get("current_run"))),
         ("Last success", _run(st.get("last_success"))),
         ("Last error", _run(st.get("last_error"))),
@@ -36,6 +36,13 @@ def _headline(st: dict) -> str:
     behind = st.get("behind_trading_days")
     late = "unknown" if behind is None else ("up to date" if behind == 0 else f"{behind} trading day{'s' if behind != 1 else ''} behind")
     return f"## Complete through {st['watermark']} · {late}"
+
+
+def _next(st: dict) -> str:
+    if not st.get("next_run"):
+        return "none: automatic syncs are off (the synthetic market never publishes to the Hub by itself; set TUSHARE_TOKEN)"
+    kind = "retry" if st.get("next_run_trigger") == "retry" else "daily delta"
+    return f"{_when(st['next_run'])} Asia/Shanghai ({kind})"
 
 
 def _current(run: dict | None) -> str:

@@ -82,3 +82,15 @@ def test_status_text_shows_nothing_published_and_progress():
 def test_redaction_hides_secrets_and_folders():
     redactor = Redactor(secrets=["tok-123456"], paths=["/srv/data/ds", "/srv"], labels=["<dataset>", "<app>"])
     assert redactor.text("tok-123456 at /srv/data/ds/x and /srv/y") == "*** at <dataset>/x and <app>/y"
+
+
+def test_the_synthetic_market_never_publishes_to_the_hub_by_itself():
+    from sync.config import Settings
+
+    from space_app.service import Space
+
+    space = Space(Settings(dataset_repo="hf://datasets/someone/prices"), lambda: None)
+    assert not space.scheduler.automatic
+    assert Space(Settings(dataset_repo="/tmp/unused-folder"), lambda: None).scheduler.automatic
+    text = status_markdown({"published": False, "running": False, "next_run": None})
+    assert "automatic syncs are off" in text

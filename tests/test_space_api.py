@@ -157,7 +157,7 @@ def test_healthz_can_fail_for_an_uptime_monitor(app):
         assert reply.status == 200
 
 
-def test_full_sync_is_disabled_on_the_hub_without_an_admin_token(monkeypatch):
+def test_full_sync_is_disabled_on_the_hub_without_an_admin_token():
     from sync.config import Settings
 
     from space_app.service import Space
