@@ -138,3 +138,54 @@ def shard_month(path: str) -> tuple[int, int] | None:
 def is_loading_script(path: str) -> bool:
     """A `.py` file at the repo root: `datasets` 4+ refuses to load a repo that has one."""
     return path.endswith(".py") and "/" not in path
+
+
+# meta/runs.parquet: one row per publishing run (a failed run is recorded by the next publishing run).
+RUNS_PATH = "meta/runs.parquet"
+RUN_TRIGGERS = ("schedule", "button", "cli", "catch-up")
+RUN_KINDS = ("full", "delta")
+RUNS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("trigger", pa.string()),                          # one of RUN_TRIGGERS
+        ("kind", pa.string()),                             # one of RUN_KINDS
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        ("finished_at", pa.timestamp("us", tz="UTC")),
+        ("status", pa.string()),
+        ("days_added", pa.int64()),
+        ("rows_added", pa.int64()),
+        ("rows_changed", pa.int64()),
+        ("api_calls", pa.string()),                        # JSON text: {interface: calls}
+        ("commit", pa.string()),                           # the parent commit the run was planned on
+        ("message", pa.string()),
+    ]
+)
+
+# meta/changes.parquet: the restatement log, one row per (code, date, column) whose published
+# value a re-fetch changed. Values as text, null when absent.
+CHANGES_PATH = "meta/changes.parquet"
+CHANGES_SCHEMA = pa.schema(
+    [
+        ("code", pa.string()),
+        ("date", pa.date32()),
+        ("column", pa.string()),
+        ("old_value", pa.string()),
+        ("new_value", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+# What each schema version changed, newest last: (version, English, Chinese). The card prints it.
+# Version 0 is the legacy single CSV (all-prices.csv) that version 1 replaced.
+CHANGELOG = (
+    (0, "Legacy: one CSV file `all-prices.csv` with 33 columns, appended daily, unsorted, "
+        "listed stocks only, current names.",
+        "旧版：单个 CSV 文件 `all-prices.csv`，33 列，每日追加，未排序，仅含当前上市股票，使用当前简称。"),
+    (1, "Monthly Parquet shards `data/YYYY/YYYY-MM.parquet` sorted by (date, code), one row per "
+        "(code, date); the first 33 columns keep the CSV's names, order and units; new columns "
+        "adj_factor, avg_price, is_st, is_paused; delisted stocks and suspended days included; "
+        "point-in-time names; meta tables stocks, calendar, days, runs and changes.",
+        "按月分片的 Parquet 文件 `data/YYYY/YYYY-MM.parquet`，按 (date, code) 排序，每个 (code, date) 一行；"
+        "前 33 列的列名、顺序和单位与 CSV 相同；新增 adj_factor、avg_price、is_st、is_paused 列；"
+        "包含已退市股票和停牌日；使用当日有效的简称（时点数据）；元数据表 stocks、calendar、days、runs、changes。"),
+)
