@@ -40,13 +40,12 @@ class TailHandler(logging.Handler):
             return "\n".join(list(self.lines)[-n:])
 
 
-def install(redactor: Redactor) -> TailHandler:
-    """Attach one tail handler for the sync and the app, and keep chatty HTTP libraries quiet."""
-    handler = TailHandler(redactor)
+def attach(handler: TailHandler) -> None:
+    """Feed `handler` from the sync's and the app's loggers, and keep chatty HTTP libraries quiet."""
     for name in ("sync", "space_app"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
     for noisy in ("httpx", "httpx2", "huggingface_hub", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return handler

@@ -30,7 +30,7 @@ class Space:
         self.settings, self.clock = settings, clock
         self.is_hub = settings.dataset_repo.startswith("hf://")
         self.redactor = for_target((settings.tushare_token, settings.hf_token, settings.admin_token), settings.dataset_repo)
-        self.tail = logs.install(self.redactor)
+        self.tail = logs.TailHandler(self.redactor)  # attached on start: constructing changes no global state
         self.view = RepoView(open_repo(settings.dataset_repo, hf_token=settings.hf_token), ttl=60.0 if self.is_hub else 3.0)
         self.runner = Runner(make_job(settings, clock), clock, self.redactor, on_finish=self._after_run)
         self.scheduler = SyncScheduler(self.runner, self.view, settings, clock)
@@ -41,6 +41,7 @@ class Space:
         self.target = settings.dataset_repo if settings.dataset_repo.startswith(HUB_PREFIX) else "local folder"
 
     def start(self) -> None:
+        logs.attach(self.tail)
         self.scheduler.start()
 
     def _after_run(self, record: RunRecord) -> None:
