@@ -1,0 +1,390 @@
+"""The body of the dataset card, in English and Chinese, one function per section.
+
+Each function takes data and returns Markdown; nothing here reads a clock or a file, so the card
+is a pure function of the data it describes. `render_card` (card.py) puts the sections together.
+The python code block of `adjustment()` is executed by tests/test_card.py: keep it runnable on a
+pandas DataFrame named `prices`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from dataset_script.schema import (
+    CALENDAR_PATH, CHANGELOG, CHANGES_PATH, DAYS_PATH, LAST_UPDATE_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH,
+    STOCKS_PATH,
+)
+
+if TYPE_CHECKING:
+    from dataset_script.card import Coverage
+
+LEGACY_CSV = "all-prices.csv"
+LEGACY_COLUMNS = 33  # the first 33 columns of PRICE_SCHEMA are the old CSV's
+
+# column → (source, unit / rule in English, 单位 / 规则); the order follows PRICE_SCHEMA.
+COLUMN_DOCS = {
+    "code": ("daily.ts_code", "Tushare code, e.g. `600000.SH`", "证券代码，如 `600000.SH`"),
+    "date": ("daily.trade_date", "trading day (SSE calendar)", "交易日（上交所日历）"),
+    "open": ("daily", "CNY, unadjusted", "元，不复权"),
+    "high": ("daily", "CNY, unadjusted", "元，不复权"),
+    "low": ("daily", "CNY, unadjusted", "元，不复权"),
+    "close": ("daily", "CNY, unadjusted", "元，不复权"),
+    "prev_close": ("daily.pre_close", "CNY, ex-rights reference price", "元，除权后的昨收价"),
+    "quote_rate": ("daily.pct_chg", "%, change vs prev_close", "%，相对昨收的涨跌幅"),
+    "volume": ("daily.vol", "手 (lots of 100 shares)", "手（100 股）"),
+    "turnover": ("daily.amount", "千元 (thousand CNY)", "千元"),
+    "high_limit": ("stk_limit.up_limit", "CNY; null if unknown or before 2007-01-04", "元，涨停价；未知或 2007-01-04 之前为空"),
+    "low_limit": ("stk_limit.down_limit", "CNY; null if unknown or before 2007-01-04", "元，跌停价；未知或 2007-01-04 之前为空"),
+    "turnover_rate": ("daily_basic", "%", "%，换手率"),
+    "turnover_rate_f": ("daily_basic", "%, of free float", "%，换手率（自由流通股）"),
+    "volume_ratio": ("daily_basic", "ratio", "量比"),
+    "pe": ("daily_basic", "ratio; null for loss-makers", "市盈率；亏损为空"),
+    "pe_ttm": ("daily_basic", "ratio, TTM; null for loss-makers", "市盈率 TTM；亏损为空"),
+    "pb": ("daily_basic", "ratio", "市净率"),
+    "ps": ("daily_basic", "ratio", "市销率"),
+    "ps_ttm": ("daily_basic", "ratio, TTM", "市销率 TTM"),
+    "dv_ratio": ("daily_basic", "%", "%，股息率"),
+    "dv_ttm": ("daily_basic", "%, TTM", "%，股息率 TTM"),
+    "total_share": ("daily_basic", "万股 (10k shares)", "万股，总股本"),
+    "float_share": ("daily_basic", "万股", "万股，流通股本"),
+    "free_share": ("daily_basic", "万股", "万股，自由流通股本"),
+    "total_mv": ("daily_basic", "万元 (10k CNY)", "万元，总市值"),
+    "circ_mv": ("daily_basic", "万元", "万元，流通市值"),
+    "name": ("namechange, else stock_basic", "short name in force on `date` (point in time)", "当日有效的证券简称（时点数据）"),
+    "area": ("stock_basic", "current value", "当前值"),
+    "industry": ("stock_basic", "current value", "当前值"),
+    "market": ("stock_basic", "主板 / 创业板 / 科创板 / 北交所 / CDR; 中小板 → 主板", "当前值；中小板归入主板"),
+    "exchange": ("stock_basic", "SSE / SZSE / BSE", "交易所"),
+    "list_date": ("stock_basic", "listing day", "上市日期"),
+    "adj_factor": ("adj_factor", "cumulative adjustment factor; carried forward when missing", "累计复权因子；缺失时沿用前值"),
+    "avg_price": ("derived", "CNY per share = turnover × 10 / volume; null when volume is 0", "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空"),
+    "is_st": ("derived", "`name` starts with ST, *ST, SST or S*ST", "当日简称以 ST、*ST、SST 或 S*ST 开头"),
+    "is_paused": ("derived", "listed on `date` but no daily bar (suspended)", "当日已上市但无日线（停牌）"),
+}
+
+
+_TYPE_NAMES = {"double": "float64", "date32[day]": "date32"}
+
+
+def intro(coverage: Coverage) -> str:
+    markets = ", ".join(coverage.markets)
+    return f"""# A-share daily prices · A股日线行情
+
+Daily prices of Chinese A-shares ({markets}): one row per stock and trading day, with valuation
+fields, price limits and the adjustment factor. Delisted stocks and suspended days are included and
+names are point in time, so the table has no survivorship or look-ahead bias. The data comes from the
+[Tushare Pro](https://tushare.pro) API (`daily`, `daily_basic`, `stk_limit`, `adj_factor`,
+`stock_basic`, `namechange`, `trade_cal`) and is kept fresh automatically every trading evening.
+
+中国 A 股（{markets}）日线行情：每只股票每个交易日一行，含估值指标、涨跌停价和复权因子。
+包含已退市股票和停牌日，证券简称为当日有效的简称，因此没有幸存者偏差和未来信息。数据来自
+[Tushare Pro](https://tushare.pro) 接口（`daily`、`daily_basic`、`stk_limit`、`adj_factor`、
+`stock_basic`、`namechange`、`trade_cal`），每个交易日晚间自动更新。
+"""
+
+
+def freshness(coverage: Coverage, repo_id: str) -> str:
+    tag = f"{coverage.watermark:%Y%m%d}"
+    return f"""## Freshness and coverage · 数据新鲜度与覆盖范围
+
+| | |
+| --- | --- |
+| complete through (trading day) · 完整至交易日 | **{coverage.watermark.isoformat()}** (tag `{tag}`) |
+| first trading day · 首个交易日 | {coverage.first_date.isoformat()} |
+| trading days · 交易日数 | {coverage.trading_days:,} |
+| partial days · 不完整交易日 | {coverage.partial_days:,} |
+| rows · 行数 | {coverage.rows:,} |
+| stocks · 股票数 | {coverage.codes:,} |
+| markets · 市场 | {", ".join(coverage.markets)} |
+| schema version · 数据结构版本 | {coverage.schema_version} |
+| content fingerprint · 内容指纹 | `{coverage.fingerprint}` |
+{_last_run_rows(coverage)}
+Every trading day from the first one through **{coverage.watermark.isoformat()}** is published, and
+`{LAST_UPDATE_PATH}` holds that day as `YYYYMMDD`. A day is `complete` when every interface whose
+history has started covers at least the completeness threshold (98% by default) of the stocks it
+should cover. An older day that stays below it is published as `partial`: its missing values are null
+(never 0). The status and the coverage of each interface for every day are in `{DAYS_PATH}`
+(the `days` config); the newest days are only published once they are complete.
+
+截至 **{coverage.watermark.isoformat()}** 的每个交易日均已发布，`{LAST_UPDATE_PATH}` 以 `YYYYMMDD`
+记录该日。若某日每个已开始提供历史的接口覆盖率都达到阈值（默认 98%），该日为 `complete`（完整）；
+较早且始终未达到阈值的交易日以 `partial`（不完整）发布，缺失值为空（不是 0）。每个交易日的状态和各接口
+覆盖率见 `{DAYS_PATH}`（`days` 配置）；最新的交易日只有在完整后才会发布。
+
+```python
+from datasets import load_dataset
+
+days = load_dataset("{repo_id}", "days", split="train").to_pandas()
+print(days[days["status"] == "partial"])    # partial days and their coverage · 不完整交易日
+```
+"""
+
+
+def _last_run_rows(coverage: Coverage) -> str:
+    run = coverage.last_run
+    if run is None:
+        return ""
+    finished = run.finished_at
+    finished = finished.replace(tzinfo=dt.timezone.utc) if finished.tzinfo is None else finished
+    counts = [f"{label} {value:,}" for label, value in (
+        ("days added", run.days_added), ("rows added", run.rows_added), ("rows changed", run.rows_changed),
+    ) if value is not None]
+    facts = [f"{run.kind} ({run.trigger})", run.status,
+             f"finished {finished.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC", *counts]
+    return f"| last run · 最近一次更新 (`runs`) | {', '.join(facts)} |\n"
+
+
+def loading(coverage: Coverage, repo_id: str) -> str:
+    hf = f"hf://datasets/{repo_id}"
+    tag = f"{coverage.watermark:%Y%m%d}"
+    month = f"{coverage.watermark:%Y/%Y-%m}"
+    return f"""## Loading · 加载
+
+With 🤗 `datasets` (the default config is one table sorted by (`date`, `code`)) ·
+使用 `datasets`（默认配置是按 (`date`, `code`) 排序的一张表）:
+
+```python
+from datasets import load_dataset
+
+prices = load_dataset("{repo_id}", split="train")                 # all prices · 全部行情
+stocks = load_dataset("{repo_id}", "stocks", split="train")       # every stock ever listed · 全部股票
+# other configs · 其他配置: "calendar", "days", "runs", "changes"
+
+# streaming: no full download · 流式读取，无需完整下载
+stream = load_dataset("{repo_id}", split="train", streaming=True)
+for row in stream.filter(lambda r: r["code"] == "600000.SH").take(5):
+    print(row["date"], row["close"])
+
+# pin a version: the tag is the trading day it is complete through · 固定版本：标签为完整至的交易日
+pinned = load_dataset("{repo_id}", split="train", revision="{tag}")
+```
+
+With pandas, polars or DuckDB on `hf://` paths (one shard per month under `data/YYYY/`; add
+`@<tag>` after the repo name to pin a version) · 使用 pandas、polars 或 DuckDB 读取 `hf://` 路径
+（每月一个分片，位于 `data/YYYY/`；在仓库名后加 `@<标签>` 可固定版本）:
+
+```python
+import pandas as pd
+
+month = pd.read_parquet("{hf}/data/{month}.parquet")
+one_stock = pd.read_parquet(
+    "{hf}/data",
+    columns=["date", "code", "close", "adj_factor"],
+    filters=[("code", "==", "600000.SH")],
+)
+pinned = pd.read_parquet("{hf}@{tag}/data/{month}.parquet")
+```
+
+```python
+import polars as pl
+
+one_stock = (
+    pl.scan_parquet("{hf}/data/*/*.parquet")
+    .filter(pl.col("code") == "600000.SH")
+    .select("date", "close", "adj_factor")
+    .collect()
+)
+```
+
+```python
+import duckdb
+
+one_stock = duckdb.sql(\"\"\"
+    SELECT date, close, adj_factor
+    FROM '{hf}/data/*/*.parquet'
+    WHERE code = '600000.SH'
+    ORDER BY date
+\"\"\").df()
+```
+"""
+
+
+def files() -> str:
+    rows = [
+        ("default", "data/YYYY/YYYY-MM.parquet", "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
+         "行情，每个自然月一个分片，按 (`date`, `code`) 排序"),
+        ("stocks", STOCKS_PATH, "every stock ever seen: listed, delisted, paused listing", "出现过的全部股票：上市、退市、暂停上市"),
+        ("calendar", CALENDAR_PATH, "SSE trading calendar", "上交所交易日历"),
+        ("days", DAYS_PATH, "one row per trading day: status and coverage per interface", "每个交易日一行：状态和各接口覆盖率"),
+        ("runs", RUNS_PATH, "run history: one row per publishing run", "更新记录：每次发布一行"),
+        ("changes", CHANGES_PATH, "restatement log: published values a later run changed", "修订记录：已发布数值的后续更正"),
+        ("", LAST_UPDATE_PATH, "`YYYYMMDD` of the newest complete trading day", "最新完整交易日 `YYYYMMDD`"),
+        ("", STATE_PATH, "written by the sync: watermark, per-shard checksums, last run", "同步程序的状态：水位、分片校验和、最近一次更新"),
+    ]
+    table = "\n".join(f"| {f'`{name}`' if name else ''} | `{path}` | {en} · {zh} |" for name, path, en, zh in rows)
+    return f"""## Configs and files · 配置与文件
+
+| config | path | content · 内容 |
+| --- | --- | --- |
+{table}
+"""
+
+
+def columns() -> str:
+    lines = []
+    for i, field in enumerate(PRICE_SCHEMA):
+        source, en, zh = COLUMN_DOCS[field.name]
+        legacy = "✓" if i < LEGACY_COLUMNS else "new"
+        lines.append(f"| `{field.name}` | {_TYPE_NAMES.get(str(field.type), field.type)} | {en} | {zh} | {source} | {legacy} |")
+    table = "\n".join(lines)
+    return f"""## Columns · 字段
+
+Prices are in CNY and unadjusted; see below for adjusted prices. The last column says whether the
+column was in the old `{LEGACY_CSV}` (same name, position and unit).
+价格单位为元、不复权（复权方法见下文）。最后一列表示该字段是否存在于旧版 `{LEGACY_CSV}`（名称、位置和单位不变）。
+
+| column | type | unit / rule | 单位 / 规则 | source · 来源 | in CSV |
+| --- | --- | --- | --- | --- | --- |
+{table}
+"""
+
+
+def rows() -> str:
+    return """## Rows and rules · 行与规则
+
+- **One row per (`code`, `date`)** for every SSE trading day and every stock of the markets above that
+  is listed on that day (`list_date <= date`, and `date < delist_date` once delisted). Delisted stocks
+  keep all their history (no survivorship bias).
+- **Suspended days** (`is_paused = true`): the stock is listed but has no daily bar. `open`, `high`,
+  `low`, `close` and `prev_close` equal the last close before `date`; `volume`, `turnover` and
+  `quote_rate` are 0; `avg_price` is null; price limits and `daily_basic` fields are as Tushare gives
+  them for that day, else null; `adj_factor` is carried forward. A stock that has not traded yet has no
+  suspended rows.
+- **Point-in-time names**: `name` is the short name in force on `date` (from `namechange`), and `is_st`
+  follows it. `area`, `industry`, `market`, `exchange` and `list_date` are current values.
+- **Markets**: `中小板` (merged into the Shenzhen main board in 2021) is reported as `主板`; an empty or
+  unknown label is derived from the code prefix and the exchange.
+- **Nulls before an interface's history starts**: `high_limit` / `low_limit` (`stk_limit`) are null
+  before 2007-01-04; `daily_basic` fields are null where Tushare has no value (for example gaps in
+  2005–2006, or `pe` of a loss-maker). A missing value is null, never 0.
+
+- **每个 (`code`, `date`) 一行**：每个上交所交易日、所列市场中当日已上市的每只股票
+  （`list_date <= date`；已退市股票还需 `date < delist_date`）各一行。已退市股票保留全部历史（无幸存者偏差）。
+- **停牌日**（`is_paused = true`）：股票已上市但当日无日线。`open`、`high`、`low`、`close`、`prev_close`
+  等于该日之前最后一个收盘价；`volume`、`turnover`、`quote_rate` 为 0；`avg_price` 为空；涨跌停价和
+  `daily_basic` 字段取 Tushare 当日数据，没有则为空；`adj_factor` 沿用前值。尚未开始交易的股票没有停牌行。
+- **时点简称**：`name` 为当日有效的简称（来自 `namechange`），`is_st` 据此判断。`area`、`industry`、
+  `market`、`exchange`、`list_date` 为当前值。
+- **市场**：`中小板`（2021 年并入深市主板）记为 `主板`；为空或未知时按代码前缀和交易所推断。
+- **接口历史开始前为空**：`high_limit` / `low_limit`（`stk_limit`）在 2007-01-04 之前为空；`daily_basic`
+  字段在 Tushare 无数据时为空（如 2005–2006 年的缺口、亏损股的 `pe`）。缺失值为空，而不是 0。
+"""
+
+
+def meta_tables() -> str:
+    return f"""## Meta tables · 元数据表
+
+- `stocks` (`{STOCKS_PATH}`): `code`, `symbol`, `name` (current), `area`, `industry`, `market`
+  (normalised as above), `exchange`, `list_status` (`L` listed, `D` delisted, `P` paused listing),
+  `list_date`, `delist_date` · 全部股票，`list_status`：L 上市、D 退市、P 暂停上市。
+- `calendar` (`{CALENDAR_PATH}`): `date`, `is_open`, `prev_trade_date` · 上交所交易日历。
+- `days` (`{DAYS_PATH}`): `date`, `status` (`complete` / `partial`), `rows`, `paused` (suspended rows),
+  `coverage_daily`, `coverage_daily_basic`, `coverage_stk_limit`, `coverage_adj_factor` (fraction 0–1;
+  null before the interface's history starts) · 每个交易日的状态、行数、停牌行数和各接口覆盖率（0–1；接口历史开始前为空）。
+- `runs` (`{RUNS_PATH}`): `run_id`, `trigger` (`schedule` / `button` / `cli` / `catch-up`), `kind`
+  (`full` / `delta`), `started_at`, `finished_at` (UTC), `status`, `days_added`, `rows_added`,
+  `rows_changed`, `api_calls` (JSON text: calls per interface), `commit` (the parent commit the run
+  was planned on), `message`. One row per publishing run; a failed run is recorded by the next
+  publishing run · 每次发布一行；失败的更新由下一次发布记录。
+- `changes` (`{CHANGES_PATH}`): `code`, `date`, `column`, `old_value`, `new_value` (as text, null when
+  absent), `run_id`. One row per published value that a later re-fetch changed (for example a
+  restated `adj_factor`) · 已发布数值被后续重新获取更正时，每个 (code, date, column) 记录一行。
+"""
+
+
+def adjustment() -> str:
+    return """## Adjusted prices · 复权价格
+
+`adj_factor` is cumulative. Back-adjusted (后复权, hfq) price = price × `adj_factor`; forward-adjusted
+(前复权, qfq) price = price × `adj_factor` / the latest `adj_factor` of that code. hfq prices never
+change once published; qfq prices are relative to the newest day you loaded, so they move after each
+dividend or split. With `prices` a pandas DataFrame from any example above, in date order:
+
+`adj_factor` 为累计复权因子。后复权价 = 价格 × `adj_factor`；前复权价 = 价格 × `adj_factor` / 该股票最新的
+`adj_factor`。后复权价发布后不再变化；前复权价以所加载数据中最新的交易日为基准，每次分红送转后都会变化。
+`prices` 为上文任一示例得到的按日期排序的 pandas DataFrame：
+
+```python
+latest = prices.groupby("code")["adj_factor"].transform("last")  # latest factor of each code · 最新复权因子
+for column in ["open", "high", "low", "close"]:
+    prices[f"hfq_{column}"] = prices[column] * prices["adj_factor"]           # 后复权
+    prices[f"qfq_{column}"] = prices[column] * prices["adj_factor"] / latest  # 前复权
+```
+"""
+
+
+def versions(coverage: Coverage, repo_id: str) -> str:
+    tag = f"{coverage.watermark:%Y%m%d}"
+    name = repo_id.rsplit("/", 1)[-1]
+    return f"""## Versions and tags · 版本与标签
+
+Every publish is one commit, tagged with the newest complete trading day it holds (`YYYYMMDD`): tag
+`{tag}` means "complete through {coverage.watermark.isoformat()}, nothing later". A re-published day
+(a late correction from Tushare) is logged in `changes`, so pinning a tag gives a reproducible table:
+`load_dataset("{repo_id}", revision="{tag}")`, or `hf://datasets/{repo_id}@{tag}/...`.
+
+每次发布是一个提交，并以其包含的最新完整交易日（`YYYYMMDD`）打标签：标签 `{tag}` 表示
+“完整至 {coverage.watermark.isoformat()}，不含之后的数据”。Tushare 的后续更正会记录在 `changes` 中；
+固定标签即可得到可复现的数据表。
+
+A copy published to a local folder (for example `./{name}`) keeps the same files; its tags are recorded
+in `.{name}.sync/tags.json` beside the folder (tag → version id), and the current and the previous
+version stay readable under `.{name}.sync/versions/<version id>` · 发布到本地文件夹时，标签记录在文件夹旁的
+`.{name}.sync/tags.json`（标签 → 版本号），当前和上一个版本保存在 `.{name}.sync/versions/<版本号>`:
+
+```python
+import json
+from datasets import load_dataset
+
+tags = json.load(open(".{name}.sync/tags.json"))
+pinned = load_dataset(f".{name}.sync/versions/{{tags['{tag}']}}", split="train")
+```
+"""
+
+
+def changelog(schema_version: int) -> str:
+    entries = [f"- **{version}**: {en}\n  {zh}" for version, en, zh in reversed(CHANGELOG) if version <= schema_version]
+    body = "\n".join(entries)
+    return f"""## Schema version and changelog · 数据结构版本与变更记录
+
+Schema version · 数据结构版本: **{schema_version}** (also in `{STATE_PATH}`, key `schema_version`).
+
+{body}
+"""
+
+
+def migration(repo_id: str) -> str:
+    return f"""## Migrating from `{LEGACY_CSV}` · 从 `{LEGACY_CSV}` 迁移
+
+- The first {LEGACY_COLUMNS} columns keep the names, order and units of the old CSV (prices in CNY
+  unadjusted, `volume` in 手, `turnover` in 千元, shares in 万股, market values in 万元);
+  `adj_factor`, `avg_price`, `is_st` and `is_paused` are appended after them.
+- The single CSV is replaced by monthly Parquet shards `data/YYYY/YYYY-MM.parquet`, sorted by
+  (`date`, `code`), with exactly one row per (`code`, `date`): no duplicates, no unsorted appends.
+  `load_dataset("{repo_id}")` or `pd.read_parquet("hf://datasets/{repo_id}/data")` gives the whole table.
+- Delisted stocks and suspended days are included (filter `is_paused` to drop suspended rows), and
+  `name` is the name in force on `date`, not today's.
+- `{LAST_UPDATE_PATH}` is kept and still holds `YYYYMMDD`; it now moves only when every trading day up to
+  it is published, in the same commit as the data.
+
+- 前 {LEGACY_COLUMNS} 列的列名、顺序和单位与旧 CSV 完全相同（价格为元、不复权，`volume` 为手，`turnover`
+  为千元，股本为万股，市值为万元）；其后新增 `adj_factor`、`avg_price`、`is_st`、`is_paused`。
+- 单个 CSV 改为按月分片的 Parquet 文件 `data/YYYY/YYYY-MM.parquet`，按 (`date`, `code`) 排序，
+  每个 (`code`, `date`) 恰好一行：没有重复，也没有乱序追加。
+- 包含已退市股票和停牌日（按 `is_paused` 过滤可去掉停牌行）；`name` 为当日有效的简称，而非今天的简称。
+- 保留 `{LAST_UPDATE_PATH}`，仍为 `YYYYMMDD`；只有在该日及之前的每个交易日都已发布时才会更新，并与数据在同一次提交中更新。
+"""
+
+
+def licence() -> str:
+    return """## Licence and source · 许可与来源
+
+The data is retrieved from [Tushare Pro](https://tushare.pro) and redistributed for research and
+education. It is not under an open licence: use of the data is subject to Tushare Pro's terms, and
+commercial users should obtain the data from Tushare or the exchanges directly. No warranty: verify
+before trading.
+
+数据取自 [Tushare Pro](https://tushare.pro)，用于研究和教学。本数据不适用开放许可，使用须遵守 Tushare Pro
+的条款；商业用途请直接从 Tushare 或交易所获取数据。不提供任何担保，交易前请自行核实。
+"""
