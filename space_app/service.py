@@ -132,7 +132,7 @@ class Space:
             return None, explore.table(adjusted), f"no rows for {code} between {first} and {last}"
         name = adjusted["name"].iloc[-1]
         title = f"{code} {name} · {explore.ADJUSTMENTS.get(mode, mode)}"
-        return explore.figure(adjusted, title), explore.table(adjusted), f"{len(adjusted)} trading days"
+        return explore.figure(adjusted, title), explore.table(frame), f"{len(adjusted)} trading days"
 
 
 def client_id(request) -> str:

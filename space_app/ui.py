@@ -33,18 +33,21 @@ def build(space: Space) -> gr.Blocks:
         with gr.Tab("Admin"):
             _admin_tab(space)
 
-        def refresh(known_head):
+        def refresh(known_head, first, last):
             st = space.status()
             facts = space.view.get()
-            choices = gr.skip() if facts.head == known_head else gr.update(choices=space.stock_choices())
-            return status_markdown(st), space.runs(), space.logs(), facts.head, choices
+            if facts.head == known_head:
+                return status_markdown(st), space.runs(), space.logs(), known_head, gr.skip(), gr.skip(), gr.skip()
+            # A new version: fresh stock choices, and a default range unless the visitor typed one.
+            first, last = (first, last) if (first or last) else space.default_range()
+            return (status_markdown(st), space.runs(), space.logs(), facts.head,
+                    gr.update(choices=space.stock_choices()), first, last)
 
         timer = gr.Timer(REFRESH_SECONDS)
-        outputs = [status_md, runs, logs, head, stock]
-        timer.tick(refresh, inputs=head, outputs=outputs, api_visibility="private", show_progress="hidden",
-                   concurrency_limit=None, queue=False)
-        demo.load(refresh, inputs=head, outputs=outputs, api_visibility="private", queue=False)
-        demo.load(lambda: space.default_range(), outputs=[start, end], api_visibility="private", queue=False)
+        outputs = [status_md, runs, logs, head, stock, start, end]
+        timer.tick(refresh, inputs=[head, start, end], outputs=outputs, api_visibility="private",
+                   show_progress="hidden", concurrency_limit=None, queue=False)
+        demo.load(refresh, inputs=[head, start, end], outputs=outputs, api_visibility="private", queue=False)
         show.click(space.chart, inputs=[stock, start, end, mode], outputs=[chart, rows, note], api_visibility="private")
         _api(space)
     return demo
@@ -59,7 +62,7 @@ def _explore_tab():
     show = gr.Button("Show chart", variant="primary", elem_id="show-chart")
     note = gr.Markdown(elem_id="chart-note")
     chart = gr.Plot(label="Price and volume", elem_id="chart")
-    rows = gr.Dataframe(interactive=False, label="Rows (newest first)", elem_id="rows")
+    rows = gr.Dataframe(interactive=False, label="Rows as published, unadjusted (newest first)", elem_id="rows")
     return stock, start, end, mode, show, chart, rows, note
 
 

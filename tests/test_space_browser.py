@@ -93,6 +93,7 @@ def test_full_loop_in_the_browser(tmp_path, page, artifacts):
         expect(page.locator("#chart .js-plotly-plot")).to_be_visible(timeout=30_000)
         expect(page.locator("#chart-note")).to_contain_text("trading days")
         expect(page.locator("#rows")).to_contain_text(WATERMARK)
+        expect(page.locator("#from input, #from textarea").first).to_have_value("2026-01-05")  # filled once published
         page.screenshot(path=artifacts / "4-chart.png", full_page=True)
 
         admin(page, "", "wrong-token")
