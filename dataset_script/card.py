@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection, Mapping
 
 import yaml
 
@@ -23,6 +24,10 @@ from dataset_script.schema import (
 
 # Data from Tushare Pro is redistributed under Tushare's terms, not an open licence: `other`, with
 # a name and a link, and the card's licence section says what that means for users.
+META_CONFIGS = {
+    "stocks": STOCKS_PATH, "calendar": CALENDAR_PATH, "days": DAYS_PATH, "runs": RUNS_PATH, "changes": CHANGES_PATH,
+}
+
 LICENSE = {
     "license": "other",
     "license_name": "tushare-pro-terms",
@@ -42,6 +47,20 @@ class LastRun:
     rows_added: int | None = None
     rows_changed: int | None = None
 
+    @classmethod
+    def from_run(cls, run: Mapping) -> LastRun:
+        """From a run summary or a meta/runs.parquet row as a dict; `finished_at` a datetime or ISO text.
+
+        >>> LastRun.from_run({"kind": "delta", "trigger": "cli", "finished_at": "2024-04-12T21:05:00+08:00"}).status
+        'success'
+        """
+        finished = run["finished_at"]
+        finished = finished if isinstance(finished, dt.datetime) else dt.datetime.fromisoformat(finished)
+        counts = {key: None if run.get(key) is None else int(run[key])
+                  for key in ("days_added", "rows_added", "rows_changed")}
+        return cls(kind=run["kind"], trigger=run["trigger"], finished_at=finished,
+                   status=run.get("status", "success"), **counts)
+
 
 @dataclasses.dataclass(frozen=True)
 class Coverage:
@@ -56,21 +75,20 @@ class Coverage:
     partial_days: int = 0  # published days below the completeness threshold (see meta/days.parquet)
     schema_version: int = SCHEMA_VERSION
     last_run: LastRun | None = None  # the run that publishes this commit; None: not shown
+    # Meta configs whose table has no rows (e.g. "changes" before the first restatement). `datasets`
+    # 5.2 cannot load an empty split (ValueError: Instruction "train" corresponds to no data!), so
+    # such a config is left out of `configs:` until it has rows; the file itself is still published.
+    empty_tables: tuple[str, ...] = ()
 
 
-def card_configs() -> list[dict]:
-    """YAML `configs:`; the default config never mixes the meta tables in."""
+def card_configs(empty_tables: Collection[str] = ()) -> list[dict]:
+    """YAML `configs:`; the default config never mixes the meta tables in; empty meta tables are left out."""
     def single(name: str, path: str, default: bool = False) -> dict:
         config = {"config_name": name, "data_files": [{"split": "train", "path": path}]}
         return {**config, "default": True} if default else config
 
-    return [
-        single("default", DATA_GLOB, default=True),
-        single("stocks", STOCKS_PATH),
-        single("calendar", CALENDAR_PATH),
-        single("days", DAYS_PATH),
-        single("runs", RUNS_PATH),
-        single("changes", CHANGES_PATH),
+    return [single("default", DATA_GLOB, default=True)] + [
+        single(name, path) for name, path in META_CONFIGS.items() if name not in empty_tables
     ]
 
 
@@ -83,7 +101,7 @@ def card_metadata(coverage: Coverage) -> dict:
         "tags": ["finance", "stocks", "china", "a-shares", "time-series", "tushare"],
         "task_categories": ["time-series-forecasting", "tabular-regression"],
         "size_categories": [_size_category(coverage.rows)],
-        "configs": card_configs(),
+        "configs": card_configs(coverage.empty_tables),
         # Exact facts about the default config. `datasets` keys its cache of a local folder on
         # these (not on file times), so they must change when the data does; num_examples is
         # verified on load, and this card is rewritten in the same commit as the shards.
@@ -102,7 +120,7 @@ def render_card(coverage: Coverage, repo_id: str = REPO_ID) -> str:
         card_text.intro(coverage),
         card_text.freshness(coverage, repo_id),
         card_text.loading(coverage, repo_id),
-        card_text.files(),
+        card_text.files(coverage.empty_tables),
         card_text.columns(),
         card_text.rows(),
         card_text.meta_tables(),

@@ -9,6 +9,7 @@ pandas DataFrame named `prices`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from dataset_script.schema import (
@@ -58,7 +59,8 @@ COLUMN_DOCS = {
     "exchange": ("stock_basic", "SSE / SZSE / BSE", "交易所"),
     "list_date": ("stock_basic", "listing day", "上市日期"),
     "adj_factor": ("adj_factor", "cumulative adjustment factor; carried forward when missing", "累计复权因子；缺失时沿用前值"),
-    "avg_price": ("derived", "CNY per share = turnover × 10 / volume; null when volume is 0", "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空"),
+    "avg_price": ("derived", "CNY per share = turnover × 10 / volume; null when volume is 0",
+                  "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空"),
     "is_st": ("derived", "`name` starts with ST, *ST, SST or S*ST", "当日简称以 ST、*ST、SST 或 S*ST 开头"),
     "is_paused": ("derived", "listed on `date` but no daily bar (suspended)", "当日已上市但无日线（停牌）"),
 }
@@ -200,9 +202,10 @@ one_stock = duckdb.sql(\"\"\"
 """
 
 
-def files() -> str:
+def files(empty_tables: Collection[str] = ()) -> str:
     rows = [
-        ("default", "data/YYYY/YYYY-MM.parquet", "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
+        ("default", "data/YYYY/YYYY-MM.parquet",
+         "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
          "行情，每个自然月一个分片，按 (`date`, `code`) 排序"),
         ("stocks", STOCKS_PATH, "every stock ever seen: listed, delisted, paused listing", "出现过的全部股票：上市、退市、暂停上市"),
         ("calendar", CALENDAR_PATH, "SSE trading calendar", "上交所交易日历"),
@@ -212,13 +215,27 @@ def files() -> str:
         ("", LAST_UPDATE_PATH, "`YYYYMMDD` of the newest complete trading day", "最新完整交易日 `YYYYMMDD`"),
         ("", STATE_PATH, "written by the sync: watermark, per-shard checksums, last run", "同步程序的状态：水位、分片校验和、最近一次更新"),
     ]
-    table = "\n".join(f"| {f'`{name}`' if name else ''} | `{path}` | {en} · {zh} |" for name, path, en, zh in rows)
+    table = "\n".join(f"| {_config_cell(name, empty_tables)} | `{path}` | {en} · {zh} |" for name, path, en, zh in rows)
+    note = _EMPTY_NOTE if empty_tables else ""
     return f"""## Configs and files · 配置与文件
 
 | config | path | content · 内容 |
 | --- | --- | --- |
 {table}
+{note}"""
+
+
+_EMPTY_NOTE = """
+\\* No rows yet: the file is published, but the config is listed only once the table has rows
+(`datasets` cannot load an empty table); read the file with pandas meanwhile ·
+暂无数据：文件已发布，但表中有数据后才会列为配置（`datasets` 无法加载空表）；在此之前可用 pandas 读取该文件。
 """
+
+
+def _config_cell(name: str, empty_tables: Collection[str]) -> str:
+    if not name:
+        return ""
+    return f"`{name}`\\*" if name in empty_tables else f"`{name}`"
 
 
 def columns() -> str:
@@ -226,7 +243,8 @@ def columns() -> str:
     for i, field in enumerate(PRICE_SCHEMA):
         source, en, zh = COLUMN_DOCS[field.name]
         legacy = "✓" if i < LEGACY_COLUMNS else "new"
-        lines.append(f"| `{field.name}` | {_TYPE_NAMES.get(str(field.type), field.type)} | {en} | {zh} | {source} | {legacy} |")
+        kind = _TYPE_NAMES.get(str(field.type), field.type)
+        lines.append(f"| `{field.name}` | {kind} | {en} | {zh} | {source} | {legacy} |")
     table = "\n".join(lines)
     return f"""## Columns · 字段
 
