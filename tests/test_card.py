@@ -168,10 +168,13 @@ def test_adjustment_snippet_computes_qfq_and_hfq_across_an_ex_dividend_day():
 
 # -- every config loads ----------------------------------------------------------------------------
 
-def price_rows() -> pa.Table:
+DAYS = (dt.date(2024, 3, 29), dt.date(2024, 4, 1), dt.date(2024, 4, 2))
+
+
+def price_rows(through: dt.date = DAYS[-1]) -> pa.Table:
     """Two stocks over three trading days across a month boundary; one suspended day."""
     rows = []
-    for day in (dt.date(2024, 3, 29), dt.date(2024, 4, 1), dt.date(2024, 4, 2)):
+    for day in (d for d in DAYS if d <= through):
         for code, name in (("600000.SH", "浦发银行"), ("600004.SH", "白云机场")):
             paused = code == "600004.SH" and day == dt.date(2024, 4, 1)
             row = {field.name: None for field in PRICE_SCHEMA}
@@ -217,11 +220,11 @@ def meta_tables() -> dict[str, pa.Table]:
     }
 
 
-def build_folder(root: Path, empty: tuple[str, ...] = ()) -> tuple[Path, pa.Table]:
+def build_folder(root: Path, empty: tuple[str, ...] = (), through: dt.date = DAYS[-1]) -> tuple[Path, pa.Table]:
     """A published dataset folder: monthly shards, the meta tables (those named in `empty` with no
     rows) and the rendered card."""
-    root.mkdir()
-    prices = price_rows()
+    root.mkdir(parents=True)
+    prices = price_rows(through)
     sizes = 0
     frame = prices.to_pandas()
     for path in sorted({shard_path(d) for d in frame["date"]}):
@@ -233,7 +236,8 @@ def build_folder(root: Path, empty: tuple[str, ...] = ()) -> tuple[Path, pa.Tabl
     for name, (path, table) in zip(META, meta_tables().items()):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.schema.empty_table() if name in empty else table, root / path)
-    coverage = dataclasses.replace(COVERAGE, rows=prices.num_rows, data_bytes=sizes, empty_tables=empty)
+    coverage = dataclasses.replace(COVERAGE, rows=prices.num_rows, data_bytes=sizes, empty_tables=empty,
+                                   watermark=through, trading_days=len([d for d in DAYS if d <= through]))
     (root / "README.md").write_text(render_card(coverage), encoding="utf-8")
     return root, prices
 
@@ -326,3 +330,51 @@ def test_local_folder_pinning_snippet_loads_the_tagged_version(hf_home, folder, 
     namespace: dict = {"load_dataset": datasets.load_dataset}
     exec(blocks[0], namespace)  # noqa: S102
     assert namespace["pinned"].num_rows == prices.num_rows
+
+
+# -- on the test Hub -------------------------------------------------------------------------------
+
+def publish(api, root: Path, tag: str) -> str:
+    """One commit of the whole folder on main, tagged like the sync tags it; returns the commit sha."""
+    from huggingface_hub import CommitOperationAdd
+
+    operations = [CommitOperationAdd(path.relative_to(root).as_posix(), str(path))
+                  for path in sorted(root.rglob("*")) if path.is_file()]
+    sha = api.create_commit(REPO_ID, operations, commit_message=tag, repo_type="dataset").oid
+    api.create_tag(REPO_ID, repo_type="dataset", tag=tag, revision=sha)
+    return sha
+
+
+def test_on_the_hub_every_config_loads_and_a_tag_pins_the_older_table(hub_server, tmp_path):
+    import datasets
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(REPO_ID, repo_type="dataset")
+    older, _ = build_folder(tmp_path / "older" / "a-share-prices", through=DAYS[1])
+    newer, prices = build_folder(tmp_path / "newer" / "a-share-prices")
+    publish(api, older, "20240401")
+    publish(api, newer, "20240402")
+
+    assert datasets.load_dataset(REPO_ID, split="train").num_rows == prices.num_rows
+    for (name, _), expected in zip(META.items(), meta_tables().values()):
+        assert datasets.load_dataset(REPO_ID, name, split="train").num_rows == expected.num_rows, name
+    pinned = datasets.load_dataset(REPO_ID, split="train", revision="20240401").to_pandas()
+    assert pinned["date"].max() == DAYS[1] and len(pinned) == 4
+
+
+def test_on_the_hub_the_pandas_snippet_runs_as_printed(hub_server, tmp_path):
+    """No path rewriting: `hf://datasets/<repo>` and `@<tag>` go through huggingface_hub to the test Hub."""
+    pytest.importorskip("pandas")
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(REPO_ID, repo_type="dataset")
+    root, prices = build_folder(tmp_path / "a-share-prices")
+    publish(api, root, "20240402")
+    card = (root / "README.md").read_text(encoding="utf-8")
+    [snippet] = [b for b in python_blocks(section(card, "Loading")) if "import pandas" in b]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102
+    assert len(namespace["one_stock"]) == 3 and set(namespace["one_stock"]["code"]) == {"600000.SH"}
+    assert len(namespace["pinned"]) == len(namespace["month"]) == 4
