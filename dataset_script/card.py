@@ -103,8 +103,10 @@ def card_metadata(coverage: Coverage) -> dict:
         "size_categories": [_size_category(coverage.rows)],
         "configs": card_configs(coverage.empty_tables),
         # Exact facts about the default config. `datasets` keys its cache of a local folder on
-        # these (not on file times), so they must change when the data does; num_examples is
-        # verified on load, and this card is rewritten in the same commit as the shards.
+        # these (not on file times), so they must change when the data does; this card is rewritten
+        # in the same commit as the shards. Note: datasets 5.2 reads `splits` only when each split
+        # also has `num_bytes`; without it the splits are ignored (a warning on load) and
+        # num_examples is not verified.
         "dataset_info": [{
             "config_name": "default",
             "download_size": coverage.data_bytes,

@@ -315,12 +315,12 @@ def adjustment() -> str:
     return """## Adjusted prices · 复权价格
 
 `adj_factor` is cumulative. Back-adjusted (后复权, hfq) price = price × `adj_factor`; forward-adjusted
-(前复权, qfq) price = price × `adj_factor` / the latest `adj_factor` of that code. hfq prices never
-change once published; qfq prices are relative to the newest day you loaded, so they move after each
-dividend or split. With `prices` a pandas DataFrame from any example above, in date order:
+(前复权, qfq) price = price × `adj_factor` / the latest `adj_factor` of that code. hfq prices stay
+put as new days are added; qfq prices are relative to the newest day you loaded, so they move after
+each dividend or split. With `prices` a pandas DataFrame from any example above, in date order:
 
 `adj_factor` 为累计复权因子。后复权价 = 价格 × `adj_factor`；前复权价 = 价格 × `adj_factor` / 该股票最新的
-`adj_factor`。后复权价发布后不再变化；前复权价以所加载数据中最新的交易日为基准，每次分红送转后都会变化。
+`adj_factor`。后复权价不随新交易日的加入而变化；前复权价以所加载数据中最新的交易日为基准，每次分红送转后都会变化。
 `prices` 为上文任一示例得到的按日期排序的 pandas DataFrame：
 
 ```python
