@@ -8,16 +8,18 @@ of times. Also the two reads every run starts from: the state and a shard at a r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.schema import DAYS_PATH, STATE_PATH
+from dataset_script.schema import CHANGES_PATH, DAYS_PATH, RUNS_PATH, STATE_PATH
 from sync.commit import PublishInput, plan_commit
+from sync import failures
 from sync.errors import TransientError
 from sync.meta import days_from_shard, days_table
 from sync.publish import ConcurrentWriteError, DatasetRepo
+from sync.runs import RunInfo
 from sync.shards import from_parquet
 from sync.state import SyncState
 
@@ -51,6 +53,15 @@ def read_manifest(repo: DatasetRepo, head: str | None, state: SyncState) -> pa.T
     return days_table(None, pd.concat(parts, ignore_index=True), state.watermark)
 
 
+def run_history(repo: DatasetRepo, head: str | None, run: RunInfo, status: str, api_calls: Mapping[str, int],
+                message: str) -> dict:
+    """The PublishInput fields of the run history: earlier failures on this machine, then this run,
+    planned on `head` (recorded as the run's parent commit), and the tables they append to."""
+    rows = [*failures.pending(repo.description), run.row(status, api_calls, message, commit=head)]
+    return {"run_rows": rows, "runs_before": read_table(repo, head, RUNS_PATH),
+            "changes_before": read_table(repo, head, CHANGES_PATH)}
+
+
 def apply_once(
     repo: DatasetRepo, build: Callable[[str | None, SyncState | None], PublishInput], repo_id: str
 ) -> tuple[str | None, int]:
@@ -70,6 +81,7 @@ def apply_once(
         except ConcurrentWriteError:
             log.warning("another writer committed to %s meanwhile; re-reading and re-planning", repo.description)
             continue
+        failures.forget(repo.description, [r["run_id"] for r in planned.run_rows[:-1]])
         return commit_id, sum(len(data) for data in commit.adds.values())
     raise TransientError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
 

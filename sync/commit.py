@@ -12,15 +12,17 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 
+import pandas as pd
 import pyarrow as pa
 
-from dataset_script.card import Coverage, render_card
+from dataset_script.card import Coverage, LastRun, render_card
 from dataset_script.schema import (
-    CALENDAR_PATH, CARD_PATH, DAY_STATUSES, DAYS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
+    CALENDAR_PATH, CARD_PATH, CHANGES_PATH, DAY_STATUSES, DAYS_PATH, RUNS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
     shard_month,
 )
 from sync.clock import ymd
 from sync.errors import SyncError
+from sync.history import changed_rows, changes_table, no_changes, runs_table
 from sync.shards import coverage_problems, sha256, shard_days, shard_problems, to_parquet
 from sync.state import ShardInfo, SyncState
 
@@ -108,6 +110,10 @@ class PublishInput:
     markets: tuple[str, ...]
     run: Mapping                        # summary of this run, stored in the state
     replace_all: bool                   # a rebuild of everything: shards not in `shards` are deleted
+    run_rows: Sequence[Mapping] = ()    # meta/runs rows to append: earlier failures, then this run (last)
+    runs_before: pa.Table | None = None         # meta/runs.parquet at the head
+    changes: pd.DataFrame | None = None         # restatements of published values made by this run
+    changes_before: pa.Table | None = None      # meta/changes.parquet at the head
 
 
 def plan_commit(
@@ -124,35 +130,45 @@ def plan_commit(
     if problems:
         raise InvariantError(problems)
 
+    data_files = {
+        STOCKS_PATH: to_parquet(planned.stocks),
+        CALENDAR_PATH: to_parquet(planned.calendar),
+        DAYS_PATH: to_parquet(planned.days),
+        LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
+    }
+    old_shards = previous.shards if previous else {}
+    changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
+    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all))
+    data_digests = {path: sha256(data) for path, data in data_files.items()}
+    unchanged = (
+        previous is not None and not changed and not deletes
+        and {p: previous.files.get(p) for p in data_digests} == data_digests
+        and previous.watermark == planned.watermark and previous.first_date == planned.first_date
+        and set(previous.shards) == set(shards)
+    )
+    if unchanged:  # run history alone never makes a commit: a run with nothing new leaves no trace
+        return None, previous
+    runs = _with_counts(planned, previous)
     coverage = Coverage(
         first_date=planned.first_date, watermark=planned.watermark, rows=sum(s.rows for s in shards.values()),
         codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
         fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
         data_bytes=sum(s.bytes for s in shards.values()),
         partial_days=days_with_status(planned.days, "partial"),
+        last_run=LastRun.from_run(runs[-1]) if runs else None,
     )
+    history = {"runs": runs_table(planned.runs_before, runs), "changes": changes_table(planned.changes_before, _changes(planned))}
+    coverage = dataclasses.replace(coverage, empty_tables=tuple(name for name, t in history.items() if t.num_rows == 0))
     files = {
-        STOCKS_PATH: to_parquet(planned.stocks),
-        CALENDAR_PATH: to_parquet(planned.calendar),
-        DAYS_PATH: to_parquet(planned.days),
+        **data_files,
+        RUNS_PATH: to_parquet(history["runs"]),
+        CHANGES_PATH: to_parquet(history["changes"]),
         CARD_PATH: render_card(coverage, repo_id).encode(),
-        LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
     }
-    old_shards = previous.shards if previous else {}
-    changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
-    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all))
-    digests = {path: sha256(data) for path, data in files.items()}
     state = SyncState(
         watermark=planned.watermark, first_date=planned.first_date, markets=planned.markets,
-        shards=shards, files=digests, last_run=dict(planned.run),
+        shards=shards, files={path: sha256(data) for path, data in files.items()}, last_run=dict(planned.run),
     )
-    unchanged = (
-        previous is not None and not changed and not deletes and previous.files == digests
-        and previous.watermark == planned.watermark and previous.first_date == planned.first_date
-        and set(previous.shards) == set(shards)
-    )
-    if unchanged:
-        return None, previous
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
     message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
     return Commit(adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark)), state
@@ -200,3 +216,19 @@ def _manifest_problems(days: pa.Table, trading_days: Sequence[dt.date], shards: 
 
 def days_with_status(days: pa.Table, status: str) -> int:
     return sum(1 for s in days.column("status").to_pylist() if s == status)
+
+
+def _changes(planned: PublishInput) -> pd.DataFrame:
+    return planned.changes if planned.changes is not None else no_changes()
+
+
+def _with_counts(planned: PublishInput, previous: SyncState | None) -> list[dict]:
+    """The run rows, this run's (the last) completed with what it added and changed."""
+    rows = [dict(r) for r in planned.run_rows]
+    if not rows:
+        return rows
+    dates = planned.days.column("date").to_pylist()
+    counts = planned.days.column("rows").to_pylist()
+    new = [n for d, n in zip(dates, counts, strict=True) if previous is None or d > previous.watermark]
+    rows[-1].update(days_added=len(new), rows_added=sum(new), rows_changed=changed_rows(_changes(planned)))
+    return rows

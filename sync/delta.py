@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
-from sync.apply import apply_once, read_manifest, read_shard, read_state
+from sync import failures
+from sync.apply import apply_once, read_manifest, read_shard, read_state, run_history
 from sync.clock import newest_allowed_day, shanghai_date, ymd
 from sync.commit import BuiltShard, PublishInput
 from sync.config import Settings
@@ -28,7 +29,8 @@ from sync.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fr
 from sync.errors import SyncError
 from sync.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.publish import DatasetRepo
-from sync.runs import Progress, ProgressCallback, RunResult
+from sync.history import diff_rows, no_changes
+from sync.runs import Progress, ProgressCallback, RunInfo, RunResult
 from sync.shards import merge_shard, split_by_month
 from sync.source import Source
 from sync.state import SyncState
@@ -58,7 +60,8 @@ def run_delta(
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     report = on_progress or (lambda _: None)
-    with repo.lock():
+    run = RunInfo.start("delta", trigger, now)
+    with repo.lock(), failures.recorded(repo.description, run, lambda: dict(source.client.calls)):
         state = read_state(repo, repo.head())
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
@@ -79,8 +82,11 @@ def run_delta(
             previous = previous or state
             watermark = max([previous.watermark, *fetched.days])
             rows = rebuilt_rows(repo, head, days, fetched, stocks, names)
+            shards, changes = merged_shards(repo, head, fetched.days, rows, run.run_id)
+            status, message = _outcome(fetched)
             return PublishInput(
-                shards=merged_shards(repo, head, fetched.days, rows), stocks=stocks_table(stocks),
+                shards=shards, changes=changes, stocks=stocks_table(stocks),
+                **run_history(repo, head, run, status, dict(source.client.calls), message),
                 calendar=calendar_table(calendar, previous.first_date),
                 days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in days if d <= watermark], first_date=previous.first_date,
@@ -156,15 +162,28 @@ def rebuilt_rows(repo: DatasetRepo, head: str | None, days: Sequence[dt.date], f
     return pd.concat(parts, ignore_index=True) if parts else PRICE_SCHEMA.empty_table().to_pandas()
 
 
-def merged_shards(repo: DatasetRepo, head: str | None, replaced: Sequence[dt.date], rows: pd.DataFrame) -> dict[str, BuiltShard]:
-    """The months touched by the rebuilt days, merged into their published shards."""
+def merged_shards(repo: DatasetRepo, head: str | None, replaced: Sequence[dt.date], rows: pd.DataFrame,
+                  run_id: str) -> tuple[dict[str, BuiltShard], pd.DataFrame]:
+    """The months touched by the rebuilt days, merged into their published shards, and the
+    published values that the rebuilt days changed (the restatement log)."""
     fresh = split_by_month(to_table(rows))
-    merged = {}
+    merged, changes = {}, [no_changes()]
     for path in dict.fromkeys(shard_path(d) for d in replaced):
         in_month = [d for d in replaced if shard_path(d) == path]
-        table = merge_shard(read_shard(repo, head, path), fresh.get(path, PRICE_SCHEMA.empty_table()), in_month)
+        published = read_shard(repo, head, path)
+        table = merge_shard(published, fresh.get(path, PRICE_SCHEMA.empty_table()), in_month)
         merged[path] = BuiltShard.build(path, table)
-    return merged
+        changes.append(diff_rows(published, table, in_month, run_id))
+    return merged, pd.concat(changes, ignore_index=True)
+
+
+def _outcome(fetched: Fetched) -> tuple[str, str]:
+    """(status, message) of a delta for the run history."""
+    added = f"{len(fetched.days)} trading day(s) fetched and published"
+    if fetched.stopped:
+        day, reason = fetched.stopped
+        return "stopped", f"{added}; {day.isoformat()} not yet published ({reason})"
+    return "success", added
 
 
 def carry_before(repo: DatasetRepo, head: str | None, day: dt.date | None) -> pd.DataFrame:

@@ -22,7 +22,8 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
-from sync.apply import apply_once, read_manifest, read_shard, read_state
+from sync import failures
+from sync.apply import apply_once, read_manifest, read_shard, read_state, run_history
 from sync.checkpoints import Checkpoints
 from sync.clock import newest_allowed_day, shanghai_date, ymd
 from sync.commit import BuiltShard, PublishInput
@@ -32,7 +33,8 @@ from sync.errors import SyncError
 from sync.fetch_plan import FetchPlan, group_by_month, plan_fetch
 from sync.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.publish import DatasetRepo
-from sync.runs import Progress, ProgressCallback, RunResult
+from sync.history import diff_rows, no_changes
+from sync.runs import Progress, ProgressCallback, RunInfo, RunResult
 from sync.shards import from_parquet, merge_shard
 from sync.source import Source
 from sync.state import SyncState
@@ -60,7 +62,8 @@ def run_full(
 ) -> RunResult:
     markets = tuple(markets or settings.markets)
     report = on_progress or (lambda _: None)
-    with repo.lock():
+    run = RunInfo.start("full", trigger, now)
+    with repo.lock(), failures.recorded(repo.description, run, lambda: dict(source.client.calls)):
         before = read_state(repo, repo.head())
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
@@ -88,14 +91,19 @@ def run_full(
         if not rebuilt.days:
             reason = rebuilt.stopped[1] if rebuilt.stopped else "the source has no bars in the range"
             raise SyncError(f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published")
-        all_days = trading_days(calendar, first, max(newest, before.watermark if before else newest))
+        # Every known trading day (the calendar runs to the year's end): a concurrent writer may
+        # have published days past this run's range by the time it commits.
+        all_days = trading_days(calendar, first, dt.date.max)
         report(Progress("publish", calls=source.client.total_calls))
 
+        status, message = _outcome(rebuilt)
+
         def build(head: str | None, previous: SyncState | None) -> PublishInput:
-            return plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, {
+            planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
                 "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                 "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
                 "api_calls": dict(source.client.calls)})
+            return dataclasses.replace(planned, **run_history(repo, head, run, status, dict(source.client.calls), message))
 
         commit, written = apply_once(repo, build, repo_id)
         repo.stage_drop(key)
@@ -159,16 +167,20 @@ def rebuild(days: Sequence[dt.date], checkpoints: Checkpoints, stocks: pd.DataFr
 
 def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None, rebuilt: Rebuilt,
                  stocks: pd.DataFrame, calendar: pd.DataFrame, all_days: Sequence[dt.date],
-                 markets: Sequence[str], run: dict) -> PublishInput:
+                 markets: Sequence[str], run_id: str, run: dict) -> PublishInput:
     """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won)."""
     replaced = set(rebuilt.days)
+    changes = [no_changes()]
     if previous is None:
         first, watermark, shards, old_days = rebuilt.days[0], rebuilt.days[-1], dict(rebuilt.shards), None
     else:
         check_keepable(previous, rebuilt.days, markets)
         published = [d for d in all_days if previous.first_date <= d <= previous.watermark]
         first, watermark = _joined_range(published, rebuilt.days, all_days)
-        shards = {path: _merged(repo, head, path, built, previous, replaced) for path, built in rebuilt.shards.items()}
+        shards = {}
+        for path, built in rebuilt.shards.items():
+            shards[path], changed = _merged(repo, head, path, built, previous, replaced, run_id)
+            changes.append(changed)
         old_days = read_manifest(repo, head, previous)
     kept = [d for d in all_days if first <= d <= watermark]
     replace_all = previous is None or (rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark)
@@ -176,6 +188,7 @@ def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None
         shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, first),
         days=days_table(old_days, rebuilt.manifest, watermark), trading_days=kept, first_date=first,
         watermark=watermark, markets=tuple(markets), run=run, replace_all=replace_all,
+        changes=pd.concat(changes, ignore_index=True),
     )
 
 
@@ -192,18 +205,35 @@ def _joined_range(published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_
 
 
 def _merged(repo: DatasetRepo, head: str | None, path: str, built: BuiltShard, previous: SyncState,
-            replaced: set[dt.date]) -> BuiltShard:
+            replaced: set[dt.date], run_id: str) -> tuple[BuiltShard, pd.DataFrame]:
     """A rebuilt month, plus the head's rows of days this run did not rebuild (a range edge, or a
-    day that a concurrent writer published)."""
+    day that a concurrent writer published); and the published values the rebuild changed."""
     info = previous.shards.get(path)
-    if info is None or (info.first_date >= built.days[0] and info.last_date <= built.days[-1]):
-        return built
-    merged = merge_shard(read_shard(repo, head, path), from_parquet(built.data), [d for d in replaced if shard_path(d) == path])
-    return BuiltShard.build(path, merged)
+    if info is None:
+        return built, no_changes()
+    if info.sha256 == built.info.sha256:
+        return built, no_changes()  # the same bytes: nothing restated
+    published, ours = read_shard(repo, head, path), from_parquet(built.data)
+    in_month = [d for d in built.days if d in replaced]
+    changes = diff_rows(published, ours, in_month, run_id)
+    if info.first_date >= built.days[0] and info.last_date <= built.days[-1]:
+        return built, changes
+    return BuiltShard.build(path, merge_shard(published, ours, in_month)), changes
+
+
+def _outcome(rebuilt: Rebuilt) -> tuple[str, str]:
+    """(status, message) of a full sync for the run history."""
+    partial = int((rebuilt.manifest["status"] == "partial").sum()) if len(rebuilt.manifest) else 0
+    done = (f"rebuilt {rebuilt.days[0].isoformat()}..{rebuilt.days[-1].isoformat()} "
+            f"({len(rebuilt.days)} trading days, {partial} partial)")
+    if rebuilt.stopped:
+        day, reason = rebuilt.stopped
+        return "stopped", f"{done}; {day.isoformat()} not yet published ({reason})"
+    return "success", done
 
 
 def _prune_old_checkpoints(repo: DatasetRepo, settings: Settings, now: dt.datetime) -> None:
-    removed = repo.stage_prune(settings.checkpoint_max_age, now) if hasattr(repo, "stage_prune") else []
+    removed = repo.stage_prune(settings.checkpoint_max_age, now)
     if removed:
         log.info("removed %d checkpoint area(s) older than %s", len(removed), settings.checkpoint_max_age)
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
+import uuid
 from collections.abc import Callable, Mapping
+
+from sync.history import run_row
 
 
 @dataclasses.dataclass
@@ -47,3 +51,25 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    """Who started a run and when: the fixed part of its meta/runs.parquet row."""
+
+    run_id: str
+    trigger: str
+    kind: str
+    started_at: dt.datetime
+    started_clock: float  # time.monotonic() at the start: finished_at = started_at + elapsed
+
+    @classmethod
+    def start(cls, kind: str, trigger: str, now: dt.datetime) -> RunInfo:
+        if trigger not in TRIGGERS:
+            raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}; got {trigger!r}")
+        return cls(uuid.uuid4().hex[:12], trigger, kind, now, time.monotonic())
+
+    def row(self, status: str, api_calls: Mapping[str, int], message: str, commit: str | None = None) -> dict:
+        finished = self.started_at + dt.timedelta(seconds=time.monotonic() - self.started_clock)
+        return run_row(self.run_id, self.trigger, self.kind, self.started_at, finished, status, api_calls,
+                       message, commit)

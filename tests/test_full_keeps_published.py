@@ -16,7 +16,6 @@ from sync.full import run_full
 from sync.market import MarketSpec, SyntheticMarket
 from sync.market.server import TushareServer
 from sync.publish import open_repo
-from sync.publish.hub import HubRepo
 from sync.shards import from_parquet
 from sync.source import Source
 from sync.tushare.client import TushareClient
@@ -43,10 +42,15 @@ def days(market):
 
 
 @pytest.fixture
-def source(market):
-    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(END)) as server:
-        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
-            yield Source(client, "test market", market.spec.start)
+def server(market):
+    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(END)) as running:
+        yield running
+
+
+@pytest.fixture
+def source(server, market):
+    with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
+        yield Source(client, "test market", market.spec.start)
 
 
 def rows_of(repo) -> pd.DataFrame:
@@ -97,17 +101,28 @@ def test_a_range_that_would_leave_a_gap_is_refused(tmp_path, source, days):
     assert repo.head() == head
 
 
-def test_a_delta_published_during_a_full_sync_is_kept(hub_server, source, days, tmp_path):
+def test_a_delta_published_during_a_full_sync_is_kept(hub_server, server, source, days):
     repo = open_repo(f"hf://datasets/{REPO_ID}")
     run_full(repo, source, SETTINGS, at(END), end=days[50])
-    other = HubRepo(REPO_ID, repo.api, lock_dir=tmp_path / "other-machine")  # another machine's writer
+    # What another machine's delta to days[52] commits, worked out on a twin repo of the same data.
+    twin = open_repo("hf://datasets/ellendan/twin")
+    run_full(twin, source, SETTINGS, at(END), end=days[50])
+    run_delta(twin, source, SETTINGS, at(END), end=days[52])
+    theirs = hub_server.files("ellendan/twin")
+    code = rows_of(repo)["code"].iloc[0]
+    server.restate("adj_factor", code, days[20].strftime("%Y%m%d"), adj_factor=9.75)  # the rebuild changes a row
 
-    def concurrent_delta():
-        run_delta(other, source, SETTINGS, at(END), end=days[52])
+    def other_writer():  # runs inside the full sync's commit to main, before its parent check
+        if not hub_server.requests[-1][1].endswith("/commit/main"):
+            hub_server.before_next_commit(other_writer)  # a staging commit: wait for the one to main
+            return
+        hub_server.commit_files(REPO_ID, theirs, message="delta from another machine")
 
-    hub_server.before_next_commit(concurrent_delta)
+    hub_server.before_next_commit(other_writer)
     result = run_full(repo, source, SETTINGS, at(END), start=days[10], end=days[30])
     assert result.published
-    assert sorted(rows_of(repo)["date"].unique()) == days[:53], "the concurrent delta's days survive"
+    rows = rows_of(repo)
+    assert rows.loc[(rows["code"] == code) & (rows["date"] == days[20]), "adj_factor"].item() == 9.75
+    assert sorted(rows["date"].unique()) == days[:53], "the concurrent delta's days survive"
     assert repo.read(LAST_UPDATE_PATH, repo.head()) == days[52].strftime("%Y%m%d").encode()
     assert verify_repo(repo) == []

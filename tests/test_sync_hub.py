@@ -96,9 +96,10 @@ def test_a_concurrent_writer_is_detected_and_never_overwritten(hub_server, sourc
 
 def test_failed_publish_leaves_main_unchanged_and_the_rerun_reuses_the_staged_fetch(hub_server, source):
     repo = open_repo(f"hf://datasets/{REPO_ID}")
-    hub_server.fail_next("POST", "/commit/main", 500)
+    hub_server.limit_commits(per_hour=0, retry_after=0)  # every commit refused with 429, retries spent
     with pytest.raises(PublishError):
         run_full(repo, source, SETTINGS, at(END))
+    hub_server.limit_commits(None)
     assert repo.head() is None, "nothing is visible on main"
     calls_before = source.client.calls["daily"]
     result = run_full(repo, source, SETTINGS, at(END))
@@ -127,10 +128,13 @@ def test_a_hub_without_branches_or_tags_still_gets_one_published_commit(hub_serv
     """A Hub stand-in that lacks the branch and tag endpoints: checkpoints stay on this machine."""
     repo = open_repo(f"hf://datasets/{REPO_ID}")
     hub_server.fail_next("POST", "/branch/", 404)
-    hub_server.fail_next("POST", "/commit/main", 500)
+    hub_server.fail_next("GET", "/refs", 404)  # pruning old checkpoints at the start
+    hub_server.limit_commits(per_hour=0, retry_after=0)  # the publish is refused, retries spent
     with caplog.at_level("WARNING"), pytest.raises(PublishError):
         run_full(repo, source, SETTINGS, at(END))
+    hub_server.limit_commits(None)
     calls_before = source.client.calls["daily"]
+    hub_server.fail_next("GET", "/refs", 404)
     hub_server.fail_next("GET", "/refs", 404)
     with caplog.at_level("WARNING"):
         result = run_full(open_repo(f"hf://datasets/{REPO_ID}"), source, SETTINGS, at(END))
