@@ -30,7 +30,7 @@ from sync.errors import SyncError
 from sync.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.publish import DatasetRepo
 from sync.history import diff_rows, no_changes
-from sync.runs import Progress, ProgressCallback, RunInfo, RunResult
+from sync.runs import Progress, ProgressCallback, RunInfo, RunResult, calls_since
 from sync.shards import merge_shard, split_by_month
 from sync.source import Source
 from sync.state import SyncState
@@ -60,8 +60,9 @@ def run_delta(
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     report = on_progress or (lambda _: None)
+    calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
-    with repo.lock(), failures.recorded(repo.description, run, lambda: dict(source.client.calls)):
+    with repo.lock(), failures.recorded(repo.description, run, calls):
         state = read_state(repo, repo.head())
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
@@ -86,13 +87,13 @@ def run_delta(
             status, message = _outcome(fetched)
             return PublishInput(
                 shards=shards, changes=changes, stocks=stocks_table(stocks),
-                **run_history(repo, head, run, status, dict(source.client.calls), message),
+                **run_history(repo, head, run, status, calls(), message),
                 calendar=calendar_table(calendar, previous.first_date),
                 days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in days if d <= watermark], first_date=previous.first_date,
                 watermark=watermark, markets=previous.markets, replace_all=False,
                 run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
-                     "days": [ymd(d) for d in fetched.days], "api_calls": dict(source.client.calls)},
+                     "days": [ymd(d) for d in fetched.days], "api_calls": calls()},
             )
 
         commit, written = apply_once(repo, build, repo_id)
@@ -100,7 +101,7 @@ def run_delta(
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
             watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
-            api_calls=dict(source.client.calls), stopped=fetched.stopped,
+            api_calls=calls(), stopped=fetched.stopped,
         )
 
 

@@ -34,7 +34,7 @@ from sync.fetch_plan import FetchPlan, group_by_month, plan_fetch
 from sync.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.publish import DatasetRepo
 from sync.history import diff_rows, no_changes
-from sync.runs import Progress, ProgressCallback, RunInfo, RunResult
+from sync.runs import Progress, ProgressCallback, RunInfo, RunResult, calls_since
 from sync.shards import from_parquet, merge_shard
 from sync.source import Source
 from sync.state import SyncState
@@ -62,8 +62,9 @@ def run_full(
 ) -> RunResult:
     markets = tuple(markets or settings.markets)
     report = on_progress or (lambda _: None)
+    calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
-    with repo.lock(), failures.recorded(repo.description, run, lambda: dict(source.client.calls)):
+    with repo.lock(), failures.recorded(repo.description, run, calls):
         before = read_state(repo, repo.head())
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
@@ -102,8 +103,8 @@ def run_full(
             planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
                 "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                 "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
-                "api_calls": dict(source.client.calls)})
-            return dataclasses.replace(planned, **run_history(repo, head, run, status, dict(source.client.calls), message))
+                "api_calls": calls()})
+            return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
 
         commit, written = apply_once(repo, build, repo_id)
         repo.stage_drop(key)
@@ -112,7 +113,7 @@ def run_full(
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
-            api_calls=dict(source.client.calls), stopped=rebuilt.stopped,
+            api_calls=calls(), stopped=rebuilt.stopped,
         )
 
 

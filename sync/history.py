@@ -93,7 +93,7 @@ def _text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, float):
-        return repr(value)
+        return repr(float(value))  # plain digits (numpy 2 reprs its floats as np.float64(...))
     if isinstance(value, (dt.date, pd.Timestamp)):
         return pd.Timestamp(value).date().isoformat()
     return str(value)

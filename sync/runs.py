@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import time
@@ -73,3 +74,9 @@ class RunInfo:
         finished = self.started_at + dt.timedelta(seconds=time.monotonic() - self.started_clock)
         return run_row(self.run_id, self.trigger, self.kind, self.started_at, finished, status, api_calls,
                        message, commit)
+
+
+def calls_since(source) -> Callable[[], dict[str, int]]:
+    """A function giving the API calls per interface made through `source` from now on."""
+    before = collections.Counter(source.client.calls)
+    return lambda: dict(collections.Counter(source.client.calls) - before)
