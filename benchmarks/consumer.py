@@ -59,7 +59,7 @@ def loads(repo: Path, csv: Path, scratch: Path) -> dict[str, tuple[float, int]]:
         return len(pd.read_parquet(files))
 
     def duckdb_parquet() -> int:
-        return duckdb.sql(f"SELECT * FROM read_parquet({files!r})").arrow().num_rows
+        return duckdb.sql(f"SELECT * FROM read_parquet({files!r})").to_arrow_table().num_rows
 
     ways = {"load_dataset(folder), fresh cache": hf_folder, "pandas.read_parquet(shards)": pandas_parquet,
             "duckdb read_parquet(shards)": duckdb_parquet, "load_dataset('csv') + sort": hf_csv,

@@ -33,6 +33,7 @@ class Timed:
     user_s: float
     sys_s: float
     max_rss_mb: float
+    started_at: float = 0.0   # time.monotonic() when it was started
 
     @property
     def cpu_s(self) -> float:
@@ -49,13 +50,13 @@ def run_timed(argv: Sequence[str], env: Mapping[str, str], cwd: Path, scratch: P
     report = scratch / f"time-{time.monotonic_ns()}.txt"
     prefix = ["nice", "-n", str(NICE)] if shutil.which("nice") else []
     wrapped = [*prefix, GNU_TIME, "-v", "-o", str(report), *argv] if Path(GNU_TIME).exists() else [*prefix, *argv]
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.monotonic()
     done = subprocess.run(wrapped, env=dict(env), cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - started
     facts = _gnu_time(report.read_text()) if report.exists() else {}
     report.unlink(missing_ok=True)
     return Timed(list(argv), done.returncode, done.stdout, done.stderr, facts.get("wall", wall),
-                 facts.get("user", float("nan")), facts.get("sys", float("nan")), facts.get("rss_mb", float("nan")))
+                 facts.get("user", float("nan")), facts.get("sys", float("nan")), facts.get("rss_mb", float("nan")), started_at)
 
 
 def _gnu_time(text: str) -> dict[str, float]:
