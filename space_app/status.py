@@ -61,12 +61,13 @@ def published_runs(facts: Facts) -> list[dict]:
     if runs is None or not len(runs):
         return []
     out = []
-    for row in runs.to_dict("records"):
+    for row in runs.astype(object).where(runs.notna(), None).to_dict("records"):  # NaN is not JSON: None
         out.append({
             "kind": row.get("kind"), "trigger": row.get("trigger"), "status": str(row.get("status") or ""),
             "started_at": _iso(row.get("started_at")), "finished_at": _iso(row.get("finished_at")),
             "message": str(row.get("message") or ""), "commit": row.get("commit"),
-            "days_added": row.get("days_added"), "rows_added": row.get("rows_added"), "api_calls": row.get("api_calls"),
+            "days_added": _int(row.get("days_added")), "rows_added": _int(row.get("rows_added")),
+            "api_calls": row.get("api_calls"),
         })
     return sorted(out, key=lambda r: r["finished_at"] or "")
 
@@ -80,10 +81,13 @@ def last_runs(facts: Facts, history: Sequence[RunRecord]) -> tuple[dict | None, 
 
 
 def _newest(runs: list[dict]) -> dict | None:
-    """The run that finished last; on a tie (a pinned clock) the later in the list, i.e. this process's."""
+    """The run that started last; on a tie (a pinned clock) the later in the list, i.e. this process's.
+
+    Start times, not finish times: a published row's finish is its start plus the time it took,
+    while this process's records on a pinned clock all finish at the pinned moment."""
     best = None
     for run in runs:
-        if best is None or _moment(run["finished_at"]) >= _moment(best["finished_at"]):
+        if best is None or _moment(run["started_at"] or run["finished_at"]) >= _moment(best["started_at"] or best["finished_at"]):
             best = run
     return best
 
@@ -192,3 +196,7 @@ def outcome_of(history: Sequence[RunRecord]) -> schedule_logic.Outcome | None:
     last = history[-1]
     return schedule_logic.Outcome(last.request.kind, last.request.trigger, last.finished_at, last.ok,
                                   stopped=last.status == "stopped", retryable=last.retryable)
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)
