@@ -17,6 +17,7 @@ from dataset_script.schema import CHANGES_PATH, DAYS_PATH, RUNS_PATH, STATE_PATH
 from sync.commit import PublishInput, plan_commit
 from sync import failures
 from sync.errors import TransientError
+from sync.killpoints import reached
 from sync.meta import days_from_shard, days_table
 from sync.publish import ConcurrentWriteError, DatasetRepo
 from sync.runs import RunInfo
@@ -77,7 +78,9 @@ def apply_once(
         if commit is None:
             return None, 0
         try:
+            reached("commit.before")
             commit_id = repo.commit(commit, parent=head)
+            reached("commit.after")
         except ConcurrentWriteError:
             log.warning("another writer committed to %s meanwhile; re-reading and re-planning", repo.description)
             continue

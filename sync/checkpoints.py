@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from sync.clock import ymd
 from sync.fetch_plan import Chunk, FetchPlan
+from sync.killpoints import reached
 from sync.publish import DatasetRepo
 from sync.runs import Progress, ProgressCallback
 from sync.source import Source
@@ -48,6 +49,7 @@ class Checkpoints:
                 frames = _fetch(source, chunk)
                 self.repo.stage_write(self.key, {**{f"{chunk.id}/{api}.parquet": _encode(frames[api]) for api in DAY_APIS},
                                                  f"{chunk.id}/meta.json": self._meta(chunk)})
+                reached("checkpoint.staged")
             else:
                 reused += 1
             self._spill(chunk, frames)

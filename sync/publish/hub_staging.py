@@ -32,6 +32,7 @@ from huggingface_hub.errors import (
 )
 
 from sync.commit import check_repo_path
+from sync.killpoints import reached
 from sync.publish.hub_retry import is_transient, retry_after_seconds
 from sync.publish.repo import FolderStaging, PublishError, check_stage_key
 
@@ -83,6 +84,7 @@ class HubStaging:
         if pushed.keys() & files.keys():
             self._save_pushed(key, {p: s for p, s in pushed.items() if p not in files})
         self.local.write(key, files)
+        reached("hub.stage_local_written")
         if not self.branches_unsupported and self.clock() >= self._next_push:
             self.push(key)
 
@@ -127,7 +129,9 @@ class HubStaging:
         pending = {p: d for p, d in pending.items() if d is not None}
         if not pending:
             return
+        reached("hub.stage_push.before")
         outcome = self._call("stage files", lambda: self._push_now(key, pending))
+        reached("hub.stage_push.after")
         now = self.clock()
         if isinstance(outcome, HfHubHTTPError):
             headers = outcome.response.headers if outcome.response is not None else {}

@@ -34,6 +34,7 @@ from pathlib import Path
 import filelock
 
 from sync.commit import Commit, check_repo_path
+from sync.killpoints import reached
 from sync.publish import adopt
 from sync.publish.files import fsync_dir, fsync_tree, link_or_copy, same, walk, write_new
 from sync.publish.repo import ConcurrentWriteError, PublishError, RepoBusyError, check_stage_key, single_flight
@@ -155,6 +156,7 @@ class LocalFolderRepo:
             new = self._build(ref, current, files, (), f"stage {key}")
             if new != current:
                 self._point(ref, new)
+                reached("local.staged")
                 self._collect_garbage()
 
     def stage_read(self, key: str, path: str) -> bytes:
@@ -299,10 +301,12 @@ class LocalFolderRepo:
                 link_or_copy(base_dir / path, build / path)
         for path, data in changed.items():
             write_new(build / path, data)
+            reached("local.main_file_written" if ref == MAIN else "local.stage_file_written")
         fsync_tree(build)
         final.parent.mkdir(exist_ok=True)
         os.rename(build, final)
         fsync_dir(final.parent)
+        reached("local.main_version_built" if ref == MAIN else "local.stage_version_built")
         return version
 
     def _point(self, ref: str, version: str) -> None:
