@@ -7,9 +7,13 @@ import dataclasses
 import datetime as dt
 import time
 import uuid
+from typing import TYPE_CHECKING
 from collections.abc import Callable, Mapping
 
 from sync.history import run_row
+
+if TYPE_CHECKING:
+    from sync.source import Source
 
 
 @dataclasses.dataclass
@@ -76,7 +80,7 @@ class RunInfo:
                        message, commit)
 
 
-def calls_since(source) -> Callable[[], dict[str, int]]:
+def calls_since(source: Source) -> Callable[[], dict[str, int]]:
     """A function giving the API calls per interface made through `source` from now on."""
     before = collections.Counter(source.client.calls)
     return lambda: dict(collections.Counter(source.client.calls) - before)

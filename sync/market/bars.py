@@ -8,11 +8,15 @@ from a turnover rate on the free float, and an amount whose VWAP lies inside [lo
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sync.market.sim import Paths, Stocks, limit_percent, limit_prices
 from sync.market.universe import Universe
+
+if TYPE_CHECKING:
+    from sync.market.layout import Layout
 
 FLAT_BOARD_VOLUME = 0.15  # a one-price limit day (一字板) trades far less
 CHUNK_DAYS = 128  # rows are derived a block of days at a time to keep temporaries small
@@ -44,7 +48,7 @@ def _listed_block(layout, paths: Paths, universe: Universe, listed: np.ndarray, 
     return {"day": day, "col": col, "adj_factor": adj, "pre": pre, "up": up, "down": down}
 
 
-def listed_rows(layout, paths: Paths, universe: Universe) -> Rows:
+def listed_rows(layout: Layout, paths: Paths, universe: Universe) -> Rows:
     """Every listed stock-day (suspended ones too): adj_factor and stk_limit."""
     listed = layout.status > 0
     out = _fill_blocks(int(listed.sum()), (("day", np.int32), ("col", np.int32), ("adj_factor", float),
@@ -88,7 +92,8 @@ def _wicks(pre, close, up, down, sigma, z):
     return open_, high, low, flat_up | flat_down
 
 
-def limit_status(open_, high, low, close, pre, up, down) -> np.ndarray:
+def limit_status(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, pre: np.ndarray,
+                 up: np.ndarray, down: np.ndarray) -> np.ndarray:
     """daily_basic.limit_status: 0 flat, 1 up, 2 limit up, 3 one-price limit up, 4 down, 5, 6."""
     one_price = (open_ == close) & (high == close) & (low == close)
     status = np.where(close > pre, 1, np.where(close < pre, 4, 0))
@@ -152,7 +157,7 @@ def _bar_block(layout, paths: Paths, universe: Universe, stocks: Stocks, traded:
     }
 
 
-def bar_rows(layout, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
+def bar_rows(layout: Layout, paths: Paths, universe: Universe, stocks: Stocks) -> Rows:
     """daily / daily_basic rows: one per traded stock-day, filled block by block."""
     traded = layout.status == 1
     vol_dense = np.zeros(traded.shape, dtype=np.int32)

@@ -11,11 +11,15 @@ Prices are kept as integer cents (exact limit arithmetic), amounts as integer yu
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sync.market import life
 from sync.market.universe import FUNDAMENTAL, Universe, stock_rng
+
+if TYPE_CHECKING:
+    from sync.market.layout import Layout
 
 GEM_REFORM = np.datetime64("2020-08-24", "D")  # 创业板 moved to ±20% (registration system)
 FIRST_YEAR = 1990
@@ -92,7 +96,7 @@ def fundamentals(seed: int, universe: Universe, ref_price: np.ndarray, shares: n
     return Fundamentals(np.round(profit, 2), np.round(revenue, 2), np.round(book, 2))
 
 
-def limit_percent(board: np.ndarray, st: np.ndarray, day) -> np.ndarray:
+def limit_percent(board: np.ndarray, st: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Daily price limit in percent: the exchange rules as of `day` (scalar or per-row array).
 
     主板 ±10%, ±5% under ST/*ST; 创业板 ±20% from 2020-08-24 (before: as 主板);
@@ -190,7 +194,7 @@ def _event_log(n_days: int, initial: dict, records: list) -> EventLog:
     return EventLog(n_days, key, after, {name: initial[name] for name in names})
 
 
-def run_prices(layout, universe: Universe, stocks: Stocks, market_moves: np.ndarray) -> Paths:
+def run_prices(layout: Layout, universe: Universe, stocks: Stocks, market_moves: np.ndarray) -> Paths:
     """The close-to-close path of every stock, one vectorised step per day.
 
     `market_moves` is the common market return by range day. A stock's return mixes it with
