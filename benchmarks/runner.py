@@ -43,18 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     started, load = time.perf_counter(), load_average()
     scratch = Path(tempfile.mkdtemp(prefix="a-share-bench-"))
     os.environ.update(HF_HOME=str(scratch / "hf-home-runner"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+
+    def write(sections: list[Section], final: bool = False) -> None:
+        """The file so far after every benchmark, so a long run shows its figures as it goes."""
+        header = machine_section(command, sizes.name, time.perf_counter() - started, f"{load} → {load_average()}")
+        footer = [] if final else ["_(still running)_", ""]
+        Path(args.out).write_text("\n".join([header, *(s.render() for s in sections), *footer]))
+
     try:
-        sections = run(sizes, only, scratch)
+        sections = run(sizes, only, scratch, write)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    header = machine_section(command, sizes.name, time.perf_counter() - started, f"{load} → {load_average()}")
-    text = "\n".join([header, *(s.render() for s in sections)])
-    Path(args.out).write_text(text)
+    write(sections, final=True)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
-def run(sizes: Sizes, only: tuple[str, ...], scratch: Path) -> list[Section]:
+def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda sections: None) -> list[Section]:
     sections: list[Section] = []
     if "full" in only:
         from benchmarks.delta import bench_delta
@@ -69,18 +74,22 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path) -> list[Section]:
             full = bench_full(server, market.trade_dates(), size.stocks, sizes.quota_per_min, sizes.latency_s,
                               build_s, scratch, sizes.name == "full")
             sections.append(full.section)
+            written(sections)
             if "delta" in only:
                 log.info("2. delta")
                 sections.append(bench_delta(server, full, sizes.quota_per_min, scratch))
+                written(sections)
         del market
         if "consumer" in only:
             log.info("3. consumer load")
             sections.append(bench_consumer(full.repo, scratch))
+            written(sections)
     if "growth" in only:
         from benchmarks.growth import bench_growth
 
         log.info("4. growth")
         sections.append(bench_growth(sizes.growth, scratch))
+        written(sections)
     if "space" in only:
         from benchmarks.space import bench_space
 
