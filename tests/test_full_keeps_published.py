@@ -4,31 +4,22 @@ refuses a range whose kept days would not stay consistent, and keeps what a conc
 import datetime as dt
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
-from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH, shard_month
-from sync.clock import SHANGHAI
+from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH
 from sync.config import Settings
 from sync.delta import run_delta
 from sync.errors import SyncError
 from sync.full import run_full
 from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
 from sync.publish import open_repo
 from sync.shards import from_parquet
-from sync.source import Source
-from sync.tushare.client import TushareClient
 from sync.verify import verify_repo
+from tests.serving import at, rows_of, served
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
-TOKEN = "keep-test-token"
 SETTINGS = Settings(markets=("主板",))
 REPO_ID = "ellendan/a-share-prices"
-
-
-def at(day: dt.date, hour: int = 20) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +33,19 @@ def days(market):
 
 
 @pytest.fixture
-def server(market):
-    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(END)) as running:
-        yield running
+def served_market(market):
+    with served(market, at(END)) as pair:
+        yield pair
 
 
 @pytest.fixture
-def source(server, market):
-    with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
-        yield Source(client, "test market", market.spec.start)
+def server(served_market):
+    return served_market[0]
 
 
-def rows_of(repo) -> pd.DataFrame:
-    head = repo.head()
-    shards = sorted(p for p in repo.list_files(head) if shard_month(p))
-    return pa.concat_tables([from_parquet(repo.read(p, head)) for p in shards]).to_pandas()
+@pytest.fixture
+def source(served_market):
+    return served_market[1]
 
 
 def test_full_sync_over_a_range_inside_the_published_one_keeps_the_rest(tmp_path, source, days):

@@ -2,64 +2,40 @@
 holes, legacy labels, reordered listings, dropped fields. The sync publishes what it can, marks
 what is partial, holds back what is fresh, and never loses a stock, a field or a published day."""
 
+import contextlib
 import datetime as dt
 import re
 import shutil
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 
-from dataset_script.schema import DAYS_PATH, STOCKS_PATH, shard_month
-from sync.clock import SHANGHAI
+from dataset_script.schema import DAYS_PATH, STOCKS_PATH
 from sync.config import Settings
 from sync.delta import run_delta
 from sync.errors import SyncError
 from sync.full import run_full
 from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
 from sync.publish import open_repo
 from sync.shards import from_parquet
-from sync.source import Source
-from sync.tushare.client import TushareClient
 from sync.tushare.errors import TushareMissingFieldError
 from sync.verify import verify_repo
+from tests.serving import at, rows_of, served, table_of
 
-TOKEN = "history-test-token"
 MAIN = Settings(markets=("主板",))
 HOLE_DAY = dt.date(2007, 6, 5)
 STK_LIMIT_START = dt.date(2007, 1, 4)
 
 
-def at(day: dt.date, hour: int = 20) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
-
-
-def rows_of(repo) -> pd.DataFrame:
-    head = repo.head()
-    shards = sorted(p for p in repo.list_files(head) if shard_month(p))
-    return pa.concat_tables([from_parquet(repo.read(p, head)) for p in shards]).to_pandas()
-
-
 def manifest_of(repo) -> pd.DataFrame:
-    return from_parquet(repo.read(DAYS_PATH, repo.head())).to_pandas()
+    return table_of(repo, DAYS_PATH)
 
 
 @pytest.fixture
 def serve():
     """serve(market, now, **server knobs) → a Source talking to our server over HTTP."""
-    stack = []
-
-    def start(market, now, **knobs):
-        server = TushareServer(market, tokens=(TOKEN,), clock=lambda: now, **knobs).__enter__()
-        client = TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None)
-        stack.append((server, client))
-        return Source(client, "history market", market.spec.start)
-
-    yield start
-    for server, client in stack:
-        client.close()
-        server.__exit__(None, None, None)
+    with contextlib.ExitStack() as stack:
+        yield lambda market, now, **knobs: stack.enter_context(served(market, now, **knobs))[1]
 
 
 @pytest.fixture(scope="module")

@@ -8,24 +8,15 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import CHANGES_PATH, RUNS_PATH, RUNS_SCHEMA
-from sync.clock import SHANGHAI
 from sync.config import Settings
 from sync.delta import run_delta
 from sync.full import run_full
 from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
 from sync.publish import open_repo
-from sync.shards import from_parquet
-from sync.source import Source
-from sync.tushare.client import TushareClient
+from tests.serving import at, served, table_of
 
-TOKEN = "history-runs-token"
 MAIN = Settings(markets=("主板",))
 REPO_ID = "ellendan/a-share-prices"
-
-
-def at(day: dt.date, hour: int = 20) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +30,19 @@ def days(market):
 
 
 @pytest.fixture
-def server(market):
-    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(market.spec.end)) as running:
-        yield running
+def served_market(market):
+    with served(market, at(market.spec.end)) as pair:
+        yield pair
 
 
 @pytest.fixture
-def source(server, market):
-    with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
-        yield Source(client, "runs market", market.spec.start)
+def server(served_market):
+    return served_market[0]
 
 
-def table(repo, path) -> pd.DataFrame:
-    return from_parquet(repo.read(path, repo.head())).to_pandas()
+@pytest.fixture
+def source(served_market):
+    return served_market[1]
 
 
 def test_each_publishing_run_appends_one_row_and_a_run_with_nothing_new_adds_none(tmp_path, hf_home, source, days):
@@ -59,7 +50,7 @@ def test_each_publishing_run_appends_one_row_and_a_run_with_nothing_new_adds_non
     run_full(repo, source, MAIN, at(days[-1]), end=days[30])
     first_head = repo.head()
     run_delta(repo, source, MAIN, at(days[-1]), end=days[33], trigger="schedule")
-    runs = table(repo, RUNS_PATH)
+    runs = table_of(repo, RUNS_PATH)
     assert list(runs.columns) == RUNS_SCHEMA.names
     assert runs["kind"].tolist() == ["full", "delta"] and runs["trigger"].tolist() == ["cli", "schedule"]
     assert runs["days_added"].tolist() == [31, 3]
@@ -74,20 +65,15 @@ def test_each_publishing_run_appends_one_row_and_a_run_with_nothing_new_adds_non
 
 def test_a_failed_run_is_recorded_by_the_next_publishing_run(tmp_path, hf_home, market, days):
     repo = open_repo(str(tmp_path / "dataset"))
-    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(days[-1])) as server:
-        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
-            good = Source(client, "runs market", market.spec.start)
-            run_full(repo, good, MAIN, at(days[-1]), end=days[20])
-    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(days[-1]), drop_fields={"daily": {"close"}}) as server:
-        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
-            with pytest.raises(Exception, match="close"):
-                run_delta(repo, Source(client, "broken", market.spec.start), MAIN, at(days[-1]), end=days[25],
-                          trigger="schedule")
-    assert len(table(repo, RUNS_PATH)) == 1, "a failed run publishes nothing"
-    with TushareServer(market, tokens=(TOKEN,), clock=lambda: at(days[-1])) as server:
-        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
-            run_delta(repo, Source(client, "runs market", market.spec.start), MAIN, at(days[-1]), end=days[25])
-    runs = table(repo, RUNS_PATH)
+    with served(market, at(days[-1])) as (_, good):
+        run_full(repo, good, MAIN, at(days[-1]), end=days[20])
+    with served(market, at(days[-1]), drop_fields={"daily": {"close"}}) as (_, broken):
+        with pytest.raises(Exception, match="close"):
+            run_delta(repo, broken, MAIN, at(days[-1]), end=days[25], trigger="schedule")
+    assert len(table_of(repo, RUNS_PATH)) == 1, "a failed run publishes nothing"
+    with served(market, at(days[-1])) as (_, good):
+        run_delta(repo, good, MAIN, at(days[-1]), end=days[25])
+    runs = table_of(repo, RUNS_PATH)
     assert runs["status"].tolist() == ["success", "failed", "success"]
     assert "close" in runs["message"].iloc[1] and runs["trigger"].iloc[1] == "schedule"
 
@@ -95,15 +81,15 @@ def test_a_failed_run_is_recorded_by_the_next_publishing_run(tmp_path, hf_home, 
 def test_a_restatement_produces_exactly_the_expected_change_rows(tmp_path, hf_home, server, source, days):
     repo = open_repo(str(tmp_path / "dataset"))
     run_full(repo, source, MAIN, at(days[-1]), end=days[30])
-    prices = pd.concat([table(repo, f"data/2024/2024-0{m}.parquet") for m in (1, 2)], ignore_index=True)
+    prices = pd.concat([table_of(repo, f"data/2024/2024-0{m}.parquet") for m in (1, 2)], ignore_index=True)
     traded = prices[(prices["date"] == days[29]) & ~prices["is_paused"]]
     code, old = traded["code"].iloc[0], traded["adj_factor"].iloc[0]
     server.restate("adj_factor", code, days[29].strftime("%Y%m%d"), adj_factor=old * 2)
     server.restate("daily", code, days[29].strftime("%Y%m%d"), vol=traded["volume"].iloc[0] + 100)
     result = run_delta(repo, source, MAIN, at(days[-1]), end=days[30])
     assert result.published
-    changes = table(repo, CHANGES_PATH)
-    run_id = table(repo, RUNS_PATH)["run_id"].iloc[-1]
+    changes = table_of(repo, CHANGES_PATH)
+    run_id = table_of(repo, RUNS_PATH)["run_id"].iloc[-1]
     new_volume = traded["volume"].iloc[0] + 100
     new_avg = traded["turnover"].iloc[0] * 10 / new_volume
     expected = pd.DataFrame({
@@ -116,7 +102,7 @@ def test_a_restatement_produces_exactly_the_expected_change_rows(tmp_path, hf_ho
     for got, want in zip(changes[["old_value", "new_value"]].to_numpy().ravel(),
                          expected[["old_value", "new_value"]].to_numpy().ravel(), strict=True):
         assert float(got) == pytest.approx(want, rel=1e-12)
-    assert table(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 1
+    assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 1
 
 
 def test_every_config_loads_and_a_tag_pins_the_table_as_of_that_day(hub_server, source, days):
