@@ -141,7 +141,9 @@ def bench_growth(sizes: Sequence[MarketSize], scratch: Path) -> Section:
         "the small runs. Peak RSS is fitted against the stocks listed on the last day, not rows: the sync spills "
         "fetched chunks to disk and builds one month at a time, so memory follows a month's width, not the "
         "history's length. `--full` measures larger sizes.",
-        "A full sync's wall is about max(quota time, CPU time ÷ cores): " + "; ".join(verdicts) + ".",
+        "A full sync's wall is about max(quota time, the sync's CPU time ÷ cores): " + "; ".join(verdicts) + ". The "
+        "no-quota wall here is longer than the sync's CPU ÷ 2 because the local server serialises every reply on "
+        "the same two cores (and another engineer's measurements shared them).",
     ]
     section.load = f"{load_before} → {load_average()}"
     section.commands = [f"python -m sync full --markets all ...  # per size: {', '.join(s.label() for s in sizes)}"]
