@@ -165,8 +165,9 @@ def test_a_kill_leaves_the_old_or_the_new_dataset_and_a_rerun_equals_the_golden_
         assert head == head_before, "nothing is visible before the commit"
     if kill.at.startswith("commit.after"):
         assert head != head_before, "the commit had returned"
-    loaded = loaded_rows(kill, target, repo)
-    assert_rows(loaded[list(rows.columns)].assign(date=lambda f: pd.to_datetime(f["date"]).dt.date), rows)
+    if kill.target == "folder" or kill.at.startswith("commit."):  # the Hub's other points never touch main
+        loaded = loaded_rows(kill, target, repo)
+        assert_rows(loaded[list(rows.columns)].assign(date=lambda f: pd.to_datetime(f["date"]).dt.date), rows)
 
     # The killed run's lock is left behind, yet the next run goes through and ends at the golden run.
     if kill.target == "folder":
