@@ -70,7 +70,7 @@ def measure(size: MarketSize, scratch: Path) -> Point:
     listed = int(pc.sum(pc.equal(last, pc.max(last))).as_py())
     csv = folder / "history.csv"
     _, csv_bytes = write_history_csv(repo, csv)
-    timings = loads(repo, csv, folder)
+    timings = loads(repo, csv, folder, ("load_dataset(folder), fresh cache", "pandas.read_csv + sort_values"))
     point = Point(size, listed, len(days), run.rows, max(run.plan.get(api, 0) for api in DAY_APIS), run.timed.wall_s,
                   run.timed.cpu_s, run.timed.max_rss_mb, sum(p.stat().st_size for p in shard_files(repo)), csv_bytes,
                   timings["load_dataset(folder), fresh cache"][0], timings["pandas.read_csv + sort_values"][0])
