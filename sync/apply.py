@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.schema import CHANGES_PATH, DAYS_PATH, RUNS_PATH, STATE_PATH
+from dataset_script.schema import CHANGES_PATH, DAYS_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH
 from sync.commit import PublishInput, plan_commit
 from sync import failures
-from sync.errors import TransientError
+from sync.errors import SyncError, TransientError
 from sync.killpoints import reached
 from sync.meta import days_from_shard, days_table
 from sync.publish import ConcurrentWriteError, DatasetRepo
@@ -29,19 +29,40 @@ log = logging.getLogger(__name__)
 COMMIT_ATTEMPTS = 3
 
 
+REBUILD = "rebuild everything that is published with `python -m sync full`"
+
+
 def read_state(repo: DatasetRepo, head: str | None) -> SyncState | None:
+    """The state at `head`; a damaged one is a clear error naming the file and the fix."""
     data = repo.read(STATE_PATH, head) if head else None
-    return SyncState.from_json(data) if data else None
-
-
-def read_shard(repo: DatasetRepo, head: str | None, path: str) -> pa.Table | None:
-    data = repo.read(path, head) if head else None
-    return from_parquet(data) if data else None
+    if not data:
+        return None
+    try:
+        return SyncState.from_json(data)
+    except (ValueError, KeyError, TypeError) as error:
+        raise SyncError(f"{STATE_PATH} in {repo.description} is damaged ({type(error).__name__}); restore it from the "
+                        f"previous commit, or {REBUILD} (run `python -m sync verify` to see what else is wrong)") from None
 
 
 def read_table(repo: DatasetRepo, head: str | None, path: str) -> pa.Table | None:
-    """Any Parquet file of the repo at `head` (a meta table), or None when absent."""
-    return read_shard(repo, head, path)
+    """A Parquet file of the repo at `head`, or None when absent; an unreadable one is a clear error."""
+    data = repo.read(path, head) if head else None
+    if not data:
+        return None
+    try:
+        return from_parquet(data)
+    except (pa.ArrowException, OSError) as error:
+        raise SyncError(f"{path} in {repo.description} is not a readable Parquet file ({type(error).__name__}); "
+                        f"run `python -m sync verify`, then {REBUILD}") from None
+
+
+def read_shard(repo: DatasetRepo, head: str | None, path: str) -> pa.Table | None:
+    """A published month shard; one without the contract's columns and types is refused, not merged into."""
+    table = read_table(repo, head, path)
+    if table is not None and table.schema.remove_metadata() != PRICE_SCHEMA:
+        raise SyncError(f"{path} in {repo.description} does not have the contract's columns and types; "
+                        f"run `python -m sync verify`, then {REBUILD}")
+    return table
 
 
 def read_manifest(repo: DatasetRepo, head: str | None, state: SyncState) -> pa.Table | None:
@@ -64,7 +85,8 @@ def run_history(repo: DatasetRepo, head: str | None, run: RunInfo, status: str, 
 
 
 def apply_once(
-    repo: DatasetRepo, build: Callable[[str | None, SyncState | None], PublishInput], repo_id: str
+    repo: DatasetRepo, build: Callable[[str | None, SyncState | None], PublishInput], repo_id: str,
+    *, damaged_state_ok: bool = False,
 ) -> tuple[str | None, int]:
     """Plan on the current head and commit with it as parent; re-plan when another writer won.
 
@@ -72,7 +94,12 @@ def apply_once(
     """
     for _ in range(COMMIT_ATTEMPTS):
         head = repo.head()
-        previous = read_state(repo, head)
+        try:
+            previous = read_state(repo, head)
+        except SyncError:
+            if not damaged_state_ok:
+                raise
+            previous = None  # a rebuild of everything replaces a damaged state
         planned = build(head, previous)
         commit, _ = plan_commit(planned, previous, repo.list_files(head) if head else [], repo_id)
         if commit is None:

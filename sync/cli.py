@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataset_script.schema import REPO_ID
 from sync.config import Settings, parse_markets
 from sync.publish import HUB_PREFIX, open_repo
-from sync.clock import now_from_env, parse_ymd
+from sync.clock import now_from_env, parse_ymd, ymd
 from sync.errors import ConfigError, SyncError
 from sync.scrub import scrub
 from sync.runs import RunResult
@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _full(args, settings: Settings) -> int:
     from sync.full import run_full
+
+    if args.start and args.end and args.end < args.start:
+        raise ConfigError(f"--end {ymd(args.end)} is before --start {ymd(args.start)}; swap them, "
+                          f"e.g. --start {ymd(args.end)} --end {ymd(args.start)}")
 
     return _run(args, settings, lambda repo, source, now, repo_id: run_full(
         repo, source, settings, now, start=args.start, end=args.end, markets=args.markets,

@@ -72,7 +72,8 @@ class InvariantError(SyncError):
     def __init__(self, problems: Sequence[str]):
         self.problems = list(problems)
         lines = "\n  - ".join(self.problems)
-        super().__init__(f"refusing to publish, the dataset invariants do not hold:\n  - {lines}")
+        super().__init__(f"refusing to publish, the dataset invariants do not hold:\n  - {lines}\nNothing was published. "
+                         "Run `python -m sync verify` to see the state of the repo; `python -m sync full` rebuilds it")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +128,9 @@ def plan_commit(
     problems = [p for built in planned.shards.values() for p in built.problems]
     problems += _coverage(planned, shards)
     problems += _manifest_problems(planned.days, planned.trading_days, shards)
+    if not planned.replace_all:  # a rebuild of everything deletes them instead
+        problems += [f"{p}: a shard that {STATE_PATH} does not record (written by someone else?); delete it"
+                     for p in existing_files if shard_month(p) is not None and p not in shards]
     if problems:
         raise InvariantError(problems)
 

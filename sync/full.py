@@ -65,11 +65,12 @@ def run_full(
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        before = read_state(repo, repo.head())
+        before = _readable_state(repo)
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
         if start > newest:
-            raise SyncError(f"the start {start.isoformat()} is after the newest day that can be fetched ({newest.isoformat()})")
+            raise SyncError(f"--start {start.isoformat()} is after the newest day that can be fetched ({newest.isoformat()}); "
+                            f"use an earlier --start, e.g. --start {ymd(newest - dt.timedelta(days=30))}")
         first = min(start, before.first_date) if before else start
         calendar = source.calendar(first, dt.date(max(newest, before.watermark if before else newest).year, 12, 31))
         days = trading_days(calendar, start, newest)
@@ -106,15 +107,24 @@ def run_full(
                 "api_calls": calls()})
             return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
 
-        commit, written = apply_once(repo, build, repo_id)
+        commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
         repo.stage_drop(key)
-        after = read_state(repo, repo.head())
+        after = _readable_state(repo)
         return RunResult(
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
             api_calls=calls(), stopped=rebuilt.stopped,
         )
+
+
+def _readable_state(repo: DatasetRepo) -> SyncState | None:
+    """The published state; a damaged one is what a full rebuild repairs, so it starts from nothing."""
+    try:
+        return read_state(repo, repo.head())
+    except SyncError as error:
+        log.warning("%s; rebuilding from scratch", error)
+        return None
 
 
 def check_keepable(before: SyncState | None, days: Sequence[dt.date], markets: Sequence[str]) -> None:

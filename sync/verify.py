@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
@@ -15,6 +16,7 @@ from dataset_script.schema import (
 from sync.publish import DatasetRepo
 from sync.apply import read_state
 from sync.commit import days_with_status
+from sync.errors import SyncError
 from sync.clock import shanghai_date, ymd
 from sync.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.state import SyncState
@@ -23,7 +25,10 @@ from sync.state import SyncState
 def verify_repo(repo: DatasetRepo) -> list[str]:
     """Every contract violation found in the repo's head; empty when it is consistent."""
     head = repo.head()
-    state = read_state(repo, head)
+    try:
+        state = read_state(repo, head)
+    except SyncError as error:
+        return [str(error)]
     if state is None:
         return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
     files = set(repo.list_files(head))
@@ -32,7 +37,11 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
     days_by_shard, rows_by_day = {}, {}
     for path in sorted(p for p in files if shard_month(p) is not None):
         data = repo.read(path, head)
-        table = from_parquet(data)
+        try:
+            table = from_parquet(data)
+        except (pa.ArrowException, OSError):
+            problems.append(f"{path}: not a readable Parquet file (truncated or corrupted); `python -m sync full` rebuilds it")
+            continue
         problems += shard_problems(path, table)
         info = state.shards.get(path)
         if info is None:

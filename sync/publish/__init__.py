@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sync.errors import ConfigError
 from sync.publish.repo import (
     ConcurrentWriteError, DatasetRepo, PublishError, RepoBusyError,
 )
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["HUB_PREFIX", "ConcurrentWriteError", "DatasetRepo", "PublishError", "RepoBusyError", "open_repo"]
 
 HUB_PREFIX = "hf://datasets/"
+
+
+class BadTargetError(ConfigError, PublishError):
+    """`--repo` / DATASET_REPO is not a usable target: a usage error (exit 2)."""
 _REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -42,7 +47,7 @@ def open_repo(target: str, *, hf_token: str | None = None, hf_api: HfApi | None 
     if target.startswith("hf://"):
         repo_id = target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else ""
         if not _REPO_ID_RE.fullmatch(repo_id):
-            raise PublishError(
+            raise BadTargetError(
                 f"unsupported Hub target {target!r}: use hf://datasets/OWNER/NAME, "
                 "e.g. hf://datasets/ellendan/a-share-prices"
             )
