@@ -100,7 +100,9 @@ def test_invariant_error_lists_every_problem_and_is_a_final_sync_error():
     assert error.problems == ["data/2024/2024-01.parquet: not sorted", "2024-01-03 missing"]
     assert str(error) == ("refusing to publish, the dataset invariants do not hold:\n"
                           "  - data/2024/2024-01.parquet: not sorted\n"
-                          "  - 2024-01-03 missing")
+                          "  - 2024-01-03 missing\n"
+                          "Nothing was published. Run `python -m sync verify` to see the state of the repo; "
+                          "`python -m sync full` rebuilds it")
     assert error.retryable is False
     assert error.exit_code == 1
 
