@@ -76,3 +76,23 @@ def hub_server(hf_home):
     HUB.reset()
     yield HUB
     HUB.reset()
+
+
+@pytest.fixture
+def served_market(market):
+    """(server, source): our Tushare server over the test module's `market`, its clock at the market's
+    last day 20:00 Shanghai, and a Source talking to it (tests.serving.served)."""
+    from tests.serving import at, served
+
+    with served(market, at(market.spec.end)) as pair:
+        yield pair
+
+
+@pytest.fixture
+def server(served_market):
+    return served_market[0]
+
+
+@pytest.fixture
+def source(served_market):
+    return served_market[1]

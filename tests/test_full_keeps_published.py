@@ -15,7 +15,7 @@ from sync.market import MarketSpec, SyntheticMarket
 from sync.publish import open_repo
 from sync.shards import from_parquet
 from sync.verify import verify_repo
-from tests.serving import at, rows_of, served
+from tests.serving import at, rows_of
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
 SETTINGS = Settings(markets=("主板",))
@@ -30,22 +30,6 @@ def market():
 @pytest.fixture(scope="module")
 def days(market):
     return market.trade_dates()
-
-
-@pytest.fixture
-def served_market(market):
-    with served(market, at(END)) as pair:
-        yield pair
-
-
-@pytest.fixture
-def server(served_market):
-    return served_market[0]
-
-
-@pytest.fixture
-def source(served_market):
-    return served_market[1]
 
 
 def test_full_sync_over_a_range_inside_the_published_one_keeps_the_rest(tmp_path, source, days):

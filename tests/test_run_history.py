@@ -29,22 +29,6 @@ def days(market):
     return market.trade_dates()
 
 
-@pytest.fixture
-def served_market(market):
-    with served(market, at(market.spec.end)) as pair:
-        yield pair
-
-
-@pytest.fixture
-def server(served_market):
-    return served_market[0]
-
-
-@pytest.fixture
-def source(served_market):
-    return served_market[1]
-
-
 def test_each_publishing_run_appends_one_row_and_a_run_with_nothing_new_adds_none(tmp_path, hf_home, source, days):
     repo = open_repo(str(tmp_path / "dataset"))
     run_full(repo, source, MAIN, at(days[-1]), end=days[30])
