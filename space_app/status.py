@@ -63,7 +63,7 @@ def published_runs(facts: Facts) -> list[dict]:
     out = []
     for row in runs.astype(object).where(runs.notna(), None).to_dict("records"):  # NaN is not JSON: None
         out.append({
-            "kind": row.get("kind"), "trigger": row.get("trigger"), "status": str(row.get("status") or ""),
+            "run_id": row.get("run_id"), "kind": row.get("kind"), "trigger": row.get("trigger"), "status": str(row.get("status") or ""),
             "started_at": _iso(row.get("started_at")), "finished_at": _iso(row.get("finished_at")),
             "message": str(row.get("message") or ""), "commit": row.get("commit"),
             "days_added": _int(row.get("days_added")), "rows_added": _int(row.get("rows_added")),
@@ -120,12 +120,11 @@ def status_json(facts: Facts, current: RunRecord | None, history: Sequence[RunRe
 def runs_table(facts: Facts, history: Sequence[RunRecord], current: RunRecord | None) -> pd.DataFrame:
     """Published runs and this process's runs (the ones not already published), newest first."""
     published = published_runs(facts)
-    commits = {r["commit"] for r in published if r.get("commit")}
+    run_ids = {r["run_id"] for r in published if r.get("run_id")}
     rows = [_row(r) for r in published]
     for record in [*history, *([current] if current else [])]:
-        commit = record.result.commit if record.result else None
-        if commit and commit in commits:
-            continue
+        if record.result and record.result.published and record.result.run_id in run_ids:
+            continue  # its row is in meta/runs already
         if record.status in ("failed",) and _already_recorded(record, published):
             continue
         result = record.result

@@ -101,7 +101,7 @@ def run_delta(
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
             watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
-            api_calls=calls(), stopped=fetched.stopped,
+            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id,
         )
 
 

@@ -114,7 +114,7 @@ def run_full(
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
-            api_calls=calls(), stopped=rebuilt.stopped,
+            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
         )
 
 
@@ -152,8 +152,9 @@ def rebuild(days: Sequence[dt.date], checkpoints: Checkpoints, stocks: pd.DataFr
     names = source.names()
     result = Rebuilt({}, [], pd.DataFrame(), None)
     manifests, carry = [], None
-    for i, month_days in enumerate(group_by_month(days)):
-        report(Progress("build", i, len(group_by_month(days)), "month", source.client.total_calls))
+    months = group_by_month(days)
+    for i, month_days in enumerate(months):
+        report(Progress("build", i, len(months), "month", source.client.total_calls))
         frames = checkpoints.month(month_days)
         try:
             verdicts = judge(day_coverage(month_days, frames, stocks), threshold, fresh, allow_leading_empty=not result.days)

@@ -28,6 +28,7 @@ class RunResult:
     bytes_written: int
     api_calls: Mapping[str, int]
     stopped: tuple[dt.date, str] | None = None
+    run_id: str | None = None  # the run's row in meta/runs.parquet, when it published
 
     def headline(self) -> str:
         """One line for humans, e.g. 'complete through 2024-04-12; 2024-04-15 not yet published'."""

@@ -80,3 +80,29 @@ def test_busy_message_names_the_progress():
     record = RunRecord(RunRequest("delta", "schedule"), NOW, 0.0, progress=Progress("fetch", 2, 4, "day", 8))
     assert busy_message(record) == ("a delta sync (schedule) is already running since 21:00:00: "
                                     "fetch 2/4 day, 8 API calls; try again when it finishes")
+
+
+def test_the_runs_table_shows_a_run_once_when_meta_runs_already_holds_it():
+    import pandas as pd
+
+    from space_app.repo_view import Facts
+    from space_app.status import runs_table
+
+    started = dt.datetime(2024, 4, 12, 21, 0, tzinfo=SHANGHAI)
+    published = pd.DataFrame([{
+        "run_id": "abc123", "trigger": "schedule", "kind": "delta", "started_at": started,
+        "finished_at": started + dt.timedelta(seconds=9), "status": "success", "days_added": 1, "rows_added": 60,
+        "rows_changed": 0, "api_calls": '{"daily": 4}', "commit": "parent-sha", "message": "1 trading day(s)",
+    }])
+    result = RunResult(kind="delta", published=True, commit="new-sha", watermark_before=dt.date(2024, 4, 11),
+                       watermark=dt.date(2024, 4, 12), days=[dt.date(2024, 4, 12)], rows=60, bytes_written=1,
+                       api_calls={"daily": 4}, run_id="abc123")
+    record = RunRecord(RunRequest("delta", "schedule"), started, 0.0, finished_at=started, status="success",
+                       result=result)
+    other = RunRecord(RunRequest("delta", "button"), started + dt.timedelta(hours=1), 0.0,
+                      finished_at=started + dt.timedelta(hours=1), status="nothing new",
+                      result=RunResult(kind="delta", published=False, commit=None, watermark_before=None,
+                                       watermark=dt.date(2024, 4, 12), days=[], rows=60, bytes_written=0,
+                                       api_calls={}, run_id="def456"))
+    table = runs_table(Facts(head="h", published=True, runs=published), [record, other], None)
+    assert len(table) == 2, "the published run once, plus the unpublished button run"
