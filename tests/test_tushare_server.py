@@ -288,6 +288,27 @@ def test_clock_in_utc_is_read_in_shanghai_time(market):
         assert not official(server.url).daily_basic(trade_date="20240329").empty
 
 
+def test_a_publication_schedule_sets_each_days_time(market):
+    """A late day appears at its own time, a next-morning day only the next morning; other days and
+    interfaces keep their documented times."""
+    at = lambda d, h, m: dt.datetime(2024, 3, d, h, m, tzinfo=SHANGHAI)  # noqa: E731
+    times = {("daily_basic", dt.date(2024, 3, 27)): at(27, 21, 40),
+             ("daily", dt.date(2024, 3, 28)): at(29, 8, 30), ("daily_basic", dt.date(2024, 3, 28)): at(29, 8, 50)}
+    now = [at(27, 21, 39)]
+    with TushareServer(market, clock=lambda: now[0], publication=lambda api, day: times.get((api, day))) as server:
+        pro = official(server.url)
+        assert pro.daily_basic(trade_date="20240327").empty and not pro.daily(trade_date="20240327").empty
+        now[0] = at(27, 21, 40)
+        assert not pro.daily_basic(trade_date="20240327").empty
+        now[0] = at(28, 23, 59)
+        assert pro.daily(trade_date="20240328").empty and not pro.stk_limit(trade_date="20240328").empty
+        assert pro.daily(ts_code=market.table("daily")["ts_code"].iloc[0])["trade_date"].max() == "20240327"
+        now[0] = at(29, 8, 30)
+        assert not pro.daily(trade_date="20240328").empty and pro.daily_basic(trade_date="20240328").empty
+        server.set_publication(None)
+        assert not pro.daily_basic(trade_date="20240328").empty
+
+
 def test_nothing_after_the_clock_date(market):
     earlier = dt.datetime(2024, 2, 1, 20, 0, tzinfo=SHANGHAI)
     with TushareServer(market, clock=lambda: earlier) as server:

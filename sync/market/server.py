@@ -5,7 +5,9 @@ It speaks the real protocol (POST JSON to `/`, `/dataapi` or `/dataapi/<api>`; H
 package and curl all work against it. It is the embedded data source when no TUSHARE_TOKEN is
 set, and the backend of the integration tests, with knobs for what real servers do to clients:
 tokens, permissions, per-minute quotas, row caps, latency, publication times and faults, and
-fields missing from replies (`drop_fields`). The market itself carries the history's holes
+fields missing from replies (`drop_fields`). Publication times are the documented `published_at`
+of each interface, or per (interface, day) when a `publication` schedule is given (a late day,
+a day that appears only the next morning; see `visible_until`). The market itself carries the history's holes
 (MarketSpec.holes); stock_basic comes in a new order on every listing, as the real one may.
 
 Error codes (Tushare's where known; see shared/reference/tushare-pro.md §3):
@@ -54,11 +56,30 @@ BAD_REQUEST = -1000
 DOC_LINK = "权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 PUBLISHED_AT = {name: api.published_at for name, api in API_FACTS.items() if api.published_at}  # Shanghai time
 NEEDS_CODE_OR_DATE = ("daily", "daily_basic")
+LOOKBACK_DAYS = 31  # how far back `visible_until` walks a publication schedule
+
+# When day T's rows of an interface appear (aware); None: at the interface's `published_at` on T.
+Publication = Callable[[str, dt.date], "dt.datetime | None"]
 
 
-def visible_until(api: str, now: dt.datetime) -> str:
-    """Newest trade_date of `api` published at `now`: today after its publication time, else yesterday."""
-    day = now.date() if now.timetz().replace(tzinfo=None) >= PUBLISHED_AT[api] else now.date() - dt.timedelta(days=1)
+def visible_until(api: str, now: dt.datetime, publication: Publication | None = None) -> str:
+    """Newest trade_date of `api` published at `now` (Shanghai): today after its publication time, else yesterday.
+
+    With a `publication` schedule, the newest day whose own time has come, walking back from today:
+    a day published only the next morning stays invisible, and so hides nothing older, until then.
+
+    >>> late = lambda api, day: dt.datetime(2024, 4, 16, 8, 30, tzinfo=SHANGHAI) if day == dt.date(2024, 4, 15) else None
+    >>> visible_until("daily", dt.datetime(2024, 4, 15, 21, 0, tzinfo=SHANGHAI), late)
+    '20240414'
+    """
+    day = now.date()
+    for _ in range(LOOKBACK_DAYS):
+        at = publication(api, day) if publication else None
+        if at is None:
+            at = dt.datetime.combine(day, PUBLISHED_AT[api], tzinfo=SHANGHAI)
+        if at <= now:
+            break
+        day -= dt.timedelta(days=1)
     return day.strftime(YMD)
 
 
@@ -123,6 +144,7 @@ class TushareServer:
                  faults: FaultPlan | None = None, clock: Callable[[], dt.datetime] | None = None,
                  row_caps: Mapping[str, int] | None = None, denied: Collection[str] = (),
                  drop_fields: Mapping[str, Collection[str]] | None = None,
+                 publication: Publication | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.market = market
         self.tokens = frozenset(tokens)
@@ -135,6 +157,7 @@ class TushareServer:
         self._listings = query.Listings(market.spec.seed)
         self.calls: collections.Counter = collections.Counter()
         self._clock = clock or _shanghai_now
+        self.publication = publication
         self._address = (host, port)
         self._lock = threading.Lock()
         self._hits: dict[tuple[str, str], collections.deque] = collections.defaultdict(collections.deque)
@@ -177,6 +200,10 @@ class TushareServer:
     def set_clock(self, clock: Callable[[], dt.datetime]) -> None:
         """Replace the server's notion of now (publication times and quota windows use it)."""
         self._clock = clock
+
+    def set_publication(self, publication: Publication | None) -> None:
+        """Per-(interface, day) publication times from now on (None: every day at `published_at`)."""
+        self.publication = publication
 
     def now(self) -> dt.datetime:
         now = self._clock()
@@ -281,7 +308,8 @@ class TushareServer:
             if api in NEEDS_CODE_OR_DATE and not (query.param(params, "ts_code") or query.param(params, "trade_date")):
                 raise query.QueryError(MISSING_PARAMETER, f"必填参数缺失：{api} 接口需要 ts_code 或 trade_date（至少输入一个）")
             table = self.market.wire_table(api)
-            rows, total = query.select_series(table, self._index(api), params, visible_until(api, now), offset + count)
+            rows, total = query.select_series(table, self._index(api), params, visible_until(api, now, self.publication),
+                                             offset + count)
         elif api == "trade_cal":
             table = self._calendar(query.param(params, "exchange") or "SSE")
             rows = query.select_calendar(table, params)

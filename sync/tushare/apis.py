@@ -27,7 +27,9 @@ class Api:
     when no `fields` are requested. `requested`: what this project asks for (a reply lacking one
     of them is an error). `history_start`: the first trading day with data (None: as old as the
     market). `published_at`: Asia/Shanghai time from which day T's rows exist (None: not per
-    day). `rate_per_min`: a documented quota lower than the account's (None: the account's).
+    day). `published_window`: the documented range of that time on day T, (earliest, latest), where
+    the sources give one (the replay in tests/freshness_replay.py draws each day's time from it).
+    `rate_per_min`: a documented quota lower than the account's (None: the account's).
     """
 
     name: str
@@ -37,6 +39,7 @@ class Api:
     default_fields: tuple[str, ...] | None = None
     history_start: dt.date | None = None
     published_at: dt.time | None = None
+    published_window: tuple[dt.time, dt.time] | None = None
     rate_per_min: int | None = None
     sparse: bool = False  # rows only for a few codes per day (suspensions): one page per call
 
@@ -67,9 +70,10 @@ APIS: Mapping[str, Api] = {api.name: api for api in (
         requested=("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"), row_cap=10000),
     Api("daily", fields=_DAILY, default_fields=_DAILY[:11],
         requested=("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "pct_chg", "vol", "amount"),
-        row_cap=6000, published_at=dt.time(16, 0)),
+        row_cap=6000, published_at=dt.time(16, 0), published_window=(dt.time(15, 0), dt.time(17, 0))),
     Api("daily_basic", fields=_DAILY_BASIC, default_fields=_DAILY_BASIC[:18],
-        requested=("ts_code", "trade_date", *DAILY_BASIC_COLUMNS), row_cap=6000, published_at=dt.time(17, 0)),
+        requested=("ts_code", "trade_date", *DAILY_BASIC_COLUMNS), row_cap=6000, published_at=dt.time(17, 0),
+        published_window=(dt.time(15, 0), dt.time(19, 0))),
     Api("stk_limit", fields=("trade_date", "ts_code", "pre_close", "up_limit", "down_limit"),
         default_fields=("trade_date", "ts_code", "up_limit", "down_limit"),
         requested=("ts_code", "trade_date", "up_limit", "down_limit"), row_cap=5800,
