@@ -43,17 +43,36 @@ def merge_shard(existing: pa.Table | None, fresh: pa.Table, replaced_dates: Iter
     return merged.sort_by(SORT_KEYS)
 
 
+# Encodings by what the values are (measured per column on full-market months; BENCHMARKS.md §3).
+# Prices, limits, share counts, adj_factor, strings and dates repeat within a month: dictionary.
+# Rates, valuations, turnover and market values are nearly all distinct: plain (a dictionary of
+# distinct values only adds indices). volume and avg_price (a full-precision quotient) compress best
+# byte-stream split, which lines up their exponent and high mantissa bytes for zstd.
+PLAIN_COLUMNS = frozenset({
+    "quote_rate", "turnover", "turnover_rate", "turnover_rate_f", "pe", "pe_ttm", "pb", "ps", "ps_ttm",
+    "dv_ratio", "dv_ttm", "total_mv", "circ_mv",
+})
+SPLIT_COLUMNS = frozenset({"volume", "avg_price"})
+ZSTD_LEVEL = 3
+
+
 def to_parquet(table: pa.Table) -> bytes:
-    """Deterministic Parquet bytes: zstd, page index, and content-defined chunking.
+    """Deterministic Parquet bytes: zstd, per-column encodings, page index, content-defined chunking.
 
     Content-defined chunking keeps page boundaries stable when a shard gains a day at its end, so
     the Hub's Xet storage uploads only the changed part of a rewritten shard.
     """
+    names = table.schema.names
+    encodings = {name: "PLAIN" for name in names if name in PLAIN_COLUMNS}
+    encodings |= {name: "BYTE_STREAM_SPLIT" for name in names if name in SPLIT_COLUMNS}
     sink = io.BytesIO()
     pq.write_table(
         table.replace_schema_metadata(None),  # no pandas metadata: same rows, same bytes
         sink,
         compression="zstd",
+        compression_level=ZSTD_LEVEL,
+        use_dictionary=[name for name in names if name not in encodings],
+        column_encoding=encodings or None,
         write_page_index=True,
         use_content_defined_chunking=True,
         write_statistics=True,
