@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import CHANGES_PATH, DAYS_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH
-from sync.commit import PublishInput, plan_commit
+from sync.commit import PublishInput, content_size, plan_commit
 from sync import failures
 from sync.errors import SyncError, TransientError
 from sync.killpoints import reached
@@ -112,6 +112,6 @@ def apply_once(
             log.warning("another writer committed to %s meanwhile; re-reading and re-planning", repo.description)
             continue
         failures.forget(repo.description, [r["run_id"] for r in planned.run_rows[:-1]])
-        return commit_id, sum(len(data) for data in commit.adds.values())
+        return commit_id, sum(content_size(data) for data in commit.adds.values())
     raise TransientError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
 

@@ -5,7 +5,8 @@ A chunk is staged as `<chunk id>/<api>.parquet` plus `<chunk id>/meta.json` (its
 when it was fetched). A later run reuses it only when the id, the days and the codes match
 exactly and it was fetched within `max_age`; anything else is fetched again. The spill is a
 temporary folder `<month>/<api>/<chunk id>.parquet`: memory holds one chunk while fetching and
-one month while building, however long the history.
+one month while building, however long the history. A month is read only once every chunk that
+holds its days has been spilled, so it can be built while later chunks are still being fetched.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -37,8 +38,13 @@ class Checkpoints:
     def __init__(self, repo: DatasetRepo, key: str, spill: Path, max_age: dt.timedelta, now: dt.datetime):
         self.repo, self.key, self.spill, self.max_age, self.now = repo, key, spill, max_age, now
 
-    def fetch(self, plan: FetchPlan, source: Source, report: ProgressCallback, progress: bool = False) -> None:
-        """Every chunk of `plan` into the spill: from a reusable checkpoint, else from the source."""
+    def fetch(self, plan: FetchPlan, source: Source, report: ProgressCallback, progress: bool = False,
+              spilled: Callable[[int], None] = lambda _: None) -> None:
+        """Every chunk of `plan` into the spill: from a reusable checkpoint, else from the source.
+
+        `spilled(i)` is called once chunk `i` is in the spill (so the months it completes can be
+        built while the next chunks are fetched).
+        """
         staged = set(self.repo.stage_files(self.key))
         reused = 0
         chunks = tqdm(plan.chunks, desc=f"full ({plan.strategy})", unit="chunk", disable=not progress)
@@ -53,6 +59,8 @@ class Checkpoints:
             else:
                 reused += 1
             self._spill(chunk, frames)
+            del frames
+            spilled(done)
         if reused:
             log.info("reusing %d of %d chunks already fetched by an earlier run", reused, len(plan.chunks))
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +31,38 @@ from sync.state import ShardInfo, SyncState
 
 
 _TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_BLOCK = 1 << 20
+
+Content = bytes | Path
+"""A file's content in a commit: the bytes, or a local file that holds them (a month shard written
+to disk as soon as it is built, so a long rebuild never holds every month in memory)."""
+
+
+def content_size(content: Content) -> int:
+    return len(content) if isinstance(content, bytes) else content.stat().st_size
+
+
+def content_blocks(content: Content) -> Iterator[bytes]:
+    """The content in blocks of at most 1 MiB, read from disk as they are consumed."""
+    if isinstance(content, bytes):
+        yield content
+        return
+    with open(content, "rb") as f:
+        while block := f.read(_BLOCK):
+            yield block
+
+
+def content_bytes(content: Content) -> bytes:
+    return content if isinstance(content, bytes) else content.read_bytes()
+
+
+def content_digest(content: Content, algorithm: str = "sha256", prefix: bytes = b"") -> str:
+    """hashlib digest of `prefix` + the content, streamed; e.g. a git blob id is
+    `content_digest(c, "sha1", b"blob %d\\0" % content_size(c))`."""
+    digest = hashlib.new(algorithm, prefix)
+    for block in content_blocks(content):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,12 +70,12 @@ class Commit:
     """One atomic change to a dataset repo, built as data and applied once by `DatasetRepo.commit`.
 
     `adds` maps repo paths (POSIX, relative, e.g. "data/2024/2024-01.parquet") to their full
-    content; `deletes` lists files to remove (paths that are already absent are ignored, so the
+    content: bytes, or the `Path` of a local file holding it (read only when applied); `deletes` lists files to remove (paths that are already absent are ignored, so the
     same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is pointed at the resulting commit,
     moving it if it exists.
     """
 
-    adds: Mapping[str, bytes]
+    adds: Mapping[str, Content]
     deletes: Sequence[str]
     message: str
     tag: str | None = None
@@ -78,25 +113,44 @@ class InvariantError(SyncError):
 
 @dataclasses.dataclass(frozen=True)
 class BuiltShard:
-    """A month's shard as it will be published: its bytes plus what the checks need.
+    """A month's shard as it will be published: its content plus what the checks need.
 
-    Encoding right after building keeps a full rebuild's memory at the size of the Parquet
-    bytes rather than of every month's Arrow table.
+    Encoding right after building keeps a rebuild's memory at the size of the Parquet bytes rather
+    than of the Arrow table; built with `spill`, the bytes go to a file there at once and only its
+    path stays in memory, so a full rebuild's memory does not grow with the months it holds.
     """
 
-    data: bytes
+    content: Content
     info: ShardInfo
     days: tuple[dt.date, ...]
     problems: tuple[str, ...]
 
+    @property
+    def data(self) -> bytes:
+        """The Parquet bytes (read from the spill file when there is one)."""
+        return content_bytes(self.content)
+
     @classmethod
-    def build(cls, path: str, table: pa.Table) -> BuiltShard:
+    def build(cls, path: str, table: pa.Table, spill: Path | None = None) -> BuiltShard:
+        """`spill`: a folder to write the shard to (named by its sha256), e.g. a run's scratch folder."""
         problems = tuple(shard_problems(path, table))
         days = tuple(shard_days(table))
         data = to_parquet(table)
         info = ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0] if days else dt.date.min,
                          last_date=days[-1] if days else dt.date.min, days=len(days), bytes=len(data))
-        return cls(data, info, days, problems)
+        content: Content = data
+        if spill is not None:
+            content = spill / f"{info.sha256}.parquet"
+            if not content.is_file():  # the same bytes may be built again when a commit is re-planned
+                _write_file(content, data)
+        return cls(content, info, days, problems)
+
+
+def _write_file(file: Path, data: bytes) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    temp = file.with_name(f".tmp-{file.name}")
+    temp.write_bytes(data)
+    os.replace(temp, file)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +175,7 @@ def plan_commit(
     planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str
 ) -> tuple[Commit | None, SyncState]:
     """The commit that publishes `planned` on top of `previous`, or None when nothing changes."""
-    encoded = {path: built.data for path, built in planned.shards.items()}
+    encoded = {path: built.content for path, built in planned.shards.items()}
     infos = {path: built.info for path, built in planned.shards.items()}
     kept = {} if planned.replace_all or previous is None else dict(previous.shards)
     shards = {**kept, **infos}

@@ -1,8 +1,9 @@
 """Full sync: rebuild the trading days in [start, end], keep every published day outside, publish once.
 
 Fetched chunks (a month of days, or a batch of stocks) are checkpointed as soon as they arrive
-(see `sync.checkpoints`), so an interrupted rebuild resumes without refetching them. Months are
-then built one at a time from a local spill, each day judged by `sync.day_status`: complete and
+(see `sync.checkpoints`), so an interrupted rebuild resumes without refetching them. Each month is
+built from a local spill as soon as its chunks are in (`MonthBuilder`, while the fetcher waits on
+the quota) and written to disk at once, each day judged by `sync.day_status`: complete and
 settled-partial days are published, and the rebuild stops before a fresh day that is not
 complete. Nothing is visible on main until the one final commit, and that commit never shrinks
 what is published: days outside the rebuilt range stay, the watermark never moves back.
@@ -14,7 +15,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import queue
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,30 +87,33 @@ def run_full(
         report(Progress("plan", 0, len(plan.chunks), "chunk", source.client.total_calls))
         _prune_old_checkpoints(repo, settings, now)
         fresh = fresh_days(trading_days(calendar, first, shanghai_date(now)), shanghai_date(now), settings.settle_days)
-        with tempfile.TemporaryDirectory(prefix="a-share-sync-") as spill:
+        # The scratch folder holds the fetched chunks by month and every built shard until the commit.
+        with tempfile.TemporaryDirectory(prefix="a-share-sync-") as scratch:
             key = staging_key(markets, plan, source.description)
-            checkpoints = Checkpoints(repo, key, Path(spill), settings.checkpoint_max_age, now)
-            checkpoints.fetch(plan, source, report, progress)
-            report(Progress("build", 0, len(group_by_month(days)), "month", source.client.total_calls))
-            rebuilt = rebuild(days, checkpoints, stocks, source, settings.completeness, fresh, report)
-        if not rebuilt.days:
-            reason = rebuilt.stopped[1] if rebuilt.stopped else "the source has no bars in the range"
-            raise SyncError(f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published")
-        # Every known trading day (the calendar runs to the year's end): a concurrent writer may
-        # have published days past this run's range by the time it commits.
-        all_days = trading_days(calendar, first, dt.date.max)
-        report(Progress("publish", calls=source.client.total_calls))
+            checkpoints = Checkpoints(repo, key, Path(scratch) / "chunks", settings.checkpoint_max_age, now)
+            builder = MonthBuilder(days, plan, checkpoints, stocks, source, settings.completeness, fresh,
+                                   shards=Path(scratch) / "shards")
+            with builder:
+                checkpoints.fetch(plan, source, report, progress, spilled=builder.spilled)
+                rebuilt = builder.finish(report)
+            if not rebuilt.days:
+                reason = rebuilt.stopped[1] if rebuilt.stopped else "the source has no bars in the range"
+                raise SyncError(f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published")
+            # Every known trading day (the calendar runs to the year's end): a concurrent writer may
+            # have published days past this run's range by the time it commits.
+            all_days = trading_days(calendar, first, dt.date.max)
+            report(Progress("publish", calls=source.client.total_calls))
 
-        status, message = _outcome(rebuilt)
+            status, message = _outcome(rebuilt)
 
-        def build(head: str | None, previous: SyncState | None) -> PublishInput:
-            planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
-                "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
-                "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
-                "api_calls": calls()})
-            return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
+            def build(head: str | None, previous: SyncState | None) -> PublishInput:
+                planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
+                    "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
+                    "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
+                    "api_calls": calls()}, builder.shards)
+                return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
 
-        commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
+            commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
         repo.stage_drop(key)
         after = _readable_state(repo)
         return RunResult(
@@ -146,41 +152,123 @@ def staging_key(markets: Sequence[str], plan: FetchPlan, source: str) -> str:
     return "full-" + hashlib.sha1(ident.encode()).hexdigest()[:12]
 
 
-def rebuild(days: Sequence[dt.date], checkpoints: Checkpoints, stocks: pd.DataFrame, source: Source,
-            threshold: float, fresh: set[dt.date], report: ProgressCallback) -> Rebuilt:
-    """Canonical monthly shards in date order, each month read alone from the spill, closes carried across."""
-    names = source.names()
-    result = Rebuilt({}, [], pd.DataFrame(), None)
-    manifests, carry = [], None
-    months = group_by_month(days)
-    for i, month_days in enumerate(months):
-        report(Progress("build", i, len(months), "month", source.client.total_calls))
-        frames = checkpoints.month(month_days)
+class MonthBuilder:
+    """Builds the rebuild's months in order on a worker thread, each as soon as its chunks are spilled.
+
+    The fetcher spends most of a full sync waiting on the quota; building the months meanwhile
+    leaves only the last month and the commit after the last API call. The months are built one
+    at a time and in order, exactly as one loop after the fetch would (closes carried from each
+    month to the next), so the shards are the same bytes. Each shard is written to `shards` as
+    soon as it is built (`BuiltShard.build`), and memory holds its path and a few numbers: it
+    stays flat however many months the rebuild holds.
+
+        with MonthBuilder(days, plan, checkpoints, stocks, source, 0.98, fresh, shards=folder) as builder:
+            checkpoints.fetch(plan, source, report, spilled=builder.spilled)
+            rebuilt = builder.finish(report)
+    """
+
+    def __init__(self, days: Sequence[dt.date], plan: FetchPlan, checkpoints: Checkpoints, stocks: pd.DataFrame,
+                 source: Source, threshold: float, fresh: set[dt.date], shards: Path):
+        self.months = group_by_month(days)
+        self.checkpoints, self.stocks, self.source, self.threshold, self.fresh = checkpoints, stocks, source, threshold, fresh
+        self.shards = shards
+        self.built = 0  # months done (built, or skipped after a held-back day)
+        self.result = Rebuilt({}, [], pd.DataFrame(), None)
+        self._ready_after = _ready_after(self.months, plan)
+        self._queued = 0
+        self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._manifests: list[pd.DataFrame] = []
+        self._carry: pd.DataFrame | None = None
+        self._names: pd.DataFrame | None = None
+        self._thread = threading.Thread(target=self._work, name="build-months", daemon=True)
+
+    def __enter__(self) -> MonthBuilder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # on an error: the month being built is finished, no other is started
+        self._queue.put(None)
+        self._thread.join()
+
+    def spilled(self, chunk: int) -> None:
+        """Chunk `chunk` of the plan is in the spill: queue the months it completes. A failed build
+        (e.g. a settled day without bars) stops the fetch here."""
+        self._raise()
+        while self._queued < len(self.months) and self._ready_after[self._queued] <= chunk:
+            self._queue.put(self._queued)
+            self._queued += 1
+
+    def finish(self, report: ProgressCallback) -> Rebuilt:
+        """Every chunk is spilled: build the months left, then return what the rebuild produced."""
+        self.spilled(max(self._ready_after, default=-1))
+        self._queue.put(None)
+        shown = -1
+        while self._thread.is_alive():
+            if self.built != shown:
+                shown = self.built
+                report(Progress("build", shown, len(self.months), "month", self.source.client.total_calls))
+            self._thread.join(timeout=0.2)
+        self._raise()
+        self.result.manifest = pd.concat(self._manifests, ignore_index=True) if self._manifests else pd.DataFrame()
+        return self.result
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
         try:
-            verdicts = judge(day_coverage(month_days, frames, stocks), threshold, fresh, allow_leading_empty=not result.days)
+            while (i := self._queue.get()) is not None and not self._stop.is_set():
+                if self.result.stopped is None:
+                    self._build(self.months[i])
+                self.built = i + 1
+        except BaseException as error:  # noqa: BLE001 - handed to the fetching thread, raised there
+            self._error = error
+
+    def _build(self, month_days: list[dt.date]) -> None:
+        """One month: judge its days, build its shard from the spill, carry its closes on."""
+        result = self.result
+        if self._names is None:
+            self._names = self.source.names()
+        frames = self.checkpoints.month(month_days)
+        try:
+            verdicts = judge(day_coverage(month_days, frames, self.stocks), self.threshold, self.fresh,
+                             allow_leading_empty=not result.days)
         except NoBarsError as error:
             raise SyncError(str(error)) from None
         published = [cov.day for cov, _ in verdicts.published]
         if published:
-            if carry is None:
-                carry = seed_closes(source, stocks, frames.on([published[0]]).daily, published[0])
-            rows = canonical_rows(published, stocks, names, frames.on(published), carry)
+            if self._carry is None:
+                self._carry = seed_closes(self.source, self.stocks, frames.on([published[0]]).daily, published[0])
+            rows = canonical_rows(published, self.stocks, self._names, frames.on(published), self._carry)
             path = shard_path(published[0])
-            result.shards[path] = BuiltShard.build(path, to_table(rows))
-            manifests.append(day_rows(rows, verdicts.published))
-            carry = pd.concat([carry, carry_from(rows)], ignore_index=True).drop_duplicates("code", keep="last")
+            result.shards[path] = BuiltShard.build(path, to_table(rows), spill=self.shards)
+            self._manifests.append(day_rows(rows, verdicts.published))
+            self._carry = pd.concat([self._carry, carry_from(rows)], ignore_index=True).drop_duplicates("code", keep="last")
             result.days += published
         if verdicts.held_back:
             result.stopped = verdicts.held_back
-            break
-    result.manifest = pd.concat(manifests, ignore_index=True) if manifests else pd.DataFrame()
-    return result
+
+
+def _ready_after(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[int]:
+    """Per month, the last chunk (index in the plan) holding one of its days; -1 when none does.
+    A per-day plan completes a month with each chunk; a per-stock plan only with its last chunk."""
+    month_of = {day: i for i, days in enumerate(months) for day in days}
+    ready = [-1] * len(months)
+    for index, chunk in enumerate(plan.chunks):
+        for i in {month_of[d] for d in chunk.days if d in month_of}:
+            ready[i] = index
+    return ready
 
 
 def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None, rebuilt: Rebuilt,
                  stocks: pd.DataFrame, calendar: pd.DataFrame, all_days: Sequence[dt.date],
-                 markets: Sequence[str], run_id: str, run: dict) -> PublishInput:
-    """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won)."""
+                 markets: Sequence[str], run_id: str, run: dict, spill: Path | None = None) -> PublishInput:
+    """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won);
+    a merged month is written to `spill` like the built ones."""
     replaced = set(rebuilt.days)
     changes = [no_changes()]
     if previous is None:
@@ -191,7 +279,7 @@ def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None
         first, watermark = _joined_range(published, rebuilt.days, all_days)
         shards = {}
         for path, built in rebuilt.shards.items():
-            shards[path], changed = _merged(repo, head, path, built, previous, replaced, run_id)
+            shards[path], changed = _merged(repo, head, path, built, previous, replaced, run_id, spill)
             changes.append(changed)
         old_days = read_manifest(repo, head, previous)
     kept = [d for d in all_days if first <= d <= watermark]
@@ -217,7 +305,7 @@ def _joined_range(published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_
 
 
 def _merged(repo: DatasetRepo, head: str | None, path: str, built: BuiltShard, previous: SyncState,
-            replaced: set[dt.date], run_id: str) -> tuple[BuiltShard, pd.DataFrame]:
+            replaced: set[dt.date], run_id: str, spill: Path | None = None) -> tuple[BuiltShard, pd.DataFrame]:
     """A rebuilt month, plus the head's rows of days this run did not rebuild (a range edge, or a
     day that a concurrent writer published); and the published values the rebuild changed."""
     info = previous.shards.get(path)
@@ -230,7 +318,7 @@ def _merged(repo: DatasetRepo, head: str | None, path: str, built: BuiltShard, p
     changes = diff_rows(published, ours, in_month, run_id)
     if info.first_date >= built.days[0] and info.last_date <= built.days[-1]:
         return built, changes
-    return BuiltShard.build(path, merge_shard(published, ours, in_month)), changes
+    return BuiltShard.build(path, merge_shard(published, ours, in_month), spill=spill), changes
 
 
 def _outcome(rebuilt: Rebuilt) -> tuple[str, str]:

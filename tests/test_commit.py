@@ -67,6 +67,18 @@ def test_plan_is_empty_when_nothing_changed():
 
 # -- BuiltShard -------------------------------------------------------------------------------
 
+def test_a_shard_built_with_a_spill_is_on_disk_and_planned_as_its_path(tmp_path):
+    jan = table([("A", JAN2, 1), ("B", JAN2, 2)])
+    in_memory = BuiltShard.build("data/2024/2024-01.parquet", jan)
+    spilled = BuiltShard.build("data/2024/2024-01.parquet", jan, spill=tmp_path)
+    assert spilled.content == tmp_path / f"{spilled.info.sha256}.parquet"
+    assert spilled.data == in_memory.data and spilled.info == in_memory.info
+    planned = dataclasses.replace(publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2),
+                                  shards={"data/2024/2024-01.parquet": spilled})
+    commit, _ = plan_commit(planned, None, [], "o/n")
+    assert commit.adds["data/2024/2024-01.parquet"] == spilled.content
+
+
 def test_a_built_shard_carries_its_bytes_hash_rows_and_days():
     jan = table([("A", JAN2, 1), ("B", JAN2, 2), ("A", JAN31, 3)])
     built = BuiltShard.build("data/2024/2024-01.parquet", jan)

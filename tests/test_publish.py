@@ -126,6 +126,19 @@ def test_recommitting_the_same_plan_is_a_no_op_returning_the_same_head(repo):
     assert repo.commit(plan, parent=new) == new == repo.head()
 
 
+def test_a_file_on_disk_is_published_from_its_path_and_recommitting_it_is_a_no_op(repo, tmp_path):
+    old = first_commit(repo)
+    shard = tmp_path / "spill" / "feb.parquet"
+    shard.parent.mkdir()
+    shard.write_bytes(parquet([1, 2], 2))
+    plan = Commit(adds={"data/2024/2024-02.parquet": shard}, deletes=(), message="from a path")
+    new = repo.commit(plan, parent=old)
+    assert new != old and repo.read("data/2024/2024-02.parquet", new) == shard.read_bytes()
+    assert repo.commit(plan, parent=new) == new == repo.head()
+    same_bytes = Commit(adds={"data/2024/2024-02.parquet": shard.read_bytes()}, deletes=(), message="from bytes")
+    assert repo.commit(same_bytes, parent=new) == new, "a path and its bytes are the same content"
+
+
 def test_no_op_commit_on_a_stale_parent_is_still_refused(repo):
     old = first_commit(repo)
     repo.commit(Commit(adds={"a.txt": b"a"}, deletes=(), message="m"), parent=old)

@@ -84,6 +84,51 @@ def test_full_then_deltas_give_exactly_the_contract_rows(repo, source, market, d
     assert verify_repo(repo) == []
 
 
+def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_from_disk(tmp_path, source, days, monkeypatch):
+    """The first month is read from the spill before the last chunk is fetched, and the commit
+    carries every shard as a file path (nothing holds all months' bytes until the commit)."""
+    import threading
+    from pathlib import Path
+
+    from sync import apply, fetch_plan, full
+    from sync.checkpoints import Checkpoints
+
+    month_read = threading.Event()
+    order = []
+    real_month, real_spill, real_plan = Checkpoints.month, Checkpoints._spill, apply.plan_commit
+
+    def month(self, month_days):
+        order.append(("build", month_days[0].month))
+        month_read.set()
+        return real_month(self, month_days)
+
+    def spill(self, chunk, frames):
+        if chunk.days[0].month == 3:  # the last chunk of a per-day plan: wait for the first month's build
+            assert month_read.wait(60), "no month was built while chunks were still being fetched"
+        order.append(("fetch", chunk.days[0].month))
+        return real_spill(self, chunk, frames)
+
+    commits = []
+
+    def plan_commit(*args, **kwargs):
+        commit, state = real_plan(*args, **kwargs)
+        commits.append(commit)
+        return commit, state
+
+    monkeypatch.setattr(full, "plan_fetch", lambda days, market, stocks: fetch_plan._per_day(days, market))  # a chunk per month
+    monkeypatch.setattr(Checkpoints, "month", month)
+    monkeypatch.setattr(Checkpoints, "_spill", spill)
+    monkeypatch.setattr(apply, "plan_commit", plan_commit)
+    repo = open_repo(str(tmp_path / "dataset"))
+    result = run_full(repo, source, SETTINGS, at(END))
+    assert result.published and result.days == list(days)
+    assert order.index(("build", 1)) < order.index(("fetch", 3))
+    assert [m for kind, m in order if kind == "build"] == [1, 2, 3], "months are built once each, in order"
+    shards = {p: c for p, c in commits[-1].adds.items() if shard_month(p)}
+    assert len(shards) == 3 and all(isinstance(c, Path) for c in shards.values())
+    assert verify_repo(repo) == []
+
+
 def test_delisted_stock_keeps_its_history_and_leaves_on_its_delist_date(repo):
     start, end = dt.date(2021, 5, 6), dt.date(2021, 8, 31)
     market = SyntheticMarket(MarketSpec(start=start, end=end, n_stocks=200, seed=11))

@@ -1,4 +1,8 @@
-"""Small file-system steps of the folder adapter: walk, compare, hard-link, write-new, fsync."""
+"""Small file-system steps of the folder adapter: walk, compare, hard-link, write-new, fsync.
+
+A file's new content is bytes or a local file (`sync.commit.Content`); a file is compared and
+copied block by block, never read whole.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import errno
 import os
 import shutil
 from pathlib import Path
+
+from sync.commit import Content, content_blocks, content_size
 
 
 def walk(folder: Path) -> list[str]:
@@ -17,8 +23,13 @@ def walk(folder: Path) -> list[str]:
     return sorted(out)
 
 
-def same(file: Path, data: bytes) -> bool:
-    return file.is_file() and file.stat().st_size == len(data) and file.read_bytes() == data
+def same(file: Path, data: Content) -> bool:
+    if not file.is_file() or file.stat().st_size != content_size(data):
+        return False
+    if isinstance(data, bytes):
+        return file.read_bytes() == data
+    with open(file, "rb") as f:
+        return all(f.read(len(block)) == block for block in content_blocks(data))
 
 
 def link_or_copy(source: Path, target: Path) -> None:
@@ -31,10 +42,20 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def write_new(file: Path, data: bytes) -> None:
+def write_new(file: Path, data: Content) -> None:
+    """A new file with `data`, on disk when this returns; a local file is hard-linked where it can be."""
     file.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, Path):
+        link_or_copy(data, file)
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return
     with open(file, "xb") as f:
-        f.write(data)
+        for block in content_blocks(data):
+            f.write(block)
         f.flush()
         os.fsync(f.fileno())
 

@@ -28,7 +28,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from sync.commit import Commit, check_repo_path
+from sync.commit import Commit, Content, check_repo_path, content_digest, content_size
 from sync.publish.hub_retry import CommitRetry, GaveUp
 from sync.publish.hub_staging import DEFAULT_STAGE_INTERVAL, HubStaging
 from sync.publish.repo import ConcurrentWriteError, PublishError, RepoBusyError, single_flight
@@ -162,9 +162,11 @@ class HubRepo:
             raise self._moved(None, info.sha)
         return info.sha
 
-    def _create_commit(self, message: str, adds: Mapping[str, bytes], deletes: list[str], parent: str) -> str:
+    def _create_commit(self, message: str, adds: Mapping[str, Content], deletes: list[str], parent: str) -> str:
+        # A local file is uploaded from its path: the client streams it, never holding every shard at once.
         ops: list[CommitOperationAdd | CommitOperationDelete] = [
-            CommitOperationAdd(path_in_repo=p, path_or_fileobj=d) for p, d in sorted(adds.items())
+            CommitOperationAdd(path_in_repo=p, path_or_fileobj=d if isinstance(d, bytes) else str(d))
+            for p, d in sorted(adds.items())
         ]
         ops += [CommitOperationDelete(path_in_repo=p) for p in deletes]
         try:
@@ -247,11 +249,12 @@ class HubRepo:
         return PublishError(scrub(text, secrets), retryable=retryable)
 
 
-def _same(remote: object, data: bytes) -> bool:
+def _same(remote: object, data: Content) -> bool:
     """Does the remote file (a RepoFile, or None) already hold exactly `data`?"""
     if remote is None:
         return False
+    size = content_size(data)
     lfs = getattr(remote, "lfs", None)
     if lfs is not None:
-        return lfs.size == len(data) and lfs.sha256 == hashlib.sha256(data).hexdigest()
-    return getattr(remote, "blob_id", None) == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        return lfs.size == size and lfs.sha256 == content_digest(data)
+    return getattr(remote, "blob_id", None) == content_digest(data, "sha1", b"blob %d\0" % size)

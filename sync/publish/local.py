@@ -33,7 +33,7 @@ from pathlib import Path
 
 import filelock
 
-from sync.commit import Commit, check_repo_path
+from sync.commit import Commit, Content, check_repo_path, content_digest
 from sync.killpoints import reached
 from sync.publish import adopt
 from sync.publish.files import fsync_dir, fsync_tree, link_or_copy, same, walk, write_new
@@ -279,7 +279,7 @@ class LocalFolderRepo:
         return os.path.basename(os.readlink(link)) if link.is_symlink() else None
 
     def _build(
-        self, ref: str, base: str | None, adds: Mapping[str, bytes], deletes: Sequence[str], message: str
+        self, ref: str, base: str | None, adds: Mapping[str, Content], deletes: Sequence[str], message: str
     ) -> str:
         """Create the version `base` + changes and return its id (`base` itself when nothing changes)."""
         base_dir = self.store / "versions" / base if base else None
@@ -353,11 +353,11 @@ class LocalFolderRepo:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _commit_id(ref: str, base: str | None, changed: Mapping[str, bytes], gone: Sequence[str], message: str) -> str:
+def _commit_id(ref: str, base: str | None, changed: Mapping[str, Content], gone: Sequence[str], message: str) -> str:
     """Deterministic 40-hex id: the same change on the same base always names the same tree."""
     digest = hashlib.sha1(f"ref {ref}\nparent {base or ''}\nmessage {message}\n".encode())
     for path in sorted(changed):
-        digest.update(f"add {path} {hashlib.sha1(changed[path]).hexdigest()}\n".encode())
+        digest.update(f"add {path} {content_digest(changed[path], 'sha1')}\n".encode())
     for path in gone:
         digest.update(f"delete {path}\n".encode())
     return digest.hexdigest()
