@@ -10,7 +10,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from sync.clock import YMD
 
@@ -49,9 +51,30 @@ def typed_frame(fields: Sequence[str], items: Sequence[Sequence[Any]]) -> pd.Dat
     >>> typed_frame(["trade_date", "close"], [["20250110", 10.5]]).dtypes.tolist()
     [dtype('<M8[us]'), dtype('float64')]
     """
-    columns = list(zip(*items)) if items else [()] * len(fields)
-    return pd.DataFrame({name: _typed_column(name, list(values)) for name, values in zip(fields, columns)},
-                        columns=list(fields))
+    if items and all(len(row) == len(fields) for row in items):
+        grid = pd.DataFrame(list(items), dtype=object).to_numpy()  # rows → one object column per field, in C
+        columns = {name: _fast_column(name, grid[:, i]) for i, name in enumerate(fields)}
+    else:
+        values = list(zip(*items)) if items else [()] * len(fields)
+        columns = {name: _typed_column(name, list(v)) for name, v in zip(fields, values)}
+    return pd.DataFrame(columns, columns=list(fields))
+
+
+def _fast_column(name: str, values: np.ndarray) -> pd.Series:
+    """`_typed_column` for the usual case, vectorised: numbers (or nulls) in a number field, strings
+    (or nulls) in a date or text field. Anything else takes the general path, with its errors."""
+    kind = infer_dtype(values, skipna=True)
+    try:
+        if name in FLOAT_FIELDS and kind in ("floating", "integer", "mixed-integer-float", "empty"):
+            return pd.Series(values.astype("float64"))
+        if name in DATE_FIELDS and kind in ("string", "empty"):
+            text = np.where(values == "", None, values)
+            return pd.Series(pd.to_datetime(pd.Series(text, dtype=object), format=YMD).astype(DATE_DTYPE))
+        if name in STR_FIELDS and kind in ("string", "empty"):
+            return pd.Series(values, dtype="str")
+    except (ValueError, TypeError):
+        pass  # the general path says which value does not fit
+    return _typed_column(name, values.tolist())
 
 
 def _typed_column(name: str, values: list[Any]) -> pd.Series:
