@@ -173,6 +173,16 @@ def test_day_without_daily_basic_is_not_published_until_a_later_run(repo, source
     assert_same_rows(published(repo), expected_rows(market, days[:-1], MAIN))
 
 
+def test_a_retry_before_publication_costs_one_probe_call(repo, source, server, days):
+    run_full(repo, source, SETTINGS, at(END), end=days[-3])
+    head, day = repo.head(), days[-2]
+    server.set_clock(lambda: at(day, 16, 30))
+    stopped = run_delta(repo, source, SETTINGS, at(day, 16, 30))
+    assert stopped.stopped == (day, "daily_basic has no rows for it yet") and stopped.watermark == days[-3]
+    assert stopped.api_calls == {"trade_cal": 1, "daily_basic": 1}
+    assert not stopped.published and repo.head() == head
+
+
 def test_delta_with_an_end_before_the_watermark_only_refreshes_that_window(repo, source, market, days):
     run_full(repo, source, SETTINGS, at(END))
     head = repo.head()
