@@ -63,12 +63,13 @@ def figures():
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     groups: dict[str, dict[str, int]] = {}
     for entry in results:
-        counts = groups.setdefault(entry["group"], {"scenarios": 0, "passed": 0, "failed": 0})
+        counts = groups.setdefault(entry["group"], {"scenarios": 0, "passed": 0, "known bug": 0, "failed": 0})
         counts["scenarios"] += 1
         counts[entry["outcome"]] += 1
     ARTIFACT.write_text(json.dumps({
         "suite": "tests/test_reliability_concurrency.py",
         "scenarios": len(results), "passed": sum(e["outcome"] == "passed" for e in results),
+        "known_bugs": sum(e["outcome"] == "known bug" for e in results),
         "failed": sum(e["outcome"] == "failed" for e in results),
         "seconds": round(time.monotonic() - began, 1), "groups": groups, "results": results,
     }, indent=1, ensure_ascii=False) + "\n")
@@ -82,7 +83,13 @@ def scenario(request, figures):
     entry = {"group": GROUPS.get(group, group), "scenario": name.partition("[")[2].rstrip("]") or name}
     failed_before, began = request.session.testsfailed, time.monotonic()
     yield entry
-    entry["outcome"] = "failed" if request.session.testsfailed > failed_before else "passed"
+    known = request.node.get_closest_marker("xfail")
+    if request.session.testsfailed > failed_before:
+        entry["outcome"] = "failed"
+    elif known is not None:
+        entry.update(outcome="known bug", bug=known.kwargs.get("reason", ""))
+    else:
+        entry["outcome"] = "passed"
     entry["seconds"] = round(time.monotonic() - began, 2)
     figures.append(entry)
 
@@ -428,7 +435,8 @@ def test_a_delta_during_a_full_sync_survives_its_commit(
 
 
 # -- 3. the Space: its scheduler and its full-sync button together -----------------------------------
-ROUNDS = 8
+ORDERS = ("button", "schedule", None)  # who fires first; None: both at once from a barrier
+ROUNDS = 9
 
 
 def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days, tmp_path, hf_home, caplog, scenario):
@@ -460,20 +468,19 @@ def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days,
     button_answers, starts_before = [], 0
     for i in range(ROUNDS):
         both_asked.clear()
-        gate = threading.Barrier(2)
         end = days[-BASE_BACK + i % BASE_BACK].strftime("%Y%m%d")
-
-        def press():
-            gate.wait(5)
-            button_answers.append(space.full_sync(START.strftime("%Y%m%d"), end, "", "admin-secret"))
-
-        def tick():
-            gate.wait(5)
-            space.scheduler.daily()
-
-        threads = [threading.Thread(target=press), threading.Thread(target=tick)]
+        first = ORDERS[i % len(ORDERS)]
+        gate = threading.Barrier(1 if first else 2)  # "race": both released at once
+        triggers = {
+            "button": lambda: button_answers.append(space.full_sync(START.strftime("%Y%m%d"), end, "", "admin-secret")),
+            "schedule": space.scheduler.daily,
+        }
+        threads = [threading.Thread(target=lambda fire=fire: (gate.wait(5), fire())) for fire in (
+            [triggers[first], triggers[next(k for k in triggers if k != first)]] if first else triggers.values())]
         for t in threads:
             t.start()
+            if first:  # the first trigger's run holds the slot (it waits for `both_asked`) before the second fires
+                t.join(10)
         for t in threads:
             t.join(10)
         both_asked.set()
@@ -522,6 +529,7 @@ HUB_FAULTS = [
     HubFault("full-commit-503", "full", "POST", "/commit/main", 503),
     *(HubFault(f"staging-push-{s}", "full", "POST", "/commit/sync-staging", s, 1) for s in (429, 503)),
     HubFault("staging-branch-503", "full", "POST", "/branch/", 503, 1),
+    HubFault("staging-push-503-persistent", "full", "POST", "/commit/sync-staging", 503, 200),  # stays local
 ]
 RETRY_AFTER = 45
 
@@ -563,7 +571,7 @@ def test_the_hub_failing_a_commit_or_an_upload_is_backed_off_and_retried(
     repo, result = faulted_run(fault, where, tushare, days, ours)
 
     assert result.published and result.watermark == days[-1]
-    assert not hub_server._failures, "every injected failure was met"
+    assert fault.times > 10 or not hub_server._failures, "every injected failure was met"
     assert verify_repo(repo) == []
     assert_same_dataset(dataset_view(repo), wanted)
     waits = ours.waits + client_sleeps.waits
