@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import shutil
 import threading
 import time
@@ -257,7 +256,12 @@ def prepared(kind: str, base: Path, tmp: Path, request) -> Target:
 
 class Raced:
     """`repo`, except that `other()` runs to its end right before the first call to `phase` (e.g.
-    "commit": after this run planned on the head it read, before its commit lands)."""
+    "commit": after this run planned on the head it read, before its commit lands).
+
+    On the Hub this is the moment `HubServer.before_next_commit` names, one step earlier: that
+    hook runs under the server's lock, so it can only take in-process commits, not a second
+    writer that talks HTTP; here the second writer is the real run, through the real client.
+    """
 
     def __init__(self, repo, phase: str, other: Callable[[], object]):
         self.repo, self.phase, self.other = repo, phase, other
@@ -529,6 +533,7 @@ HUB_FAULTS = [
     HubFault("full-commit-503", "full", "POST", "/commit/main", 503),
     *(HubFault(f"staging-push-{s}", "full", "POST", "/commit/sync-staging", s, 1) for s in (429, 503)),
     HubFault("staging-branch-503", "full", "POST", "/branch/", 503, 1),
+    HubFault("staging-preupload-503", "full", "POST", "/preupload/sync-staging", 503, 1),  # the client's own retry
     HubFault("staging-push-503-persistent", "full", "POST", "/commit/sync-staging", 503, 200),  # stays local
 ]
 RETRY_AFTER = 45
@@ -575,7 +580,9 @@ def test_the_hub_failing_a_commit_or_an_upload_is_backed_off_and_retried(
     assert verify_repo(repo) == []
     assert_same_dataset(dataset_view(repo), wanted)
     waits = ours.waits + client_sleeps.waits
-    if fault.path.startswith(("/commit/sync-staging", "/branch/")):
+    if fault.path.startswith("/preupload/sync-staging"):
+        assert ours.waits == [] and client_sleeps.waits == [1], "huggingface_hub's own backoff retried it"
+    elif fault.path.startswith(("/commit/sync-staging", "/branch/")):
         assert waits == [] and f"HTTP {fault.status}" in caplog.text, "a staging push is deferred, not waited for"
     else:
         assert waits, "backed off before retrying"
