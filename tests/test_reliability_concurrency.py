@@ -79,7 +79,8 @@ def scenario(request, figures):
     """Records this test's outcome (read from the session's failure count after the call phase)."""
     name = request.node.name
     group = request.node.originalname.removeprefix("test_")
-    entry = {"group": GROUPS.get(group, group), "scenario": name.partition("[")[2].rstrip("]") or name}
+    entry = {"group": GROUPS.get(group, group), "scenario": name.partition("[")[2].rstrip("]") or group,
+             "test": request.node.originalname}
     failed_before, began = request.session.testsfailed, time.monotonic()
     yield entry
     known = request.node.get_closest_marker("xfail")
@@ -95,12 +96,12 @@ def scenario(request, figures):
 
 GROUPS = {
     "two_writers_publish_every_day_once_and_both_runs_are_recorded": "two writers",
-    "a_writer_on_the_same_machine_is_refused_and_changes_nothing": "two writers",
+    "a_writer_on_the_same_machine_is_refused_and_changes_nothing": "two writers, same machine",
     "a_run_with_nothing_new_on_a_moved_head_reports_the_repo_watermark": "two writers",
     "a_delta_during_a_full_sync_survives_its_commit": "full racing delta",
     "scheduler_and_button_never_run_two_syncs_at_once": "scheduler and button",
     "the_hub_failing_a_commit_or_an_upload_is_backed_off_and_retried": "hub 429/5xx",
-    "a_hub_that_keeps_failing_ends_with_a_clear_error_and_the_repo_unchanged": "hub 429/5xx",
+    "a_hub_that_keeps_failing_ends_with_a_clear_error_and_the_repo_unchanged": "hub 429/5xx, persistent",
 }
 
 
