@@ -95,6 +95,8 @@ def run_delta(
         def build(head: str | None, previous: SyncState | None) -> PublishInput:
             previous = previous or state
             watermark = max([previous.watermark, *fetched.days])
+            # Another writer may have published past this run's own end by now (a re-plan after a 412).
+            head_days = trading_days(calendar, previous.first_date, max(watermark, days[-1]))
             rows = rebuilt_rows(repo, head, days, fetched, stocks, names)
             shards, changes = merged_shards(repo, head, fetched.days, rows, run.run_id)
             status, message = _outcome(fetched)
@@ -103,14 +105,14 @@ def run_delta(
                 **run_history(repo, head, run, status, calls(), message),
                 calendar=calendar_table(calendar, previous.first_date),
                 days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
-                trading_days=[d for d in days if d <= watermark], first_date=previous.first_date,
+                trading_days=[d for d in head_days if d <= watermark], first_date=previous.first_date,
                 watermark=watermark, markets=previous.markets, replace_all=False,
                 run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                      "days": [ymd(d) for d in fetched.days], "api_calls": calls()},
             )
 
         commit, written = apply_once(repo, build, repo_id)
-        new_state = read_state(repo, repo.head()) if commit else state
+        new_state = read_state(repo, repo.head()) or state  # the head may have moved even when nothing was new
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
             watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,

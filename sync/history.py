@@ -60,6 +60,8 @@ def diff_rows(old: pa.Table | None, new: pa.Table, days: Sequence[dt.date], run_
     after = new.filter(pc.is_in(new.column("date"), value_set=wanted)).to_pandas()
     if before.empty:
         return no_changes()
+    # A day that was not published before is an addition, not a restatement: it is not logged.
+    after = after[after["date"].isin(before["date"].unique())]
     both = before.merge(after, on=list(KEYS), how="outer", suffixes=("_old", "_new"), indicator=True)
     parts = [_row_changes(both)]
     matched = both[both["_merge"] == "both"]

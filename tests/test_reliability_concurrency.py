@@ -298,11 +298,6 @@ class Writer:
         return run_delta(repo, source, SETTINGS, NOW, end=end, repo_id=HUB_REPO)
 
 
-STALE_DAYS = ("sync/delta.py: a delta re-planned on a head that another writer moved past the delta's own end "
-              "keeps the trading days it listed at its start, so the plan misses the newer published days: "
-              "InvariantError 'rows on non-trading days', nothing published")
-
-
 def pair(name: str, first: Writer, second: Writer, adds: bool, **marks):
     """(the writer that meets the moved head, the writer that lands first, does the first add anything after it)."""
     return pytest.param(first, second, adds, id=name, **marks)
@@ -313,8 +308,7 @@ PAIRS = [
     # publishes nothing and leaves no trace, exactly as if it had run after the other.
     pair("delta-vs-delta", Writer("delta"), Writer("delta"), False),
     pair("delta-vs-delta-ending-earlier", Writer("delta"), Writer("delta", end=-4), True),
-    pair("delta-ending-earlier-vs-delta", Writer("delta", end=-4), Writer("delta"), False,
-         marks=pytest.mark.xfail(strict=True, reason=STALE_DAYS)),
+    pair("delta-ending-earlier-vs-delta", Writer("delta", end=-4), Writer("delta"), False),
     pair("full-vs-full-narrower", Writer("full"), Writer("full", start=10, end=-4), True),
     pair("full-narrower-vs-full", Writer("full", start=10, end=-4), Writer("full"), False),
     pair("full-vs-delta-ending-earlier", Writer("full"), Writer("delta", end=-4), True),
@@ -347,18 +341,10 @@ def test_two_writers_publish_every_day_once_and_both_runs_are_recorded(
     recorded = {landed_first.run_id, *([result.run_id] if adds else [])}
     assert recorded <= set(run_ids(repo)), "meta/runs records every run that published"
     assert watermark_of(repo) == days[-1], "the watermark never moves back"
-    assert result.watermark == days[-1] or stale_watermark_known(result, first)
+    assert result.watermark == days[-1], "the run reports the repo's watermark"
     scenario.update(target=target, second_writer_published=adds, runs_recorded=len(recorded))
 
 
-def stale_watermark_known(result, writer: Writer) -> bool:
-    """A delta that finds nothing new on a head another writer moved reports the watermark it
-    started from, not the repo's (sync/delta.py: `new_state = ... if commit else state`); see
-    test_a_run_with_nothing_new_on_a_moved_head_reports_the_repo_watermark."""
-    return writer.kind == "delta" and not result.published
-
-
-@pytest.mark.xfail(strict=True, reason="sync/delta.py reports the start's watermark when a re-plan finds nothing new")
 def test_a_run_with_nothing_new_on_a_moved_head_reports_the_repo_watermark(golden, tushare, days, tmp_path, scenario):
     _, base = golden
     where = prepared("folder", base, tmp_path, None)

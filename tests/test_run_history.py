@@ -89,6 +89,16 @@ def test_a_restatement_produces_exactly_the_expected_change_rows(tmp_path, hf_ho
     assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 1
 
 
+def test_days_added_to_a_published_month_are_not_logged_as_changes(tmp_path, hf_home, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, MAIN, at(days[-1]), end=days[30])
+    assert days[33].month == days[30].month, "the new days land in a month that is already published"
+    result = run_delta(repo, source, MAIN, at(days[-1]), end=days[33])
+    assert result.published and result.days[-1] == days[33]
+    assert table_of(repo, CHANGES_PATH).empty, "an added day is not a restatement"
+    assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 0
+
+
 def test_every_config_loads_and_a_tag_pins_the_table_as_of_that_day(hub_server, source, days):
     repo = open_repo(f"hf://datasets/{REPO_ID}")
     run_full(repo, source, MAIN, at(days[-1]), end=days[20])
