@@ -221,3 +221,26 @@ def test_prune_keeps_a_branch_written_recently_even_if_it_was_created_long_ago(h
     repo.stage_write("full-1", chunk(1))  # a resumed run wrote to it today
     now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=8, minutes=1)
     assert repo.stage_prune(dt.timedelta(days=7), now) == []
+
+
+# -- read retries ----------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [429, 500, 503])
+@pytest.mark.parametrize("method, path", [("GET", f"/api/datasets/{REPO_ID}"), ("GET", "/resolve/"), ("HEAD", "/resolve/")])
+def test_a_read_rides_out_a_transient_hub_answer(hub_server, hub, fake, method, path, status):
+    head = first_commit(hub)
+    hub_server.fail_next(method, path, status)
+    assert hub.head() == head and hub.read(".last_update_date", head) == b"20240103"
+    assert not hub_server._failures, f"the {status} on {method} {path} was met, and the read went on"
+    # huggingface_hub backs off a download's 429/503 itself; every other transient answer is ours.
+    assert len(fake.waits) <= 1
+
+
+def test_a_read_that_keeps_failing_says_retry_later(hub_server, tmp_path, fake):
+    hub = make_repo(hub_server, tmp_path, fake)
+    head = first_commit(hub)
+    for _ in range(6):
+        hub_server.fail_next("GET", "/resolve/", 503)
+    with pytest.raises(PublishError) as e:
+        hub.read(".last_update_date", head)
+    assert "the Hub kept answering HTTP 503 (6 attempts" in str(e.value) and e.value.retryable
+    assert TOKEN not in str(e.value)

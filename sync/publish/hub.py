@@ -62,13 +62,13 @@ class HubRepo:
     # -- reading -----------------------------------------------------------------------------
     def head(self) -> str | None:
         """main's commit id; None when the repo is missing or holds only the Hub's own files."""
-        info = self._call("read the current commit", self._info_or_none)
+        info = self._read("read the current commit", self._info_or_none)
         if info is None or not {s.rfilename for s in info.siblings or []} - HUB_OWN_FILES:
             return None
         return info.sha
 
     def list_files(self, revision: str) -> list[str]:
-        return sorted(self._call(f"list the files at {revision}", lambda: self.api.list_repo_files(
+        return sorted(self._read(f"list the files at {revision}", lambda: self.api.list_repo_files(
             self.repo_id, repo_type=REPO_TYPE, revision=revision)))
 
     def read(self, path: str, revision: str) -> bytes | None:
@@ -78,13 +78,13 @@ class HubRepo:
     def commit(self, commit: Commit, parent: str | None) -> str:
         if parent is None:
             parent = self._call("create the repo", self._adopt_empty_repo)
-        remote = self._call(f"list the files at {parent}", lambda: self._tree_or_none(parent))
+        remote = self._read(f"list the files at {parent}", lambda: self._tree_or_none(parent))
         if remote is None:
             raise self._moved(parent, "a history without that commit")
         changed = {p: d for p, d in commit.adds.items() if not _same(remote.get(p), d)}
         gone = sorted(set(commit.deletes) & set(remote))
         if not changed and not gone:
-            head = self._call("read the current commit", self._info_or_none)
+            head = self._read("read the current commit", self._info_or_none)
             if head is None or head.sha != parent:
                 raise self._moved(parent, head.sha if head else "no repo")
             new = parent
@@ -204,7 +204,7 @@ class HubRepo:
                     raise
                 return Path(local).read_bytes()
 
-        return self._call(f"read {path} at {revision}", download)
+        return self._read(f"read {path} at {revision}", download)
 
     def _moved(self, parent: str | None, now: str) -> ConcurrentWriteError:
         expected = parent or "a new or empty repo"
@@ -212,6 +212,10 @@ class HubRepo:
             f"{self.description} changed since this run read it (expected {expected}, found {now}); "
             "nothing was written, run the sync again"
         )
+
+    def _read(self, action: str, fn: Callable[[], T]) -> T:
+        """A read rides out the Hub's 429 and 5xx answers like a commit does (reads have no side effect)."""
+        return self._call(action, lambda: self._retry(fn))
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
         """Run one client call; turn its failures into errors that say what to do, without the token."""

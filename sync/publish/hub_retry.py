@@ -1,4 +1,4 @@
-"""Riding out the Hub's rate limits and hiccups on commits, in one place.
+"""Riding out the Hub's rate limits and hiccups on commits and reads, in one place.
 
 The Hub caps commits per repo (about 128 an hour) and answers 429 with `Retry-After` once a
 repo is over it; it also has the odd 5xx. A commit that meets either is retried with
