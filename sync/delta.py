@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -80,15 +80,17 @@ def run_delta(
         new = [d for d in days if state.watermark < d <= newest]
         today = shanghai_date(now)
         fresh = fresh_days(trading_days(calendar, state.first_date, today), today, settings.settle_days)
-        unpublished = probe_first_new(source, new, fresh)
-        if unpublished:
+        probed = probe_first_new(source, new, fresh)
+        if probed is not None and probed.empty:
+            unpublished = (new[0], f"{LATEST_API} has no rows for it yet")
             log.info("%s is not published yet (%s); stopping before it", unpublished[0].isoformat(), unpublished[1])
             return RunResult(
                 kind="delta", published=False, commit=None, watermark_before=state.watermark,
                 watermark=state.watermark, days=[], rows=state.rows, bytes_written=0, api_calls=calls(),
                 stopped=unpublished, run_id=run.run_id)
         stocks = select_stocks(source.stocks(), state.markets)
-        fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report)
+        known = {} if probed is None else {(LATEST_API, new[0]): probed}  # the probe's rows are not fetched twice
+        fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report, known)
         names = source.names()
         report(Progress("publish", calls=source.client.total_calls))
 
@@ -120,18 +122,20 @@ def run_delta(
         )
 
 
-def probe_first_new(source: Source, new: Sequence[dt.date], fresh: set[dt.date]) -> tuple[dt.date, str] | None:
-    """(day, why) when the first new day is fresh and its latest interface has no rows yet, after one call."""
+def probe_first_new(source: Source, new: Sequence[dt.date], fresh: set[dt.date]) -> pd.DataFrame | None:
+    """The first new day's rows of the interface published last, when that day is fresh (None: no
+    probe). Empty rows mean the day is not published yet: the run stops after this one call."""
     if not new or new[0] not in fresh:
         return None
-    if len(source.query(LATEST_API, trade_date=ymd(new[0]))):
-        return None
-    return new[0], f"{LATEST_API} has no rows for it yet"
+    return source.query(LATEST_API, trade_date=ymd(new[0]))
 
 
 def fetch_days(source: Source, window: list[dt.date], new: list[dt.date], stocks: pd.DataFrame, threshold: float,
-               fresh: set[dt.date], progress: bool = False, report: ProgressCallback = lambda _: None) -> Fetched:
-    """Fetch the window and the new days in batches; judge them; stop fetching after a held-back day."""
+               fresh: set[dt.date], progress: bool = False, report: ProgressCallback = lambda _: None,
+               known: Mapping[tuple[str, dt.date], pd.DataFrame] | None = None) -> Fetched:
+    """Fetch the window and the new days in batches (except the (interface, day) rows already
+    `known`); judge them; stop fetching after a held-back day."""
+    known = known or {}
     wanted = window + new
     parts: list[DayFrames] = []
     coverages: list[DayCoverage] = []
@@ -139,10 +143,12 @@ def fetch_days(source: Source, window: list[dt.date], new: list[dt.date], stocks
     for start in range(0, len(wanted), DAYS_PER_BATCH):
         report(Progress("fetch", start, len(wanted), "day", source.client.total_calls))
         batch = wanted[start:start + DAYS_PER_BATCH]
-        calls = [(api, {"trade_date": ymd(day)}) for day in batch for api in DAY_APIS]
-        results = source.query_many(calls)
-        frames = DayFrames.of({api: pd.concat([r for (name, _), r in zip(calls, results, strict=True) if name == api],
-                                              ignore_index=True) for api in DAY_APIS})
+        keys = [(api, day) for day in batch for api in DAY_APIS]
+        todo = [key for key in keys if key not in known]
+        got = dict(zip(todo, source.query_many([(api, {"trade_date": ymd(day)}) for api, day in todo]), strict=True))
+        got.update((key, known[key]) for key in keys if key in known)
+        frames = DayFrames.of({api: pd.concat([got[(name, day)] for name, day in keys if name == api], ignore_index=True)
+                               for api in DAY_APIS})
         parts.append(frames)
         coverages += day_coverage(batch, frames, stocks)
         bar.update(len(batch))

@@ -367,14 +367,15 @@ def markdown(all_figures: Sequence[dict]) -> str:
 
 
 YEAR = (dt.date(2024, 1, 2), dt.date(2024, 12, 31))
-H1, Q1 = (YEAR[0], dt.date(2024, 6, 28)), (YEAR[0], dt.date(2024, 3, 29))
+Q1 = (YEAR[0], dt.date(2024, 3, 29))
 FEATURED = Q1  # where the late days and the next-morning day fall, so every scenario below meets them
 ASLEEP = Scenario("asleep 3 days, 21:00", "21:00", dt.date(2024, 6, 3), dt.date(2024, 6, 21),
                   asleep=(dt.date(2024, 6, 11), dt.date(2024, 6, 13)))
-# The whole year: `python -m tests.freshness_replay` (about 1 s of CPU per publishing run: ~9 CPU-minutes).
+# Both schedules over the whole year: `python -m tests.freshness_replay` (~9 CPU-minutes).
 YEAR_SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024", "17:30", *YEAR), ASLEEP)
-# CI (tests/test_reliability_freshness.py): the first half at 21:00, the first quarter at 17:30.
-SCENARIOS = (Scenario("21:00, 2024 H1", "21:00", *H1), Scenario("17:30, 2024 Q1", "17:30", *Q1), ASLEEP)
+# CI (tests/test_reliability_freshness.py): the whole year at the default 21:00; the earlier
+# schedule, which runs about three times as often, over the first quarter (it holds every late day).
+SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024 Q1", "17:30", *Q1), ASLEEP)
 
 
 def run_group(scenarios: Sequence[Scenario], scratch: Path) -> list[Replay]:

@@ -181,6 +181,10 @@ def test_a_retry_before_publication_costs_one_probe_call(repo, source, server, d
     assert stopped.stopped == (day, "daily_basic has no rows for it yet") and stopped.watermark == days[-3]
     assert stopped.api_calls == {"trade_cal": 1, "daily_basic": 1}
     assert not stopped.published and repo.head() == head
+    server.set_clock(lambda: at(day, 20, 0))
+    done = run_delta(repo, source, Settings(markets=SETTINGS.markets, restatement_days=0), at(day, 20, 0))
+    assert done.published and done.watermark == day
+    assert done.api_calls["daily_basic"] == 1 == done.api_calls["daily"], "the probe's rows are used, not fetched again"
 
 
 def test_delta_with_an_end_before_the_watermark_only_refreshes_that_window(repo, source, market, days):
