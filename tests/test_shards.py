@@ -59,3 +59,9 @@ def test_coverage_problems_name_missing_days_and_rows_past_the_watermark():
     assert coverage_problems({"x": [JAN2, JAN3, JAN31]}, days, JAN31) == []
     assert "2024-01-03" in coverage_problems({"x": [JAN2, JAN31]}, days, JAN31)[0]
     assert "after the watermark" in coverage_problems({"x": [JAN2, JAN3, JAN31]}, days, JAN3)[0]
+
+
+def test_to_parquet_writes_a_table_whose_columns_have_other_types():
+    # verify and the damage tests must be able to write (and read back) a shard with a wrong type
+    table = pa.table({"code": ["600000.SH"], "volume": ["12.5"], "avg_price": pa.array([None], pa.string())})
+    assert from_parquet(to_parquet(table)).equals(table)
