@@ -31,6 +31,16 @@ def stock_choices(stocks: pd.DataFrame | None) -> list[tuple[str, str]]:
     return [(f"{code} {name}", code) for code, name in zip(ordered["code"], ordered["name"].fillna(""))]
 
 
+def default_stock(stocks: pd.DataFrame | None) -> str | None:
+    """The stock the Explore tab opens on: the first listed one by code (a delisted one may have no
+    rows in the default range), else the first of any status."""
+    if stocks is None or not len(stocks):
+        return None
+    ordered = stocks.sort_values("code")
+    listed = ordered[ordered["list_status"] == "L"] if "list_status" in ordered else ordered.iloc[:0]
+    return (listed if len(listed) else ordered)["code"].iloc[0]
+
+
 def adjust(frame: pd.DataFrame, mode: str, latest_factor: float | None) -> pd.DataFrame:
     """Prices adjusted by `mode` ("none", "qfq", "hfq"); rows without adj_factor keep raw prices."""
     if mode == "none" or not len(frame):

@@ -110,6 +110,9 @@ class Space:
     def stock_choices(self) -> list[tuple[str, str]]:
         return explore.stock_choices(self.view.get().stocks)
 
+    def default_stock(self) -> str | None:
+        return explore.default_stock(self.view.get().stocks)
+
     def default_range(self) -> tuple[str, str]:
         facts = self.view.get()
         return explore.default_range(facts.first_date, facts.watermark)

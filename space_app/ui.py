@@ -7,6 +7,7 @@ status, the run history and the log tail every few seconds.
 from __future__ import annotations
 
 import gradio as gr
+import pandas as pd
 
 from space_app import explore
 from space_app.service import Space, client_id
@@ -33,22 +34,26 @@ def build(space: Space) -> gr.Blocks:
         with gr.Tab("Admin"):
             _admin_tab(space)
 
-        def refresh(known_head, first, last):
+        def refresh(known_head, chosen, first, last):
             st = space.status()
             facts = space.view.get()
             if facts.head == known_head:
                 return status_markdown(st), space.runs(), space.logs(), known_head, gr.skip(), gr.skip(), gr.skip()
             # A new version: fresh stock choices, and a default range unless the visitor typed one.
+            # A listed stock is preselected so the Explore tab opens on a chart, not an empty frame.
             first, last = (first, last) if (first or last) else space.default_range()
             return (status_markdown(st), space.runs(), space.logs(), facts.head,
-                    gr.update(choices=space.stock_choices()), first, last)
+                    gr.update(choices=space.stock_choices(), value=chosen or space.default_stock()), first, last)
 
         timer = gr.Timer(REFRESH_SECONDS)
         outputs = [status_md, runs, logs, head, stock, start, end]
-        timer.tick(refresh, inputs=[head, start, end], outputs=outputs, api_visibility="private",
+        timer.tick(refresh, inputs=[head, stock, start, end], outputs=outputs, api_visibility="private",
                    show_progress="hidden", concurrency_limit=None, queue=False)
-        demo.load(refresh, inputs=[head, start, end], outputs=outputs, api_visibility="private", queue=False)
-        show.click(space.chart, inputs=[stock, start, end, mode], outputs=[chart, rows, note], api_visibility="private")
+        demo.load(refresh, inputs=[head, stock, start, end], outputs=outputs, api_visibility="private", queue=False)
+        # A chosen stock (by the visitor or preselected above) or adjustment draws at once; the button
+        # redraws after the dates are edited.
+        for event in (show.click, stock.change, mode.change):
+            event(space.chart, inputs=[stock, start, end, mode], outputs=[chart, rows, note], api_visibility="private")
         _api(space)
     return demo
 
@@ -62,7 +67,8 @@ def _explore_tab():
     show = gr.Button("Show chart", variant="primary", elem_id="show-chart")
     note = gr.Markdown(elem_id="chart-note")
     chart = gr.Plot(label="Price and volume", elem_id="chart")
-    rows = gr.Dataframe(interactive=False, label="Rows as published, unadjusted (newest first)", elem_id="rows")
+    rows = gr.Dataframe(explore.table(pd.DataFrame()), interactive=False,
+                        label="Rows as published, unadjusted (newest first)", elem_id="rows")
     return stock, start, end, mode, show, chart, rows, note
 
 

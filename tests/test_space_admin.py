@@ -8,7 +8,7 @@ import pytest
 from sync.errors import ConfigError
 
 from space_app.admin import Cooldown, FailureLimiter, full_sync_disabled, parse_full_input, token_matches
-from space_app.explore import adjust, default_range, stock_choices
+from space_app.explore import adjust, default_range, default_stock, stock_choices
 from space_app.redact import Redactor
 from space_app.status_text import status_markdown
 
@@ -66,6 +66,14 @@ def test_stock_choices_search_by_code_or_name_and_default_range():
     assert stock_choices(stocks) == [("000001.SZ 平安银行", "000001.SZ"), ("600001.SH 浦发", "600001.SH")]
     assert default_range(dt.date(2024, 1, 2), dt.date(2024, 4, 12)) == ("2024-01-02", "2024-04-12")
     assert default_range(None, None) == ("", "")
+
+
+def test_explore_opens_on_the_first_listed_stock():
+    stocks = pd.DataFrame({"code": ["600001.SH", "000002.SZ", "000001.SZ"], "name": ["浦发", "万科", "平安"],
+                           "list_status": ["L", "L", "D"]})
+    assert default_stock(stocks) == "000002.SZ"          # 000001.SZ is delisted: no rows in the recent range
+    assert default_stock(stocks.assign(list_status="D")) == "000001.SZ"
+    assert default_stock(stocks.iloc[:0]) is None and default_stock(None) is None
 
 
 def test_status_text_shows_nothing_published_and_progress():

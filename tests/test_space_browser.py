@@ -10,6 +10,7 @@ Debian's chromium through playwright (never a downloaded browser); skipped only 
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,9 +89,13 @@ def test_full_loop_in_the_browser(tmp_path, page, artifacts):
         page.screenshot(path=artifacts / "3-runs.png", full_page=True)
 
         page.get_by_role("tab", name="Explore").click()
+        chart = page.locator("#chart .js-plotly-plot")
+        expect(chart).to_be_visible(timeout=30_000)  # opens on a listed stock, not an empty frame
+        expect(page.locator("#stock input")).to_have_value(re.compile(r"^\d{6}\.S[HZ] "))
+        expect(chart).not_to_contain_text(re.compile(r"600\d{3}\.SH"))
         choose_stock(page, "600")
         page.locator("#show-chart").click()
-        expect(page.locator("#chart .js-plotly-plot")).to_be_visible(timeout=30_000)
+        expect(chart).to_contain_text(re.compile(r"600\d{3}\.SH"), timeout=30_000)
         expect(page.locator("#chart-note")).to_contain_text("trading days")
         expect(page.locator("#rows")).to_contain_text(WATERMARK)
         expect(page.locator("#from input, #from textarea").first).to_have_value("2026-01-05")  # filled once published
