@@ -47,7 +47,7 @@ def bench_delta(server: LoggingServer, full: FullResult, quota: int, scratch: Pa
             f"With the default window the delta makes {calls} calls ({', '.join(f'{a} {n}' for a, n in sorted(by_api.items()))}): "
             "each of the 3 re-fetched days costs one call per per-day interface (5), on top of the new day's 5, "
             "stock_basic's 3 listings (L, D, P), trade_cal and namechange. The goal of ≤ 10 is met without the "
-            "restatement window. To meet it with restatements (a change in `sync.delta`): re-fetch the window only "
+            "restatement window. To meet it with restatements (a change in `sync.engine.delta`): re-fetch the window only "
             "for the interfaces whose values get restated, or re-fetch it once a week "
             "(`SYNC_RESTATEMENT_DAYS=0` on the other days); the quota cost of the window itself is small "
             "(15 calls of 200 a minute).")

@@ -69,7 +69,7 @@ def bench_full(server: LoggingServer, days: Sequence[dt.date], stocks: int, quot
         f"Full market ({stocks:,} stocks listed by 2025 in the synthetic universe) from {start} to {end} "
         f"({len(days) - 2:,} trading days) with the history realities (no stk_limit before 2007-01-04, "
         f"daily_basic gaps in 2005-2006, legacy 中小板 labels, reordered stock_basic), served by "
-        f"`sync.market.server.TushareServer` in the runner's process with a quota of {quota:,} calls/min per "
+        f"`sync.simulated.server.TushareServer` in the runner's process with a quota of {quota:,} calls/min per "
         f"interface and {latency * 1000:.0f} ms latency; the sync runs as its own process, paced at the same "
         f"quota (`TUSHARE_RATE_PER_MIN={quota}`). The simulation itself took {build_s:.1f} s and is not in "
         "the figures.",
@@ -151,7 +151,7 @@ def _notes(run: SyncRun, events: Sequence[Event], quota: int) -> list[str]:
             "window's first request reaches the server too early. Fix in `sync.tushare.client`: a wider margin "
             "(e.g. a 62 s window) or pacing at 98% of the quota, which costs 2% of the wall instead of a 61 s wait.")
     if extra.get("daily", 0) > 0:
-        notes.append(f"`daily` made {extra['daily']:,} calls beyond the plan and the retries: `sync.full.seed_closes` asks, "
+        notes.append(f"`daily` made {extra['daily']:,} calls beyond the plan and the retries: `sync.engine.full.seed_closes` asks, "
                      "per stock suspended on the first day, for its last close before it (one call each), which the "
                      "plan does not count. Fix: count them in `plan_fetch`, or fetch the day before the first day "
                      "per day (one call) instead of per stock.")
@@ -170,5 +170,5 @@ def _notes(run: SyncRun, events: Sequence[Event], quota: int) -> list[str]:
                      + f"; the rest is {secs(before)} before the first call (start-up, stock list, plan) and {secs(after)} "
                      "after the last (building the months from the spill, then one commit). The months are built only "
                      "once every chunk is fetched; building each month as its chunk arrives, while the quota makes the "
-                     "fetcher wait, would hide most of that tail (a change in `sync.full` / `sync.checkpoints`).")
+                     "fetcher wait, would hide most of that tail (a change in `sync.engine.full` / `sync.fetch.checkpoints`).")
     return notes

@@ -18,8 +18,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sync.market.calendar import sse_sessions
-from sync.market.universe import build_universe
+from sync.simulated.calendar import sse_sessions
+from sync.simulated.listings import build_universe
 from sync.tushare.apis import DEFAULT_RATE_PER_MIN, DAY_APIS
 
 from benchmarks.consumer import loads

@@ -19,8 +19,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import PERMISSION_ERROR, TushareServer
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import PERMISSION_ERROR, TushareServer
 
 from benchmarks.measure import Timed, run_timed
 

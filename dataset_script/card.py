@@ -6,7 +6,7 @@ shards, whose names sort chronologically and whose rows are sorted by (date, cod
 The card depends only on the data it describes (no clock), so re-publishing the same data yields
 the same bytes and no commit; and it changes whenever any row changes (the content fingerprint),
 which is what invalidates `datasets`' cache of a local folder, keyed by its card.
-The body text (Chinese and English) lives in `dataset_script.card_text`.
+The body text (Chinese and English) lives in `dataset_script.card_sections`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 
 import yaml
 
-from dataset_script import card_text
+from dataset_script import card_sections
 from dataset_script.schema import (
     CALENDAR_PATH, CHANGES_PATH, DATA_GLOB, DAYS_PATH, REPO_ID, RUNS_PATH, SCHEMA_VERSION, STOCKS_PATH,
 )
@@ -119,18 +119,18 @@ def render_card(coverage: Coverage, repo_id: str = REPO_ID) -> str:
     """README.md text for the dataset repo: a pure function of `coverage` and `repo_id`."""
     front = yaml.safe_dump(card_metadata(coverage), allow_unicode=True, sort_keys=False)
     sections = [
-        card_text.intro(coverage),
-        card_text.freshness(coverage, repo_id),
-        card_text.loading(coverage, repo_id),
-        card_text.files(coverage.empty_tables),
-        card_text.columns(),
-        card_text.rows(),
-        card_text.meta_tables(),
-        card_text.adjustment(),
-        card_text.versions(coverage, repo_id),
-        card_text.changelog(coverage.schema_version),
-        card_text.migration(repo_id),
-        card_text.licence(),
+        card_sections.intro(coverage),
+        card_sections.freshness(coverage, repo_id),
+        card_sections.loading(coverage, repo_id),
+        card_sections.files(coverage.empty_tables),
+        card_sections.columns(),
+        card_sections.rows(),
+        card_sections.meta_tables(),
+        card_sections.adjustment(),
+        card_sections.versions(coverage, repo_id),
+        card_sections.changelog(coverage.schema_version),
+        card_sections.migration(repo_id),
+        card_sections.licence(),
     ]
     return f"---\n{front}---\n\n" + "\n".join(sections)
 

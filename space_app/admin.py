@@ -13,9 +13,9 @@ import datetime as dt
 import hmac
 import threading
 
-from sync.clock import parse_ymd
-from sync.config import parse_markets
-from sync.errors import ConfigError
+from sync.core.clock import parse_ymd
+from sync.core.config import parse_markets
+from sync.core.errors import ConfigError
 
 SYNC_NOW_COOLDOWN = 60.0        # seconds between two "Sync now" starts
 MAX_FAILED_ATTEMPTS = 5         # wrong admin tokens per client per window

@@ -19,9 +19,9 @@ import datetime as dt  # noqa: E402
 import logging  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
-from sync.clock import SHANGHAI, now_from_env  # noqa: E402
-from sync.config import Settings  # noqa: E402
-from sync.errors import SyncError  # noqa: E402
+from sync.core.clock import SHANGHAI, now_from_env  # noqa: E402
+from sync.core.config import Settings  # noqa: E402
+from sync.core.errors import SyncError  # noqa: E402
 
 log = logging.getLogger("space_app")
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings, clock: Callable[[], dt.datetime]):
     from fastapi.responses import JSONResponse
 
     from space_app import ui
-    from space_app.service import Space
+    from space_app.space import Space
 
     space = Space(settings, clock)
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)

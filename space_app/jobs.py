@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataset_script.schema import REPO_ID
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.full import run_full
-from sync.publish import HUB_PREFIX, open_repo
-from sync.runs import ProgressCallback, RunResult
-from sync.source import open_source
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.targets import HUB_PREFIX, open_repo
+from sync.runs.result import ProgressCallback, RunResult
+from sync.fetch.source import open_source
 
-from space_app.runner import Clock, Job, RunRequest
+from space_app.run_slot import Clock, Job, RunRequest
 
 
 def repo_id_of(target: str) -> str:

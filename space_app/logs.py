@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import threading
 
-from sync.clock import SHANGHAI
+from sync.core.clock import SHANGHAI
 
 from space_app.redact import Redactor
 

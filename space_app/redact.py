@@ -1,6 +1,6 @@
 """What the Space may show: secrets scrubbed and local paths hidden, in every log line, error and status.
 
-`sync.scrub` removes the tokens; the Space also hides the folders of this machine (the dataset
+`sync.core.scrub` removes the tokens; the Space also hides the folders of this machine (the dataset
 folder, the working directory, the home directory), since a public page must not describe the
 machine it runs on.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-from sync.scrub import scrub
+from sync.core.scrub import scrub
 
 
 class Redactor:

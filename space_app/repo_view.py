@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
-from sync.publish import DatasetRepo
-from sync.verify import status_of
+from sync.targets import DatasetRepo
+from sync.publish.verify import status_of
 
 log = logging.getLogger(__name__)
 DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")

@@ -3,7 +3,7 @@
 Jobs: the daily delta at SYNC_TIME in SYNC_TZ (skipped on non-trading days) and, after a run that
 stopped before an unpublished day, a retry every 30 minutes until midnight Asia/Shanghai. Which
 day is a trading day, whether to catch up on start and whether to retry are answered by
-`schedule_logic` from the injected clock. A job that cannot start (another run is going) says so
+`schedule_rules` from the injected clock. A job that cannot start (another run is going) says so
 in the log; a failed run is kept by the runner as the last error.
 """
 
@@ -16,12 +16,12 @@ import zoneinfo
 
 import schedule
 
-from sync.config import Settings
+from sync.core.config import Settings
 
-from space_app import schedule_logic
+from space_app import schedule_rules
 from space_app.repo_view import RepoView
-from space_app.runner import Clock, RunRecord, Runner, RunRequest
-from space_app.status import outcome_of
+from space_app.run_slot import Clock, RunRecord, Runner, RunRequest
+from space_app.status_json import outcome_of
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
@@ -60,12 +60,12 @@ class SyncScheduler:
                 log.exception("scheduler job failed")
 
     def catch_up(self) -> None:
-        """On start: the demo build, a catch-up delta, or nothing (see schedule_logic.startup_action)."""
+        """On start: the demo build, a catch-up delta, or nothing (see schedule_rules.startup_action)."""
         facts = self.view.get(force=True)
         if facts.error:
             log.error("not catching up: the published repo could not be read (%s)", facts.error)
             return
-        action = schedule_logic.startup_action(
+        action = schedule_rules.startup_action(
             self.clock(), facts.open_days, facts.watermark, facts.published, self.settings.embedded_source,
             self.settings.sync_time, self.settings.sync_tz)
         if action is None:
@@ -81,7 +81,7 @@ class SyncScheduler:
         now = self.clock()
         facts = self.view.get()
         day = now.astimezone(zoneinfo.ZoneInfo(self.settings.sync_tz)).date()
-        if not schedule_logic.is_trading_day(day, facts.open_days):
+        if not schedule_rules.is_trading_day(day, facts.open_days):
             log.info("daily run skipped: %s is not a trading day", day.isoformat())
             return
         self._start_delta("daily run")
@@ -93,20 +93,20 @@ class SyncScheduler:
         if not self.automatic:
             return
         outcome = outcome_of([record])
-        if not schedule_logic.wants_retry(outcome):
+        if not schedule_rules.wants_retry(outcome):
             return
-        cutoff = schedule_logic.retry_cutoff(record.finished_at)
-        if schedule_logic.next_retry(self.clock(), outcome) is None:
+        cutoff = schedule_rules.retry_cutoff(record.finished_at)
+        if schedule_rules.next_retry(self.clock(), outcome) is None:
             log.info("not retrying: past midnight Asia/Shanghai; the next daily run takes over")
             return
         until = _machine_local(cutoff, self.clock(), dt.datetime.now().astimezone())
-        every = int(schedule_logic.RETRY_EVERY.total_seconds() // 60)
+        every = int(schedule_rules.RETRY_EVERY.total_seconds() // 60)
         self.scheduler.every(every).minutes.until(until).do(self.retry).tag("retry")
         log.info("will retry every %d minutes until %s", every, cutoff.isoformat(timespec="minutes"))
 
     def retry(self):
         outcome = outcome_of(self.runner.snapshot()[1])
-        if schedule_logic.next_retry(self.clock(), outcome) is None:
+        if schedule_rules.next_retry(self.clock(), outcome) is None:
             return schedule.CancelJob
         self._start_delta("retry")
         return None

@@ -10,8 +10,8 @@ import gradio as gr
 import pandas as pd
 
 from space_app import explore
-from space_app.service import Space, client_id
-from space_app.status_text import status_markdown
+from space_app.space import Space, client_id
+from space_app.status_markdown import status_markdown
 
 REFRESH_SECONDS = 2.0
 INTRO = """# A-share daily prices · sync

@@ -16,12 +16,12 @@ import traceback
 from collections.abc import Sequence
 
 from dataset_script.schema import REPO_ID
-from sync.config import Settings, parse_markets
-from sync.publish import HUB_PREFIX, open_repo
-from sync.clock import now_from_env, parse_ymd, ymd
-from sync.errors import ConfigError, SyncError
-from sync.scrub import scrub
-from sync.runs import RunResult
+from sync.core.config import Settings, parse_markets
+from sync.targets import HUB_PREFIX, open_repo
+from sync.core.clock import now_from_env, parse_ymd, ymd
+from sync.core.errors import ConfigError, SyncError
+from sync.core.scrub import scrub
+from sync.runs.result import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _full(args, settings: Settings) -> int:
-    from sync.full import run_full
+    from sync.engine.full import run_full
 
     if args.start and args.end and args.end < args.start:
         raise ConfigError(f"--end {ymd(args.end)} is before --start {ymd(args.start)}; swap them, "
@@ -98,14 +98,14 @@ def _full(args, settings: Settings) -> int:
 
 
 def _delta(args, settings: Settings) -> int:
-    from sync.delta import run_delta
+    from sync.engine.delta import run_delta
 
     return _run(args, settings, lambda repo, source, now, repo_id: run_delta(
         repo, source, settings, now, end=args.end, repo_id=repo_id, progress=sys.stderr.isatty()))
 
 
 def _run(args, settings: Settings, job) -> int:
-    from sync.source import open_source
+    from sync.fetch.source import open_source
 
     target = args.repo or settings.dataset_repo
     repo = open_repo(target, hf_token=settings.hf_token)
@@ -119,7 +119,7 @@ def _run(args, settings: Settings, job) -> int:
 
 
 def _status(args, settings: Settings) -> int:
-    from sync.verify import status_of
+    from sync.publish.verify import status_of
 
     repo = open_repo(args.repo or settings.dataset_repo, hf_token=settings.hf_token)
     facts = status_of(repo, now_from_env())
@@ -140,7 +140,7 @@ def _status(args, settings: Settings) -> int:
 
 
 def _verify(args, settings: Settings) -> int:
-    from sync.verify import verify_repo
+    from sync.publish.verify import verify_repo
 
     repo = open_repo(args.repo or settings.dataset_repo, hf_token=settings.hf_token)
     problems = verify_repo(repo)

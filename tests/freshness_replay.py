@@ -1,7 +1,7 @@
 """Freshness replay: 2024's trading evenings through the Space's real scheduling rules and the real delta.
 
-An event-driven loop with an injected clock: ask `space_app.schedule_logic.next_run` when the
-Space runs next, jump the clock there, run `sync.delta.run_delta` against our Tushare-compatible
+An event-driven loop with an injected clock: ask `space_app.schedule_rules.next_run` when the
+Space runs next, jump the clock there, run `sync.engine.delta.run_delta` against our Tushare-compatible
 server (its clock set to the same instant) publishing to a local folder, and feed the outcome back
 as the `Outcome` the Space's runner would record. A woken Space asks `startup_action`, as
 `SyncScheduler.catch_up` does. Only the clock is simulated: the market, the HTTP server, the client,
@@ -34,18 +34,18 @@ import numpy as np
 import pandas as pd
 
 from dataset_script.schema import DAYS_PATH
-from space_app import schedule_logic
+from space_app import schedule_rules
 from space_app.repo_view import Facts, RepoView
-from sync.clock import SHANGHAI
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.errors import SyncError
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.calendar import sse_sessions
-from sync.publish import open_repo
-from sync.shards import from_parquet
-from sync.verify import verify_repo
+from sync.core.clock import SHANGHAI
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.core.errors import SyncError
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.calendar import sse_sessions
+from sync.targets import open_repo
+from sync.build.shards import from_parquet
+from sync.publish.verify import verify_repo
 from sync.tushare.apis import APIS
 from tests.serving import served
 
@@ -196,7 +196,7 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
         server.set_clock(clock)
         run_full(repo, source, settings, clock(), end=base)
 
-        def attempt(trigger: str, facts: Facts) -> tuple[Run, schedule_logic.Outcome]:
+        def attempt(trigger: str, facts: Facts) -> tuple[Run, schedule_rules.Outcome]:
             before, calls_before, now = facts.watermark, sum(server.calls.values()), clock()
             target = next((d for d in facts.open_days if d > before), None)
             try:
@@ -207,19 +207,19 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
             finished = clock()
             run = Run(trigger, now, finished, before, watermark, target, stopped and stopped[0],
                       sum(server.calls.values()) - calls_before, error)
-            outcome = schedule_logic.Outcome("delta", "catch-up" if trigger == "catch-up" else "schedule", finished,
+            outcome = schedule_rules.Outcome("delta", "catch-up" if trigger == "catch-up" else "schedule", finished,
                                              ok=error is None, stopped=stopped is not None, retryable=retryable)
             return run, outcome
 
         runs, last, now, asleep = [], None, clock(), scenario.asleep
         while True:
             facts = view.get(force=True)
-            at, why = schedule_logic.next_run(now, facts.open_days, last, settings.sync_time, settings.sync_tz)
+            at, why = schedule_rules.next_run(now, facts.open_days, last, settings.sync_time, settings.sync_tz)
             if asleep and at >= _run_time(asleep[0], settings):
                 wake = dt.datetime.combine(_next(sessions, asleep[1]), scenario.wake_at, tzinfo=SHANGHAI)
                 asleep, last = None, None  # a restarted Space remembers no outcome
                 clock.jump(wake)
-                action = schedule_logic.startup_action(wake, facts.open_days, facts.watermark, facts.published,
+                action = schedule_rules.startup_action(wake, facts.open_days, facts.watermark, facts.published,
                                                        settings.embedded_source, settings.sync_time, settings.sync_tz)
                 if action == "delta":
                     run, last = attempt("catch-up", facts)
@@ -242,7 +242,7 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
 
 
 def _run_time(day: dt.date, settings: Settings) -> dt.datetime:
-    return schedule_logic.run_time_on(day, settings.sync_time, settings.sync_tz)
+    return schedule_rules.run_time_on(day, settings.sync_time, settings.sync_tz)
 
 
 def _next(sessions: list[dt.date], day: dt.date) -> dt.date:
@@ -288,7 +288,7 @@ def missed(result: Replay) -> list[dt.date]:
             out.append(record.day)
             continue
         if i + 1 < len(sessions):
-            deadline = result.days[i + 1].scheduled + schedule_logic.RETRY_EVERY  # that run, with room to finish
+            deadline = result.days[i + 1].scheduled + schedule_rules.RETRY_EVERY  # that run, with room to finish
             if record.committed > deadline:
                 out.append(record.day)
     return out

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.market import MarketSpec, SyntheticMarket
-from sync.publish.local import LocalFolderRepo
-from sync.market.server import TushareServer
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets.local import LocalFolderRepo
+from sync.simulated.server import TushareServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = ("TUSHARE_TOKEN", "TUSHARE_API_URL", "HF_TOKEN", "DATASET_REPO", "SYNC_MARKETS", "SYNC_START_DATE", "SYNC_NOW")
@@ -129,7 +129,7 @@ def test_tokens_never_reach_output_or_written_files(tmp_path, small_server):
 
 
 def start_server_process(*args) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "sync.market.server", "--port", "0", *args],
+    process = subprocess.Popen([sys.executable, "-m", "sync.simulated.server", "--port", "0", *args],
                                cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return process, process.stdout.readline().strip()
 

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from sync.market import MarketSpec, SyntheticMarket
+from sync.simulated import MarketSpec, SyntheticMarket
 from sync.tushare.client import TushareAuthError, TushareClient
 from sync.tushare.errors import TushareMissingFieldError
-from sync.market.server import TushareServer
+from sync.simulated.server import TushareServer
 
 DAY = dt.date(2025, 6, 3)
 

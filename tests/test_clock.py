@@ -10,8 +10,8 @@ import zoneinfo
 
 import pytest
 
-from sync.clock import newest_allowed_day, now_from_env, parse_ymd, shanghai_date, ymd
-from sync.errors import ConfigError
+from sync.core.clock import newest_allowed_day, now_from_env, parse_ymd, shanghai_date, ymd
+from sync.core.errors import ConfigError
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc

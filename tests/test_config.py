@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from sync.config import Settings
-from sync.errors import ConfigError
+from sync.core.config import Settings
+from sync.core.errors import ConfigError
 
 ALL = ("主板", "创业板", "科创板", "北交所", "CDR")
 

@@ -1,4 +1,4 @@
-"""One error family (sync.errors) and how the CLI maps it to exit codes and messages.
+"""One error family (sync.core.errors) and how the CLI maps it to exit codes and messages.
 
 DESIGN.md §6: exit 0 success, 1 failure (repo unchanged), 2 usage error; errors name the fix and
 never a secret. Issue 6: a base class carrying whether a retry can help and what to do next;
@@ -15,10 +15,10 @@ import pytest
 
 import sync.cli
 from sync.cli import main
-from sync.commit import InvariantError
-from sync.errors import ConfigError, SyncError, TransientError
-from sync.publish import ConcurrentWriteError, PublishError, RepoBusyError
-from sync.publish.local import LocalFolderRepo
+from sync.publish.plan import InvariantError
+from sync.core.errors import ConfigError, SyncError, TransientError
+from sync.targets import ConcurrentWriteError, PublishError, RepoBusyError
+from sync.targets.local import LocalFolderRepo
 from sync.tushare.errors import (
     TushareAuthError, TushareError, TushareQuotaError, TushareTransportError, error_from_reply,
 )

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pandas as pd
 
-from sync.fetch_plan import group_by_month, plan_fetch
+from sync.fetch.plan import group_by_month, plan_fetch
 
 
 def stocks(n, listed="2000-01-04", delisted=None, first=600000):

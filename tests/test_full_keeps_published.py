@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.errors import SyncError
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.publish import open_repo
-from sync.shards import from_parquet
-from sync.verify import verify_repo
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.core.errors import SyncError
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets import open_repo
+from sync.build.shards import from_parquet
+from sync.publish.verify import verify_repo
 from tests.serving import at, rows_of
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)

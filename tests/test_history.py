@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, STOCKS_PATH
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.errors import SyncError
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.publish import open_repo
-from sync.shards import from_parquet
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.core.errors import SyncError
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets import open_repo
+from sync.build.shards import from_parquet
 from sync.tushare.errors import TushareMissingFieldError
-from sync.verify import verify_repo
+from sync.publish.verify import verify_repo
 from tests.serving import at, rows_of, served, table_of
 
 MAIN = Settings(markets=("主板",))

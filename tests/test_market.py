@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sync.market import DEMO_START, MarketSpec, SyntheticMarket, demo_market
+from sync.simulated import DEMO_START, MarketSpec, SyntheticMarket, demo_market
 from sync.tushare.apis import board_of
 
 # exchange_calendars 4.13 trips a pandas 3.1 deprecation warning; not ours to fix.

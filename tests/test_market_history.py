@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import requests
 
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
 from sync.tushare.apis import board_of
 from sync.tushare.client import TushareClient
 

@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi
 
-from sync.commit import Commit
-from sync.publish import ConcurrentWriteError, PublishError, RepoBusyError, open_repo
-from sync.publish.hub import HubRepo
-from sync.publish.local import LocalFolderRepo
+from sync.publish.plan import Commit
+from sync.targets import ConcurrentWriteError, PublishError, RepoBusyError, open_repo
+from sync.targets.hub import HubRepo
+from sync.targets.local import LocalFolderRepo
 
 REPO_ID = "ellendan/a-share-prices"
 TOKEN = "hf_SecretTokenThatMustNeverLeak123"
@@ -186,8 +186,8 @@ def test_lock_held_by_another_process_makes_this_one_fail_fast(repo, tmp_path):
         import sys
         from pathlib import Path
         from huggingface_hub import HfApi
-        from sync.publish.hub import HubRepo
-        from sync.publish.local import LocalFolderRepo
+        from sync.targets.hub import HubRepo
+        from sync.targets.local import LocalFolderRepo
         with {make}.lock():
             print("locked", flush=True)
             sys.stdin.read()
@@ -415,7 +415,7 @@ def test_unchanged_files_are_hard_linked_and_only_two_versions_are_kept(local):
 
 CRASH_POINTS = {
     "linking an unchanged file": ("os", "link"),
-    "writing a new file": ("sync.publish.local", "write_new"),
+    "writing a new file": ("sync.targets.local", "write_new"),
     "moving the version into place": ("os", "rename"),
     "making the new link": ("os", "symlink"),
     "swapping the link": ("os", "replace"),
@@ -465,8 +465,8 @@ def test_crash_after_the_swap_leaves_the_new_version_whole(local, monkeypatch):
 KILLED_WRITER = """
 import sys
 from pathlib import Path
-from sync.commit import Commit
-from sync.publish.local import LocalFolderRepo
+from sync.publish.plan import Commit
+from sync.targets.local import LocalFolderRepo
 repo = LocalFolderRepo(Path(sys.argv[1]))
 print("ready", flush=True)
 for generation in range(10**6):

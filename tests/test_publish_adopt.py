@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from sync.commit import Commit
-from sync.publish import PublishError
-from sync.publish.local import LocalFolderRepo
-from sync.state import ShardInfo, SyncState
+from sync.publish.plan import Commit
+from sync.targets import PublishError
+from sync.targets.local import LocalFolderRepo
+from dataset_script.state import ShardInfo, SyncState
 from tests.test_publish import CARD, ROOT, parquet
 
 SHARDS = {"data/2024/2024-01.parquet": ([2, 3], 1), "data/2024/2024-02.parquet": ([1, 2], 2)}
@@ -167,8 +167,8 @@ def test_plain_folder_without_a_state_is_refused(copy):
 
 def test_crash_between_the_two_renames_of_the_fallback_swap_is_recovered(copy, monkeypatch):
     """Without renameat2 the swap takes two renames; a crash between them puts the folder back."""
-    import sync.publish.adopt as adopt
-    import sync.publish.local as local
+    import sync.targets.adopt as adopt
+    import sync.targets.local as local
 
     original = tree(copy)
     repo = LocalFolderRepo(copy)

@@ -11,9 +11,9 @@ import datetime as dt
 import pytest
 from huggingface_hub import HfApi
 
-from sync.commit import Commit
-from sync.publish import ConcurrentWriteError, PublishError
-from sync.publish.hub import HubRepo
+from sync.publish.plan import Commit
+from sync.targets import ConcurrentWriteError, PublishError
+from sync.targets.hub import HubRepo
 from tests.test_publish import REPO_ID, TOKEN, first_commit
 
 BRANCH = "sync-staging/full-1"

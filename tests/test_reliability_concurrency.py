@@ -27,20 +27,20 @@ import pytest
 from dataset_script.schema import (
     CARD_PATH, CHANGES_PATH, LAST_UPDATE_PATH, RUNS_PATH, STATE_PATH, shard_month, shard_path,
 )
-from sync.apply import read_state
-from sync.clock import SHANGHAI
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
-from sync.publish import PublishError, RepoBusyError, open_repo
-from sync.publish.files import walk
-from sync.publish.local import LocalFolderRepo
-from sync.shards import from_parquet
-from sync.source import Source
+from sync.publish.apply import read_state
+from sync.core.clock import SHANGHAI
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
+from sync.targets import PublishError, RepoBusyError, open_repo
+from sync.targets.files import walk
+from sync.targets.local import LocalFolderRepo
+from sync.build.shards import from_parquet
+from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
-from sync.verify import verify_repo
+from sync.publish.verify import verify_repo
 from tests.test_cli import ROOT
 
 TOKEN = "concurrency-token"
@@ -221,7 +221,7 @@ class Target:
             return repo if machine == "a" else OtherHost(repo)
         from huggingface_hub import HfApi
 
-        from sync.publish.hub import HubRepo
+        from sync.targets.hub import HubRepo
         from tests.conftest import HUB
 
         return HubRepo(self.where, HfApi(endpoint=HUB.url), lock_dir=self.tmp / f"locks-{machine}", sleep=sleep)
@@ -431,7 +431,7 @@ ROUNDS = 9
 
 
 def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days, tmp_path, hf_home, caplog, scenario):
-    from space_app.service import Space
+    from space_app.space import Space
 
     wanted, base = golden
     shutil.copytree(base, tmp_path / "target", symlinks=True)

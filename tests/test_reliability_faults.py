@@ -19,20 +19,20 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH, shard_month
-from sync.apply import read_state
-from sync.clock import SHANGHAI
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.errors import SyncError
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.replies import FaultPlan, Reply
-from sync.market.server import TushareServer
-from sync.publish import open_repo
-from sync.shards import from_parquet
-from sync.source import Source
+from sync.publish.apply import read_state
+from sync.core.clock import SHANGHAI
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.core.errors import SyncError
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.replies import FaultPlan, Reply
+from sync.simulated.server import TushareServer
+from sync.targets import open_repo
+from sync.build.shards import from_parquet
+from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
-from sync.verify import verify_repo
+from sync.publish.verify import verify_repo
 from tests.expected import assert_same_rows, expected_rows
 
 TOKEN = "fault-matrix-token"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from space_app.schedule_logic import RETRY_EVERY
-from sync.market.calendar import sse_sessions
+from space_app.schedule_rules import RETRY_EVERY
+from sync.simulated.calendar import sse_sessions
 from tests import freshness_replay as replay
 
 pytestmark = pytest.mark.timeout(900)  # the replay itself: about 2-3 minutes on 2 idle cores

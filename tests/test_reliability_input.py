@@ -10,10 +10,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from sync.commit import Commit
-from sync.publish import open_repo
-from sync.publish.files import walk
-from sync.shards import from_parquet, to_parquet
+from sync.publish.plan import Commit
+from sync.targets import open_repo
+from sync.targets.files import walk
+from sync.build.shards import from_parquet, to_parquet
 from tests.test_cli import cli_env, sync
 
 PUBLISHED_NOW = "2026-01-14T18:00"  # the embedded market, published 2026-01-05 .. 2026-01-14

@@ -1,5 +1,5 @@
 """Kill points: `python -m sync full|delta` is SIGKILLed at the code's own phases (SYNC_KILL_AT,
-see `sync.killpoints`), on a folder target and on the local Hub. After every kill the target shows
+see `sync.core.killpoints`), on a folder target and on the local Hub. After every kill the target shows
 the old or the new complete dataset, never a mix (verify clean, rows equal to before or to the
 golden run, and `load_dataset` agrees); the left-over lock does not block the next run; and that
 re-run ends equal to the golden run."""
@@ -20,18 +20,18 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import REPO_ID, shard_month
-from sync.clock import SHANGHAI
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
-from sync.publish import open_repo
-from sync.publish.files import walk
-from sync.shards import from_parquet
-from sync.source import Source, open_source
+from sync.core.clock import SHANGHAI
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
+from sync.targets import open_repo
+from sync.targets.files import walk
+from sync.build.shards import from_parquet
+from sync.fetch.source import Source, open_source
 from sync.tushare.client import TushareClient
-from sync.verify import verify_repo
+from sync.publish.verify import verify_repo
 from tests.test_cli import ROOT, cli_env
 
 TOKEN = "kill-points-token"

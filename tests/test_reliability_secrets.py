@@ -15,10 +15,10 @@ import pytest
 
 from dataset_script.schema import RUNS_PATH
 from sync import cli
-from sync.clock import SHANGHAI
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import TushareServer
-from sync.shards import from_parquet
+from sync.core.clock import SHANGHAI
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
+from sync.build.shards import from_parquet
 from tests.test_cli import cli_env, sync
 
 TUSHARE_TOKEN = "tushare-SECRET-5e1c9a0b7d"

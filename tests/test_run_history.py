@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import CHANGES_PATH, RUNS_PATH, RUNS_SCHEMA
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.publish import open_repo
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets import open_repo
 from tests.serving import at, served, table_of
 
 MAIN = Settings(markets=("主板",))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sync.scrub import display_url, scrub
+from sync.core.scrub import display_url, scrub
 
 SECRET_VARIABLES = ("TUSHARE_TOKEN", "HF_TOKEN", "SYNC_ADMIN_TOKEN")
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pyarrow as pa
 
 from dataset_script.schema import PRICE_SCHEMA, shard_month, shard_path
-from sync.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
+from sync.build.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
 
 JAN2, JAN3, JAN31, FEB1 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 31), dt.date(2024, 2, 1)
 

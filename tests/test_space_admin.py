@@ -5,12 +5,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from sync.errors import ConfigError
+from sync.core.errors import ConfigError
 
 from space_app.admin import Cooldown, FailureLimiter, full_sync_disabled, parse_full_input, token_matches
 from space_app.explore import adjust, default_range, default_stock, stock_choices
 from space_app.redact import Redactor
-from space_app.status_text import status_markdown
+from space_app.status_markdown import status_markdown
 
 
 def test_full_sync_needs_an_admin_token_only_on_the_hub():
@@ -93,9 +93,9 @@ def test_redaction_hides_secrets_and_folders():
 
 
 def test_the_synthetic_market_never_publishes_to_the_hub_by_itself():
-    from sync.config import Settings
+    from sync.core.config import Settings
 
-    from space_app.service import Space
+    from space_app.space import Space
 
     space = Space(Settings(dataset_repo="hf://datasets/someone/prices"), lambda: None)
     assert not space.scheduler.automatic

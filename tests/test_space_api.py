@@ -158,9 +158,9 @@ def test_healthz_can_fail_for_an_uptime_monitor(app):
 
 
 def test_full_sync_is_disabled_on_the_hub_without_an_admin_token():
-    from sync.config import Settings
+    from sync.core.config import Settings
 
-    from space_app.service import Space
+    from space_app.space import Space
 
     settings = Settings(dataset_repo="hf://datasets/someone/prices")
     space = Space(settings, lambda: None)  # never started: the refusal needs no Hub and no clock

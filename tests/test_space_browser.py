@@ -30,9 +30,9 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 @contextlib.contextmanager
 def tushare_server():
-    """`python -m sync.market.server` on a free port; yields its URL."""
+    """`python -m sync.simulated.server` on a free port; yields its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sync.market.server", "--port", "0", "--stocks", "60", "--start", "20260105",
+        [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "60", "--start", "20260105",
          "--end", "20260313", "--token", "browser-tushare-token"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -3,13 +3,13 @@
 import datetime as dt
 import threading
 
-from sync.clock import SHANGHAI
-from sync.errors import TransientError
-from sync.runs import Progress, RunResult
+from sync.core.clock import SHANGHAI
+from sync.core.errors import TransientError
+from sync.runs.result import Progress, RunResult
 
 from space_app.redact import Redactor
-from space_app.runner import Runner, RunRecord, RunRequest, busy_message, eta_seconds
-from space_app.status import outcome_of
+from space_app.run_slot import Runner, RunRecord, RunRequest, busy_message, eta_seconds
+from space_app.status_json import outcome_of
 
 NOW = dt.datetime(2024, 4, 12, 21, 0, tzinfo=SHANGHAI)
 
@@ -86,7 +86,7 @@ def test_the_runs_table_shows_a_run_once_when_meta_runs_already_holds_it():
     import pandas as pd
 
     from space_app.repo_view import Facts
-    from space_app.status import runs_table
+    from space_app.status_json import runs_table
 
     started = dt.datetime(2024, 4, 12, 21, 0, tzinfo=SHANGHAI)
     published = pd.DataFrame([{

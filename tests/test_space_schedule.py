@@ -5,7 +5,7 @@ import zoneinfo
 
 import pytest
 
-from space_app.schedule_logic import (
+from space_app.schedule_rules import (
     Outcome, catch_up_needed, is_trading_day, newest_expected_day, next_retry, next_run,
     next_scheduled_run, retry_cutoff, startup_action,
 )

@@ -4,12 +4,12 @@ import datetime as dt
 
 import schedule
 
-from sync.clock import SHANGHAI
-from sync.config import Settings
-from sync.runs import RunResult
+from sync.core.clock import SHANGHAI
+from sync.core.config import Settings
+from sync.runs.result import RunResult
 
 from space_app.repo_view import Facts
-from space_app.runner import RunRecord, RunRequest
+from space_app.run_slot import RunRecord, RunRequest
 from space_app.scheduler import SyncScheduler
 
 OPEN = (dt.date(2024, 9, 27), dt.date(2024, 9, 30), dt.date(2024, 10, 8))

@@ -8,17 +8,17 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import LAST_UPDATE_PATH, shard_month
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.publish import open_repo
-from sync.clock import SHANGHAI
-from sync.shards import from_parquet
-from sync.source import Source
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets import open_repo
+from sync.core.clock import SHANGHAI
+from sync.build.shards import from_parquet
+from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
-from sync.market.server import TushareServer
-from sync.verify import verify_repo
+from sync.simulated.server import TushareServer
+from sync.publish.verify import verify_repo
 from tests.expected import assert_same_rows, expected_rows
 
 # Crosses a month end and the 2024 Spring Festival closure (Feb 9-16).
@@ -90,8 +90,10 @@ def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_
     import threading
     from pathlib import Path
 
-    from sync import apply, fetch_plan, full
-    from sync.checkpoints import Checkpoints
+    from sync.engine import full
+    from sync.fetch import plan as fetch_plan
+    from sync.publish import apply
+    from sync.fetch.checkpoints import Checkpoints
 
     month_read = threading.Event()
     order = []

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import PRICE_SCHEMA, STATE_PATH
-from sync.config import Settings
-from sync.delta import run_delta
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.publish import PublishError, open_repo
-from sync.source import Source
-from sync.state import SyncState
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets import PublishError, open_repo
+from sync.fetch.source import Source
+from dataset_script.state import SyncState
 from sync.tushare.client import TushareClient
-from sync.market.server import TushareServer
+from sync.simulated.server import TushareServer
 from tests.test_sync_e2e import TOKEN, at
 
 REPO_ID = "ellendan/a-share-prices"

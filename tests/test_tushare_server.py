@@ -19,8 +19,8 @@ import requests
 import six  # noqa: F401  (tushare imports it without declaring it)
 from tushare.pro.client import DataApi
 
-from sync.market import MarketSpec, SyntheticMarket
-from sync.market.server import SHANGHAI, FaultPlan, TushareServer
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import SHANGHAI, FaultPlan, TushareServer
 
 TOKEN = "demo-token"
 SPEC = MarketSpec(dt.date(2024, 1, 2), dt.date(2024, 3, 29), n_stocks=60, seed=5)
@@ -434,7 +434,7 @@ def test_dropping_a_field_an_interface_lacks_is_refused(market):
 
 
 def test_command_line_serves_until_stopped():
-    command = [sys.executable, "-m", "sync.market.server", "--port", "0", "--stocks", "20",
+    command = [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "20",
                "--start", "20240102", "--end", "20240131", "--token", "cli-token"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -448,7 +448,7 @@ def test_command_line_serves_until_stopped():
 
 
 def test_command_line_serves_holes_and_dropped_fields():
-    command = [sys.executable, "-m", "sync.market.server", "--port", "0", "--stocks", "60", "--start", "20100104",
+    command = [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "60", "--start", "20100104",
                "--end", "20100331", "--hole", "adj_factor:20100305:0.5", "--drop-field", "daily:vol",
                "--drop-field", "daily:amount"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -465,7 +465,7 @@ def test_command_line_serves_holes_and_dropped_fields():
 
 
 def test_command_line_documents_and_checks_its_knobs():
-    run = [sys.executable, "-m", "sync.market.server"]
+    run = [sys.executable, "-m", "sync.simulated.server"]
     helped = subprocess.run([*run, "--help"], capture_output=True, text=True, timeout=60)
     assert "--hole API:YYYYMMDD:COVERAGE" in helped.stdout and "--drop-field API:FIELD" in helped.stdout
     assert "2007-01-04" in helped.stdout

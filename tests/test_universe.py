@@ -12,7 +12,7 @@ import pytest
 
 from sync.tushare.apis import APIS
 from sync.tushare.frames import typed_frame
-from sync.universe import listed_codes_per_day, listed_days_per_code, listed_on, listed_pairs, select_stocks
+from sync.fetch.listed_on_day import listed_codes_per_day, listed_days_per_code, listed_on, listed_pairs, select_stocks
 
 # A week around a weekend: Fri 5th, (Sat 6th, Sun 7th), Mon 8th .. Fri 12th of January 2024.
 FRI5, SAT6, SUN7, MON8, TUE9, WED10, THU11, FRI12 = (dt.date(2024, 1, d) for d in (5, 6, 7, 8, 9, 10, 11, 12))

@@ -6,16 +6,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from sync.config import Settings
-from sync.full import run_full
-from sync.market import MarketSpec, SyntheticMarket
-from sync.commit import Commit
-from sync.publish import open_repo
-from sync.shards import from_parquet, to_parquet
-from sync.source import Source
+from sync.core.config import Settings
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.publish.plan import Commit
+from sync.targets import open_repo
+from sync.build.shards import from_parquet, to_parquet
+from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
-from sync.market.server import TushareServer
-from sync.verify import status_of, verify_repo
+from sync.simulated.server import TushareServer
+from sync.publish.verify import status_of, verify_repo
 from tests.test_sync_e2e import TOKEN, at
 
 END = dt.date(2024, 2, 29)

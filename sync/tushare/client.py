@@ -49,8 +49,8 @@ from sync.tushare.errors import (
     error_from_reply,
     quota_still_refused,
 )
-from sync.clock import ymd
-from sync.scrub import display_url, scrub
+from sync.core.clock import ymd
+from sync.core.scrub import display_url, scrub
 from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, OFFICIAL_URL, ROW_CAPS
 from sync.tushare.frames import typed_frame
 

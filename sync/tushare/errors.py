@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from sync.errors import SyncError
+from sync.core.errors import SyncError
 
 PERMISSIONS_URL = "https://tushare.pro/document/1?doc_id=108"
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from sync.clock import YMD
+from sync.core.clock import YMD
 
 DATE_FIELDS = frozenset({
     "trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date",

@@ -1,0 +1,101 @@
+"""Run history (`meta/runs.parquet`) and the restatement log (`meta/changes.parquet`). Pure.
+
+A run row is written by the run that publishes, in the same commit as its data; runs that failed
+before it on this machine ride along (see `sync.runs.failures`). A change row names one (code, date,
+column) whose published value a re-fetch changed, with both values as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataset_script.schema import CHANGES_SCHEMA, PRICE_SCHEMA, RUNS_SCHEMA
+
+KEYS = ("code", "date")
+ROW = "(row)"  # the column name of a change that adds or removes a whole row
+
+
+def run_row(run_id: str, trigger: str, kind: str, started_at: dt.datetime, finished_at: dt.datetime, status: str,
+            api_calls: Mapping[str, int], message: str, commit: str | None = None, days_added: int = 0,
+            rows_added: int = 0, rows_changed: int = 0) -> dict:
+    """One row of meta/runs.parquet; times are stored in UTC."""
+    return {
+        "run_id": run_id, "trigger": trigger, "kind": kind,
+        "started_at": started_at.astimezone(dt.timezone.utc), "finished_at": finished_at.astimezone(dt.timezone.utc),
+        "status": status, "days_added": days_added, "rows_added": rows_added, "rows_changed": rows_changed,
+        "api_calls": json.dumps(dict(sorted(api_calls.items()))), "commit": commit, "message": message,
+    }
+
+
+def runs_table(previous: pa.Table | None, rows: Sequence[Mapping]) -> pa.Table:
+    """The run history with `rows` appended, oldest first."""
+    fresh = pa.Table.from_pylist([dict(r) for r in rows], schema=RUNS_SCHEMA)
+    return pa.concat_tables([previous.cast(RUNS_SCHEMA), fresh]) if previous is not None else fresh
+
+
+def changes_table(previous: pa.Table | None, fresh: pd.DataFrame) -> pa.Table:
+    """The restatement log with `fresh` appended."""
+    table = pa.Table.from_pandas(fresh[CHANGES_SCHEMA.names], schema=CHANGES_SCHEMA, preserve_index=False)
+    return pa.concat_tables([previous.cast(CHANGES_SCHEMA), table]) if previous is not None else table
+
+
+def no_changes() -> pd.DataFrame:
+    return CHANGES_SCHEMA.empty_table().to_pandas()
+
+
+def diff_rows(old: pa.Table | None, new: pa.Table, days: Sequence[dt.date], run_id: str) -> pd.DataFrame:
+    """Every (code, date, column) of `days` whose value differs between the published `old` rows and
+    the `new` ones; a row only on one side is one change with column "(row)"."""
+    if old is None or old.num_rows == 0 or not days:
+        return no_changes()
+    wanted = pa.array(sorted(set(days)), type=pa.date32())
+    before = old.filter(pc.is_in(old.column("date"), value_set=wanted)).to_pandas()
+    after = new.filter(pc.is_in(new.column("date"), value_set=wanted)).to_pandas()
+    if before.empty:
+        return no_changes()
+    # A day that was not published before is an addition, not a restatement: it is not logged.
+    after = after[after["date"].isin(before["date"].unique())]
+    both = before.merge(after, on=list(KEYS), how="outer", suffixes=("_old", "_new"), indicator=True)
+    parts = [_row_changes(both)]
+    matched = both[both["_merge"] == "both"]
+    for column in (n for n in PRICE_SCHEMA.names if n not in KEYS):
+        was, now = matched[f"{column}_old"], matched[f"{column}_new"]
+        differs = ~((was == now) | (was.isna() & now.isna()))
+        if differs.any():
+            hit = matched[differs]
+            parts.append(pd.DataFrame({"code": hit["code"], "date": hit["date"], "column": column,
+                                       "old_value": [_text(v) for v in was[differs]],
+                                       "new_value": [_text(v) for v in now[differs]]}))
+    changes = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else no_changes()
+    changes["run_id"] = run_id
+    return changes.sort_values(["date", "code", "column"], ignore_index=True)[CHANGES_SCHEMA.names]
+
+
+def changed_rows(changes: pd.DataFrame) -> int:
+    """How many (code, date) rows the changes touch."""
+    return int(changes[list(KEYS)].drop_duplicates().shape[0]) if len(changes) else 0
+
+
+def _row_changes(both: pd.DataFrame) -> pd.DataFrame:
+    only = both[both["_merge"] != "both"]
+    return pd.DataFrame({"code": only["code"], "date": only["date"], "column": ROW,
+                         "old_value": ["present" if m == "left_only" else None for m in only["_merge"]],
+                         "new_value": ["present" if m == "right_only" else None for m in only["_merge"]]})
+
+
+def _text(value: object) -> str | None:
+    """A value as text: None for null, floats with full precision, dates ISO."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        return repr(float(value))  # plain digits (numpy 2 reprs its floats as np.float64(...))
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return pd.Timestamp(value).date().isoformat()
+    return str(value)

@@ -1,0 +1,229 @@
+"""Delta sync: re-fetch the restatement window, add each new trading day that may be published, publish once.
+
+Each fetched day is judged by `sync.build.day_status`. A new day is published when complete, or as
+partial once it is settled; the run stops before a fresh day that is not complete yet, and that
+day is retried by the next run. A re-fetched, already published day is replaced only by a complete
+fetch, so a half-loaded source never overwrites good rows. The watermark only moves over a
+gap-free run of published days.
+
+A run whose first new day is fresh asks first whether that day's latest interface (daily_basic)
+has any rows: when it has none the day is not published yet, and the run stops before it after
+that one call, without re-fetching the window (a retry every 30 minutes on a late evening then
+costs two calls, not 25; the window is re-fetched by the run that publishes the day).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
+from sync.runs import failures
+from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
+from sync.core.clock import newest_allowed_day, shanghai_date, ymd
+from sync.publish.plan import BuiltShard, PublishInput
+from sync.core.config import Settings
+from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
+from sync.core.errors import SyncError
+from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.targets import DatasetRepo
+from sync.build.restatements import diff_rows, no_changes
+from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
+from sync.build.shards import merge_shard, split_by_month
+from sync.fetch.source import Source
+from dataset_script.state import SyncState
+from sync.build.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.tushare.apis import APIS, DAY_APIS, ROW_APIS
+from sync.fetch.listed_on_day import select_stocks
+
+log = logging.getLogger(__name__)
+DAYS_PER_BATCH = 5  # days fetched concurrently; they are still judged in day order
+LATEST_API = max(ROW_APIS, key=lambda api: APIS[api].published_at)  # the last of a day's rows to appear
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    segments: list[list[dt.date]]                 # runs of days to (re)build, each gap-free, in order
+    verdicts: list[tuple[DayCoverage, str]]       # status of every day in the segments
+    frames: DayFrames | None
+    stopped: tuple[dt.date, str] | None           # the fresh day held back, and why
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [d for segment in self.segments for d in segment]
+
+
+def run_delta(
+    repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
+    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
+    on_progress: ProgressCallback | None = None,
+) -> RunResult:
+    report = on_progress or (lambda _: None)
+    calls = calls_since(source)  # this run's calls, however long the client has been in use
+    run = RunInfo.start("delta", trigger, now)
+    with repo.lock(), failures.recorded(repo.description, run, calls):
+        state = read_state(repo, repo.head())
+        if state is None:
+            raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
+        newest = newest_allowed_day(now, end)
+        calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
+        days = trading_days(calendar, state.first_date, max(newest, state.watermark))
+        published = [d for d in days if d <= min(state.watermark, newest)]
+        window = published[-settings.restatement_days:] if settings.restatement_days else []
+        new = [d for d in days if state.watermark < d <= newest]
+        today = shanghai_date(now)
+        fresh = fresh_days(trading_days(calendar, state.first_date, today), today, settings.settle_days)
+        probed = probe_first_new(source, new, fresh)
+        if probed is not None and probed.empty:
+            unpublished = (new[0], f"{LATEST_API} has no rows for it yet")
+            log.info("%s is not published yet (%s); stopping before it", unpublished[0].isoformat(), unpublished[1])
+            return RunResult(
+                kind="delta", published=False, commit=None, watermark_before=state.watermark,
+                watermark=state.watermark, days=[], rows=state.rows, bytes_written=0, api_calls=calls(),
+                stopped=unpublished, run_id=run.run_id)
+        stocks = select_stocks(source.stocks(), state.markets)
+        known = {} if probed is None else {(LATEST_API, new[0]): probed}  # the probe's rows are not fetched twice
+        fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report, known)
+        names = source.names()
+        report(Progress("publish", calls=source.client.total_calls))
+
+        def build(head: str | None, previous: SyncState | None) -> PublishInput:
+            previous = previous or state
+            watermark = max([previous.watermark, *fetched.days])
+            # Another writer may have published past this run's own end by now (a re-plan after a 412).
+            head_days = trading_days(calendar, previous.first_date, max(watermark, days[-1]))
+            rows = rebuilt_rows(repo, head, days, fetched, stocks, names)
+            shards, changes = merged_shards(repo, head, fetched.days, rows, run.run_id)
+            status, message = _outcome(fetched)
+            return PublishInput(
+                shards=shards, changes=changes, stocks=stocks_table(stocks),
+                **run_history(repo, head, run, status, calls(), message),
+                calendar=calendar_table(calendar, previous.first_date),
+                days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
+                trading_days=[d for d in head_days if d <= watermark], first_date=previous.first_date,
+                watermark=watermark, markets=previous.markets, replace_all=False,
+                run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
+                     "days": [ymd(d) for d in fetched.days], "api_calls": calls()},
+            )
+
+        commit, written = apply_once(repo, build, repo_id)
+        new_state = read_state(repo, repo.head()) or state  # the head may have moved even when nothing was new
+        return RunResult(
+            kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
+            watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
+            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id,
+        )
+
+
+def probe_first_new(source: Source, new: Sequence[dt.date], fresh: set[dt.date]) -> pd.DataFrame | None:
+    """The first new day's rows of the interface published last, when that day is fresh (None: no
+    probe). Empty rows mean the day is not published yet: the run stops after this one call."""
+    if not new or new[0] not in fresh:
+        return None
+    return source.query(LATEST_API, trade_date=ymd(new[0]))
+
+
+def fetch_days(source: Source, window: list[dt.date], new: list[dt.date], stocks: pd.DataFrame, threshold: float,
+               fresh: set[dt.date], progress: bool = False, report: ProgressCallback = lambda _: None,
+               known: Mapping[tuple[str, dt.date], pd.DataFrame] | None = None) -> Fetched:
+    """Fetch the window and the new days in batches (except the (interface, day) rows already
+    `known`); judge them; stop fetching after a held-back day."""
+    known = known or {}
+    wanted = window + new
+    parts: list[DayFrames] = []
+    coverages: list[DayCoverage] = []
+    bar = tqdm(total=len(wanted), desc="delta", unit="day", disable=not progress)
+    for start in range(0, len(wanted), DAYS_PER_BATCH):
+        report(Progress("fetch", start, len(wanted), "day", source.client.total_calls))
+        batch = wanted[start:start + DAYS_PER_BATCH]
+        keys = [(api, day) for day in batch for api in DAY_APIS]
+        todo = [key for key in keys if key not in known]
+        got = dict(zip(todo, source.query_many([(api, {"trade_date": ymd(day)}) for api, day in todo]), strict=True))
+        got.update((key, known[key]) for key in keys if key in known)
+        frames = DayFrames.of({api: pd.concat([got[(name, day)] for name, day in keys if name == api], ignore_index=True)
+                               for api in DAY_APIS})
+        parts.append(frames)
+        coverages += day_coverage(batch, frames, stocks)
+        bar.update(len(batch))
+        held = [c for c in coverages if c.day in new and c.day in fresh and not c.complete(threshold)]
+        if held:
+            break
+    bar.close()
+    return _judged(window, new, coverages, DayFrames.concat(parts) if parts else None, threshold, fresh)
+
+
+def _judged(window, new, coverages: list[DayCoverage], frames, threshold: float, fresh: set[dt.date]) -> Fetched:
+    """Window days are replaced while their re-fetch is complete (the first one that is not keeps
+    its published rows, and so do the window days after it); new days follow `judge`."""
+    by_day = {c.day: c for c in coverages}
+    redone = []
+    for day in window:
+        if not by_day[day].complete(threshold):
+            log.warning("%s: the re-fetch is not complete (%s); keeping its published rows", day.isoformat(),
+                        "; ".join(by_day[day].shortfalls(threshold)))
+            break
+        redone.append((by_day[day], COMPLETE))
+    try:
+        verdicts = judge([by_day[d] for d in new if d in by_day], threshold, fresh, allow_leading_empty=False)
+    except NoBarsError as error:
+        raise SyncError(str(error)) from None
+    added = verdicts.published
+    if len(redone) == len(window):
+        segments = [[c.day for c, _ in redone + added]]
+    else:
+        segments = [[c.day for c, _ in redone], [c.day for c, _ in added]]
+    return Fetched([s for s in segments if s], redone + added, frames, verdicts.held_back)
+
+
+def rebuilt_rows(repo: DatasetRepo, head: str | None, days: Sequence[dt.date], fetched: Fetched,
+                 stocks: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+    """Canonical rows of every day to (re)build, each segment carrying closes from the day before it."""
+    parts = []
+    for segment in fetched.segments:
+        first = days.index(segment[0])
+        carry = carry_before(repo, head, days[first - 1] if first else None)
+        parts.append(canonical_rows(segment, stocks, names, fetched.frames.on(segment), carry))
+    return pd.concat(parts, ignore_index=True) if parts else PRICE_SCHEMA.empty_table().to_pandas()
+
+
+def merged_shards(repo: DatasetRepo, head: str | None, replaced: Sequence[dt.date], rows: pd.DataFrame,
+                  run_id: str) -> tuple[dict[str, BuiltShard], pd.DataFrame]:
+    """The months touched by the rebuilt days, merged into their published shards, and the
+    published values that the rebuilt days changed (the restatement log)."""
+    fresh = split_by_month(to_table(rows))
+    merged, changes = {}, [no_changes()]
+    for path in dict.fromkeys(shard_path(d) for d in replaced):
+        in_month = [d for d in replaced if shard_path(d) == path]
+        published = read_shard(repo, head, path)
+        table = merge_shard(published, fresh.get(path, PRICE_SCHEMA.empty_table()), in_month)
+        merged[path] = BuiltShard.build(path, table)
+        changes.append(diff_rows(published, table, in_month, run_id))
+    return merged, pd.concat(changes, ignore_index=True)
+
+
+def _outcome(fetched: Fetched) -> tuple[str, str]:
+    """(status, message) of a delta for the run history."""
+    added = f"{len(fetched.days)} trading day(s) fetched and published"
+    if fetched.stopped:
+        day, reason = fetched.stopped
+        return "stopped", f"{added}; {day.isoformat()} not yet published ({reason})"
+    return "success", added
+
+
+def carry_before(repo: DatasetRepo, head: str | None, day: dt.date | None) -> pd.DataFrame:
+    """(code, close, adj_factor) on the published trading day `day` (paused rows included)."""
+    if day is None:
+        return empty_carry()
+    table = read_shard(repo, head, shard_path(day))
+    if table is None:
+        raise SyncError(f"the published shard {shard_path(day)} is missing; run `python -m sync verify`, then a full sync")
+    rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()
+    return carry_from(rows) if len(rows) else empty_carry()
+

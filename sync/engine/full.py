@@ -1,0 +1,351 @@
+"""Full sync: rebuild the trading days in [start, end], keep every published day outside, publish once.
+
+Fetched chunks (a month of days, or a batch of stocks) are checkpointed as soon as they arrive
+(see `sync.fetch.checkpoints`), so an interrupted rebuild resumes without refetching them. Each month is
+built from a local spill as soon as its chunks are in (`MonthBuilder`, while the fetcher waits on
+the quota) and written to disk at once, each day judged by `sync.build.day_status`: complete and
+settled-partial days are published, and the rebuild stops before a fresh day that is not
+complete. Nothing is visible on main until the one final commit, and that commit never shrinks
+what is published: days outside the rebuilt range stay, the watermark never moves back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import queue
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
+from sync.runs import failures
+from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
+from sync.fetch.checkpoints import Checkpoints
+from sync.core.clock import newest_allowed_day, shanghai_date, ymd
+from sync.publish.plan import BuiltShard, PublishInput
+from sync.core.config import DEFAULT_START, Settings
+from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
+from sync.core.errors import SyncError
+from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
+from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.targets import DatasetRepo
+from sync.build.restatements import diff_rows, no_changes
+from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
+from sync.build.shards import from_parquet, merge_shard
+from sync.fetch.source import Source
+from dataset_script.state import SyncState
+from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
+from sync.fetch.listed_on_day import listed_on, select_stocks
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Rebuilt:
+    """What the fetch-and-build phase produced, before it is planned onto a head."""
+
+    shards: dict[str, BuiltShard]
+    days: list[dt.date]                       # published days, in order, gap-free
+    manifest: pd.DataFrame                    # their meta/days.parquet rows
+    stopped: tuple[dt.date, str] | None       # the fresh day held back, and why
+
+
+def run_full(
+    repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
+    start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
+    repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
+    on_progress: ProgressCallback | None = None,
+) -> RunResult:
+    markets = tuple(markets or settings.markets)
+    report = on_progress or (lambda _: None)
+    calls = calls_since(source)  # this run's calls, however long the client has been in use
+    run = RunInfo.start("full", trigger, now)
+    with repo.lock(), failures.recorded(repo.description, run, calls):
+        before = _readable_state(repo)
+        newest = newest_allowed_day(now, end)
+        start = start or settings.start_date or source.default_start or DEFAULT_START
+        if start > newest:
+            raise SyncError(f"--start {start.isoformat()} is after the newest day that can be fetched ({newest.isoformat()}); "
+                            f"use an earlier --start, e.g. --start {ymd(newest - dt.timedelta(days=30))}")
+        first = min(start, before.first_date) if before else start
+        calendar = source.calendar(first, dt.date(max(newest, before.watermark if before else newest).year, 12, 31))
+        days = trading_days(calendar, start, newest)
+        if not days:
+            raise SyncError(f"no SSE trading day between {start.isoformat()} and {newest.isoformat()}; widen --start/--end")
+        check_keepable(before, days, markets)
+        market = select_stocks(source.stocks(), ALL_MARKETS)
+        stocks = market[market["market"].isin(markets)].reset_index(drop=True)
+        plan = plan_fetch(days, market, stocks)
+        log.info(plan.describe(source.rate_per_min))
+        report(Progress("plan", 0, len(plan.chunks), "chunk", source.client.total_calls))
+        _prune_old_checkpoints(repo, settings, now)
+        fresh = fresh_days(trading_days(calendar, first, shanghai_date(now)), shanghai_date(now), settings.settle_days)
+        # The scratch folder holds the fetched chunks by month and every built shard until the commit.
+        with tempfile.TemporaryDirectory(prefix="a-share-sync-") as scratch:
+            key = staging_key(markets, plan, source.description)
+            checkpoints = Checkpoints(repo, key, Path(scratch) / "chunks", settings.checkpoint_max_age, now)
+            builder = MonthBuilder(days, plan, checkpoints, stocks, source, settings.completeness, fresh,
+                                   shards=Path(scratch) / "shards")
+            with builder:
+                checkpoints.fetch(plan, source, report, progress, spilled=builder.spilled)
+                rebuilt = builder.finish(report)
+            if not rebuilt.days:
+                reason = rebuilt.stopped[1] if rebuilt.stopped else "the source has no bars in the range"
+                raise SyncError(f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published")
+            # Every known trading day (the calendar runs to the year's end): a concurrent writer may
+            # have published days past this run's range by the time it commits.
+            all_days = trading_days(calendar, first, dt.date.max)
+            report(Progress("publish", calls=source.client.total_calls))
+
+            status, message = _outcome(rebuilt)
+
+            def build(head: str | None, previous: SyncState | None) -> PublishInput:
+                planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
+                    "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
+                    "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
+                    "api_calls": calls()}, builder.shards)
+                return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
+
+            commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
+        repo.stage_drop(key)
+        after = _readable_state(repo)
+        return RunResult(
+            kind="full", published=commit is not None, commit=commit,
+            watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
+            days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
+            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
+        )
+
+
+def _readable_state(repo: DatasetRepo) -> SyncState | None:
+    """The published state; a damaged one is what a full rebuild repairs, so it starts from nothing."""
+    try:
+        return read_state(repo, repo.head())
+    except SyncError as error:
+        log.warning("%s; rebuilding from scratch", error)
+        return None
+
+
+def check_keepable(before: SyncState | None, days: Sequence[dt.date], markets: Sequence[str]) -> None:
+    """Refuse a partial rebuild whose kept days could not stay consistent with the new ones."""
+    if before is None or (days[0] <= before.first_date and days[-1] >= before.watermark):
+        return  # nothing published, or everything published is rebuilt
+    span = f"--start {ymd(min(days[0], before.first_date))} --end {ymd(max(days[-1], before.watermark))}"
+    if tuple(before.markets) != tuple(markets):
+        raise SyncError(f"the published days are for markets {', '.join(before.markets)}, this rebuild is for "
+                        f"{', '.join(markets)}: rebuild everything that is published with {span}; nothing was published")
+    if before.schema_version != SCHEMA_VERSION:
+        raise SyncError(f"the published days have schema version {before.schema_version}, this sync writes "
+                        f"{SCHEMA_VERSION}: rebuild everything that is published with {span}; nothing was published")
+
+
+def staging_key(markets: Sequence[str], plan: FetchPlan, source: str) -> str:
+    """Where this kind of rebuild checkpoints; the chunks themselves carry their days and codes."""
+    ident = "|".join([",".join(markets), plan.strategy, source])
+    return "full-" + hashlib.sha1(ident.encode()).hexdigest()[:12]
+
+
+class MonthBuilder:
+    """Builds the rebuild's months in order on a worker thread, each as soon as its chunks are spilled.
+
+    The fetcher spends most of a full sync waiting on the quota; building the months meanwhile
+    leaves only the last month and the commit after the last API call. The months are built one
+    at a time and in order, exactly as one loop after the fetch would (closes carried from each
+    month to the next), so the shards are the same bytes. Each shard is written to `shards` as
+    soon as it is built (`BuiltShard.build`), and memory holds its path and a few numbers: it
+    stays flat however many months the rebuild holds.
+
+        with MonthBuilder(days, plan, checkpoints, stocks, source, 0.98, fresh, shards=folder) as builder:
+            checkpoints.fetch(plan, source, report, spilled=builder.spilled)
+            rebuilt = builder.finish(report)
+    """
+
+    def __init__(self, days: Sequence[dt.date], plan: FetchPlan, checkpoints: Checkpoints, stocks: pd.DataFrame,
+                 source: Source, threshold: float, fresh: set[dt.date], shards: Path):
+        self.months = group_by_month(days)
+        self.checkpoints, self.stocks, self.source, self.threshold, self.fresh = checkpoints, stocks, source, threshold, fresh
+        self.shards = shards
+        self.built = 0  # months done (built, or skipped after a held-back day)
+        self.result = Rebuilt({}, [], pd.DataFrame(), None)
+        self._ready_after = _ready_after(self.months, plan)
+        self._queued = 0
+        self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._manifests: list[pd.DataFrame] = []
+        self._carry: pd.DataFrame | None = None
+        self._names: pd.DataFrame | None = None
+        self._thread = threading.Thread(target=self._work, name="build-months", daemon=True)
+
+    def __enter__(self) -> MonthBuilder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # on an error: the month being built is finished, no other is started
+        self._queue.put(None)
+        self._thread.join()
+
+    def spilled(self, chunk: int) -> None:
+        """Chunk `chunk` of the plan is in the spill: queue the months it completes. A failed build
+        (e.g. a settled day without bars) stops the fetch here."""
+        self._raise()
+        while self._queued < len(self.months) and self._ready_after[self._queued] <= chunk:
+            self._queue.put(self._queued)
+            self._queued += 1
+
+    def finish(self, report: ProgressCallback) -> Rebuilt:
+        """Every chunk is spilled: build the months left, then return what the rebuild produced."""
+        self.spilled(max(self._ready_after, default=-1))
+        self._queue.put(None)
+        shown = -1
+        while self._thread.is_alive():
+            if self.built != shown:
+                shown = self.built
+                report(Progress("build", shown, len(self.months), "month", self.source.client.total_calls))
+            self._thread.join(timeout=0.2)
+        self._raise()
+        self.result.manifest = pd.concat(self._manifests, ignore_index=True) if self._manifests else pd.DataFrame()
+        return self.result
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _work(self) -> None:
+        try:
+            while (i := self._queue.get()) is not None and not self._stop.is_set():
+                if self.result.stopped is None:
+                    self._build(self.months[i])
+                self.built = i + 1
+        except BaseException as error:  # noqa: BLE001 - handed to the fetching thread, raised there
+            self._error = error
+
+    def _build(self, month_days: list[dt.date]) -> None:
+        """One month: judge its days, build its shard from the spill, carry its closes on."""
+        result = self.result
+        if self._names is None:
+            self._names = self.source.names()
+        frames = self.checkpoints.month(month_days)
+        try:
+            verdicts = judge(day_coverage(month_days, frames, self.stocks), self.threshold, self.fresh,
+                             allow_leading_empty=not result.days)
+        except NoBarsError as error:
+            raise SyncError(str(error)) from None
+        published = [cov.day for cov, _ in verdicts.published]
+        if published:
+            if self._carry is None:
+                self._carry = seed_closes(self.source, self.stocks, frames.on([published[0]]).daily, published[0])
+            rows = canonical_rows(published, self.stocks, self._names, frames.on(published), self._carry)
+            path = shard_path(published[0])
+            result.shards[path] = BuiltShard.build(path, to_table(rows), spill=self.shards)
+            self._manifests.append(day_rows(rows, verdicts.published))
+            self._carry = pd.concat([self._carry, carry_from(rows)], ignore_index=True).drop_duplicates("code", keep="last")
+            result.days += published
+        if verdicts.held_back:
+            result.stopped = verdicts.held_back
+
+
+def _ready_after(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[int]:
+    """Per month, the last chunk (index in the plan) holding one of its days; -1 when none does.
+    A per-day plan completes a month with each chunk; a per-stock plan only with its last chunk."""
+    month_of = {day: i for i, days in enumerate(months) for day in days}
+    ready = [-1] * len(months)
+    for index, chunk in enumerate(plan.chunks):
+        for i in {month_of[d] for d in chunk.days if d in month_of}:
+            ready[i] = index
+    return ready
+
+
+def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None, rebuilt: Rebuilt,
+                 stocks: pd.DataFrame, calendar: pd.DataFrame, all_days: Sequence[dt.date],
+                 markets: Sequence[str], run_id: str, run: dict, spill: Path | None = None) -> PublishInput:
+    """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won);
+    a merged month is written to `spill` like the built ones."""
+    replaced = set(rebuilt.days)
+    changes = [no_changes()]
+    if previous is None:
+        first, watermark, shards, old_days = rebuilt.days[0], rebuilt.days[-1], dict(rebuilt.shards), None
+    else:
+        check_keepable(previous, rebuilt.days, markets)
+        published = [d for d in all_days if previous.first_date <= d <= previous.watermark]
+        first, watermark = _joined_range(published, rebuilt.days, all_days)
+        shards = {}
+        for path, built in rebuilt.shards.items():
+            shards[path], changed = _merged(repo, head, path, built, previous, replaced, run_id, spill)
+            changes.append(changed)
+        old_days = read_manifest(repo, head, previous)
+    kept = [d for d in all_days if first <= d <= watermark]
+    replace_all = previous is None or (rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark)
+    return PublishInput(
+        shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, first),
+        days=days_table(old_days, rebuilt.manifest, watermark), trading_days=kept, first_date=first,
+        watermark=watermark, markets=tuple(markets), run=run, replace_all=replace_all,
+        changes=pd.concat(changes, ignore_index=True),
+    )
+
+
+def _joined_range(published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_days: Sequence[dt.date]) -> tuple[dt.date, dt.date]:
+    """(first day, watermark) of published ∪ rebuilt; refuse when they would leave a gap between them."""
+    union = sorted(set(published) | set(rebuilt))
+    position = {d: i for i, d in enumerate(all_days)}
+    gaps = [b for a, b in zip(union, union[1:]) if position[b] != position[a] + 1]
+    if gaps:
+        raise SyncError(f"the rebuilt days ({rebuilt[0].isoformat()}..{rebuilt[-1].isoformat()}) and the published days "
+                        f"({published[0].isoformat()}..{published[-1].isoformat()}) would leave a gap before "
+                        f"{gaps[0].isoformat()}: choose a range that touches the published days; nothing was published")
+    return union[0], union[-1]
+
+
+def _merged(repo: DatasetRepo, head: str | None, path: str, built: BuiltShard, previous: SyncState,
+            replaced: set[dt.date], run_id: str, spill: Path | None = None) -> tuple[BuiltShard, pd.DataFrame]:
+    """A rebuilt month, plus the head's rows of days this run did not rebuild (a range edge, or a
+    day that a concurrent writer published); and the published values the rebuild changed."""
+    info = previous.shards.get(path)
+    if info is None:
+        return built, no_changes()
+    if info.sha256 == built.info.sha256:
+        return built, no_changes()  # the same bytes: nothing restated
+    published, ours = read_shard(repo, head, path), from_parquet(built.data)
+    in_month = [d for d in built.days if d in replaced]
+    changes = diff_rows(published, ours, in_month, run_id)
+    if info.first_date >= built.days[0] and info.last_date <= built.days[-1]:
+        return built, changes
+    return BuiltShard.build(path, merge_shard(published, ours, in_month), spill=spill), changes
+
+
+def _outcome(rebuilt: Rebuilt) -> tuple[str, str]:
+    """(status, message) of a full sync for the run history."""
+    partial = int((rebuilt.manifest["status"] == "partial").sum()) if len(rebuilt.manifest) else 0
+    done = (f"rebuilt {rebuilt.days[0].isoformat()}..{rebuilt.days[-1].isoformat()} "
+            f"({len(rebuilt.days)} trading days, {partial} partial)")
+    if rebuilt.stopped:
+        day, reason = rebuilt.stopped
+        return "stopped", f"{done}; {day.isoformat()} not yet published ({reason})"
+    return "success", done
+
+
+def _prune_old_checkpoints(repo: DatasetRepo, settings: Settings, now: dt.datetime) -> None:
+    removed = repo.stage_prune(settings.checkpoint_max_age, now)
+    if removed:
+        log.info("removed %d checkpoint area(s) older than %s", len(removed), settings.checkpoint_max_age)
+
+
+def seed_closes(source: Source, stocks: pd.DataFrame, daily: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended)."""
+    listed = stocks[listed_on(stocks, day - dt.timedelta(days=1)) & listed_on(stocks, day)]
+    missing = sorted(set(listed["code"]) - set(daily["ts_code"]))
+    if not missing:
+        return empty_carry()
+    before = ymd(day - dt.timedelta(days=1))
+    bars = source.query_many([("daily", {"ts_code": code, "end_date": before}) for code in missing])
+    found = pd.concat(bars, ignore_index=True).rename(columns={"ts_code": "code", "trade_date": "date"})
+    found = found.assign(adj_factor=float("nan"))
+    return carry_from(found[["code", "date", "close", "adj_factor"]]) if len(found) else empty_carry()

@@ -1,0 +1,292 @@
+"""Plan a publish as data: the one commit (adds and deletes) and the state it carries.
+
+Pure: takes shard tables and facts, returns a `Commit` or None when nothing would change.
+Every invariant is checked here, before anything reaches a repo; a violation raises
+`InvariantError` and nothing is published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from dataset_script.card import Coverage, LastRun, render_card
+from dataset_script.schema import (
+    CALENDAR_PATH, CARD_PATH, CHANGES_PATH, DAY_STATUSES, DAYS_PATH, RUNS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
+    shard_month,
+)
+from sync.core.clock import ymd
+from sync.core.errors import SyncError
+from sync.build.restatements import changed_rows, changes_table, no_changes, runs_table
+from sync.build.shards import coverage_problems, sha256, shard_days, shard_problems, to_parquet
+from dataset_script.state import ShardInfo, SyncState
+
+
+_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_BLOCK = 1 << 20
+
+Content = bytes | Path
+"""A file's content in a commit: the bytes, or a local file that holds them (a month shard written
+to disk as soon as it is built, so a long rebuild never holds every month in memory)."""
+
+
+def content_size(content: Content) -> int:
+    return len(content) if isinstance(content, bytes) else content.stat().st_size
+
+
+def content_blocks(content: Content) -> Iterator[bytes]:
+    """The content in blocks of at most 1 MiB, read from disk as they are consumed."""
+    if isinstance(content, bytes):
+        yield content
+        return
+    with open(content, "rb") as f:
+        while block := f.read(_BLOCK):
+            yield block
+
+
+def content_bytes(content: Content) -> bytes:
+    return content if isinstance(content, bytes) else content.read_bytes()
+
+
+def content_digest(content: Content, algorithm: str = "sha256", prefix: bytes = b"") -> str:
+    """hashlib digest of `prefix` + the content, streamed; e.g. a git blob id is
+    `content_digest(c, "sha1", b"blob %d\\0" % content_size(c))`."""
+    digest = hashlib.new(algorithm, prefix)
+    for block in content_blocks(content):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    """One atomic change to a dataset repo, built as data and applied once by `DatasetRepo.commit`.
+
+    `adds` maps repo paths (POSIX, relative, e.g. "data/2024/2024-01.parquet") to their full
+    content: bytes, or the `Path` of a local file holding it (read only when applied); `deletes` lists files to remove (paths that are already absent are ignored, so the
+    same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is pointed at the resulting commit,
+    moving it if it exists.
+    """
+
+    adds: Mapping[str, Content]
+    deletes: Sequence[str]
+    message: str
+    tag: str | None = None
+
+    def __post_init__(self) -> None:
+        for path in [*self.adds, *self.deletes]:
+            check_repo_path(path)
+        both = set(self.adds) & set(self.deletes)
+        if both:
+            raise ValueError(f"a commit cannot both add and delete {sorted(both)}")
+        if not self.message.strip():
+            raise ValueError("a commit needs a non-empty message")
+        if self.tag is not None and not _TAG_RE.fullmatch(self.tag):
+            raise ValueError(f"tag must be letters, digits, '.', '_' or '-', e.g. 20241231; got {self.tag!r}")
+
+
+
+def check_repo_path(path: str) -> str:
+    """A repo path must be relative POSIX without '.'/'..' parts, e.g. "meta/stocks.parquet"."""
+    if "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
+        raise ValueError(f"not a valid path inside a dataset repo: {path!r} (use e.g. 'data/2024/2024-01.parquet')")
+    return path
+
+
+
+class InvariantError(SyncError):
+    """The data about to be published breaks the contract; nothing was published."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        lines = "\n  - ".join(self.problems)
+        super().__init__(f"refusing to publish, the dataset invariants do not hold:\n  - {lines}\nNothing was published. "
+                         "Run `python -m sync verify` to see the state of the repo; `python -m sync full` rebuilds it")
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltShard:
+    """A month's shard as it will be published: its content plus what the checks need.
+
+    Encoding right after building keeps a rebuild's memory at the size of the Parquet bytes rather
+    than of the Arrow table; built with `spill`, the bytes go to a file there at once and only its
+    path stays in memory, so a full rebuild's memory does not grow with the months it holds.
+    """
+
+    content: Content
+    info: ShardInfo
+    days: tuple[dt.date, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def data(self) -> bytes:
+        """The Parquet bytes (read from the spill file when there is one)."""
+        return content_bytes(self.content)
+
+    @classmethod
+    def build(cls, path: str, table: pa.Table, spill: Path | None = None) -> BuiltShard:
+        """`spill`: a folder to write the shard to (named by its sha256), e.g. a run's scratch folder."""
+        problems = tuple(shard_problems(path, table))
+        days = tuple(shard_days(table))
+        data = to_parquet(table)
+        info = ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0] if days else dt.date.min,
+                         last_date=days[-1] if days else dt.date.min, days=len(days), bytes=len(data))
+        content: Content = data
+        if spill is not None:
+            content = spill / f"{info.sha256}.parquet"
+            if not content.is_file():  # the same bytes may be built again when a commit is re-planned
+                _write_file(content, data)
+        return cls(content, info, days, problems)
+
+
+def _write_file(file: Path, data: bytes) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    temp = file.with_name(f".tmp-{file.name}")
+    temp.write_bytes(data)
+    os.replace(temp, file)
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishInput:
+    shards: Mapping[str, BuiltShard]    # shards this run (re)built, complete months
+    stocks: pa.Table
+    calendar: pa.Table
+    days: pa.Table                      # meta/days.parquet: the manifest of every published day
+    trading_days: Sequence[dt.date]     # SSE trading days from first_date through the watermark
+    first_date: dt.date
+    watermark: dt.date
+    markets: tuple[str, ...]
+    run: Mapping                        # summary of this run, stored in the state
+    replace_all: bool                   # a rebuild of everything: shards not in `shards` are deleted
+    run_rows: Sequence[Mapping] = ()    # meta/runs rows to append: earlier failures, then this run (last)
+    runs_before: pa.Table | None = None         # meta/runs.parquet at the head
+    changes: pd.DataFrame | None = None         # restatements of published values made by this run
+    changes_before: pa.Table | None = None      # meta/changes.parquet at the head
+
+
+def plan_commit(
+    planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str
+) -> tuple[Commit | None, SyncState]:
+    """The commit that publishes `planned` on top of `previous`, or None when nothing changes."""
+    encoded = {path: built.content for path, built in planned.shards.items()}
+    infos = {path: built.info for path, built in planned.shards.items()}
+    kept = {} if planned.replace_all or previous is None else dict(previous.shards)
+    shards = {**kept, **infos}
+    problems = [p for built in planned.shards.values() for p in built.problems]
+    problems += _coverage(planned, shards)
+    problems += _manifest_problems(planned.days, planned.trading_days, shards)
+    if not planned.replace_all:  # a rebuild of everything deletes them instead
+        problems += [f"{p}: a shard that {STATE_PATH} does not record (written by someone else?); delete it"
+                     for p in existing_files if shard_month(p) is not None and p not in shards]
+    if problems:
+        raise InvariantError(problems)
+
+    data_files = {
+        STOCKS_PATH: to_parquet(planned.stocks),
+        CALENDAR_PATH: to_parquet(planned.calendar),
+        DAYS_PATH: to_parquet(planned.days),
+        LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
+    }
+    old_shards = previous.shards if previous else {}
+    changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
+    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all))
+    data_digests = {path: sha256(data) for path, data in data_files.items()}
+    unchanged = (
+        previous is not None and not changed and not deletes
+        and {p: previous.files.get(p) for p in data_digests} == data_digests
+        and previous.watermark == planned.watermark and previous.first_date == planned.first_date
+        and set(previous.shards) == set(shards)
+    )
+    if unchanged:  # run history alone never makes a commit: a run with nothing new leaves no trace
+        return None, previous
+    runs = _with_counts(planned, previous)
+    coverage = Coverage(
+        first_date=planned.first_date, watermark=planned.watermark, rows=sum(s.rows for s in shards.values()),
+        codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
+        fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
+        data_bytes=sum(s.bytes for s in shards.values()),
+        partial_days=days_with_status(planned.days, "partial"),
+        last_run=LastRun.from_run(runs[-1]) if runs else None,
+    )
+    history = {"runs": runs_table(planned.runs_before, runs), "changes": changes_table(planned.changes_before, _changes(planned))}
+    coverage = dataclasses.replace(coverage, empty_tables=tuple(name for name, t in history.items() if t.num_rows == 0))
+    files = {
+        **data_files,
+        RUNS_PATH: to_parquet(history["runs"]),
+        CHANGES_PATH: to_parquet(history["changes"]),
+        CARD_PATH: render_card(coverage, repo_id).encode(),
+    }
+    state = SyncState(
+        watermark=planned.watermark, first_date=planned.first_date, markets=planned.markets,
+        shards=shards, files={path: sha256(data) for path, data in files.items()}, last_run=dict(planned.run),
+    )
+    adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
+    message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
+    return Commit(adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark)), state
+
+
+def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:
+    """Days present per shard: read from rebuilt tables, derived from the state for the others."""
+    days_by_shard = {}
+    for path, info in shards.items():
+        if path in planned.shards:
+            days_by_shard[path] = list(planned.shards[path].days)
+            continue
+        days = [d for d in planned.trading_days if info.first_date <= d <= info.last_date]
+        if len(days) != info.days:
+            return [f"{path}: state records {info.days} trading days, the calendar has {len(days)}; run a full sync"]
+        days_by_shard[path] = days
+    return coverage_problems(days_by_shard, planned.trading_days, planned.watermark)
+
+
+def _stale_files(existing: Sequence[str], shards: Mapping[str, ShardInfo], replace_all: bool) -> list[str]:
+    """Files a commit removes: any loading script (it breaks load_dataset), and after a rebuild of
+    everything, shards that no longer belong."""
+    stale = [p for p in existing if is_loading_script(p)]
+    if replace_all:
+        stale += [p for p in existing if shard_month(p) is not None and p not in shards]
+    return stale
+
+
+def _manifest_problems(days: pa.Table, trading_days: Sequence[dt.date], shards: Mapping[str, ShardInfo]) -> list[str]:
+    """meta/days.parquet lists exactly the published trading days, with valid statuses and row counts."""
+    listed = days.column("date").to_pylist()
+    problems = []
+    if listed != sorted(trading_days):
+        extra = sorted(set(listed) - set(trading_days))
+        missing = sorted(set(trading_days) - set(listed))
+        problems.append(f"{DAYS_PATH} does not list exactly the published trading days "
+                        f"(missing {[d.isoformat() for d in missing[:3]]}, extra {[d.isoformat() for d in extra[:3]]})")
+    bad = set(days.column("status").to_pylist()) - set(DAY_STATUSES)
+    if bad:
+        problems.append(f"{DAYS_PATH}: unknown status {sorted(bad)}")
+    if sum(days.column("rows").to_pylist()) != sum(s.rows for s in shards.values()):
+        problems.append(f"{DAYS_PATH}: its row counts do not add up to the shards' rows")
+    return problems
+
+
+def days_with_status(days: pa.Table, status: str) -> int:
+    return sum(1 for s in days.column("status").to_pylist() if s == status)
+
+
+def _changes(planned: PublishInput) -> pd.DataFrame:
+    return planned.changes if planned.changes is not None else no_changes()
+
+
+def _with_counts(planned: PublishInput, previous: SyncState | None) -> list[dict]:
+    """The run rows, this run's (the last) completed with what it added and changed."""
+    rows = [dict(r) for r in planned.run_rows]
+    if not rows:
+        return rows
+    dates = planned.days.column("date").to_pylist()
+    counts = planned.days.column("rows").to_pylist()
+    new = [n for d, n in zip(dates, counts, strict=True) if previous is None or d > previous.watermark]
+    rows[-1].update(days_added=len(new), rows_added=sum(new), rows_changed=changed_rows(_changes(planned)))
+    return rows

@@ -1,0 +1,148 @@
+"""Re-check every invariant of a published repo, from its files alone, and describe its status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+from dataset_script.schema import (
+    CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, DAY_STATUSES, DAYS_PATH, DAYS_SCHEMA, LAST_UPDATE_PATH,
+    STATE_PATH, STOCKS_PATH,
+    STOCKS_SCHEMA, is_loading_script, shard_month,
+)
+from sync.targets import DatasetRepo
+from sync.publish.apply import read_state
+from sync.publish.plan import days_with_status
+from sync.core.errors import SyncError
+from sync.core.clock import shanghai_date, ymd
+from sync.build.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
+from dataset_script.state import SyncState
+
+
+def verify_repo(repo: DatasetRepo) -> list[str]:
+    """Every contract violation found in the repo's head; empty when it is consistent."""
+    head = repo.head()
+    try:
+        state = read_state(repo, head)
+    except SyncError as error:
+        return [str(error)]
+    if state is None:
+        return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
+    files = set(repo.list_files(head))
+    problems = _meta_problems(repo, head, state, files)
+    calendar = from_parquet(repo.read(CALENDAR_PATH, head)) if CALENDAR_PATH in files else None
+    days_by_shard, rows_by_day = {}, {}
+    for path in sorted(p for p in files if shard_month(p) is not None):
+        data = repo.read(path, head)
+        try:
+            table = from_parquet(data)
+        except (pa.ArrowException, OSError):
+            problems.append(f"{path}: not a readable Parquet file (truncated or corrupted); `python -m sync full` rebuilds it")
+            continue
+        problems += shard_problems(path, table)
+        info = state.shards.get(path)
+        if info is None:
+            problems.append(f"{path}: not recorded in {STATE_PATH}")
+        elif info.sha256 != sha256(data) or info.rows != table.num_rows:
+            problems.append(f"{path}: content differs from {STATE_PATH} (sha256 or row count)")
+        days_by_shard[path] = shard_days(table)
+        counts = table.group_by("date").aggregate([([], "count_all")])
+        rows_by_day.update(zip(counts.column("date").to_pylist(), counts.column("count_all").to_pylist(), strict=True))
+    problems += [f"{path}: listed in {STATE_PATH} but missing" for path in sorted(set(state.shards) - files)]
+    if calendar is not None:
+        open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
+        expected = [d for d in open_days if state.first_date <= d <= state.watermark]
+        problems += coverage_problems(days_by_shard, expected, state.watermark)
+    problems += _manifest_problems(repo.read(DAYS_PATH, head) if DAYS_PATH in files else None, rows_by_day)
+    return problems
+
+
+def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> list[str]:
+    """meta/days.parquet names every published day once, with its shard row count and a valid status."""
+    if data is None:
+        return [f"{DAYS_PATH} is missing; the next sync writes it"]
+    days = from_parquet(data)
+    if days.schema.remove_metadata() != DAYS_SCHEMA:
+        return [f"{DAYS_PATH}: columns or types differ from the contract"]
+    listed = dict(zip(days.column("date").to_pylist(), days.column("rows").to_pylist(), strict=True))
+    problems = []
+    if len(listed) != days.num_rows or sorted(listed) != sorted(rows_by_day):
+        problems.append(f"{DAYS_PATH} does not list exactly the days in the shards")
+    wrong = sorted(d for d, n in listed.items() if d in rows_by_day and rows_by_day[d] != n)
+    if wrong:
+        problems.append(f"{DAYS_PATH}: row counts differ from the shards on {len(wrong)} day(s), first {wrong[0].isoformat()}")
+    bad = set(days.column("status").to_pylist()) - set(DAY_STATUSES)
+    if bad:
+        problems.append(f"{DAYS_PATH}: unknown status {sorted(bad)}")
+    return problems
+
+
+def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
+    """Freshness and size facts for `status` and the dashboard."""
+    head = repo.head()
+    state = read_state(repo, head)
+    if state is None:
+        return {"repo": repo.description, "published": False}
+    lag = None
+    calendar_bytes = repo.read(CALENDAR_PATH, head)
+    if calendar_bytes:
+        calendar = from_parquet(calendar_bytes).filter(pc.field("is_open"))
+        today = shanghai_date(now)
+        lag = sum(1 for d in calendar.column("date").to_pylist() if state.watermark < d <= today)
+    return {
+        "repo": repo.description,
+        "published": True,
+        "commit": head,
+        "watermark": state.watermark.isoformat(),
+        "last_update_date": ymd(state.watermark),
+        "first_date": state.first_date.isoformat(),
+        "trading_days_behind": lag,
+        "markets": list(state.markets),
+        "rows": state.rows,
+        "trading_days": sum(s.days for s in state.shards.values()),
+        "shards": len(state.shards),
+        "shard_files": [{"path": path, "rows": info.rows, "first_date": info.first_date.isoformat(),
+                         "last_date": info.last_date.isoformat()} for path, info in sorted(state.shards.items())],
+        "schema_version": state.schema_version,
+        "last_run": dict(state.last_run),
+        "partial_days": _partial_days(repo, head),
+    }
+
+
+def _partial_days(repo: DatasetRepo, head: str) -> int | None:
+    data = repo.read(DAYS_PATH, head)
+    return None if data is None else days_with_status(from_parquet(data), "partial")
+
+
+def _meta_problems(repo: DatasetRepo, head: str, state: SyncState, files: set[str]) -> list[str]:
+    problems = []
+    marker = repo.read(LAST_UPDATE_PATH, head)
+    if marker is None or marker.decode().strip() != ymd(state.watermark):
+        problems.append(f"{LAST_UPDATE_PATH} does not name the watermark {ymd(state.watermark)}")
+    for path, schema in ((STOCKS_PATH, STOCKS_SCHEMA), (CALENDAR_PATH, CALENDAR_SCHEMA)):
+        data = repo.read(path, head) if path in files else None
+        if data is None:
+            problems.append(f"{path} is missing")
+        elif from_parquet(data).schema.remove_metadata() != schema:
+            problems.append(f"{path}: columns or types differ from the contract")
+    scripts = sorted(p for p in files if is_loading_script(p))
+    if scripts:
+        problems.append(f"{', '.join(scripts)}: a loading script makes load_dataset fail; delete it")
+    card = repo.read(CARD_PATH, head)
+    if card is None or not _default_config_is_shards(card.decode()):
+        problems.append(f"{CARD_PATH}: the default config must load {DATA_GLOB} only")
+    return problems
+
+
+def _default_config_is_shards(card: str) -> bool:
+    if not card.startswith("---"):
+        return False
+    header = yaml.safe_load(card.split("---", 2)[1]) or {}
+    for config in header.get("configs", []):
+        if config.get("config_name") == "default":
+            paths = [f.get("path") for f in config.get("data_files", []) if isinstance(f, dict)]
+            return paths == [DATA_GLOB]
+    return False

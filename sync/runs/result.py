@@ -1,0 +1,87 @@
+"""What a run reports: `RunResult`, returned by full and delta sync and shown by the CLI and the Space."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import time
+import uuid
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+
+from sync.build.restatements import run_row
+
+if TYPE_CHECKING:
+    from sync.fetch.source import Source
+
+
+@dataclasses.dataclass
+class RunResult:
+    kind: str
+    published: bool
+    commit: str | None
+    watermark_before: dt.date | None
+    watermark: dt.date | None
+    days: list[dt.date]
+    rows: int
+    bytes_written: int
+    api_calls: Mapping[str, int]
+    stopped: tuple[dt.date, str] | None = None
+    run_id: str | None = None  # the run's row in meta/runs.parquet, when it published
+
+    def headline(self) -> str:
+        """One line for humans, e.g. 'complete through 2024-04-12; 2024-04-15 not yet published'."""
+        through = f"complete through {self.watermark.isoformat()}" if self.watermark else "no complete day"
+        if self.stopped:
+            day, reason = self.stopped
+            return f"{through}; {day.isoformat()} not yet published ({reason})"
+        return through if self.published else f"nothing new: {through}"
+
+
+TRIGGERS = ("cli", "schedule", "button", "catch-up")
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Where a run is, for a progress bar or the Space's status: `done` of `total` `unit`s in `phase`.
+
+    Phases in order: "plan", "fetch", "build", "publish". `calls` counts the API calls made so far.
+    """
+
+    phase: str
+    done: int = 0
+    total: int = 0
+    unit: str = ""
+    calls: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    """Who started a run and when: the fixed part of its meta/runs.parquet row."""
+
+    run_id: str
+    trigger: str
+    kind: str
+    started_at: dt.datetime
+    started_clock: float  # time.monotonic() at the start: finished_at = started_at + elapsed
+
+    @classmethod
+    def start(cls, kind: str, trigger: str, now: dt.datetime) -> RunInfo:
+        if trigger not in TRIGGERS:
+            raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}; got {trigger!r}")
+        return cls(uuid.uuid4().hex[:12], trigger, kind, now, time.monotonic())
+
+    def row(self, status: str, api_calls: Mapping[str, int], message: str, commit: str | None = None) -> dict:
+        finished = self.started_at + dt.timedelta(seconds=time.monotonic() - self.started_clock)
+        return run_row(self.run_id, self.trigger, self.kind, self.started_at, finished, status, api_calls,
+                       message, commit)
+
+
+def calls_since(source: Source) -> Callable[[], dict[str, int]]:
+    """A function giving the API calls per interface made through `source` from now on."""
+    before = collections.Counter(source.client.calls)
+    return lambda: dict(collections.Counter(source.client.calls) - before)

@@ -1,0 +1,151 @@
+"""Plain dataset folders: recognise one (copied, restored, downloaded), check it, swap it atomically.
+
+A `LocalFolderRepo` normally owns a symlink into its versions store. A user may instead point it
+at a plain folder that holds a published dataset: `cp -r dataset copy`, a restored backup, or a
+Hub snapshot downloaded with `hf download --local-dir`. Such a folder is read as it is, and
+adopted into the versioned layout on the next write, when:
+
+- it holds only the dataset's own files (`DATASET_FILES`); `.cache/huggingface/` is the Hub
+  client's download bookkeeping and is left out;
+- it holds `.sync/state.json`, and every shard and file the state lists is there with the sha256
+  (and rows) the state records, and no shard the state does not list.
+
+Anything else is refused with what to do. The checks read every byte once; `LocalFolderRepo`
+caches the result while the folder's listing (paths, sizes, mtimes) stays the same.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import dataclasses
+import errno
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dataset_script.schema import STATE_PATH, shard_month
+from sync.targets.files import walk as walk_all
+from sync.targets.repo import PublishError
+from dataset_script.state import SyncState
+
+TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
+DATASET_FILES = "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and data/YYYY/YYYY-MM.parquet"
+_ROOT_FILES = frozenset({"README.md", ".last_update_date", ".gitattributes"})
+_META_RE = re.compile(r"meta/[^/]+\.parquet")
+_SHOWN = 5  # problems or foreign files named in a message
+
+
+@dataclasses.dataclass(frozen=True)
+class PlainFolder:
+    """A valid plain dataset folder: its commit id (stable while its content is) and its files."""
+
+    id: str
+    files: tuple[str, ...]
+
+
+def is_dataset_file(path: str) -> bool:
+    return (path in _ROOT_FILES or path.startswith(".sync/") or bool(_META_RE.fullmatch(path))
+            or shard_month(path) is not None)
+
+
+def walk(folder: Path) -> list[str]:
+    """Every file below `folder` as a sorted POSIX path, without the Hub client's bookkeeping."""
+    return [p for p in walk_all(folder) if not p.startswith(TOOL_DIR)]
+
+
+def fingerprint(folder: Path) -> tuple:
+    """Cheap identity of a folder's content (paths, sizes, mtimes): the cache key for `inspect`."""
+    entries = []
+    for path in walk(folder):
+        stat = (folder / path).stat()
+        entries.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(entries)
+
+
+def inspect(folder: Path) -> PlainFolder:
+    """Check a non-empty plain folder; raise `PublishError` saying what to do when it cannot be adopted."""
+    files = walk(folder)
+    foreign = [p for p in files if not is_dataset_file(p)]
+    if foreign:
+        raise PublishError(
+            f"{folder} already holds files that this sync does not manage ({_some(foreign)}); a dataset folder "
+            f"holds only {DATASET_FILES}. Move those files away, or point DATASET_REPO (or --repo) at an empty "
+            "or new folder"
+        )
+    state_file = folder / STATE_PATH
+    if not state_file.is_file():
+        raise PublishError(
+            f"{folder} holds dataset files but no {STATE_PATH}, so this sync cannot tell what they are; copy or "
+            "download the whole dataset again (with its .sync folder), or point DATASET_REPO (or --repo) at an "
+            "empty or new folder"
+        )
+    raw = state_file.read_bytes()
+    try:
+        state = SyncState.from_json(raw)
+    except (ValueError, KeyError, TypeError) as e:
+        problems = [f"{STATE_PATH} is unreadable ({type(e).__name__}: {e})"]
+    else:
+        problems = _state_problems(folder, files, state)
+    if problems:
+        raise PublishError(
+            f"{folder} does not match its {STATE_PATH} ({_some(problems)}): it changed after it was published. "
+            "Copy or download the dataset again, or move this folder away and run `python -m sync full`"
+        )
+    digest = hashlib.sha1(b"adopted folder\n" + raw)
+    for path in files:
+        digest.update(f"{path} {(folder / path).stat().st_size}\n".encode())
+    return PlainFolder(digest.hexdigest(), tuple(files))
+
+
+def _state_problems(folder: Path, files: list[str], state: SyncState) -> list[str]:
+    present = set(files)
+    problems = [f"{p} is not listed in the state" for p in files if shard_month(p) and p not in state.shards]
+    for path, info in sorted(state.shards.items()):
+        if path not in present:
+            problems.append(f"{path} is missing")
+        elif _sha256(folder / path) != info.sha256:
+            problems.append(f"{path} has another sha256 than the state records")
+        elif pq.read_metadata(folder / path).num_rows != info.rows:
+            problems.append(f"{path} has another row count than the state records")
+    for path, digest in sorted(state.files.items()):
+        if path not in present:
+            problems.append(f"{path} is missing")
+        elif _sha256(folder / path) != digest:
+            problems.append(f"{path} has another sha256 than the state records")
+    return problems
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _some(items: list[str]) -> str:
+    more = f", and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return ", ".join(items[:_SHOWN]) + more
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where that is unavailable."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name, use_errno=True) if name else None
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # an old kernel, or a filesystem without exchange
+    raise OSError(code, os.strerror(code), str(a), None, str(b))

@@ -1,0 +1,157 @@
+"""The repo protocol every publish target implements, its errors, and helpers both adapters share."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol
+
+from sync.publish.plan import Commit, check_repo_path
+from sync.core.errors import SyncError, TransientError
+
+
+_STAGE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class PublishError(SyncError):
+    """Publishing failed; the message says what to do. Never contains a token."""
+
+
+class ConcurrentWriteError(TransientError):
+    """The repo's head moved since the run read it. Nothing was written: re-read, re-plan, retry."""
+
+
+class RepoBusyError(TransientError):
+    """Another sync holds the repo's lock. Wait for it to finish, then run again."""
+
+
+class DatasetRepo(Protocol):
+    """A dataset repository a sync publishes to (the Hub, or a local folder that mirrors it)."""
+
+    description: str  # "folder /abs/path" or "hf://datasets/owner/name"; never a token
+
+    def head(self) -> str | None:
+        """The current commit id of main; None when nothing exists there yet."""
+        ...
+
+    def list_files(self, revision: str) -> list[str]:
+        """All file paths at `revision` (a commit id from `head()`), sorted."""
+        ...
+
+    def read(self, path: str, revision: str) -> bytes | None:
+        """The content of `path` at `revision`; None when the file is absent."""
+        ...
+
+    def commit(self, commit: Commit, parent: str | None) -> str:
+        """Apply `commit` atomically on top of `parent` (None: the repo must be new or empty).
+
+        Returns the new head (the parent itself when nothing changed). Raises
+        `ConcurrentWriteError` when the head is not `parent`; then nothing was written.
+        """
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the single-flight lock; a second concurrent run fails fast with `RepoBusyError`."""
+        ...
+
+    def stage_files(self, key: str) -> list[str]:
+        """Paths staged under `key` (checkpoints of a long full sync); [] when none."""
+        ...
+
+    def stage_write(self, key: str, files: Mapping[str, bytes]) -> None:
+        """Add or replace staged files under `key`; all of them or none survive a crash."""
+        ...
+
+    def stage_read(self, key: str, path: str) -> bytes:
+        """A staged file's content; FileNotFoundError when it was not staged."""
+        ...
+
+    def stage_drop(self, key: str) -> None:
+        """Forget everything staged under `key` (no error when there is nothing)."""
+        ...
+
+    def stage_prune(self, max_age: dt.timedelta, now: dt.datetime) -> list[str]:
+        """Drop every staging area whose last write is older than `max_age` before `now`; return their keys.
+
+        A full sync calls this at its start, so checkpoints of runs abandoned long ago (which it
+        would not reuse anyway) do not pile up: `repo.stage_prune(dt.timedelta(days=7), now)`.
+        """
+        ...
+
+
+@contextlib.contextmanager
+def single_flight(lock_file: Path, description: str) -> Iterator[None]:
+    """Hold `lock_file` for the duration of a run; fail fast when another run holds it."""
+    import filelock
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(lock_file, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RepoBusyError(
+            f"another sync is running on {description} (lock {lock.lock_file}); wait for it to finish"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def check_stage_key(key: str) -> str:
+    if not _STAGE_KEY_RE.fullmatch(key):
+        raise ValueError(f"a staging key must be letters, digits, '.', '_' or '-', e.g. full-20050101; got {key!r}")
+    return key
+
+
+class FolderStaging:
+    """Checkpoints in a plain folder, `<root>/<key>/<path>`; each file is written atomically.
+
+    The Hub adapter falls back to this when the Hub it talks to cannot make branches; those
+    checkpoints then survive a crash of the run but not the loss of the machine.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def files(self, key: str) -> list[str]:
+        folder = self.root / check_stage_key(key)
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+
+    def write(self, key: str, files: Mapping[str, bytes]) -> None:
+        folder = self.root / check_stage_key(key)
+        for path, data in files.items():
+            target = folder / check_repo_path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temp, target)
+
+    def read(self, key: str, path: str) -> bytes | None:
+        target = self.root / check_stage_key(key) / check_repo_path(path)
+        return target.read_bytes() if target.is_file() else None
+
+    def drop(self, key: str) -> None:
+        shutil.rmtree(self.root / check_stage_key(key), ignore_errors=True)
+
+    def keys(self) -> list[str]:
+        """The keys that have a folder here (possibly empty)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _STAGE_KEY_RE.fullmatch(p.name))
+
+    def last_write(self, key: str) -> dt.datetime | None:
+        """When a file of `key` was last written (UTC); None when nothing is staged under it."""
+        folder = self.root / check_stage_key(key)
+        if not folder.is_dir():
+            return None
+        newest = max((p.stat().st_mtime for p in [folder, *folder.rglob("*")]), default=folder.stat().st_mtime)
+        return dt.datetime.fromtimestamp(newest, dt.timezone.utc)
