@@ -22,7 +22,7 @@ from benchmarks.market import ROOT
 from benchmarks.measure import NICE, Sampler, load_average
 from benchmarks.report import Figure, Section, num, secs, table
 
-PINNED_NOW = "2026-03-13T22:00"  # a Friday evening in Shanghai, as in tests/test_space_api.py
+PINNED_NOW = "2026-03-13T22:00"  # a Friday evening in Shanghai, as in tests/support/space.py
 BUILT_TO = "20260312"             # the CLI builds through Thursday; the Space's catch-up delta adds Friday
 REST_S = 20.0
 FREE_SPACE = "a free CPU Space: 2 vCPU, 16 GB RAM"

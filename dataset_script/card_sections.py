@@ -2,8 +2,8 @@
 
 Each function takes data and returns Markdown; nothing here reads a clock or a file, so the card
 is a pure function of the data it describes. `render_card` (card.py) puts the sections together.
-The python code block of `adjustment()` is executed by tests/test_card.py: keep it runnable on a
-pandas DataFrame named `prices`.
+The python code block of `adjustment()` is executed by tests/dataset_script/test_card.py: keep it
+runnable on a pandas DataFrame named `prices`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """When the Space runs a sync: pure functions of (now, trading calendar, watermark, last outcome).
 
 The scheduler thread only asks these functions and triggers what they say, so every decision is
-tested with an injected clock (tests/test_space_schedule.py). The rules:
+tested with an injected clock (tests/space_app/test_schedule_rules.py). The rules:
 
 - The daily delta runs at `SYNC_TIME` in `SYNC_TZ` on each trading day (the date in `SYNC_TZ`).
 - On start, a delta catches up at once when the watermark is behind the newest trading day whose

@@ -1,6 +1,9 @@
-"""Shared fixtures. Keep the Hub client offline and its caches isolated before any import."""
+"""Shared fixtures. Keep the Hub client offline and its caches isolated before any import.
 
-import atexit
+Nothing here starts a server at import: the local Hub starts on the first test that asks for
+`hub_server` (see tests/support/hub.py); the Tushare server per test module, from `served_market`.
+"""
+
 import os
 import sys
 
@@ -11,19 +14,34 @@ os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
 
 # One Hub-compatible server for the whole session. huggingface_hub and datasets read HF_ENDPOINT
 # once, at import, so it must be set here, before any test module imports them (no trailing slash:
-# datasets mangles `…/datasets/x` into `hf://atasets/x` otherwise).
+# datasets mangles `…/datasets/x` into `hf://atasets/x` otherwise). The address is reserved now;
+# the server starts on first use.
 if "huggingface_hub" in sys.modules or "datasets" in sys.modules:
     raise RuntimeError(
         "huggingface_hub was imported before tests/conftest.py could point HF_ENDPOINT at the local "
         "test Hub; remove the early import (e.g. from a plugin or a root conftest)."
     )
 
-from tests.hub_server import HubServer  # noqa: E402
+from tests.support.hub import ENDPOINT, session_hub  # noqa: E402
 
-HUB = HubServer().start()
-atexit.register(HUB.stop)
-os.environ["HF_ENDPOINT"] = HUB.url
+os.environ["HF_ENDPOINT"] = ENDPOINT
 os.environ.pop("HF_TOKEN", None)  # never send a developer's real token to the test server
+
+
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true",
+                     help="run every test, the slow ones too (the same as -m \"\")")
+
+
+def pytest_configure(config):
+    if config.getoption("--all"):
+        config.option.markexpr = ""
+
+
+def pytest_report_header(config):
+    if config.option.markexpr == "not slow":
+        return "fast tier: tests marked slow are deselected; `python -m pytest --all` runs every test"
+    return None
 
 
 @pytest.fixture
@@ -66,23 +84,31 @@ def hf_home(tmp_path, monkeypatch):
     HfFileSystem.clear_instance_cache()
 
 
+@pytest.fixture(scope="session")
+def session_hub_server():
+    """The session's local Hub, started here on first use and stopped when the session ends."""
+    hub = session_hub()
+    yield hub
+    hub.stop()
+
+
 @pytest.fixture
-def hub_server(hf_home):
-    """The session's local Hub (`tests.hub_server.HubServer`), emptied for this test.
+def hub_server(session_hub_server, hf_home):
+    """The session's local Hub (`tests.support.hub_server.HubServer`), emptied for this test.
 
     `hub_server.url` equals HF_ENDPOINT; every test starts with no repos, no auth and no injected
     failures, and with a fresh HF_HOME (via `hf_home`).
     """
-    HUB.reset()
-    yield HUB
-    HUB.reset()
+    session_hub_server.reset()
+    yield session_hub_server
+    session_hub_server.reset()
 
 
 @pytest.fixture
 def served_market(market):
     """(server, source): our Tushare server over the test module's `market`, its clock at the market's
-    last day 20:00 Shanghai, and a Source talking to it (tests.serving.served)."""
-    from tests.serving import at, served
+    last day 20:00 Shanghai, and a Source talking to it (tests.support.serving.served)."""
+    from tests.support.serving import at, served
 
     with served(market, at(market.spec.end)) as pair:
         yield pair

@@ -28,7 +28,7 @@ class Api:
     of them is an error). `history_start`: the first trading day with data (None: as old as the
     market). `published_at`: Asia/Shanghai time from which day T's rows exist (None: not per
     day). `published_window`: the documented range of that time on day T, (earliest, latest), where
-    the sources give one (the replay in tests/freshness_replay.py draws each day's time from it).
+    the sources give one (the replay in tests/support/freshness_replay.py draws each day's time from it).
     `rate_per_min`: a documented quota lower than the account's (None: the account's).
     """
 

@@ -1,0 +1,112 @@
+"""What consumers see of the runs: meta/runs.parquet, meta/changes.parquet, tags, every config loading."""
+
+import datetime as dt
+import json
+
+import datasets
+import pandas as pd
+import pytest
+
+from dataset_script.schema import CHANGES_PATH, RUNS_PATH, RUNS_SCHEMA
+from sync.core.config import Settings
+from sync.engine.delta import run_delta
+from sync.engine.full import run_full
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.targets import open_repo
+from tests.support.serving import at, served, table_of
+
+MAIN = Settings(markets=("主板",))
+REPO_ID = "ellendan/a-share-prices"
+
+
+@pytest.fixture(scope="module")
+def market():
+    return SyntheticMarket(MarketSpec(start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 29), n_stocks=50, seed=9))
+
+
+@pytest.fixture(scope="module")
+def days(market):
+    return market.trade_dates()
+
+
+def test_each_publishing_run_appends_one_row_and_a_run_with_nothing_new_adds_none(tmp_path, hf_home, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, MAIN, at(days[-1]), end=days[30])
+    first_head = repo.head()
+    run_delta(repo, source, MAIN, at(days[-1]), end=days[33], trigger="schedule")
+    runs = table_of(repo, RUNS_PATH)
+    assert list(runs.columns) == RUNS_SCHEMA.names
+    assert runs["kind"].tolist() == ["full", "delta"] and runs["trigger"].tolist() == ["cli", "schedule"]
+    assert runs["days_added"].tolist() == [31, 3]
+    assert runs["status"].tolist() == ["success", "success"]
+    assert runs["commit"].isna().iloc[0] and runs["commit"].iloc[1] == first_head, "each row names its parent"
+    assert json.loads(runs["api_calls"].iloc[1])["daily"] == 3 + 3  # the 3-day restatement window + 3 new days
+    assert (runs["finished_at"] >= runs["started_at"]).all()
+    head = repo.head()
+    result = run_delta(repo, source, MAIN, at(days[-1]), end=days[33])
+    assert not result.published and repo.head() == head, "nothing new: no commit, no run row"
+
+
+def test_a_failed_run_is_recorded_by_the_next_publishing_run(tmp_path, hf_home, market, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    with served(market, at(days[-1])) as (_, good):
+        run_full(repo, good, MAIN, at(days[-1]), end=days[20])
+    with served(market, at(days[-1]), drop_fields={"daily": {"close"}}) as (_, broken):
+        with pytest.raises(Exception, match="close"):
+            run_delta(repo, broken, MAIN, at(days[-1]), end=days[25], trigger="schedule")
+    assert len(table_of(repo, RUNS_PATH)) == 1, "a failed run publishes nothing"
+    with served(market, at(days[-1])) as (_, good):
+        run_delta(repo, good, MAIN, at(days[-1]), end=days[25])
+    runs = table_of(repo, RUNS_PATH)
+    assert runs["status"].tolist() == ["success", "failed", "success"]
+    assert "close" in runs["message"].iloc[1] and runs["trigger"].iloc[1] == "schedule"
+
+
+def test_a_restatement_produces_exactly_the_expected_change_rows(tmp_path, hf_home, server, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, MAIN, at(days[-1]), end=days[30])
+    prices = pd.concat([table_of(repo, f"data/2024/2024-0{m}.parquet") for m in (1, 2)], ignore_index=True)
+    traded = prices[(prices["date"] == days[29]) & ~prices["is_paused"]]
+    code, old = traded["code"].iloc[0], traded["adj_factor"].iloc[0]
+    server.restate("adj_factor", code, days[29].strftime("%Y%m%d"), adj_factor=old * 2)
+    server.restate("daily", code, days[29].strftime("%Y%m%d"), vol=traded["volume"].iloc[0] + 100)
+    result = run_delta(repo, source, MAIN, at(days[-1]), end=days[30])
+    assert result.published
+    changes = table_of(repo, CHANGES_PATH)
+    run_id = table_of(repo, RUNS_PATH)["run_id"].iloc[-1]
+    new_volume = traded["volume"].iloc[0] + 100
+    new_avg = traded["turnover"].iloc[0] * 10 / new_volume
+    expected = pd.DataFrame({
+        "code": [code] * 3, "date": [days[29]] * 3, "column": ["adj_factor", "avg_price", "volume"],
+        "old_value": [float(old), float(traded["avg_price"].iloc[0]), float(traded["volume"].iloc[0])],
+        "new_value": [float(old * 2), float(new_avg), float(new_volume)], "run_id": [run_id] * 3,
+    })
+    pd.testing.assert_frame_equal(changes.drop(columns=["old_value", "new_value"]),
+                                  expected.drop(columns=["old_value", "new_value"]))
+    for got, want in zip(changes[["old_value", "new_value"]].to_numpy().ravel(),
+                         expected[["old_value", "new_value"]].to_numpy().ravel(), strict=True):
+        assert float(got) == pytest.approx(want, rel=1e-12)
+    assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 1
+
+
+def test_days_added_to_a_published_month_are_not_logged_as_changes(tmp_path, hf_home, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, MAIN, at(days[-1]), end=days[30])
+    assert days[33].month == days[30].month, "the new days land in a month that is already published"
+    result = run_delta(repo, source, MAIN, at(days[-1]), end=days[33])
+    assert result.published and result.days[-1] == days[33]
+    assert table_of(repo, CHANGES_PATH).empty, "an added day is not a restatement"
+    assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 0
+
+
+def test_every_config_loads_and_a_tag_pins_the_table_as_of_that_day(hub_server, source, days):
+    repo = open_repo(f"hf://datasets/{REPO_ID}")
+    run_full(repo, source, MAIN, at(days[-1]), end=days[20])
+    run_delta(repo, source, MAIN, at(days[-1]), end=days[25])
+    for name in ("default", "stocks", "calendar", "days", "runs"):
+        loaded = datasets.load_dataset(REPO_ID, name, split="train")
+        assert loaded.num_rows > 0, name
+    pinned = datasets.load_dataset(REPO_ID, split="train", revision=days[20].strftime("%Y%m%d")).to_pandas()
+    assert pd.to_datetime(pinned["date"]).max().date() == days[20]
+    latest = datasets.load_dataset(REPO_ID, split="train").to_pandas()
+    assert pd.to_datetime(latest["date"]).max().date() == days[25]
