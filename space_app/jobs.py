@@ -7,7 +7,8 @@ from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
 from sync.targets import HUB_PREFIX, open_repo
-from sync.runs.result import ProgressCallback, RunResult
+from sync.runs.result import RunResult
+from sync.core.progress import ProgressCallback
 from sync.fetch.source import open_source
 
 from space_app.run_slot import Clock, Job, RunRequest

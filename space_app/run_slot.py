@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 
 from sync.core.errors import SyncError
-from sync.runs.result import Progress, ProgressCallback, RunResult
+from sync.runs.result import RunResult
+from sync.core.progress import Progress, ProgressCallback
 
 from space_app.redact import Redactor
 

@@ -8,7 +8,8 @@ import datetime as dt
 
 import pytest
 
-from sync.tushare.apis import APIS, DAY_APIS, DEFAULT_RATE_PER_MIN, OFFICIAL_URL, available, board_of
+from sync.tushare.apis import APIS, DAY_APIS, available, board_of
+from sync.core.config import DEFAULT_RATE_PER_MIN, OFFICIAL_URL
 
 
 # -- board_of: real codes (docs/tushare.md: fields, boards) -----------------------------------------

@@ -5,7 +5,8 @@ import threading
 
 from sync.core.clock import SHANGHAI
 from sync.core.errors import TransientError
-from sync.runs.result import Progress, RunResult
+from sync.runs.result import RunResult
+from sync.core.progress import Progress
 
 from space_app.redact import Redactor
 from space_app.run_slot import Runner, RunRecord, RunRequest, busy_message, eta_seconds

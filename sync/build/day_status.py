@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from sync.tushare.apis import ROW_APIS, available
-from sync.build.transform import DayFrames
+from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import listed_pairs
 
 COMPLETE, PARTIAL = "complete", "partial"

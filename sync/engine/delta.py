@@ -35,11 +35,14 @@ from sync.core.errors import SyncError
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.targets import DatasetRepo
 from sync.build.restatements import diff_rows, no_changes
-from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
+from sync.runs.result import RunInfo, RunResult
+from sync.fetch.source import calls_since
+from sync.core.progress import Progress, ProgressCallback
 from sync.build.shards import merge_shard, split_by_month
 from sync.fetch.source import Source
 from dataset_script.state import SyncState
-from sync.build.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
+from sync.fetch.frames import DayFrames
 from sync.tushare.apis import APIS, DAY_APIS, ROW_APIS
 from sync.fetch.listed_on_day import select_stocks
 

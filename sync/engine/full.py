@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
 from sync.runs import failures
@@ -37,7 +36,9 @@ from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.targets import DatasetRepo
 from sync.build.restatements import diff_rows, no_changes
-from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
+from sync.runs.result import RunInfo, RunResult
+from sync.fetch.source import calls_since
+from sync.core.progress import Progress, ProgressCallback
 from sync.build.shards import from_parquet, merge_shard
 from sync.fetch.source import Source
 from dataset_script.state import SyncState

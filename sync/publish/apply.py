@@ -14,7 +14,8 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import CHANGES_PATH, DAYS_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH
-from sync.publish.plan import PublishInput, content_size, plan_commit
+from sync.publish.plan import PublishInput, plan_commit
+from sync.targets.commit import content_size
 from sync.runs import failures
 from sync.core.errors import SyncError, TransientError
 from sync.core.killpoints import reached

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from sync.publish.plan import Content, content_blocks, content_size
+from sync.targets.commit import Content, content_blocks, content_size
 
 
 def walk(folder: Path) -> list[str]:

@@ -31,7 +31,7 @@ from huggingface_hub.errors import (
     HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError,
 )
 
-from sync.publish.plan import check_repo_path
+from sync.targets.commit import check_repo_path
 from sync.core.killpoints import reached
 from sync.targets.hub_retry import is_transient, retry_after_seconds
 from sync.targets.repo import FolderStaging, PublishError, check_stage_key

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import filelock
 
-from sync.publish.plan import Commit, Content, check_repo_path, content_digest
+from sync.targets.commit import Commit, Content, check_repo_path, content_digest
 from sync.core.killpoints import reached
 from sync.targets import adopt
 from sync.targets.files import fsync_dir, fsync_tree, link_or_copy, same, walk, write_new

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from sync.publish.plan import Commit, check_repo_path
+from sync.targets.commit import Commit, check_repo_path
 from sync.core.errors import SyncError, TransientError
 
 

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 
 from dataset_script.schema import DAILY_BASIC_COLUMNS
 
-OFFICIAL_URL = "http://api.waditu.com/dataapi"
+
 DEFAULT_ROW_CAP = 5000  # for an interface whose cap is not documented
-DEFAULT_RATE_PER_MIN = 200
 
 
 @dataclasses.dataclass(frozen=True)

@@ -51,7 +51,8 @@ from sync.tushare.errors import (
 )
 from sync.core.clock import ymd
 from sync.core.scrub import display_url, scrub
-from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, OFFICIAL_URL, ROW_CAPS
+from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, ROW_CAPS
+from sync.core.config import OFFICIAL_URL
 from sync.tushare.frames import typed_frame
 
 __all__ = [
