@@ -28,19 +28,9 @@ os.environ["HF_ENDPOINT"] = ENDPOINT
 os.environ.pop("HF_TOKEN", None)  # never send a developer's real token to the test server
 
 
-def pytest_addoption(parser):
-    parser.addoption("--all", action="store_true",
-                     help="run every test, the slow ones too (the same as -m \"\")")
-
-
-def pytest_configure(config):
-    if config.getoption("--all"):
-        config.option.markexpr = ""
-
-
 def pytest_report_header(config):
     if config.option.markexpr == "not slow":
-        return "fast tier: tests marked slow are deselected; `python -m pytest --all` runs every test"
+        return 'fast tier: tests marked slow are deselected; python -m pytest -m "" runs every test'
     return None
 
 

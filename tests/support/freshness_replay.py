@@ -14,7 +14,7 @@ morning. stk_limit, adj_factor and suspend_d keep their documented pre-open time
 
 Per trading day it records when daily_basic appeared, when a commit made the day visible (the
 injected clock at the end of that run), how many runs tried it, and the API calls of the runs that
-found it not yet published (counted at the server). Used by tests/test_reliability_freshness.py;
+found it not yet published (counted at the server). Used by tests/reliability/test_freshness.py;
 `python -m tests.support.freshness_replay` prints the figures.
 """
 
@@ -373,7 +373,7 @@ ASLEEP = Scenario("asleep 3 days, 21:00", "21:00", dt.date(2024, 6, 3), dt.date(
                   asleep=(dt.date(2024, 6, 11), dt.date(2024, 6, 13)))
 # Both schedules over the whole year: `python -m tests.support.freshness_replay` (~9 CPU-minutes).
 YEAR_SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024", "17:30", *YEAR), ASLEEP)
-# CI (tests/test_reliability_freshness.py): the whole year at the default 21:00; the earlier
+# CI (tests/reliability/test_freshness.py): the whole year at the default 21:00; the earlier
 # schedule, which runs about three times as often, over the first quarter (it holds every late day).
 SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024 Q1", "17:30", *Q1), ASLEEP)
 
