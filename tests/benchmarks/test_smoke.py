@@ -10,7 +10,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import ROOT
+
+pytestmark = pytest.mark.slow  # `python -m benchmarks` at its tiny size still runs every benchmark
 
 
 def test_tiny_run_writes_every_table_with_figures(tmp_path):

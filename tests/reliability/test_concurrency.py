@@ -43,6 +43,8 @@ from sync.tushare.client import TushareClient
 from sync.publish.verify import verify_repo
 from tests.support import ROOT
 
+pytestmark = pytest.mark.slow  # the concurrency matrix: minutes of full and delta runs
+
 TOKEN = "concurrency-token"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 8)  # the deltas cross a month boundary
 NOW = dt.datetime.combine(END, dt.time(20), tzinfo=SHANGHAI)

@@ -34,6 +34,8 @@ from sync.tushare.client import TushareClient
 from sync.publish.verify import verify_repo
 from tests.support.expected import assert_same_rows, expected_rows
 
+pytestmark = pytest.mark.slow  # the fault matrix: a golden run and a full and a delta per fault
+
 TOKEN = "fault-matrix-token"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 29)  # a month end and the Spring Festival closure
 SETTINGS = Settings(markets=("主板",))

@@ -20,7 +20,7 @@ from sync.simulated.calendar import sse_sessions
 from tests.support import ROOT
 from tests.support import freshness_replay as replay
 
-pytestmark = pytest.mark.timeout(900)  # the replay itself: about 2-3 minutes on 2 idle cores
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the replay itself: about 2-3 minutes on 2 idle cores
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 SESSIONS_2024 = [d.item() for d in sse_sessions(2024) if d.item().year == 2024]
 PROBE_CALLS = 2  # trade_cal, then daily_basic for the day: what a run costs while the day is not out

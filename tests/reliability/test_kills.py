@@ -33,6 +33,8 @@ from sync.tushare.client import TushareClient
 from sync.publish.verify import verify_repo
 from tests.support.cli import cli_env
 
+pytestmark = pytest.mark.slow  # SIGKILL at every kill point, each followed by a re-run
+
 TOKEN = "kill-points-token"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 3, 8)  # 80 stocks: a per-day plan of 3 monthly chunks
 NOW = dt.datetime.combine(END, dt.time(20), tzinfo=SHANGHAI)

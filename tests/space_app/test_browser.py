@@ -26,7 +26,10 @@ TOKEN = "browser-admin-token-4567"
 BROWSER_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")
+pytestmark = [
+    pytest.mark.slow,  # a Space, a Tushare server and a browser over the whole loop
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)"),
+]
 
 
 @contextlib.contextmanager

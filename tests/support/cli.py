@@ -6,7 +6,15 @@ import sys
 
 from tests.support import ROOT
 
-SECRETS = ("TUSHARE_TOKEN", "TUSHARE_API_URL", "HF_TOKEN", "DATASET_REPO", "SYNC_MARKETS", "SYNC_START_DATE", "SYNC_NOW")
+SECRETS = (
+    "TUSHARE_TOKEN",
+    "TUSHARE_API_URL",
+    "HF_TOKEN",
+    "DATASET_REPO",
+    "SYNC_MARKETS",
+    "SYNC_START_DATE",
+    "SYNC_NOW",
+)
 
 
 def cli_env(**extra) -> dict:
@@ -17,5 +25,11 @@ def cli_env(**extra) -> dict:
 
 
 def sync(*args, cwd, env=None, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sync", *args], cwd=cwd, env=env or cli_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "sync", *args],
+        cwd=cwd,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

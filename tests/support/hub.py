@@ -17,7 +17,7 @@ from tests.support.hub_server import HubServer
 
 _socket = socket.socket()
 _socket.bind(("127.0.0.1", 0))
-ENDPOINT = "http://127.0.0.1:%d" % _socket.getsockname()[1]  # no trailing slash (see tests/conftest.py)
+ENDPOINT = f"http://127.0.0.1:{_socket.getsockname()[1]}"  # no trailing slash (see tests/conftest.py)
 
 _hub: HubServer | None = None
 _lock = threading.Lock()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support import ROOT
 
-PINNED_NOW = "2026-03-13T22:00"          # a Friday evening in Shanghai
+PINNED_NOW = "2026-03-13T22:00"  # a Friday evening in Shanghai
 WATERMARK = "2026-03-13"
 
 
@@ -31,13 +31,23 @@ def free_port() -> int:
 def running_app(folder: Path, **env: str):
     """`python space_app/app.py` on a free port; yields its base URL; stops it (by its own pid) after."""
     port = free_port()
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("TUSHARE_TOKEN", "TUSHARE_API_URL", "SYNC_ADMIN_TOKEN", "DATASET_REPO", "SYNC_NOW")}
-    environment.update(DATASET_REPO=str(folder / "dataset"), SYNC_NOW=PINNED_NOW, GRADIO_SERVER_PORT=str(port),
-                       GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", **env)
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TUSHARE_TOKEN", "TUSHARE_API_URL", "SYNC_ADMIN_TOKEN", "DATASET_REPO", "SYNC_NOW")
+    }
+    environment.update(
+        DATASET_REPO=str(folder / "dataset"),
+        SYNC_NOW=PINNED_NOW,
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        **env,
+    )
     log = open(folder / "app.log", "wb")
-    process = subprocess.Popen([sys.executable, "space_app/app.py"], cwd=ROOT, env=environment,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "space_app/app.py"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: health(url) is not None, 60, process, folder)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 PAGES = sorted([ROOT / "README.md", ROOT / "BENCHMARKS.md", *(ROOT / "docs").glob("*.md")])
 CODE = sorted(p for top in ("sync", "space_app", "dataset_script", "tests", "benchmarks")
               for p in (ROOT / top).rglob("*.py"))
