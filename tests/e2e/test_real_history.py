@@ -45,6 +45,7 @@ def old_market():
     return SyntheticMarket(spec)
 
 
+@pytest.mark.slow  # a full sync over three years (2005-2007) of 60 stocks with the old gaps
 def test_full_sync_from_2005_meets_every_reality_and_marks_partial_days_only_at_holes(tmp_path, serve, old_market):
     source = serve(old_market, at(old_market.spec.end))
     repo = open_repo(str(tmp_path / "dataset"))
@@ -90,6 +91,7 @@ def wide_market():
     return SyntheticMarket(MarketSpec(start=dt.date(2022, 1, 4), end=dt.date(2023, 12, 29), n_stocks=320, seed=8))
 
 
+@pytest.mark.slow  # three full syncs of 320 stocks over two years (clean, interrupted, resumed)
 def test_interrupted_per_stock_full_sync_resumed_after_a_reordered_listing_equals_a_clean_run(tmp_path, serve, wide_market):
     end = wide_market.spec.end
     source = serve(wide_market, at(end))

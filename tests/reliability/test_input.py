@@ -16,6 +16,8 @@ from sync.targets.files import walk
 from sync.build.shards import from_parquet, to_parquet
 from tests.support.cli import cli_env, sync
 
+pytestmark = pytest.mark.slow  # 42 runs of `python -m sync` on bad input, about two minutes
+
 PUBLISHED_NOW = "2026-01-14T18:00"  # the embedded market, published 2026-01-05 .. 2026-01-14
 LATER = "2026-01-16T18:00"          # two more trading days for a delta to add
 JAN = "data/2026/2026-01.parquet"

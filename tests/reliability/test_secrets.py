@@ -21,6 +21,8 @@ from sync.simulated.server import TushareServer
 from sync.build.shards import from_parquet
 from tests.support.cli import cli_env, sync
 
+pytestmark = pytest.mark.slow  # full, delta, status and verify on a folder and the Hub, every output scanned
+
 TUSHARE_TOKEN = "tushare-SECRET-5e1c9a0b7d"
 WRONG_TUSHARE_TOKEN = "tushare-WRONG-SECRET-77f2e1"
 HF_TOKEN = "hf_SECRETwriteToken7731aa"
