@@ -138,13 +138,13 @@ def plan_commit(
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
     deletes = sorted(_stale_files(existing_files, shards, planned.replace_all))
     data_digests = {path: sha256(data) for path, data in data_files.items()}
-    unchanged = (
-        previous is not None and not changed and not deletes
+    # Run history alone never makes a commit: a run with nothing new leaves no trace.
+    if previous is not None and (
+        not changed and not deletes
         and {p: previous.files.get(p) for p in data_digests} == data_digests
         and previous.watermark == planned.watermark and previous.first_date == planned.first_date
         and set(previous.shards) == set(shards)
-    )
-    if unchanged:  # run history alone never makes a commit: a run with nothing new leaves no trace
+    ):
         return None, previous
     runs = _with_counts(planned, previous)
     coverage = Coverage(
