@@ -33,6 +33,7 @@ from sync.core.config import Settings
 from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.engine import guards
 from sync.targets import DatasetRepo
 from sync.build.restatements import diff_rows, no_changes
 from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
@@ -68,10 +69,15 @@ def run_delta(
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
+    guards.check_target(repo, source)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        state = read_state(repo, repo.head())
+        guards.check_layout(repo, migrate_legacy=False)
+        head = repo.head()
+        state = read_state(repo, head)
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
+        guards.check_schema(repo, state)
+        identity = guards.check_source(repo, head, state, source)
         newest = newest_allowed_day(now, end)
         calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
         days = trading_days(calendar, state.first_date, max(newest, state.watermark))
@@ -108,7 +114,7 @@ def run_delta(
                 calendar=calendar_table(calendar, previous.first_date),
                 days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in head_days if d <= watermark], first_date=previous.first_date,
-                watermark=watermark, markets=previous.markets, replace_all=False,
+                watermark=watermark, markets=previous.markets, replace_all=False, source=identity,
                 run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                      "days": [ymd(d) for d in fetched.days], "api_calls": calls()},
             )

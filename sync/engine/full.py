@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
+from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
 from sync.runs import failures
 from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
 from sync.fetch.checkpoints import Checkpoints
@@ -35,7 +35,9 @@ from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
 from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.engine import guards
 from sync.targets import DatasetRepo
+from sync.targets.repo import Retired
 from sync.build.restatements import diff_rows, no_changes
 from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
 from sync.build.shards import from_parquet, merge_shard
@@ -61,14 +63,20 @@ def run_full(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
     start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
     repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback | None = None, migrate_legacy: bool = False,
 ) -> RunResult:
+    """Rebuild [start, end] and publish once. `migrate_legacy`: the target may hold the old
+    pipeline's layout (`all-prices.csv`), which this run replaces (see `DatasetRepo.retire_legacy`);
+    without it such a target is refused before anything is fetched."""
     markets = tuple(markets or settings.markets)
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
+    guards.check_target(repo, source)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        before = _readable_state(repo)
+        migrating = guards.check_layout(repo, migrate_legacy)
+        before = None if migrating else _readable_state(repo)
+        identity = guards.check_source(repo, None if migrating else repo.head(), before, source)
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
         if start > newest:
@@ -111,9 +119,23 @@ def run_full(
                     "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                     "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
                     "api_calls": calls()}, builder.shards)
-                return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
+                return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message),
+                                           source=identity, retired=(LEGACY_CSV,) if migrating else ())
 
-            commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
+            retired: list[Retired] = []
+
+            def prepare() -> bytes | None:
+                """Set the legacy layout aside right before the commit that replaces it."""
+                if not migrating:
+                    return None
+                done = repo.retire_legacy()
+                if done is not None:
+                    retired.append(done)
+                return done.card if done else None
+
+            commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None, prepare=prepare)
+            if retired:
+                log.info("migrated from the legacy layout: the old %s is kept at %s", LEGACY_CSV, retired[-1].location)
         repo.stage_drop(key)
         after = _readable_state(repo)
         return RunResult(
@@ -121,6 +143,7 @@ def run_full(
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
             api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
+            legacy_kept_at=retired[-1].location if retired else None,
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.schema import CHANGES_PATH, DAYS_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH
+from dataset_script.schema import CARD_PATH, CHANGES_PATH, DAYS_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH
 from sync.publish.plan import PublishInput, content_size, plan_commit
 from sync.runs import failures
 from sync.core.errors import SyncError, TransientError
@@ -86,13 +86,19 @@ def run_history(repo: DatasetRepo, head: str | None, run: RunInfo, status: str, 
 
 def apply_once(
     repo: DatasetRepo, build: Callable[[str | None, SyncState | None], PublishInput], repo_id: str,
-    *, damaged_state_ok: bool = False,
+    *, damaged_state_ok: bool = False, prepare: Callable[[], bytes | None] | None = None,
 ) -> tuple[str | None, int]:
     """Plan on the current head and commit with it as parent; re-plan when another writer won.
 
+    The new card keeps the head card's own front-matter keys. `prepare` runs before each attempt
+    reads the head (a migration sets the legacy layout aside there) and may return the card whose
+    front matter to keep when the head has none.
     Returns (commit id or None when nothing changed, bytes written).
     """
+    kept_card = None
     for _ in range(COMMIT_ATTEMPTS):
+        if prepare is not None:
+            kept_card = prepare() or kept_card
         head = repo.head()
         try:
             previous = read_state(repo, head)
@@ -101,7 +107,8 @@ def apply_once(
                 raise
             previous = None  # a rebuild of everything replaces a damaged state
         planned = build(head, previous)
-        commit, _ = plan_commit(planned, previous, repo.list_files(head) if head else [], repo_id)
+        card = (repo.read(CARD_PATH, head) if head else None) or kept_card
+        commit, _ = plan_commit(planned, previous, repo.list_files(head) if head else [], repo_id, card_before=card)
         if commit is None:
             return None, 0
         try:
