@@ -25,7 +25,8 @@ LEGACY_COLUMNS = 33  # the first 33 columns of PRICE_SCHEMA are the old CSV's
 # column → (source, unit / rule in English, 单位 / 规则); the order follows PRICE_SCHEMA.
 COLUMN_DOCS = {
     "code": ("daily.ts_code", "Tushare code, e.g. `600000.SH`", "证券代码，如 `600000.SH`"),
-    "date": ("daily.trade_date", "trading day (SSE calendar)", "交易日（上交所日历）"),
+    "date": ("daily.trade_date", "trading day (SSE calendar), midnight; datetime64 in pandas",
+             "交易日（上交所日历），午夜时间；pandas 中为 datetime64"),
     "open": ("daily", "CNY, unadjusted", "元，不复权"),
     "high": ("daily", "CNY, unadjusted", "元，不复权"),
     "low": ("daily", "CNY, unadjusted", "元，不复权"),
@@ -56,7 +57,7 @@ COLUMN_DOCS = {
     "industry": ("stock_basic", "current value", "当前值"),
     "market": ("stock_basic", "主板 / 创业板 / 科创板 / 北交所 / CDR; 中小板 → 主板", "当前值；中小板归入主板"),
     "exchange": ("stock_basic", "SSE / SZSE / BSE", "交易所"),
-    "list_date": ("stock_basic", "listing day", "上市日期"),
+    "list_date": ("stock_basic", "listing day, midnight; datetime64 in pandas", "上市日期，午夜时间；pandas 中为 datetime64"),
     "adj_factor": ("adj_factor", "cumulative adjustment factor; carried forward when missing", "累计复权因子；缺失时沿用前值"),
     "avg_price": ("derived", "CNY per share = turnover × 10 / volume; null when volume is 0",
                   "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空"),
@@ -65,7 +66,7 @@ COLUMN_DOCS = {
 }
 
 
-_TYPE_NAMES = {"double": "float64", "timestamp[ms]": "timestamp (pandas datetime64)"}
+_TYPE_NAMES = {"double": "float64", "timestamp[ms]": "timestamp"}
 
 
 def intro(coverage: Coverage) -> str:

@@ -11,16 +11,15 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-import io
 import logging
 import threading
 import time
 
 import pandas as pd
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
+from sync.build.shards import from_parquet
 from sync.targets import DatasetRepo
 from sync.publish.verify import status_of
 
@@ -98,7 +97,7 @@ class RepoView:
 
     def _table(self, path: str, head: str) -> pd.DataFrame | None:
         data = self.repo.read(path, head)
-        return None if data is None else pd.read_parquet(io.BytesIO(data))
+        return None if data is None else from_parquet(data).to_pandas()  # dates as date objects
 
     def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Rows of `code` in [start, end] from the monthly shards, plus its newest adj_factor in `.attrs`."""
@@ -122,7 +121,7 @@ class RepoView:
         for path in paths:
             data = self.repo.read(path, head) if head else None
             if data:
-                table = pq.read_table(io.BytesIO(data))
+                table = from_parquet(data)
                 tables.append(table.filter(pc.equal(table.column("code"), code)).to_pandas())
         if not tables:
             return pd.DataFrame(columns=schema.PRICE_SCHEMA.names)

@@ -33,6 +33,7 @@ from sync.core.config import Settings
 from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.core.progress_log import reporting
 from sync.engine import guards
 from sync.targets import DatasetRepo
 from sync.build.restatements import diff_rows, no_changes
@@ -66,7 +67,14 @@ def run_delta(
     end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
-    report = on_progress or (lambda _: None)
+    """Re-fetch the window, add the new days, publish once. `progress`: draw a tqdm bar (a
+    terminal); without, progress goes to the log at least every 30 s."""
+    with reporting(progress, on_progress, lambda: source.client.total_calls) as report:
+        return _delta(repo, source, settings, now, end, repo_id, progress, trigger, report)
+
+
+def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, end: dt.date | None,
+           repo_id: str, progress: bool, trigger: str, report: ProgressCallback) -> RunResult:
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
     guards.check_target(repo, source)

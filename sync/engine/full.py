@@ -35,6 +35,7 @@ from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
 from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.core.progress_log import reporting
 from sync.engine import guards
 from sync.targets import DatasetRepo
 from sync.targets.repo import Retired
@@ -67,9 +68,16 @@ def run_full(
 ) -> RunResult:
     """Rebuild [start, end] and publish once. `migrate_legacy`: the target may hold the old
     pipeline's layout (`all-prices.csv`), which this run replaces (see `DatasetRepo.retire_legacy`);
-    without it such a target is refused before anything is fetched."""
+    without it such a target is refused before anything is fetched. `progress`: draw tqdm bars (a
+    terminal); without, progress goes to the log at least every 30 s."""
+    with reporting(progress, on_progress, lambda: source.client.total_calls) as report:
+        return _full(repo, source, settings, now, start, end, markets, repo_id, progress, trigger, report, migrate_legacy)
+
+
+def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, start: dt.date | None,
+          end: dt.date | None, markets: Sequence[str] | None, repo_id: str, progress: bool, trigger: str,
+          report: ProgressCallback, migrate_legacy: bool) -> RunResult:
     markets = tuple(markets or settings.markets)
-    report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
     guards.check_target(repo, source)
