@@ -17,7 +17,7 @@ from sync.engine.delta import run_delta
 from sync.engine.full import run_full
 from sync.engine.guards import SourceMismatchError
 from sync.publish.plan import Commit
-from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated import DEMO_START, DEMO_STOCKS, MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
 from tests.serving import at, served
@@ -42,7 +42,7 @@ def tushare(market):
 
 
 def tushare_env(server, **extra) -> dict:
-    return cli_env(TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url, SYNC_NOW=TUSHARE_NOW, **extra)
+    return cli_env(**{"TUSHARE_TOKEN": TOKEN, "TUSHARE_API_URL": server.url, "SYNC_NOW": TUSHARE_NOW, **extra})
 
 
 def no_token_env(**extra) -> dict:
@@ -83,7 +83,7 @@ def test_the_state_records_the_demo_market_and_its_spec(tmp_path):
     full = sync("full", "--start", "20260105", cwd=tmp_path, env=cli_env(SYNC_NOW=DEMO_NOW))
     assert full.returncode == 0, full.stderr
     assert state_of(tmp_path / "dataset")["source"] == {
-        "kind": "synthetic", "spec": {"seed": 7, "start": "2025-11-24", "stocks": 100}}
+        "kind": "synthetic", "spec": {"seed": 7, "start": DEMO_START.isoformat(), "stocks": DEMO_STOCKS}}
 
 
 @pytest.mark.parametrize("command", [["delta"], ["full", "--start", "20240102"]])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_script.schema import SCHEMA_VERSION, shard_path
@@ -103,19 +104,20 @@ def _fix(repo: DatasetRepo, ours: SourceIdentity, recorded: SourceIdentity | Non
 
 
 def _same_bars(repo: DatasetRepo, head: str | None, state: SyncState, source: Source) -> bool:
-    """Do the published bars of the newest published day match this source's (one `daily` call)?"""
+    """Do the published bars of the newest published day match this source's (one `daily` call):
+    nearly every published code has a bar there, with the same close?"""
     day = state.watermark
     table = read_table(repo, head, shard_path(day))
     if table is None:
         return False
-    rows = table.filter(pc.equal(table.column("date"), pc.scalar(day))).to_pandas()
+    rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()
     published = rows.loc[~rows["is_paused"], ["code", "close"]]
     fetched = source.query("daily", trade_date=ymd(day))[["ts_code", "close"]].rename(columns={"ts_code": "code"})
     both = published.merge(fetched, on="code", suffixes=("_published", "_source"))
     if both.empty:
         return False
     agree = (both["close_published"] - both["close_source"]).abs() < 1e-6
-    overlap = len(both) / max(len(published), len(fetched))
+    overlap = len(both) / len(published)  # the source also has other markets' bars
     return bool(agree.mean() >= MATCHING_CLOSES and overlap >= MATCHING_CLOSES)
 
 

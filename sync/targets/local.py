@@ -169,7 +169,7 @@ class LocalFolderRepo:
     def lock(self) -> Iterator[None]:
         """Single-flight; a plain dataset folder is adopted into the versioned layout here."""
         with single_flight(self.store / "run.lock", self.description):
-            if self._is_plain():
+            if self._is_plain() and not self.legacy_layout():  # a legacy folder is only ever migrated
                 with self._write_lock():
                     self._adopt_if_plain()
             yield
@@ -373,7 +373,7 @@ class LocalFolderRepo:
 
     def _collect_garbage(self) -> None:
         """Remove versions that neither main, main's previous version nor a staging key uses."""
-        keep = {self.head()}
+        keep = {None if self.legacy_layout() else self.head()}  # a legacy folder has no version yet
         previous = self.store / "previous"
         if previous.is_file():
             keep.add(previous.read_text().strip())
