@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -33,9 +34,9 @@ pretty_name: the old name
 
 # A-share prices (old pipeline)
 """
-OLD_CSV = ("code,date,open,high,low,close\n"
-           "600000.SH,2024-01-02,7.1,7.3,7.0,7.2\n"
-           "600001.SH,2024-01-02,5.0,5.2,4.9,5.1\n").encode()
+OLD_CSV = (b"code,date,open,high,low,close\n"
+           b"600000.SH,2024-01-02,7.1,7.3,7.0,7.2\n"
+           b"600001.SH,2024-01-02,5.0,5.2,4.9,5.1\n")
 OLD_FILES = {"README.md": OLD_CARD, LEGACY_CSV: OLD_CSV, ".last_update_date": b"20240102"}
 
 
@@ -129,7 +130,7 @@ def test_migrating_the_hub_repo_tags_the_csv_and_replaces_it_in_one_commit(tmp_p
     assert legacy_hub.tags(REPO_ID)[LEGACY_TAG] == legacy_head
     assert len(legacy_hub.commit_dates(REPO_ID)) == commits_before + 1  # one commit adds and deletes
     old = hf_hub_download(REPO_ID, LEGACY_CSV, repo_type="dataset", revision=LEGACY_TAG, cache_dir=tmp_path / "c")
-    assert open(old, "rb").read() == OLD_CSV
+    assert Path(old).read_bytes() == OLD_CSV
     files = legacy_hub.files(REPO_ID)
     assert LEGACY_CSV not in files and STATE_PATH in files
     assert files[".last_update_date"] == b"20240227"

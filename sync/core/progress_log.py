@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from sync.core.progress import Progress, ProgressCallback
+
 log = logging.getLogger("sync.progress")
 
 INTERVAL = 30.0  # seconds between two lines at most
@@ -30,7 +32,7 @@ class ProgressLog:
     def __init__(self, interval: float = INTERVAL, calls: Callable[[], int] | None = None,
                  clock: Callable[[], float] = time.monotonic, logger: logging.Logger = log):
         self.interval, self.calls, self.clock, self.log = interval, calls, clock, logger
-        self.latest = None          # the newest Progress
+        self.latest: Progress | None = None
         self._phase_started = 0.0   # when the current phase began (for the ETA)
         self._last_line = None      # when the last line was logged
         self._lock = threading.Lock()
@@ -45,7 +47,7 @@ class ProgressLog:
         self._stop.set()
         self._thread.join()
 
-    def __call__(self, progress) -> None:  # progress: sync.runs.result.Progress
+    def __call__(self, progress: Progress) -> None:
         with self._lock:
             now = self.clock()
             new_phase = self.latest is None or self.latest.phase != progress.phase
@@ -98,14 +100,19 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def both(*callbacks: Callable | None) -> Callable:
+def both(*callbacks: ProgressCallback | None) -> ProgressCallback:
     """One callback that calls each of `callbacks` (None ones skipped)."""
     chosen = [c for c in callbacks if c is not None]
-    return lambda progress: [c(progress) for c in chosen] and None
+    def call(progress: Progress) -> None:
+        for callback in chosen:
+            callback(progress)
+
+    return call
 
 
 @contextlib.contextmanager
-def reporting(tty: bool, on_progress: Callable | None, calls: Callable[[], int] | None = None) -> Iterator[Callable]:
+def reporting(tty: bool, on_progress: ProgressCallback | None,
+              calls: Callable[[], int] | None = None) -> Iterator[ProgressCallback]:
     """The callback a run reports to: `on_progress`, plus log lines when there is no terminal
     (with one, tqdm draws the bars)."""
     if tty:

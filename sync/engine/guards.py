@@ -27,8 +27,8 @@ from dataset_script.state import SourceIdentity, SyncState
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.fetch.source import Source
-from sync.publish.apply import read_table
-from sync.targets import HUB_PREFIX, DatasetRepo
+from sync.publish.head import Head
+from sync.targets import DatasetRepo, is_hub
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class SourceMismatchError(SyncError):
 
 def check_target(repo: DatasetRepo, source: Source) -> None:
     """The synthetic market reaches a Hub repo only with SYNC_SOURCE=synthetic (checked before any I/O)."""
-    if source.identity.kind != "synthetic" or not repo.description.startswith(HUB_PREFIX) or source.explicit:
+    if source.identity.kind != "synthetic" or not is_hub(repo.description) or source.explicit:
         return
     raise SourceMismatchError(
         f"{repo.description} is a Hub repo and TUSHARE_TOKEN is not set (an empty value counts as unset), so this "
@@ -69,14 +69,17 @@ def check_schema(repo: DatasetRepo, state: SyncState) -> None:
         "(the same days, rewritten in the new format, one commit); nothing was changed")
 
 
-def check_source(repo: DatasetRepo, head: str | None, state: SyncState | None, source: Source) -> SourceIdentity:
-    """The identity to record in the next commit; refuse a run whose source differs from the recorded one."""
+def check_source(head: Head | None, source: Source) -> SourceIdentity:
+    """The identity to record in the next commit; refuse a run whose source differs from the one
+    recorded at `head` (None, or a head without a state: nothing published, nothing to differ from)."""
     ours = source.identity
-    if state is None:
+    state = head.state if head else None
+    if head is None or state is None:
         return ours
+    repo = head.repo
     recorded = state.source
     if recorded is None:
-        if _same_bars(repo, head, state, source):
+        if _same_bars(head, state, source):
             log.info("%s records no source; its bars on %s are this run's source's (%s): recording it",
                      repo.description, state.watermark.isoformat(), ours.describe())
             return ours
@@ -98,16 +101,16 @@ def _holds(recorded: SourceIdentity) -> str:
 def _fix(repo: DatasetRepo, ours: SourceIdentity, recorded: SourceIdentity | None = None) -> str:
     if ours.kind == "synthetic" and (recorded is None or recorded.kind == "tushare"):
         return "set TUSHARE_TOKEN to your Tushare Pro token (an empty value counts as unset)"
-    where = "delete that Hub repo" if repo.description.startswith(HUB_PREFIX) else f"remove {repo.description.removeprefix('folder ')}"
+    where = "delete that Hub repo" if is_hub(repo.description) else f"remove {repo.description.removeprefix('folder ')}"
     return (f"publish this source's data to another target (--repo or DATASET_REPO), or {where} first "
             "(its data cannot be mixed with this source's)")
 
 
-def _same_bars(repo: DatasetRepo, head: str | None, state: SyncState, source: Source) -> bool:
+def _same_bars(head: Head, state: SyncState, source: Source) -> bool:
     """Do the published bars of the newest published day match this source's (one `daily` call):
     nearly every published code has a bar there, with the same close?"""
     day = state.watermark
-    table = read_table(repo, head, shard_path(day))
+    table = head.table(shard_path(day))
     if table is None:
         return False
     rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()
