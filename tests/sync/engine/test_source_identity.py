@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 
 import pytest
@@ -20,8 +19,9 @@ from sync.publish.plan import Commit
 from sync.simulated import DEMO_START, DEMO_STOCKS, MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
-from tests.serving import at, served
-from tests.test_cli import cli_env, sync
+from tests.support.serving import at, served
+from tests.support.cli import cli_env, sync
+from tests.support.folders import snapshot
 
 TOKEN = "identity-test-token-5c1d"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 29)
@@ -48,17 +48,6 @@ def tushare_env(server, **extra) -> dict:
 def no_token_env(**extra) -> dict:
     """What a missing CI secret gives: TUSHARE_TOKEN set to the empty string."""
     return cli_env(TUSHARE_TOKEN="", SYNC_NOW=TUSHARE_NOW, **extra)
-
-
-def snapshot(folder) -> str:
-    """Every path and byte under the folder's parent (the dataset, its store, its tags)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.parent.rglob("*")):
-        if path.is_symlink():
-            digest.update(f"{path} -> {path.readlink()}\n".encode())
-        elif path.is_file() and not path.name.endswith(".lock"):
-            digest.update(f"{path}\n".encode() + path.read_bytes())
-    return digest.hexdigest()
 
 
 def state_of(folder) -> dict:

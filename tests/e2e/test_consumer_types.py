@@ -25,7 +25,7 @@ from sync.publish.plan import Commit
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.targets import open_repo
-from tests.serving import at, rows_of, served
+from tests.support.serving import at, rows_of, served
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)
 

@@ -17,9 +17,9 @@ from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, STATE_PATH
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
-from tests.serving import at, rows_of
-from tests.test_cli import cli_env, sync
-from tests.test_source_identity import snapshot
+from tests.support.serving import at, rows_of
+from tests.support.cli import cli_env, sync
+from tests.support.folders import snapshot
 
 TOKEN = "legacy-test-token-41f0"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 29)

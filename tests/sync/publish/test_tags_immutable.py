@@ -12,7 +12,7 @@ from sync.engine.delta import run_delta
 from sync.engine.full import run_full
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.targets import open_repo
-from tests.serving import at, rows_of, served
+from tests.support.serving import at, rows_of, served
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 29)
 REPO_ID = "someone/prices"

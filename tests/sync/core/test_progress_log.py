@@ -8,7 +8,7 @@ import re
 
 from sync.core.progress_log import INTERVAL, ProgressLog
 from sync.core.progress import Progress
-from tests.test_cli import cli_env, sync
+from tests.support.cli import cli_env, sync
 
 LINE = re.compile(r"progress: (plan|fetch|build|publish)( \d+/\d+ \w+ \(\d+%\))?, \d+ API calls(, ETA \S+)?$")
 
