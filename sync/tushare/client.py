@@ -395,7 +395,8 @@ class TushareClient:
         if stated and self.limiter.lower(api, stated):
             logger.warning("Tushare %s: the server allows %d/min; pacing at that from now on", api, stated)
         limit = self.limiter.limit(api)
-        ours, everyone = self.limiter.recent(api), self.limiter.recent(ACCOUNT)
+        # this window's calls before the refused one (which the limiter counted too)
+        ours, everyone = self.limiter.recent(api) - 1, self.limiter.recent(ACCOUNT) - 1
         quota = stated or limit
         # Per account: refused just as our calls to all interfaces together reached the limit. More
         # than that accepted in the window proves the quota is per interface.
