@@ -77,6 +77,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_PAGES = 10_000  # a server that ignores `offset` must not loop us forever
+ROUND_PAGE, ROUND_PAGE_MIN = 100, 1000  # a short page of k x 100 >= 1,000 rows may be a lower server cap
 
 PACING_WINDOW_S = 60.5  # our rolling window: a minute plus a margin for latency jitter
 QUOTA_WAIT_S = 61.0  # the longest wait after a per-minute quota reply: the server's minute plus a margin
@@ -219,7 +220,8 @@ class TushareClient:
     """Strict Tushare Pro client. Constructing it does no I/O; `query` does.
 
     `rate_per_min` paces every interface; `rate_overrides` sets other per-interface limits
-    (default: stock_basic at min(50, rate_per_min), its documented quota). `calls`, `pages` and
+    (default: stock_basic at min(50, rate_per_min), its documented quota). `row_caps` overrides the
+    documented rows per call of some interfaces (pages are asked for only after a full one). `calls`, `pages` and
     `rows` count HTTP requests (retries included), pages and rows per interface.
     """
 
@@ -230,6 +232,7 @@ class TushareClient:
         *,
         rate_per_min: int = 200,
         rate_overrides: Mapping[str, int] | None = None,
+        row_caps: Mapping[str, int] | None = None,
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -249,6 +252,7 @@ class TushareClient:
         if any(n < 1 for n in self._rates.values()):
             raise ValueError("rate_overrides must all be >= 1 request per minute")
         self._rate_per_min = rate_per_min
+        self.row_caps = {**ROW_CAPS, **(row_caps or {})}
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout)
         self._sleep = sleep
@@ -322,7 +326,7 @@ class TushareClient:
             fields, items = self._request(api, field_text, params)
             self._count_page(api, len(items))
             return fields, items
-        cap = ROW_CAPS.get(api, DEFAULT_ROW_CAP)
+        cap = self.row_caps.get(api, DEFAULT_ROW_CAP)
         fields: list[str] = []
         rows: list[list] = []
         previous: list[list] | None = None
@@ -471,10 +475,17 @@ class TushareClient:
 
 
 def _page_is_full(page_rows: int, cap: int, server_cap: int | None) -> bool:
-    """Ask for the next page? Only when this one is full: it holds our limit, or a cap the server
-    showed earlier, or a round thousand rows (servers have capped at 5,000 below a documented
-    6,000). `has_more` is not consulted: the real server says `true` on complete pages."""
-    return page_rows > 0 and (page_rows >= cap or page_rows == server_cap or page_rows % 1000 == 0)
+    """Ask for the next page? Only when this one may be full: it holds our limit, or a cap the server
+    showed earlier, or a round number of rows (a multiple of 100, at least 1,000), as caps are:
+    servers have capped daily at 5,000 below a documented 6,000, and stk_limit at 4,800 below
+    5,800. That probe costs a call on about 1 page in 100. `has_more` is not consulted: the real
+    server says `true` on complete pages."""
+    return page_rows > 0 and (page_rows >= cap or page_rows == server_cap or is_round_page(page_rows))
+
+
+def is_round_page(rows: int) -> bool:
+    """A page size a server cap could be (the planner counts the extra call it costs)."""
+    return rows >= ROUND_PAGE_MIN and rows % ROUND_PAGE == 0
 
 
 class Page(NamedTuple):
