@@ -35,7 +35,7 @@ from sync.core.errors import SyncError
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.targets import DatasetRepo
 from sync.build.restatements import diff_rows, no_changes
-from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
+from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since, slowed_note, slowed_since
 from sync.build.shards import merge_shard, split_by_month
 from sync.fetch.source import Source
 from dataset_script.state import SyncState
@@ -67,6 +67,7 @@ def run_delta(
 ) -> RunResult:
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
+    slowed = slowed_since(source)
     run = RunInfo.start("delta", trigger, now)
     with repo.lock(), failures.recorded(repo.description, run, calls):
         state = read_state(repo, repo.head())
@@ -87,7 +88,7 @@ def run_delta(
             return RunResult(
                 kind="delta", published=False, commit=None, watermark_before=state.watermark,
                 watermark=state.watermark, days=[], rows=state.rows, bytes_written=0, api_calls=calls(),
-                stopped=unpublished, run_id=run.run_id)
+                stopped=unpublished, run_id=run.run_id, slowed=slowed())
         stocks = select_stocks(source.stocks(), state.markets)
         known = {} if probed is None else {(LATEST_API, new[0]): probed}  # the probe's rows are not fetched twice
         fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report, known)
@@ -102,6 +103,8 @@ def run_delta(
             rows = rebuilt_rows(repo, head, days, fetched, stocks, names)
             shards, changes = merged_shards(repo, head, fetched.days, rows, run.run_id)
             status, message = _outcome(fetched)
+            if slowed():
+                message += f"; {slowed_note(slowed())}"
             return PublishInput(
                 shards=shards, changes=changes, stocks=stocks_table(stocks),
                 **run_history(repo, head, run, status, calls(), message),
@@ -118,7 +121,7 @@ def run_delta(
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
             watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
-            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id,
+            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id, slowed=slowed(),
         )
 
 

@@ -33,16 +33,17 @@ from sync.publish.plan import BuiltShard, PublishInput
 from sync.core.config import DEFAULT_START, Settings
 from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
-from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
+from sync.fetch.plan import FetchPlan, NonStock, group_by_month, plan_fetch, shape_costs
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.targets import DatasetRepo
 from sync.build.restatements import diff_rows, no_changes
-from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
+from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since, slowed_note, slowed_since
 from sync.build.shards import from_parquet, merge_shard
 from sync.fetch.source import Source
 from dataset_script.state import SyncState
 from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
-from sync.fetch.listed_on_day import listed_on, select_stocks
+from sync.fetch.listed_on_day import listed_codes_per_day, listed_on, select_stocks
+from sync.tushare.apis import FULL_MARKET_STOCKS, available, nonstock_listed, year_fraction
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def run_full(
     markets = tuple(markets or settings.markets)
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
+    slowed = slowed_since(source)
     run = RunInfo.start("full", trigger, now)
     with repo.lock(), failures.recorded(repo.description, run, calls):
         before = _readable_state(repo)
@@ -82,7 +84,7 @@ def run_full(
         check_keepable(before, days, markets)
         market = select_stocks(source.stocks(), ALL_MARKETS)
         stocks = market[market["market"].isin(markets)].reset_index(drop=True)
-        plan = plan_fetch(days, market, stocks)
+        plan = plan_full(source, days, market, stocks)
         log.info(plan.describe(source.rate_per_min))
         report(Progress("plan", 0, len(plan.chunks), "chunk", source.client.total_calls))
         _prune_old_checkpoints(repo, settings, now)
@@ -105,6 +107,9 @@ def run_full(
             report(Progress("publish", calls=source.client.total_calls))
 
             status, message = _outcome(rebuilt)
+            if slowed():
+                message += f"; {slowed_note(slowed())}"
+                log.warning("this run was %s", slowed_note(slowed()))
 
             def build(head: str | None, previous: SyncState | None) -> PublishInput:
                 planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
@@ -120,8 +125,35 @@ def run_full(
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
-            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
+            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id, slowed=slowed(),
         )
+
+
+def plan_full(source: Source, days: Sequence[dt.date], market: pd.DataFrame, stocks: pd.DataFrame) -> FetchPlan:
+    """The fetch plan; stk_limit's funds and B shares are counted from one probed day when they
+    could decide its shape (per day is cheaper than per stock before counting them)."""
+    stk = shape_costs(days, market, stocks)["stk_limit"]
+    if not stk["per-day"] or stk["per-day"] >= stk["per-stock"]:
+        return plan_fetch(days, market, stocks)  # per stock, which never sees a fund, wins anyway
+    nonstock, calls = probe_nonstock(source, days, market)
+    return plan_fetch(days, market, stocks, nonstock, probe_calls=calls)
+
+
+def probe_nonstock(source: Source, days: Sequence[dt.date], market: pd.DataFrame) -> tuple[NonStock, int]:
+    """Count the non-stock codes (funds, B shares) in stk_limit on the newest day it has, and scale
+    our estimate of their history to it: (rows per day, calls the probe made)."""
+    day = [d for d in days if available("stk_limit", d)][-1]
+    before = source.client.calls["stk_limit"]
+    rows = source.query("stk_limit", trade_date=ymd(day))
+    calls = source.client.calls["stk_limit"] - before
+    seen = int((~rows["ts_code"].isin(set(market["code"]))).sum())
+    if len(rows):
+        scale = seen / max(nonstock_listed(year_fraction(day)), 1.0)
+    else:  # nothing published for that day yet: our estimate, scaled to the market's size
+        scale = listed_codes_per_day(market, [day])[0] / FULL_MARKET_STOCKS
+    log.info("stk_limit lists %d codes that are not stocks on %s (funds, B shares); counting their pages",
+             seen, day.isoformat())
+    return (lambda d: scale * nonstock_listed(year_fraction(d))), calls
 
 
 def _readable_state(repo: DatasetRepo) -> SyncState | None:
@@ -174,7 +206,9 @@ class MonthBuilder:
         self.shards = shards
         self.built = 0  # months done (built, or skipped after a held-back day)
         self.result = Rebuilt({}, [], pd.DataFrame(), None)
-        self._ready_after = _ready_after(self.months, plan)
+        self._needs = _chunks_per_month(self.months, plan)
+        self._done: set[int] = set()
+        self._lock = threading.Lock()
         self._queued = 0
         self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -193,17 +227,21 @@ class MonthBuilder:
         self._queue.put(None)
         self._thread.join()
 
-    def spilled(self, chunk: int) -> None:
-        """Chunk `chunk` of the plan is in the spill: queue the months it completes. A failed build
-        (e.g. a settled day without bars) stops the fetch here."""
+    def spilled(self, chunk: int | None) -> None:
+        """Chunk `chunk` of the plan is in the spill (from any fetching thread): queue, in order, the
+        months whose chunks are all in. A failed build (e.g. a settled day without bars) stops the
+        fetch here. None: every chunk is in."""
         self._raise()
-        while self._queued < len(self.months) and self._ready_after[self._queued] <= chunk:
-            self._queue.put(self._queued)
-            self._queued += 1
+        with self._lock:
+            if chunk is not None:
+                self._done.add(chunk)
+            while self._queued < len(self.months) and (chunk is None or self._needs[self._queued] <= self._done):
+                self._queue.put(self._queued)
+                self._queued += 1
 
     def finish(self, report: ProgressCallback) -> Rebuilt:
         """Every chunk is spilled: build the months left, then return what the rebuild produced."""
-        self.spilled(max(self._ready_after, default=-1))
+        self.spilled(None)
         self._queue.put(None)
         shown = -1
         while self._thread.is_alive():
@@ -253,15 +291,15 @@ class MonthBuilder:
             result.stopped = verdicts.held_back
 
 
-def _ready_after(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[int]:
-    """Per month, the last chunk (index in the plan) holding one of its days; -1 when none does.
-    A per-day plan completes a month with each chunk; a per-stock plan only with its last chunk."""
+def _chunks_per_month(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[set[int]]:
+    """Per month, the chunks (indices in the plan) holding one of its days: a per-day or range chunk
+    holds one month of one interface; a per-stock chunk holds every month."""
     month_of = {day: i for i, days in enumerate(months) for day in days}
-    ready = [-1] * len(months)
+    needs: list[set[int]] = [set() for _ in months]
     for index, chunk in enumerate(plan.chunks):
         for i in {month_of[d] for d in chunk.days if d in month_of}:
-            ready[i] = index
-    return ready
+            needs[i].add(index)
+    return needs
 
 
 def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None, rebuilt: Rebuilt,

@@ -29,14 +29,30 @@ class RunResult:
     api_calls: Mapping[str, int]
     stopped: tuple[dt.date, str] | None = None
     run_id: str | None = None  # the run's row in meta/runs.parquet, when it published
+    slowed: Mapping[str, int] = dataclasses.field(default_factory=dict)  # interface ("*": all) → lowest pace/min
 
     def headline(self) -> str:
         """One line for humans, e.g. 'complete through 2024-04-12; 2024-04-15 not yet published'."""
         through = f"complete through {self.watermark.isoformat()}" if self.watermark else "no complete day"
         if self.stopped:
             day, reason = self.stopped
-            return f"{through}; {day.isoformat()} not yet published ({reason})"
-        return through if self.published else f"nothing new: {through}"
+            line = f"{through}; {day.isoformat()} not yet published ({reason})"
+        else:
+            line = through if self.published else f"nothing new: {through}"
+        return line + (f"; {slowed_note(self.slowed)}" if self.slowed else "")
+
+
+def slowed_note(slowed: Mapping[str, int]) -> str:
+    """'slowed by Tushare's per-minute quota (shared with another job?): daily to 98/min'."""
+    paces = ", ".join(f"{'all interfaces together' if api == '*' else api} to {n}/min" for api, n in sorted(slowed.items()))
+    return f"slowed by Tushare's per-minute quota (another job may share the token): {paces}"
+
+
+def slowed_since(source: Source) -> Callable[[], dict[str, int]]:
+    """A function giving the interfaces a quota refusal slowed from now on, and their lowest pace."""
+    before = {api: record.refusals for api, record in source.client.slowed.items()}
+    return lambda: {api: record.lowest for api, record in source.client.slowed.items()
+                    if record.refusals > before.get(api, 0)}
 
 
 TRIGGERS = ("cli", "schedule", "button", "catch-up")
