@@ -376,14 +376,25 @@ def _prune_old_checkpoints(repo: DatasetRepo, settings: Settings, now: dt.dateti
         log.info("removed %d checkpoint area(s) older than %s", len(removed), settings.checkpoint_max_age)
 
 
+SEED_LOOKBACK_DAYS = 92  # the seed's one multi-code call looks this far back; older closes cost a call each
+
+
 def seed_closes(source: Source, stocks: pd.DataFrame, daily: pd.DataFrame, day: dt.date) -> pd.DataFrame:
-    """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended)."""
+    """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended).
+
+    One `daily` call for all of them (ts_code takes a comma-separated list) over the last
+    SEED_LOOKBACK_DAYS, so the plan can count it; a stock suspended for longer costs one more call.
+    """
     listed = stocks[listed_on(stocks, day - dt.timedelta(days=1)) & listed_on(stocks, day)]
     missing = sorted(set(listed["code"]) - set(daily["ts_code"]))
     if not missing:
         return empty_carry()
     before = ymd(day - dt.timedelta(days=1))
-    bars = source.query_many([("daily", {"ts_code": code, "end_date": before}) for code in missing])
-    found = pd.concat(bars, ignore_index=True).rename(columns={"ts_code": "code", "trade_date": "date"})
-    found = found.assign(adj_factor=float("nan"))
+    recent = source.query("daily", ts_code=",".join(missing), start_date=ymd(day - dt.timedelta(days=SEED_LOOKBACK_DAYS)),
+                          end_date=before)
+    older = sorted(set(missing) - set(recent["ts_code"]))
+    bars = [recent, *source.query_many([("daily", {"ts_code": code, "end_date": before}) for code in older])]
+    found = pd.concat([b for b in bars if len(b)], ignore_index=True) if any(len(b) for b in bars) else recent
+    found = found.sort_values("trade_date").drop_duplicates("ts_code", keep="last")
+    found = found.rename(columns={"ts_code": "code", "trade_date": "date"}).assign(adj_factor=float("nan"))
     return carry_from(found[["code", "date", "close", "adj_factor"]]) if len(found) else empty_carry()

@@ -42,6 +42,7 @@ ALLOWED: Mapping[str, tuple[str, ...]] = {api: ("per-day", "per-stock", "range")
 # Rows of a sparse interface (suspend_d) per listed stock-day, to count a month's range pages:
 # suspensions are typically tens of names a day (more in a crash, e.g. July 2015).
 SPARSE_SHARE = 0.02
+SEED_CALLS = 1  # daily: the last closes of the stocks suspended on the first day (sync.engine.full.seed_closes)
 
 NonStock = Callable[[dt.date], float]  # estimated non-stock rows in a day's stk_limit cross-section
 
@@ -111,6 +112,7 @@ def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataF
         options = {shape: n for shape, n in costs[api].items() if force is None or shape == force} or costs[api]
         shapes[api] = min(options, key=lambda shape: (options[shape], SHAPES.index(shape)))
     calls = {api: costs[api][shapes[api]] + (probe_calls if api == "stk_limit" else 0) for api in DAY_APIS}
+    calls["daily"] += SEED_CALLS
     chunks = tuple(chunk for api in DAY_APIS for chunk in _chunks(api, shapes[api], days, universe))
     return FetchPlan(shapes, chunks, calls, probe_calls)
 
