@@ -132,11 +132,12 @@ def run_full(
 def plan_full(source: Source, days: Sequence[dt.date], market: pd.DataFrame, stocks: pd.DataFrame) -> FetchPlan:
     """The fetch plan; stk_limit's funds and B shares are counted from one probed day when they
     could decide its shape (per day is cheaper than per stock before counting them)."""
-    stk = shape_costs(days, market, stocks)["stk_limit"]
+    caps = source.client.row_caps
+    stk = shape_costs(days, market, stocks, row_caps=caps)["stk_limit"]
     if not stk["per-day"] or stk["per-day"] >= stk["per-stock"]:
-        return plan_fetch(days, market, stocks)  # per stock, which never sees a fund, wins anyway
+        return plan_fetch(days, market, stocks, row_caps=caps)  # per stock, which never sees a fund, wins anyway
     nonstock, calls = probe_nonstock(source, days, market)
-    return plan_fetch(days, market, stocks, nonstock, probe_calls=calls)
+    return plan_fetch(days, market, stocks, nonstock, probe_calls=calls, row_caps=caps)
 
 
 def probe_nonstock(source: Source, days: Sequence[dt.date], market: pd.DataFrame) -> tuple[NonStock, int]:

@@ -102,11 +102,11 @@ def group_by_month(days: Sequence[dt.date]) -> list[list[dt.date]]:
 
 def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataFrame,
                nonstock: NonStock | None = None, *, probe_calls: int = 0,
-               force: str | None = None) -> FetchPlan:
+               force: str | None = None, row_caps: Mapping[str, int] = ROW_CAPS) -> FetchPlan:
     """The cheapest shape per interface. `market`: every stock (all markets), `universe`: the
     selected ones; `nonstock`: stk_limit's extra rows per day (None: none); `force`: one shape for
-    every interface that allows it (tests)."""
-    costs = shape_costs(days, market, universe, nonstock)
+    every interface that allows it (tests); `row_caps`: the rows per page the client asks for."""
+    costs = shape_costs(days, market, universe, nonstock, row_caps)
     shapes = {}
     for api in DAY_APIS:
         options = {shape: n for shape, n in costs[api].items() if force is None or shape == force} or costs[api]
@@ -118,18 +118,19 @@ def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataF
 
 
 def shape_costs(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataFrame,
-                nonstock: NonStock | None = None) -> dict[str, dict[str, int]]:
+                nonstock: NonStock | None = None, row_caps: Mapping[str, int] = ROW_CAPS) -> dict[str, dict[str, int]]:
     """Pages each allowed shape needs, per interface."""
     sizes = dict(zip(days, listed_codes_per_day(market, days), strict=True))
     out: dict[str, dict[str, int]] = {}
     for api in DAY_APIS:
         span = [d for d in days if available(api, d)]
         extra = nonstock if api == "stk_limit" and nonstock else (lambda _: 0.0)
-        costs = {"per-day": sum(_pages(api, sizes[d] + round(extra(d))) for d in span)}
+        cap = row_caps.get(api, ROW_CAPS[api])
+        costs = {"per-day": sum(_pages(api, sizes[d] + round(extra(d)), cap) for d in span)}
         per_code = listed_days_per_code(universe, span) if span else pd.Series(dtype=int)
-        costs["per-stock"] = sum(_pages(api, int(n)) for n in per_code if n > 0)
+        costs["per-stock"] = sum(_pages(api, int(n), cap) for n in per_code if n > 0)
         if "range" in ALLOWED[api]:
-            costs["range"] = sum(max(1, math.ceil(SPARSE_SHARE * sum(sizes[d] for d in month) / ROW_CAPS[api]))
+            costs["range"] = sum(max(1, math.ceil(SPARSE_SHARE * sum(sizes[d] for d in month) / cap))
                                  for month in group_by_month(span))
         out[api] = {shape: n for shape, n in costs.items() if shape in ALLOWED[api]}
     return out
@@ -160,6 +161,7 @@ def _chunks(api: str, shape: str, days: Sequence[dt.date], universe: pd.DataFram
     return chunks
 
 
-def _pages(api: str, rows: int) -> int:
-    """Calls for one request of up to `rows` rows: its pages (a sparse interface fits in one)."""
-    return 1 if APIS[api].sparse else max(1, math.ceil(rows / ROW_CAPS[api]))
+def _pages(api: str, rows: int, cap: int) -> int:
+    """Calls for one request of up to `rows` rows: its pages (a sparse interface fits in one), and the
+    client's probe after a page of exactly `cap` rows."""
+    return 1 if APIS[api].sparse else rows // cap + 1 if rows and rows % cap == 0 else max(1, math.ceil(rows / cap))

@@ -167,6 +167,7 @@ class TushareServer:
         self.drop_fields = _checked_drop_fields(drop_fields or {})
         self._listings = query.Listings(market.spec.seed)
         self.calls: collections.Counter = collections.Counter()
+        self.refused: collections.Counter = collections.Counter()  # per-minute quota replies (40203), per interface
         self._clock = clock or _shanghai_now
         self.publication = publication
         self._address = (host, port)
@@ -269,6 +270,8 @@ class TushareServer:
         now = self.now()
         limit = self._over_quota(token, api, now)
         if limit is not None:
+            with self._lock:
+                self.refused[api] += 1
             return envelope(PERMISSION_ERROR, f"抱歉，您每分钟最多访问该接口{limit}次，{DOC_LINK}", None)
         try:
             page = self._query(api, token, params, fields, now)
