@@ -1,6 +1,8 @@
 """Full sync: rebuild the trading days in [start, end], keep every published day outside, publish once.
 
-Fetched chunks (a month of days, or a batch of stocks) are checkpointed as soon as they arrive
+Each interface is fetched on its own cheapest shape (`sync.fetch.plan`; stk_limit's funds counted
+from one probed day, `plan_full`), all of them concurrently, each at its own quota. Fetched chunks
+(one interface's month of days, or batch of stocks) are checkpointed as soon as they arrive
 (see `sync.fetch.checkpoints`), so an interrupted rebuild resumes without refetching them. Each month is
 built from a local spill as soon as its chunks are in (`MonthBuilder`, while the fetcher waits on
 the quota) and written to disk at once, each day judged by `sync.build.day_status`: complete and
