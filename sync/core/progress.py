@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Literal, get_args
 
 RunKind = Literal["full", "delta"]
-Trigger = Literal["cli", "schedule", "button", "catch-up"]
+Trigger = Literal["cli", "schedule", "button", "catch-up", "resume"]
 RunStatus = Literal["success", "failed", "interrupted"]
 """A row of meta/runs.parquet: published (success), or failed / interrupted before publishing."""
 Phase = Literal["plan", "fetch", "build", "publish"]

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
+from sync.engine import preflight
 from sync.runs import failures
 from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
@@ -71,7 +72,8 @@ def run_delta(
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
-    with repo.lock(), failures.recorded(repo.description, run, calls):
+    preflight.check(repo, source, settings, now)  # the Hub token can write, Tushare takes the token: before any fetch
+    with repo.lock(), failures.recorded(repo, run, calls):
         state = read_state(repo, repo.head())
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")

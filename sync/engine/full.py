@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
+from sync.engine import preflight
 from sync.runs import failures
 from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
 from sync.fetch.checkpoints import Checkpoints
@@ -68,7 +69,8 @@ def run_full(
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
-    with repo.lock(), failures.recorded(repo.description, run, calls):
+    preflight.check(repo, source, settings, now)  # the Hub token can write, Tushare takes the token: before any fetch
+    with repo.lock(), failures.recorded(repo, run, calls, resume=failures.resume_input(start, end, markets)):
         before = _readable_state(repo)
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START

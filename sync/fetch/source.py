@@ -56,8 +56,18 @@ class Source:
     def names(self) -> pd.DataFrame:
         return self.query("namechange")
 
+    # (start, end, reply) of the trade_cal calls made: a later range inside one is served from it,
+    # so the run's own calendar costs no call after the up-front token check fetched a wider one.
+    calendars: list[tuple[dt.date, dt.date, pd.DataFrame]] = dataclasses.field(default_factory=list, repr=False)
+
     def calendar(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        return self.query("trade_cal", exchange="SSE", start_date=ymd(start), end_date=ymd(end))
+        for first, last, reply in self.calendars:
+            if first <= start and end <= last:
+                days = reply["cal_date"]
+                return reply[(days >= pd.Timestamp(start)) & (days <= pd.Timestamp(end))].reset_index(drop=True)
+        reply = self.query("trade_cal", exchange="SSE", start_date=ymd(start), end_date=ymd(end))
+        self.calendars.append((start, end, reply))
+        return reply.copy()
 
 
 @contextlib.contextmanager

@@ -78,10 +78,13 @@ def read_manifest(repo: DatasetRepo, head: str | None, state: SyncState) -> pa.T
 
 def run_history(repo: DatasetRepo, head: str | None, run: RunInfo, status: str, api_calls: Mapping[str, int],
                 message: str) -> dict:
-    """The PublishInput fields of the run history: earlier failures on this machine, then this run,
+    """The PublishInput fields of the run history: earlier failures from the run journal, then this run,
     planned on `head` (recorded as the run's parent commit), and the tables they append to."""
-    rows = [*failures.pending(repo.description), run.row(status, api_calls, message, commit=head)]
-    return {"run_rows": rows, "runs_before": read_table(repo, head, RUNS_PATH),
+    before = read_table(repo, head, RUNS_PATH)
+    known = set(before.column("run_id").to_pylist()) if before is not None else set()
+    waiting = [r for r in failures.pending(repo) if r["run_id"] not in known]  # a lost `forget` never records twice
+    rows = [*waiting, run.row(status, api_calls, message, commit=head)]
+    return {"run_rows": rows, "runs_before": before,
             "changes_before": read_table(repo, head, CHANGES_PATH)}
 
 
@@ -112,7 +115,8 @@ def apply_once(
         except ConcurrentWriteError:
             log.warning("another writer committed to %s meanwhile; re-reading and re-planning", repo.description)
             continue
-        failures.forget(repo.description, [r["run_id"] for r in planned.run_rows[:-1]])
+        recorded = planned.runs_before.column("run_id").to_pylist() if planned.runs_before is not None else []
+        failures.forget(repo, [r["run_id"] for r in planned.run_rows[:-1]] + recorded)
         return commit_id, sum(content_size(data) for data in commit.adds.values())
     raise TransientError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
 
