@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from dataset_script.schema import REPO_ID
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
@@ -19,6 +21,11 @@ def repo_id_of(target: str) -> str:
     return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else REPO_ID
 
 
+def can_migrate() -> bool:
+    """Whether this engine offers `run_full(..., migrate_legacy=True)`."""
+    return "migrate_legacy" in inspect.signature(run_full).parameters
+
+
 def make_job(settings: Settings, clock: Clock) -> Job:
     """A job for `Runner`: each run opens its own repo handle and source, and closes the source after."""
 
@@ -28,9 +35,10 @@ def make_job(settings: Settings, clock: Clock) -> Job:
         repo_id = repo_id_of(settings.dataset_repo)
         with open_source(settings, now.date()) as source:
             if request.kind == "full":
+                more = {"migrate_legacy": True} if request.migrate_legacy else {}  # only asked for by the admin button
                 return run_full(repo, source, settings, now, start=request.start, end=request.end,
                                 markets=request.markets, repo_id=repo_id, trigger=request.trigger,
-                                on_progress=on_progress)
+                                on_progress=on_progress, **more)
             return run_delta(repo, source, settings, now, end=request.end, repo_id=repo_id,
                              trigger=request.trigger, on_progress=on_progress)
 

@@ -27,14 +27,15 @@ HISTORY = 50  # runs of this process kept in memory
 @dataclasses.dataclass(frozen=True)
 class RunRequest:
     kind: str                                 # "full" or "delta"
-    trigger: str                              # "schedule", "catch-up" or "button"
+    trigger: str                              # "schedule", "catch-up", "button" or "resume"
     start: dt.date | None = None
     end: dt.date | None = None
     markets: tuple[str, ...] | None = None
+    migrate_legacy: bool = False              # full only: replace the old pipeline's all-prices.csv layout
 
     def describe(self) -> str:
         """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
-        details = [self.trigger]
+        details = [self.trigger] + (["migrating the legacy layout"] if self.migrate_legacy else [])
         if self.start or self.end:
             details.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
         if self.markets:
