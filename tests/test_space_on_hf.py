@@ -29,6 +29,7 @@ import pytest
 
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
+from sync.core.errors import SyncError
 from sync.engine import preflight
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
@@ -241,7 +242,7 @@ def test_a_failed_run_row_survives_a_fresh_hf_home_and_reaches_meta_runs(server,
         run_full(open_repo(target), source, settings, NOW, start=dt.date(2024, 2, 1), end=END - dt.timedelta(days=1))
     server.denied = frozenset({"daily"})  # the next delta fails (not retried: no backoff sleeps)
     try:
-        with _source(server) as source, pytest.raises(Exception):
+        with _source(server) as source, pytest.raises(SyncError, match="daily"):
             run_delta(open_repo(target), source, settings, NOW)
     finally:
         server.denied = frozenset()

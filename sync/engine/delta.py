@@ -72,7 +72,7 @@ def run_delta(
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
-    preflight.check(repo, source, settings, now)  # the Hub token can write, Tushare takes the token: before any fetch
+    preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write, Tushare takes the token: before any fetch
     with repo.lock(), failures.recorded(repo, run, calls):
         state = read_state(repo, repo.head())
         if state is None:

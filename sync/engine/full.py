@@ -69,7 +69,7 @@ def run_full(
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
-    preflight.check(repo, source, settings, now)  # the Hub token can write, Tushare takes the token: before any fetch
+    preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write, Tushare takes the token: before any fetch
     with repo.lock(), failures.recorded(repo, run, calls, resume=failures.resume_input(start, end, markets)):
         before = _readable_state(repo)
         newest = newest_allowed_day(now, end)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping
 
 import httpx2
 from huggingface_hub import get_token
@@ -27,7 +28,11 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from sync.core.clock import shanghai_date
 from sync.core.config import DEFAULT_START, Settings
+from sync.core.errors import SyncError
+from sync.core.scrub import scrub
 from sync.fetch.source import Source
+from sync.runs import failures
+from sync.runs.result import RunInfo
 from sync.targets import DatasetRepo, PublishError
 from sync.targets.hub import HubRepo
 
@@ -36,11 +41,24 @@ PUBLIC_HUB = "https://huggingface.co"
 TOKENS_URL = "https://huggingface.co/settings/tokens"
 
 
-def check(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime) -> None:
+def check(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
+          run: RunInfo | None = None, api_calls: Callable[[], Mapping[str, int]] | None = None) -> None:
     """Raise a `SyncError` that says what to do when the Hub token cannot write or Tushare refuses
-    the token; nothing is fetched or changed before."""
-    check_hub_write(repo)
-    check_tushare(source, settings, now)
+    the token; nothing is fetched or changed before. With `run`, the refusal is kept as the run's
+    failed row for the run history (see sync.runs.failures)."""
+    try:
+        check_hub_write(repo)
+        check_tushare(source, settings, now)
+    except SyncError as error:
+        if run is not None:
+            message = scrub(str(error), _secrets(repo, settings))
+            failures.record(repo, run.row("failed", api_calls() if api_calls else {}, message))
+        raise
+
+
+def _secrets(repo: DatasetRepo, settings: Settings) -> list[str | None]:
+    api_token = getattr(getattr(repo, "api", None), "token", None)
+    return [settings.tushare_token, settings.hf_token, settings.admin_token, api_token if isinstance(api_token, str) else None]
 
 
 def check_hub_write(repo: DatasetRepo) -> None:
