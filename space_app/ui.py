@@ -113,7 +113,7 @@ def _admin_tab(space: Space) -> None:
 
 
 def _api(space: Space) -> None:
-    """The named endpoints of DESIGN §6 for gradio_client."""
+    """The named endpoints (docs/operations.md#the-space) for gradio_client."""
 
     def status() -> dict:
         """The status JSON (same as GET /healthz)."""

@@ -1,8 +1,7 @@
-"""Run history (`meta/runs.parquet`) and the restatement log (`meta/changes.parquet`). Pure.
+"""The restatement log (`meta/changes.parquet`). Pure.
 
-A run row is written by the run that publishes, in the same commit as its data; runs that failed
-before it on this machine ride along (see `sync.runs.failures`). A change row names one (code, date,
-column) whose published value a re-fetch changed, with both values as text.
+A change row names one (code, date, column) whose published value a re-fetch changed, with both
+values as text. (Run rows, the other meta table a publish appends to, are `sync.runs.history`.)
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 No HTTP, no files, no clock: every input is passed in. Frames are the typed frames of
 `TushareClient.query` (dates as datetime64, numbers as float64).
 
-Row rule (DESIGN §2): for every trading day and every selected stock listed on that day, one
+Row rule (docs/dataset.md#row-rule): for every trading day and every selected stock listed on that day, one
 row. A stock without a daily bar that day is paused: its prices are the last close before the
 day, its volume, turnover and quote_rate are 0. A stock that has never traded in our data yet
 has no paused rows.

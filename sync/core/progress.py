@@ -12,8 +12,9 @@ from typing import Literal, get_args
 
 RunKind = Literal["full", "delta"]
 Trigger = Literal["cli", "schedule", "button", "catch-up", "resume"]
-RunStatus = Literal["success", "failed", "interrupted"]
-"""A row of meta/runs.parquet: published (success), or failed / interrupted before publishing."""
+RunStatus = Literal["success", "stopped", "failed", "interrupted"]
+"""A row of meta/runs.parquet: published everything it could fetch (success), published and stopped
+before a day that is not yet complete (stopped), or failed / interrupted before publishing."""
 Phase = Literal["plan", "fetch", "build", "publish"]
 
 RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from dataset_script.schema import (
 )
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
+from sync.core.files import write_atomic
 from sync.targets.commit import Commit, Content, content_bytes
 from sync.build.restatements import changed_rows, changes_table, no_changes
 from sync.runs.history import runs_table
@@ -89,15 +89,8 @@ class BuiltShard:
         if spill is not None:
             content = spill / f"{info.sha256}.parquet"
             if not content.is_file():  # the same bytes may be built again when a commit is re-planned
-                _write_file(content, data)
+                write_atomic(content, data)
         return cls(content, info, days, problems)
-
-
-def _write_file(file: Path, data: bytes) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    temp = file.with_name(f".tmp-{file.name}")
-    temp.write_bytes(data)
-    os.replace(temp, file)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import socket
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from huggingface_hub import constants
 
 from dataset_script.schema import RUNS_PATH
 from sync.core.errors import SyncError
+from sync.core.files import write_atomic
 from sync.core.scrub import scrub
 from sync.runs.history import run_row
 from sync.runs.result import RunInfo
@@ -110,17 +110,9 @@ def _save(repo: DatasetRepo, doc: dict, *, create: bool = False) -> None:
         reason = str(error)
     log.warning("the run journal stays on this machine (%s): %s", file, reason)
     try:
-        _write_local(file, data)
+        write_atomic(file, data)
     except OSError as error:
         log.warning("could not keep the run journal on this machine either: %s", error)
-
-
-def _write_local(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temp, path)
 
 
 def _iso(value: object) -> str:
