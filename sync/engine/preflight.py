@@ -114,4 +114,5 @@ def _fine_grained_can_write(grants: object, repo_id: str) -> bool:
 def check_tushare(source: Source, settings: Settings, now: dt.datetime) -> None:
     """One trade_cal call over the calendar a run reads (kept by the source for the run)."""
     starts = [DEFAULT_START, settings.start_date or DEFAULT_START, source.default_start or DEFAULT_START]
+    source.calendars.clear()  # a source used for several runs asks once per run: the calendar may have grown
     source.calendar(min(starts), dt.date(shanghai_date(now).year, 12, 31))
