@@ -11,16 +11,15 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-import io
 import logging
 import threading
 import time
 
 import pandas as pd
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
+from sync.build.shards import from_parquet
 from sync.targets import DatasetRepo
 from sync.publish.head import Head
 from sync.publish.verify import status_at
@@ -120,7 +119,7 @@ class RepoView:
         for path in paths:
             data = self.repo.read(path, head) if head else None
             if data:
-                table = pq.read_table(io.BytesIO(data))
+                table = from_parquet(data)
                 tables.append(table.filter(pc.equal(table.column("code"), code)).to_pandas())
         if not tables:
             return pd.DataFrame(columns=schema.PRICE_SCHEMA.names)

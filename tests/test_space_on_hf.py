@@ -295,3 +295,14 @@ def test_the_write_check_passes_a_write_token_and_reads_fine_grained_scopes(hub_
     assert not preflight._fine_grained_can_write(elsewhere, REPO_ID)
     assert not preflight._fine_grained_can_write(reading, REPO_ID)
     assert preflight._fine_grained_can_write(None, REPO_ID), "an unknown shape is left to the commit"
+
+
+def test_a_wrong_tushare_token_fails_at_the_first_cheap_call(server, tmp_path):
+    before = dict(server.calls)
+    with TushareClient("not-the-token", server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as api, \
+            pytest.raises(SyncError, match="TUSHARE_TOKEN") as raised:
+        run_full(open_repo(str(tmp_path / "dataset")), Source(api, "space on hf", START),
+                 Settings(tushare_token="not-the-token", markets=("主板",)), NOW)
+    spent = {k: v - before.get(k, 0) for k, v in server.calls.items() if v != before.get(k, 0)}
+    assert set(spent) <= {"trade_cal", ""} and sum(spent.values()) == 1, spent
+    assert "not-the-token" not in str(raised.value)

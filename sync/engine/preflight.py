@@ -9,9 +9,9 @@ a token that cannot write would only be found then. So `check` runs first, in th
    token at all, the public Hub (huggingface.co) takes no anonymous write, so that fails too; a
    Hub stand-in that allows them is left to answer at commit time. A Hub that cannot say (no
    such endpoint, a 5xx, no network) is not a reason to stop: the commit would tell.
-2. Tushare: one `trade_cal` call over the calendar the run reads anyway (2005 to the end of this
-   year); a wrong or expired token fails here with the client's own message. The reply is kept by
-   the `Source`, so the run's calendar costs no second call.
+2. Tushare: a run's first Tushare call is `trade_cal` for its calendar, one cheap call made
+   after the source-identity guards and before any stock or price is fetched; a wrong or expired
+   token fails there with the client's own message (what to set), so it needs no call of its own.
 
 Messages say what to do and never contain a token.
 """
@@ -26,8 +26,7 @@ import httpx2
 from huggingface_hub import get_token
 from huggingface_hub.errors import HfHubHTTPError
 
-from sync.core.clock import shanghai_date
-from sync.core.config import DEFAULT_START, Settings
+from sync.core.config import Settings
 from sync.core.errors import SyncError
 from sync.core.scrub import scrub
 from sync.fetch.source import Source
@@ -43,12 +42,11 @@ TOKENS_URL = "https://huggingface.co/settings/tokens"
 
 def check(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
           run: RunInfo | None = None, api_calls: Callable[[], Mapping[str, int]] | None = None) -> None:
-    """Raise a `SyncError` that says what to do when the Hub token cannot write or Tushare refuses
-    the token; nothing is fetched or changed before. With `run`, the refusal is kept as the run's
+    """Raise a `SyncError` that says what to do when the Hub token cannot write; nothing is fetched
+    or changed before. With `run`, the refusal is kept as the run's
     failed row for the run history (see sync.runs.failures)."""
     try:
         check_hub_write(repo)
-        check_tushare(source, settings, now)
     except SyncError as error:
         if run is not None:
             message = scrub(str(error), _secrets(repo, settings))
@@ -109,10 +107,3 @@ def _fine_grained_can_write(grants: object, repo_id: str) -> bool:
         if (kind in ("user", "org") and entity_name == owner) or (kind == "dataset" and entity_name == repo_id):
             return True
     return False
-
-
-def check_tushare(source: Source, settings: Settings, now: dt.datetime) -> None:
-    """One trade_cal call over the calendar a run reads (kept by the source for the run)."""
-    starts = [DEFAULT_START, settings.start_date or DEFAULT_START, source.default_start or DEFAULT_START]
-    source.calendars.clear()  # a source used for several runs asks once per run: the calendar may have grown
-    source.calendar(min(starts), dt.date(shanghai_date(now).year, 12, 31))

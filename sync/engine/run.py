@@ -45,6 +45,8 @@ class RunRequest:
             details.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
         if self.markets:
             details.append(",".join(self.markets))
+        if self.migrate_legacy:
+            details.append("migrating the legacy layout")
         return f"{self.kind} sync ({'; '.join(details)})"
 
 
@@ -62,9 +64,8 @@ def run(settings: Settings, request: RunRequest, now: dt.datetime, on_progress: 
         log.info("source: %s", source.description)
         log.info("target: %s", repo.description)
         if request.kind == "full":
-            more = {"migrate_legacy": True} if request.migrate_legacy else {}  # only when asked for
             return run_full(repo, source, settings, now, start=request.start, end=request.end, markets=request.markets,
                             repo_id=dataset_id(target), progress=progress_bar, trigger=request.trigger,
-                            on_progress=on_progress, **more)
+                            on_progress=on_progress, migrate_legacy=request.migrate_legacy)
         return run_delta(repo, source, settings, now, end=request.end, repo_id=dataset_id(target),
                          progress=progress_bar, trigger=request.trigger, on_progress=on_progress)
