@@ -306,3 +306,22 @@ def test_a_wrong_tushare_token_fails_at_the_first_cheap_call(server, tmp_path):
     spent = {k: v - before.get(k, 0) for k, v in server.calls.items() if v != before.get(k, 0)}
     assert set(spent) <= {"trade_cal", ""} and sum(spent.values()) == 1, spent
     assert "not-the-token" not in str(raised.value)
+
+
+def test_the_admin_migrate_button_migrates_a_legacy_folder(tmp_path):
+    from space_app.space import Space
+
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    (folder / "all-prices.csv").write_text("ts_code,trade_date,close\n600000.SH,20240102,7.0\n")
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n# old card\n")
+    (folder / ".last_update_date").write_text("20240102")
+    space = Space(Settings(dataset_repo=str(folder), admin_token=ADMIN),
+                  lambda: dt.datetime(2026, 3, 13, 22, tzinfo=SHANGHAI))
+    assert space.migrate_legacy("wrong") == "refused: wrong admin token; nothing was started"
+    assert space.migrate_legacy(ADMIN).startswith("started full sync (button; migrating the legacy layout)")
+    # the run goes on in a thread; wait here (the test process must not shut down under it)
+    assert space.runner.wait(300)
+    record = space.runner.snapshot()[1][-1]
+    assert record.status == "success", record.message
+    assert not (folder / "all-prices.csv").exists() and (folder / ".sync" / "state.json").exists()

@@ -40,7 +40,7 @@ class RunRequest:
 
     def describe(self) -> str:
         """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
-        details: list[str] = [self.trigger] + (["migrating the legacy layout"] if self.migrate_legacy else [])
+        details: list[str] = [self.trigger]
         if self.start or self.end:
             details.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
         if self.markets:
