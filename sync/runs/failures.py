@@ -1,12 +1,14 @@
 """The run journal: runs that have not reached meta/runs yet, kept with the repo's staging data.
 
 A failed run publishes nothing, so it cannot write its own row of meta/runs.parquet; the next run
-that publishes records it. Until then the row waits in the repo's run journal, `journal.json`
-beside the full-sync checkpoints: on the Hub on the branch `sync-staging/runs`, in a folder target
-in the folder's store (`.<name>.sync/`). A new machine (a restarted Space gets a fresh disk)
-therefore still records it. When the journal cannot be written there (a read-only token, the Hub
-down, a repo that does not exist yet), it is kept in `<HF_HOME>/a-share-prices-sync/journal/` on
-this machine and merged in at the next read. Never a secret: messages are scrubbed first.
+that publishes records it. Until then the row waits in the run journal. For a Hub repo that is
+`journal.json` beside the full-sync checkpoints, on the branch `sync-staging/runs` (the adapter's
+`journal_read` / `journal_write`), so a new machine (a restarted Space gets a fresh disk) still
+records it; when it cannot be written there (a read-only token, the Hub down, a repo that does
+not exist yet) it is kept in `<HF_HOME>/a-share-prices-sync/journal/` on this machine and merged
+in at the next read. A folder target lives on this machine, so its journal is that local file
+(outside the folder: a refused run leaves the target's files untouched). Never a secret:
+messages are scrubbed first.
 
 Restarts. A full sync marks itself running in the journal when it starts, with its origin (the
 Space's `SPACE_ID`, else this host's name) and its input, and clears the mark when it ends,
@@ -86,8 +88,9 @@ def _union(*lists: Sequence[dict]) -> list[dict]:
 def _load(repo: DatasetRepo) -> dict:
     """The repo's journal merged with what waits on this machine; a journal that cannot be read is
     left out with a warning (the run itself does not depend on it)."""
+    read = getattr(repo, "journal_read", None)  # only a Hub repo keeps one beside its staging data
     try:
-        shared = _parse(repo.journal_read(), repo.description)
+        shared = _parse(read() if read else None, repo.description)
     except (SyncError, OSError) as error:
         log.warning("could not read the run journal of %s: %s", repo.description, error)
         shared = {"pending": [], "running": []}
@@ -101,14 +104,19 @@ def _save(repo: DatasetRepo, doc: dict, *, create: bool = False) -> None:
     empty = not doc["pending"] and not doc["running"]
     data = json.dumps({"version": VERSION, **doc}, default=_iso, ensure_ascii=False, sort_keys=True).encode()
     file = _local_file(repo)
+    write = getattr(repo, "journal_write", None)
     try:
-        if repo.journal_write(None if empty else data, create=create):
+        if write is not None and write(None if empty else data, create=create):
             file.unlink(missing_ok=True)
             return
-        reason = f"{repo.description} does not exist yet or cannot hold it"
+        reason = f"{repo.description} does not exist yet or cannot hold it" if write else None
     except (SyncError, OSError) as error:
         reason = str(error)
-    log.warning("the run journal stays on this machine (%s): %s", file, reason)
+    if reason:
+        log.warning("the run journal stays on this machine (%s): %s", file, reason)
+    if empty:
+        file.unlink(missing_ok=True)
+        return
     try:
         write_atomic(file, data)
     except OSError as error:

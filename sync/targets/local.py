@@ -46,7 +46,6 @@ from sync.targets.repo import (
 log = logging.getLogger(__name__)
 
 MAIN = "main"
-JOURNAL_FILE = "journal.json"  # in the store, beside staging/ and versions/: never part of the published view
 WRITE_LOCK_TIMEOUT = 120.0  # seconds another process may spend on one commit or stage_write
 _ID_RE = re.compile(r"[0-9a-f]{40}")
 
@@ -230,25 +229,6 @@ class LocalFolderRepo:
                 log.info("removed staging areas older than %s from %s: %s", max_age, self.description, removed)
                 self._collect_garbage()
         return removed
-
-    # -- the run journal (see sync.runs.failures), beside the staging areas --------------------
-    def journal_read(self) -> bytes | None:
-        file = self.store / JOURNAL_FILE
-        return file.read_bytes() if file.is_file() else None
-
-    def journal_write(self, data: bytes | None, *, create: bool = False) -> bool:
-        """Write the journal atomically (None: remove it); False when nothing exists here yet and not `create`."""
-        if not self.store.is_dir():
-            if data is None:
-                return True
-            if not create:
-                return False
-        with self._write_lock():
-            if data is None:
-                (self.store / JOURNAL_FILE).unlink(missing_ok=True)
-            else:
-                self._write_atomic(JOURNAL_FILE, data)
-        return True
 
     # -- internals ---------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -122,14 +122,6 @@ class DatasetRepo(Protocol):
         """
         ...
 
-    def journal_read(self) -> bytes | None:
-        """The run journal (see `sync.runs.failures`), kept beside the staging areas; None when absent."""
-        ...
-
-    def journal_write(self, data: bytes | None, *, create: bool = False) -> bool:
-        """Replace the run journal (None: remove it, it holds nothing); False when the target does not
-        exist (and not `create`) or cannot hold it. Never pruned with the staging areas."""
-        ...
 
 
 @contextlib.contextmanager
