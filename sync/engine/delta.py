@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
+from sync.engine import preflight
 from sync.runs import failures
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
@@ -83,7 +84,8 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
     slowed = slowed_since(source)
     run = RunInfo.start("delta", trigger, now)
     guards.check_target(repo, source)
-    with repo.lock(), failures.recorded(repo.description, run, calls):
+    preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write: before any Tushare call
+    with repo.lock(), failures.recorded(repo, run, calls):
         guards.check_layout(repo, migrate_legacy=False)
         start_head = Head.read(repo)
         state = start_head.state

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
+from sync.engine import preflight
 from sync.runs import failures
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
@@ -86,7 +87,8 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
     slowed = slowed_since(source)
     run = RunInfo.start("full", trigger, now)
     guards.check_target(repo, source)
-    with repo.lock(), failures.recorded(repo.description, run, calls):
+    preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write: before any Tushare call
+    with repo.lock(), failures.recorded(repo, run, calls, resume=failures.resume_input(start, end, markets, migrate_legacy=migrate_legacy)):
         migrating = guards.check_layout(repo, migrate_legacy)
         start_head = None if migrating else Head.read(repo, damaged_ok=True)
         before = start_head.state if start_head else None
