@@ -36,6 +36,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import pyarrow.parquet as pq
 from huggingface_hub import constants
@@ -43,7 +44,7 @@ from huggingface_hub import constants
 from dataset_script.schema import RUNS_PATH
 from sync.core.errors import SyncError
 from sync.core.files import write_atomic
-from sync.core.progress import RunStatus
+from sync.core.progress import RUN_KINDS, TRIGGERS, RunKind, RunStatus, Trigger
 from sync.core.scrub import scrub
 from sync.runs.history import run_row
 from sync.runs.result import RunInfo
@@ -194,8 +195,10 @@ def _interruption_row(mark: Mapping, by: RunInfo) -> dict:
     resumed = "resumed by" if by.trigger == "resume" else "noticed by"
     message = (f"interrupted: the process running this {mark.get('kind', 'full')} sync stopped before it finished "
                f"(a restart, a kill or a crash); {resumed} run {by.run_id}")
-    return run_row(str(mark["run_id"]), str(mark.get("trigger") or "cli"), str(mark.get("kind") or "full"), started,
-                   max(by.started_at, started), "interrupted", {}, message)
+    # the mark is JSON written by this code: an unknown value (a newer version's) falls back to the defaults
+    trigger = cast(Trigger, mark["trigger"]) if mark.get("trigger") in TRIGGERS else "cli"
+    kind = cast(RunKind, mark["kind"]) if mark.get("kind") in RUN_KINDS else "full"
+    return run_row(str(mark["run_id"]), trigger, kind, started, max(by.started_at, started), "interrupted", {}, message)
 
 
 def _begin(repo: DatasetRepo, run: RunInfo, resume: Mapping[str, object] | None) -> None:
