@@ -27,7 +27,7 @@ import pytest
 from dataset_script.schema import (
     CARD_PATH, CHANGES_PATH, LAST_UPDATE_PATH, RUNS_PATH, STATE_PATH, shard_month, shard_path,
 )
-from sync.publish.apply import read_state
+from sync.publish.head import Head
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
@@ -191,7 +191,7 @@ def run_ids(repo) -> list[str]:
 
 
 def watermark_of(repo) -> dt.date | None:
-    state = read_state(repo, repo.head())
+    state = Head.read(repo).state
     return state.watermark if state else None
 
 

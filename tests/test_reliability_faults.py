@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH, shard_month
-from sync.publish.apply import read_state
+from sync.publish.head import Head
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
@@ -260,4 +260,4 @@ def test_fault_ends_with_the_golden_dataset_or_a_clear_error_and_the_repo_unchan
         assert_same_rows(rows, wanted)
         manifest = from_parquet(repo.read(DAYS_PATH, repo.head())).to_pandas()
         assert manifest.loc[manifest["status"] == "partial", "date"].tolist() == [hole_day]
-    assert read_state(repo, repo.head()).watermark == result.watermark
+    assert Head.read(repo).state.watermark == result.watermark
