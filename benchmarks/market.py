@@ -107,16 +107,18 @@ def run_sync(args: Sequence[str], env: Mapping[str, str], scratch: Path) -> Sync
     shown_env = " ".join(f"{k}={env[k]}" for k in ("TUSHARE_RATE_PER_MIN", "SYNC_NOW", "SYNC_RESTATEMENT_DAYS") if k in env)
     command = (f"TUSHARE_TOKEN={TOKEN} TUSHARE_API_URL=<server> {shown_env} nice -n 5 /usr/bin/time -v "
                f"python -m sync {' '.join(args)}").replace(str(scratch), "$TMP")
-    plan = re.search(r"planned (\S+) fetch: (.*?) API calls", timed.stderr)
+    plan = re.search(r"planned fetch: (.*?) API calls", timed.stderr)
     calls = re.search(r"API calls: (.*)", timed.stdout)
     rows = re.search(r"rows: ([\d,]+)", timed.stdout)
     written = re.search(r"bytes written: ([\d,]+)", timed.stdout)
-    return SyncRun(timed, command, _counts(plan.group(2)) if plan else {}, plan.group(1) if plan else "",
+    shapes = dict(re.findall(r"([a-z_]+) (per-day|per-stock|range) [\d,]+", plan.group(1))) if plan else {}
+    strategy = ", ".join(f"{api} {shape}" for api, shape in shapes.items())
+    return SyncRun(timed, command, _counts(plan.group(1)) if plan else {}, strategy,
                    _counts(calls.group(1)) if calls else {}, _number(rows), _number(written))
 
 
 def _counts(text: str) -> dict[str, int]:
-    return {name: int(n.replace(",", "")) for name, n in re.findall(r"([a-z_]+) ([\d,]+)", text)}
+    return {name: int(n.replace(",", "")) for name, n in re.findall(r"([a-z_]+) (?:per-day |per-stock |range )?([\d,]+)", text)}
 
 
 def _number(found: re.Match | None) -> int:

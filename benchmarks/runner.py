@@ -24,7 +24,7 @@ from benchmarks.report import Section
 from benchmarks.sizes import SIZES, Sizes
 
 log = logging.getLogger("benchmarks")
-BENCHMARKS = ("full", "delta", "consumer", "growth", "space")
+BENCHMARKS = ("first", "full", "delta", "consumer", "growth", "space")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda sections: None) -> list[Section]:
     sections: list[Section] = []
+    if "first" in only:
+        from benchmarks.first_sync import bench_first_sync
+
+        log.info("0. the predicted first full sync")
+        sections.append(bench_first_sync())
+        written(sections)
     if "full" in only:
         from benchmarks.delta import bench_delta
         from benchmarks.consumer import bench_consumer

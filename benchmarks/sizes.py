@@ -36,6 +36,10 @@ SIZES = {
     "default": Sizes("default", MarketSize(5500, D(2005, 1, 4), D(2007, 3, 30)), 200, 0.02,
                      (MarketSize(1500, D(2005, 1, 4), D(2005, 3, 31)), MarketSize(3000, D(2005, 1, 4), D(2005, 6, 30)),
                       MarketSize(5500, D(2005, 1, 4), D(2005, 12, 30)))),
+    # The fund era: from about 2022 a full-market day's stk_limit (stocks, funds, B shares) needs two pages.
+    "realistic": Sizes("realistic", MarketSize(5500, D(2023, 7, 3), D(2024, 6, 28)), 200, 0.02,
+                       (MarketSize(1500, D(2023, 7, 3), D(2023, 9, 29)), MarketSize(3000, D(2023, 7, 3), D(2023, 12, 29)),
+                        MarketSize(5500, D(2023, 7, 3), D(2024, 6, 28)))),
     "full": Sizes("full", MarketSize(5500, D(2005, 1, 4), D(2024, 12, 31)), 200, 0.02,
                   (MarketSize(1500, D(2005, 1, 4), D(2009, 12, 31)), MarketSize(3000, D(2005, 1, 4), D(2014, 12, 31)),
                    MarketSize(5500, D(2005, 1, 4), D(2019, 12, 31)))),

@@ -15,7 +15,7 @@ class LastRun:
     """The run that published this version (a row of meta/runs.parquet), as the card shows it."""
 
     kind: str                       # full / delta
-    trigger: str                    # schedule / button / cli / catch-up
+    trigger: str                    # schedule / button / cli / catch-up / resume
     finished_at: dt.datetime        # timezone-aware; shown in UTC
     status: str
     days_added: int | None = None

@@ -300,11 +300,12 @@ def meta_tables() -> str:
 - `days` (`{DAYS_PATH}`): `date`, `status` (`complete` / `partial`), `rows`, `paused` (suspended rows),
   `coverage_daily`, `coverage_daily_basic`, `coverage_stk_limit`, `coverage_adj_factor` (fraction 0–1;
   null before the interface's history starts) · 每个交易日的状态、行数、停牌行数和各接口覆盖率（0–1；接口历史开始前为空）。
-- `runs` (`{RUNS_PATH}`): `run_id`, `trigger` (`schedule` / `button` / `cli` / `catch-up`), `kind`
+- `runs` (`{RUNS_PATH}`): `run_id`, `trigger` (`schedule` / `button` / `cli` / `catch-up` / `resume`), `kind`
   (`full` / `delta`), `started_at`, `finished_at` (UTC), `status`, `days_added`, `rows_added`,
   `rows_changed`, `api_calls` (JSON text: calls per interface), `commit` (the parent commit the run
-  was planned on), `message`. One row per publishing run; a failed run is recorded by the next
-  publishing run · 每次发布一行；失败的更新由下一次发布记录。
+  was planned on), `message`. One row per publishing run; a failed run (`status` `failed`) or one
+  cut off by a restart (`interrupted`, then rerun with trigger `resume`) is recorded by the next
+  publishing run · 每次发布一行；失败或被重启中断的更新由下一次发布记录。
 - `changes` (`{CHANGES_PATH}`): `code`, `date`, `column`, `old_value`, `new_value` (as text, null when
   absent), `run_id`. One row per published value that a later re-fetch changed (for example a
   restated `adj_factor`) · 已发布数值被后续重新获取更正时，每个 (code, date, column) 记录一行。

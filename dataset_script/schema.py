@@ -181,7 +181,7 @@ def is_loading_script(path: str) -> bool:
 
 # meta/runs.parquet: one row per publishing run (a failed run is recorded by the next publishing run).
 RUNS_PATH = "meta/runs.parquet"
-RUN_TRIGGERS = ("schedule", "button", "cli", "catch-up")
+RUN_TRIGGERS = ("schedule", "button", "cli", "catch-up", "resume")
 RUN_KINDS = ("full", "delta")
 RUNS_SCHEMA = pa.schema(
     [

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hmac
 import threading
+from collections.abc import Mapping
 
 from sync.core.clock import parse_ymd
 from sync.core.config import parse_markets
@@ -47,12 +48,38 @@ def parse_full_input(start: str, end: str, markets: str) -> FullSyncInput:
     return FullSyncInput(first, last, chosen)
 
 
-def full_sync_disabled(target_is_hub: bool, admin_token: str | None) -> str | None:
-    """Why full sync is off, or None. On the Hub it needs SYNC_ADMIN_TOKEN; a local folder does not."""
-    if target_is_hub and not admin_token:
+def full_sync_disabled(target_is_hub: bool, admin_token: str | None, real_token: bool = False) -> str | None:
+    """Why full sync is off, or None. It needs SYNC_ADMIN_TOKEN when it publishes to the Hub, and
+    whenever a real TUSHARE_TOKEN is configured (the quota is the maintainer's), whatever the target;
+    only the embedded demo market onto a local folder runs without one."""
+    if admin_token:
+        return None
+    if real_token:
+        return ("full sync is disabled: this Space has a Tushare token (its quota is the maintainer's) and no "
+                "admin token. Add a secret named SYNC_ADMIN_TOKEN in the Space settings and restart it to enable it.")
+    if target_is_hub:
         return ("full sync is disabled: this Space publishes to the Hub and has no admin token. "
                 "Add a secret named SYNC_ADMIN_TOKEN in the Space settings and restart it to enable it.")
     return None
+
+
+def migrate_disabled(admin_token: str | None) -> str | None:
+    """Migrating the old pipeline's layout always needs SYNC_ADMIN_TOKEN: it rewrites the whole repo."""
+    if not admin_token:
+        return ("migration is disabled: it needs an admin token. Add a secret named SYNC_ADMIN_TOKEN in the "
+                "Space settings and restart it to enable it.")
+    return None
+
+
+def space_config_error(env: Mapping[str, str]) -> str | None:
+    """On a HuggingFace Space (SPACE_ID is set) DATASET_REPO must be set: the default ./dataset is
+    the Space's ephemeral disk, lost at every restart."""
+    if not env.get("SPACE_ID", "").strip() or env.get("DATASET_REPO", "").strip():
+        return None
+    return ("configuration error: DATASET_REPO is not set. On a Space the default ./dataset is the Space's ephemeral "
+            "disk, wiped at every restart, so nothing is scheduled or published. Add a variable DATASET_REPO = "
+            "hf://datasets/OWNER/NAME in the Space settings (with a secret HF_TOKEN that can write to it), then "
+            "restart the Space.")
 
 
 def token_matches(given: str, expected: str | None) -> bool:

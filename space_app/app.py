@@ -17,7 +17,7 @@ if ROOT not in sys.path:
 
 import datetime as dt  # noqa: E402
 import logging  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Mapping  # noqa: E402
 
 from sync.core.clock import SHANGHAI, now_from_env  # noqa: E402
 from sync.core.config import Settings  # noqa: E402
@@ -32,16 +32,19 @@ def make_clock() -> Callable[[], dt.datetime]:
     return (lambda: pinned) if pinned else (lambda: dt.datetime.now(SHANGHAI))
 
 
-def create_app(settings: Settings, clock: Callable[[], dt.datetime]):
-    """The FastAPI app with the Gradio page mounted at `/` and `/healthz`; the scheduler started."""
+def create_app(settings: Settings, clock: Callable[[], dt.datetime], env: Mapping[str, str] | None = None):
+    """The FastAPI app with the Gradio page mounted at `/` and `/healthz`; the scheduler started.
+
+    `env` (default: the environment) is checked for a Space's configuration errors."""
     import fastapi
     import gradio as gr
     from fastapi.responses import JSONResponse
 
     from space_app import ui
+    from space_app.admin import space_config_error
     from space_app.space import Space
 
-    space = Space(settings, clock)
+    space = Space(settings, clock, space_config_error(os.environ if env is None else env))
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")

@@ -13,12 +13,13 @@ import pandas as pd
 
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
-from sync.engine.run import RunRequest, run
+from sync.engine.run import RunRequest, can_migrate, run
+from sync.runs import failures
 from sync.targets import is_hub, open_repo
 
 from space_app import admin, explore, logs, schedule_rules, status_json
 from space_app.redact import for_target
-from space_app.repo_view import RepoView
+from space_app.repo_view import Facts, RepoView
 from space_app.run_slot import Clock, Runner, RunRecord
 from space_app.scheduler import SyncScheduler
 
@@ -26,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class Space:
-    def __init__(self, settings: Settings, clock: Clock):
-        self.settings, self.clock = settings, clock
+    """`config_error` (see `admin.space_config_error`): the Space is misconfigured; it then shows
+    the error in its status, schedules nothing, and every button and API call refuses with it."""
+
+    def __init__(self, settings: Settings, clock: Clock, config_error: str | None = None):
+        self.settings, self.clock, self.config_error = settings, clock, config_error
+        self.interrupted: list[dict] = []  # full syncs a restart cut off, found on start (shown, resumed)
         self.is_hub = is_hub(settings.dataset_repo)
         self.redactor = for_target((settings.tushare_token, settings.hf_token, settings.admin_token), settings.dataset_repo)
         self.tail = logs.TailHandler(self.redactor)  # attached on start: constructing changes no global state
@@ -43,13 +48,43 @@ class Space:
 
     def start(self) -> None:
         logs.attach(self.tail)
+        if self.config_error:
+            log.error("%s", self.config_error)
+            return
+        self.resume_interrupted()
         self.scheduler.start()
+
+    def resume_interrupted(self) -> None:
+        """A full sync of this Space that a restart cut off (its mark in the run journal, see
+        sync.runs.failures) is shown and started again with trigger `resume`; the resumed run
+        records the interruption in meta/runs and reuses the checkpoints on the Hub."""
+        try:
+            marks = failures.interrupted(open_repo(self.settings.dataset_repo, hf_token=self.settings.hf_token))
+        except Exception:  # noqa: BLE001 - a repo that cannot be read is shown by the status; the start goes on
+            log.exception("could not read the run journal")
+            return
+        marks = [m for m in marks if m.get("kind") == "full"]
+        if not marks:
+            return
+        self.interrupted = [{"run_id": m.get("run_id"), "kind": "full", "trigger": m.get("trigger"),
+                             "started_at": m.get("started_at"), "resumed": False} for m in marks]
+        try:
+            request = resume_request(marks[-1])
+        except ConfigError as error:
+            log.error("not resuming the interrupted full sync: %s", error)
+            return
+        started, message = self.runner.start(request)
+        self.interrupted[-1]["resumed"] = started
+        log.warning("the full sync started %s (%s) was interrupted by a restart; %s", marks[-1].get("started_at"),
+                    marks[-1].get("trigger"), message)
 
     def _after_run(self, record: RunRecord) -> None:
         self.scheduler.after_run(record)
 
     # -- status -----------------------------------------------------------------------------
     def status(self) -> dict:
+        if self.config_error:
+            return self._misconfigured_status()
         now = self.clock()
         facts = self.view.get()
         current, history = self.runner.snapshot()
@@ -60,21 +95,39 @@ class Space:
         result = status_json.status_json(facts, current, history, now, nxt, expected, phase_elapsed, self.source, self.target)
         if result["repo_error"]:
             result["repo_error"] = self.redactor.text(result["repo_error"])
-        return result
+        return {**result, "config_error": None, "interrupted": list(self.interrupted)}
+
+    def _misconfigured_status(self) -> dict:
+        """The status JSON of a misconfigured Space: no repo is read, the error is the last error."""
+        current, history = self.runner.snapshot()
+        result = status_json.status_json(Facts(), current, history, self.clock(), None, None, 0.0, self.source, self.target)
+        error = {"kind": None, "trigger": None, "status": "failed", "started_at": None,
+                 "finished_at": result["now"], "message": self.config_error}
+        return {**result, "last_error": error, "config_error": self.config_error, "interrupted": []}
 
     def runs(self) -> pd.DataFrame:
         current, history = self.runner.snapshot()
-        return status_json.runs_table(self.view.get(), history, current)
+        return status_json.runs_table(Facts() if self.config_error else self.view.get(), history, current)
 
     def logs(self, lines: int = 200) -> str:
         return self.tail.tail(lines)
 
     # -- actions ----------------------------------------------------------------------------
     def full_sync_disabled(self) -> str | None:
-        return admin.full_sync_disabled(self.is_hub, self.settings.admin_token)
+        return self.config_error or admin.full_sync_disabled(self.is_hub, self.settings.admin_token,
+                                                             real_token=bool(self.settings.tushare_token))
+
+    def migrate_disabled(self) -> str | None:
+        if self.config_error:
+            return self.config_error
+        if not can_migrate():
+            return "migration is not available in this version of the sync"
+        return admin.migrate_disabled(self.settings.admin_token)
 
     def sync_now(self) -> str:
         """Start a delta in the background, or say why not."""
+        if self.config_error:
+            return f"refused: {self.config_error}"
         facts = self.view.get()
         if not facts.published:
             return "nothing published yet: run a full sync first (Admin → Full sync)"
@@ -88,7 +141,27 @@ class Space:
 
     def full_sync(self, start: str, end: str, markets: str, admin_token: str, client: str = "api") -> str:
         """Start a full sync in the background, or refuse and change nothing."""
-        disabled = self.full_sync_disabled()
+        refused = self._admin_refusal(self.full_sync_disabled(), admin_token, client, "full sync")
+        if refused:
+            return refused
+        try:
+            chosen = admin.parse_full_input(start, end, markets)
+        except ConfigError as error:
+            return f"refused: {self.redactor.text(str(error))}; nothing was started"
+        started, message = self.runner.start(RunRequest("full", "button", chosen.start, chosen.end, chosen.markets))
+        return message
+
+    def migrate_legacy(self, admin_token: str, client: str = "api") -> str:
+        """Start `full --migrate-legacy` in the background (the old pipeline's all-prices.csv layout is
+        replaced by this dataset's; the old head keeps tag legacy-csv), or refuse and change nothing."""
+        refused = self._admin_refusal(self.migrate_disabled(), admin_token, client, "migration")
+        if refused:
+            return refused
+        started, message = self.runner.start(RunRequest("full", "button", migrate_legacy=True))
+        return message
+
+    def _admin_refusal(self, disabled: str | None, admin_token: str, client: str, action: str) -> str | None:
+        """Why an admin action is refused (disabled, too many wrong tokens, a wrong token), or None."""
         if disabled:
             return f"refused: {disabled}"
         now = time.monotonic()
@@ -98,14 +171,9 @@ class Space:
         if not admin.token_matches(admin_token, self.settings.admin_token):
             self.limiter.record_failure(client, now)
             self.global_limiter.record_failure("*", now)
-            log.warning("full sync refused: wrong admin token")
+            log.warning("%s refused: wrong admin token", action)
             return "refused: wrong admin token; nothing was started"
-        try:
-            chosen = admin.parse_full_input(start, end, markets)
-        except ConfigError as error:
-            return f"refused: {self.redactor.text(str(error))}; nothing was started"
-        started, message = self.runner.start(RunRequest("full", "button", chosen.start, chosen.end, chosen.markets))
-        return message
+        return None
 
     # -- explore ----------------------------------------------------------------------------
     def stock_choices(self) -> list[tuple[str, str]]:
@@ -137,6 +205,14 @@ class Space:
         name = adjusted["name"].iloc[-1]
         title = f"{code} {name} · {explore.ADJUSTMENTS.get(mode, mode)}"
         return explore.figure(adjusted, title), explore.table(frame), f"{len(adjusted)} trading days"
+
+
+def resume_request(mark: dict) -> RunRequest:
+    """The full sync a run-journal mark describes, to start again with trigger `resume`."""
+    given = mark.get("resume") or {}
+    chosen = admin.parse_full_input(given.get("start") or "", given.get("end") or "", ",".join(given.get("markets") or []))
+    return RunRequest("full", "resume", chosen.start, chosen.end, chosen.markets,
+                      migrate_legacy=bool(given.get("migrate_legacy")))
 
 
 def client_id(request) -> str:

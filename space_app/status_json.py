@@ -19,7 +19,7 @@ from space_app import schedule_rules
 from space_app.repo_view import Facts
 from space_app.run_slot import RunRecord, eta_seconds, progress_text
 
-FAILED = ("failed", "failure", "error")
+FAILED = ("failed", "failure", "error", "interrupted")
 RUN_COLUMNS = ["started (Shanghai)", "finished (Shanghai)", "kind", "trigger", "status", "days added", "rows", "API calls", "message"]
 
 

@@ -12,6 +12,8 @@ from sync.core.clock import SHANGHAI
 
 
 def status_markdown(st: dict) -> str:
+    if st.get("config_error"):
+        return f"## Not configured\n**{st['config_error']}**"
     lines = [_headline(st), ""]
     partial = st.get("partial_days")
     rows = [
@@ -22,6 +24,10 @@ def status_markdown(st: dict) -> str:
         ("Last error", _run(st.get("last_error"))),
         ("Data", _data(st)),
     ]
+    for run in st.get("interrupted") or []:
+        then = "resumed (trigger resume)" if run.get("resumed") else "not resumed: see Logs"
+        rows.append(("Interrupted", f"the full sync started {_when(run.get('started_at'))} ({run.get('trigger')}) "
+                                    f"was cut off by a restart; {then}"))
     if st.get("repo_error"):
         rows.append(("Repo", f"could not be read: {st['repo_error']}"))
     lines += [f"- **{name}:** {_cell(value)}" for name, value in rows]

@@ -1,4 +1,4 @@
-"""The Gradio Blocks page and the named API endpoints (/status, /sync_now, /full_sync).
+"""The Gradio Blocks page and the named API endpoints (/status, /sync_now, /full_sync, /migrate_legacy).
 
 Everything here only lays out components and forwards to `Space`; a `gr.Timer` refreshes the
 status, the run history and the log tail every few seconds.
@@ -97,6 +97,20 @@ def _admin_tab(space: Space) -> None:
 
     full_button.click(full, inputs=[start, end, markets, token], outputs=full_message, api_visibility="private", queue=False)
 
+    gr.Markdown("### Migrate from all-prices.csv\nReplaces the old pipeline's layout (`all-prices.csv`) with this "
+                "dataset's in one full sync; on the Hub the old head keeps the tag `legacy-csv`. Needs the admin token.")
+    migrate_off = space.migrate_disabled()
+    if migrate_off:
+        gr.Markdown(f"**{migrate_off}**", elem_id="migrate-disabled")
+    migrate_token = gr.Textbox(label="Admin token", type="password", elem_id="migrate-admin-token")
+    migrate_button = gr.Button("Migrate legacy layout", variant="stop", interactive=not migrate_off, elem_id="migrate-legacy")
+    migrate_message = gr.Markdown(elem_id="migrate-legacy-message")
+
+    def migrate(token_text: str, request: gr.Request) -> str:
+        return space.migrate_legacy(token_text, client_id(request))
+
+    migrate_button.click(migrate, inputs=[migrate_token], outputs=migrate_message, api_visibility="private", queue=False)
+
 
 def _api(space: Space) -> None:
     """The named endpoints (docs/operations.md#the-space) for gradio_client."""
@@ -116,4 +130,9 @@ def _api(space: Space) -> None:
 
     gr.api(status, api_name="status", queue=False)
     gr.api(sync_now, api_name="sync_now", queue=False)
+    def migrate_legacy(admin_token: str = "", request: gr.Request = None) -> str:
+        """Start `full --migrate-legacy` in the background (admin token required), or refuse."""
+        return space.migrate_legacy(admin_token, client_id(request))
+
     gr.api(full_sync, api_name="full_sync", queue=False)
+    gr.api(migrate_legacy, api_name="migrate_legacy", queue=False)

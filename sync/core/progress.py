@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Literal, get_args
 
 RunKind = Literal["full", "delta"]
-Trigger = Literal["cli", "schedule", "button", "catch-up"]
+Trigger = Literal["cli", "schedule", "button", "catch-up", "resume"]
 RunStatus = Literal["success", "stopped", "failed", "interrupted"]
 """A row of meta/runs.parquet: published everything it could fetch (success), published and stopped
 before a day that is not yet complete (stopped), or failed / interrupted before publishing."""

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
+from sync.engine import preflight
 from sync.runs import failures
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
@@ -38,8 +39,8 @@ from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, 
 from sync.core.progress_log import reporting
 from sync.engine import guards
 from sync.targets import DatasetRepo
-from sync.runs.result import RunInfo, RunResult
-from sync.fetch.source import calls_since
+from sync.runs.result import RunInfo, RunResult, slowed_note
+from sync.fetch.source import calls_since, slowed_since
 from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
 from sync.build.shards import split_by_month
 from sync.fetch.source import Source
@@ -80,9 +81,11 @@ def run_delta(
 def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, end: dt.date | None,
            repo_id: str, progress: bool, trigger: Trigger, report: ProgressCallback) -> RunResult:
     calls = calls_since(source)  # this run's calls, however long the client has been in use
+    slowed = slowed_since(source)
     run = RunInfo.start("delta", trigger, now)
     guards.check_target(repo, source)
-    with repo.lock(), failures.recorded(repo.description, run, calls):
+    preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write: before any Tushare call
+    with repo.lock(), failures.recorded(repo, run, calls):
         guards.check_layout(repo, migrate_legacy=False)
         start_head = Head.read(repo)
         state = start_head.state
@@ -105,7 +108,7 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
             return RunResult(
                 kind="delta", published=False, commit=None, watermark_before=state.watermark,
                 watermark=state.watermark, days=[], rows=state.rows, bytes_written=0, api_calls=calls(),
-                stopped=unpublished, run_id=run.run_id)
+                stopped=unpublished, run_id=run.run_id, slowed=slowed())
         stocks = select_stocks(source.stocks(), state.markets)
         known = {} if probed is None else {(LATEST_API, new[0]): probed}  # the probe's rows are not fetched twice
         fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report, known)
@@ -121,6 +124,8 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
             built = {path: BuiltShard.build(path, table) for path, table in split_by_month(to_table(rows)).items()}
             shards, changes = merge_months(head, built, fetched.days, run.run_id)
             status, message = _outcome(fetched)
+            if slowed():
+                message += f"; {slowed_note(slowed())}"
             return PublishInput(
                 shards=shards, changes=changes, stocks=stocks_table(stocks),
                 **head.run_history(run, status, calls(), message),
@@ -137,7 +142,7 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
             watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
-            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id,
+            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id, slowed=slowed(),
         )
 
 

@@ -1,6 +1,8 @@
 """Full sync: rebuild the trading days in [start, end], keep every published day outside, publish once.
 
-Fetched chunks (a month of days, or a batch of stocks) are checkpointed as soon as they arrive
+Each interface is fetched on its own cheapest shape (`sync.fetch.plan`; stk_limit's funds counted
+from one probed day, `plan_full`), all of them concurrently, each at its own quota. Fetched chunks
+(one interface's month of days, or batch of stocks) are checkpointed as soon as they arrive
 (see `sync.fetch.checkpoints`), so an interrupted rebuild resumes without refetching them. Each month is
 built from a local spill as soon as its chunks are in (`MonthBuilder`, while the fetcher waits on
 the quota) and written to disk at once, each day judged by `sync.build.day_status`: complete and
@@ -24,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
+from sync.engine import preflight
 from sync.runs import failures
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
@@ -34,19 +37,20 @@ from sync.publish.plan import BuiltShard, PublishInput
 from sync.core.config import DEFAULT_START, Settings
 from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
-from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
+from sync.fetch.plan import FetchPlan, NonStock, group_by_month, plan_fetch, shape_costs
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.core.progress_log import reporting
 from sync.engine import guards
 from sync.targets import DatasetRepo
 from sync.targets.repo import Retired
-from sync.runs.result import RunInfo, RunResult
-from sync.fetch.source import calls_since
+from sync.runs.result import RunInfo, RunResult, slowed_note
+from sync.fetch.source import calls_since, slowed_since
 from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
 from sync.fetch.source import Source
 from dataset_script.state import SyncState
 from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
-from sync.fetch.listed_on_day import listed_on, select_stocks
+from sync.fetch.listed_on_day import listed_codes_per_day, listed_on, select_stocks
+from sync.tushare.apis import FULL_MARKET_STOCKS, available, nonstock_listed, year_fraction
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +84,11 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
           report: ProgressCallback, migrate_legacy: bool) -> RunResult:
     markets = tuple(markets or settings.markets)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
+    slowed = slowed_since(source)
     run = RunInfo.start("full", trigger, now)
     guards.check_target(repo, source)
-    with repo.lock(), failures.recorded(repo.description, run, calls):
+    preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write: before any Tushare call
+    with repo.lock(), failures.recorded(repo, run, calls, resume=failures.resume_input(start, end, markets, migrate_legacy=migrate_legacy)):
         migrating = guards.check_layout(repo, migrate_legacy)
         start_head = None if migrating else Head.read(repo, damaged_ok=True)
         before = start_head.state if start_head else None
@@ -100,7 +106,7 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
         check_keepable(before, days, markets)
         market = select_stocks(source.stocks(), ALL_MARKETS)
         stocks = market[market["market"].isin(markets)].reset_index(drop=True)
-        plan = plan_fetch(days, market, stocks)
+        plan = plan_full(source, days, market, stocks)
         log.info(plan.describe(source.rate_per_min))
         report(Progress("plan", 0, len(plan.chunks), "chunk", source.client.total_calls))
         _prune_old_checkpoints(repo, settings, now)
@@ -123,6 +129,9 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
             report(Progress("publish", calls=source.client.total_calls))
 
             status, message = _outcome(rebuilt)
+            if slowed():
+                message += f"; {slowed_note(slowed())}"
+                log.warning("this run was %s", slowed_note(slowed()))
 
             def build(head: Head) -> PublishInput:
                 planned = plan_on_head(head, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
@@ -152,9 +161,37 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
-            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
+            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id, slowed=slowed(),
             legacy_kept_at=retired[-1].location if retired else None,
         )
+
+
+def plan_full(source: Source, days: Sequence[dt.date], market: pd.DataFrame, stocks: pd.DataFrame) -> FetchPlan:
+    """The fetch plan; stk_limit's funds and B shares are counted from one probed day when they
+    could decide its shape (per day is cheaper than per stock before counting them)."""
+    caps = source.client.row_caps
+    stk = shape_costs(days, market, stocks, row_caps=caps)["stk_limit"]
+    if not stk["per-day"] or stk["per-day"] >= stk["per-stock"]:
+        return plan_fetch(days, market, stocks, row_caps=caps)  # per stock, which never sees a fund, wins anyway
+    nonstock, calls = probe_nonstock(source, days, market)
+    return plan_fetch(days, market, stocks, nonstock, probe_calls=calls, row_caps=caps)
+
+
+def probe_nonstock(source: Source, days: Sequence[dt.date], market: pd.DataFrame) -> tuple[NonStock, int]:
+    """Count the non-stock codes (funds, B shares) in stk_limit on the newest day it has, and scale
+    our estimate of their history to it: (rows per day, calls the probe made)."""
+    day = [d for d in days if available("stk_limit", d)][-1]
+    before = source.client.calls["stk_limit"]
+    rows = source.query("stk_limit", trade_date=ymd(day))
+    calls = source.client.calls["stk_limit"] - before
+    seen = int((~rows["ts_code"].isin(set(market["code"]))).sum())
+    if len(rows):
+        scale = seen / max(nonstock_listed(year_fraction(day)), 1.0)
+    else:  # nothing published for that day yet: our estimate, scaled to the market's size
+        scale = listed_codes_per_day(market, [day])[0] / FULL_MARKET_STOCKS
+    log.info("stk_limit lists %d codes that are not stocks on %s (funds, B shares); counting their pages",
+             seen, day.isoformat())
+    return (lambda d: scale * nonstock_listed(year_fraction(d))), calls
 
 
 def check_keepable(before: SyncState | None, days: Sequence[dt.date], markets: Sequence[str]) -> None:
@@ -198,7 +235,9 @@ class MonthBuilder:
         self.shards = shards
         self.built = 0  # months done (built, or skipped after a held-back day)
         self.result = Rebuilt({}, [], pd.DataFrame(), None)
-        self._ready_after = _ready_after(self.months, plan)
+        self._needs = _chunks_per_month(self.months, plan)
+        self._done: set[int] = set()
+        self._lock = threading.Lock()
         self._queued = 0
         self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -217,17 +256,21 @@ class MonthBuilder:
         self._queue.put(None)
         self._thread.join()
 
-    def spilled(self, chunk: int) -> None:
-        """Chunk `chunk` of the plan is in the spill: queue the months it completes. A failed build
-        (e.g. a settled day without bars) stops the fetch here."""
+    def spilled(self, chunk: int | None) -> None:
+        """Chunk `chunk` of the plan is in the spill (from any fetching thread): queue, in order, the
+        months whose chunks are all in. A failed build (e.g. a settled day without bars) stops the
+        fetch here. None: every chunk is in."""
         self._raise()
-        while self._queued < len(self.months) and self._ready_after[self._queued] <= chunk:
-            self._queue.put(self._queued)
-            self._queued += 1
+        with self._lock:
+            if chunk is not None:
+                self._done.add(chunk)
+            while self._queued < len(self.months) and (chunk is None or self._needs[self._queued] <= self._done):
+                self._queue.put(self._queued)
+                self._queued += 1
 
     def finish(self, report: ProgressCallback) -> Rebuilt:
         """Every chunk is spilled: build the months left, then return what the rebuild produced."""
-        self.spilled(max(self._ready_after, default=-1))
+        self.spilled(None)
         self._queue.put(None)
         shown = -1
         while self._thread.is_alive():
@@ -277,15 +320,15 @@ class MonthBuilder:
             result.stopped = verdicts.held_back
 
 
-def _ready_after(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[int]:
-    """Per month, the last chunk (index in the plan) holding one of its days; -1 when none does.
-    A per-day plan completes a month with each chunk; a per-stock plan only with its last chunk."""
+def _chunks_per_month(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[set[int]]:
+    """Per month, the chunks (indices in the plan) holding one of its days: a per-day or range chunk
+    holds one month of one interface; a per-stock chunk holds every month."""
     month_of = {day: i for i, days in enumerate(months) for day in days}
-    ready = [-1] * len(months)
+    needs: list[set[int]] = [set() for _ in months]
     for index, chunk in enumerate(plan.chunks):
         for i in {month_of[d] for d in chunk.days if d in month_of}:
-            ready[i] = index
-    return ready
+            needs[i].add(index)
+    return needs
 
 
 def plan_on_head(head: Head, rebuilt: Rebuilt, stocks: pd.DataFrame, calendar: pd.DataFrame,
@@ -341,14 +384,25 @@ def _prune_old_checkpoints(repo: DatasetRepo, settings: Settings, now: dt.dateti
         log.info("removed %d checkpoint area(s) older than %s", len(removed), settings.checkpoint_max_age)
 
 
+SEED_LOOKBACK_DAYS = 92  # the seed's one multi-code call looks this far back; older closes cost a call each
+
+
 def seed_closes(source: Source, stocks: pd.DataFrame, daily: pd.DataFrame, day: dt.date) -> pd.DataFrame:
-    """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended)."""
+    """Last close before `day` of stocks listed earlier but without a bar on `day` (suspended).
+
+    One `daily` call for all of them (ts_code takes a comma-separated list) over the last
+    SEED_LOOKBACK_DAYS, so the plan can count it; a stock suspended for longer costs one more call.
+    """
     listed = stocks[listed_on(stocks, day - dt.timedelta(days=1)) & listed_on(stocks, day)]
     missing = sorted(set(listed["code"]) - set(daily["ts_code"]))
     if not missing:
         return empty_carry()
     before = ymd(day - dt.timedelta(days=1))
-    bars = source.query_many([("daily", {"ts_code": code, "end_date": before}) for code in missing])
-    found = pd.concat(bars, ignore_index=True).rename(columns={"ts_code": "code", "trade_date": "date"})
-    found = found.assign(adj_factor=float("nan"))
+    recent = source.query("daily", ts_code=",".join(missing), start_date=ymd(day - dt.timedelta(days=SEED_LOOKBACK_DAYS)),
+                          end_date=before)
+    older = sorted(set(missing) - set(recent["ts_code"]))
+    bars = [recent, *source.query_many([("daily", {"ts_code": code, "end_date": before}) for code in older])]
+    found = pd.concat([b for b in bars if len(b)], ignore_index=True) if any(len(b) for b in bars) else recent
+    found = found.sort_values("trade_date").drop_duplicates("ts_code", keep="last")
+    found = found.rename(columns={"ts_code": "code", "trade_date": "date"}).assign(adj_factor=float("nan"))
     return carry_from(found[["code", "date", "close", "adj_factor"]]) if len(found) else empty_carry()

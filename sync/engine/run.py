@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import datetime as dt
 import logging
 
@@ -35,7 +36,7 @@ class RunRequest:
     end: dt.date | None = None
     markets: tuple[str, ...] | None = None
     target: str | None = None
-    migrate_legacy: bool = False  # full only: replace the old pipeline's all-prices.csv layout
+    migrate_legacy: bool = False  # full only: replace the old pipeline's all-prices.csv layout (see can_migrate)
 
     def describe(self) -> str:
         """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
@@ -47,6 +48,11 @@ class RunRequest:
         if self.migrate_legacy:
             details.append("migrating the legacy layout")
         return f"{self.kind} sync ({'; '.join(details)})"
+
+
+def can_migrate() -> bool:
+    """Whether this engine offers `run_full(..., migrate_legacy=True)` (`full --migrate-legacy`)."""
+    return "migrate_legacy" in inspect.signature(run_full).parameters
 
 
 def run(settings: Settings, request: RunRequest, now: dt.datetime, on_progress: ProgressCallback | None = None,

@@ -115,3 +115,10 @@ def calls_since(source: Source) -> Callable[[], dict[str, int]]:
     """A function giving the API calls per interface made through `source` from now on."""
     before = collections.Counter(source.client.calls)
     return lambda: dict(collections.Counter(source.client.calls) - before)
+
+
+def slowed_since(source: Source) -> Callable[[], dict[str, int]]:
+    """A function giving the interfaces a quota refusal slowed from now on, and their lowest pace."""
+    before = {api: record.refusals for api, record in source.client.slowed.items()}
+    return lambda: {api: record.lowest for api, record in source.client.slowed.items()
+                    if record.refusals > before.get(api, 0)}

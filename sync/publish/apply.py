@@ -53,7 +53,8 @@ def apply_once(
         except ConcurrentWriteError:
             log.warning("another writer committed to %s meanwhile; re-reading and re-planning", repo.description)
             continue
-        failures.forget(repo.description, [r["run_id"] for r in planned.run_rows[:-1]])
+        recorded = planned.runs_before.column("run_id").to_pylist() if planned.runs_before is not None else []
+        failures.forget(repo, [r["run_id"] for r in planned.run_rows[:-1]] + recorded)  # a lost forget, too
         return commit_id, sum(content_size(data) for data in commit.adds.values())
     raise TransientError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
 

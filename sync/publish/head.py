@@ -103,10 +103,13 @@ class Head:
         return self.table(CALENDAR_PATH)
 
     def run_history(self, run: RunInfo, status: RunStatus, api_calls: Mapping[str, int], message: str) -> dict:
-        """The PublishInput fields of the run history: earlier failures on this machine, then this run,
-        planned on this head (recorded as the run's parent commit), and the tables they append to."""
-        rows = [*failures.pending(self.description), run.row(status, api_calls, message, commit=self.commit)]
-        return {"run_rows": rows, "runs_before": self.table(RUNS_PATH), "changes_before": self.table(CHANGES_PATH)}
+        """The PublishInput fields of the run history: earlier failures from the run journal, then this
+        run, planned on this head (recorded as the run's parent commit), and the tables they append to."""
+        before = self.table(RUNS_PATH)
+        known = set(before.column("run_id").to_pylist()) if before is not None else set()
+        waiting = [r for r in failures.pending(self.repo) if r["run_id"] not in known]  # a lost `forget` never records twice
+        rows = [*waiting, run.row(status, api_calls, message, commit=self.commit)]
+        return {"run_rows": rows, "runs_before": before, "changes_before": self.table(CHANGES_PATH)}
 
     def _parquet(self, path: str) -> pa.Table | None:
         data = self.read_bytes(path)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from sync.core.progress import TRIGGERS, RunKind, RunStatus, Trigger
 from sync.runs.history import run_row
 
+
 @dataclasses.dataclass
 class RunResult:
     kind: RunKind
@@ -24,6 +25,7 @@ class RunResult:
     api_calls: Mapping[str, int]
     stopped: tuple[dt.date, str] | None = None
     run_id: str | None = None  # the run's row in meta/runs.parquet, when it published
+    slowed: Mapping[str, int] = dataclasses.field(default_factory=dict)  # interface ("*": all) → lowest pace/min
     legacy_kept_at: str | None = None  # a migration: where the old all-prices.csv is kept
 
     def headline(self) -> str:
@@ -31,8 +33,16 @@ class RunResult:
         through = f"complete through {self.watermark.isoformat()}" if self.watermark else "no complete day"
         if self.stopped:
             day, reason = self.stopped
-            return f"{through}; {day.isoformat()} not yet published ({reason})"
-        return through if self.published else f"nothing new: {through}"
+            line = f"{through}; {day.isoformat()} not yet published ({reason})"
+        else:
+            line = through if self.published else f"nothing new: {through}"
+        return line + (f"; {slowed_note(self.slowed)}" if self.slowed else "")
+
+
+def slowed_note(slowed: Mapping[str, int]) -> str:
+    """'slowed by Tushare's per-minute quota (shared with another job?): daily to 98/min'."""
+    paces = ", ".join(f"{'all interfaces together' if api == '*' else api} to {n}/min" for api, n in sorted(slowed.items()))
+    return f"slowed by Tushare's per-minute quota (another job may share the token): {paces}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,8 @@ It speaks the real protocol (POST JSON to `/`, `/dataapi` or `/dataapi/<api>`; H
 package and curl all work against it. It is the embedded data source when no TUSHARE_TOKEN is
 set, and the backend of the integration tests, with knobs for what real servers do to clients:
 tokens, permissions, per-minute quotas, row caps, latency, publication times and faults, and
-fields missing from replies (`drop_fields`). Publication times are the documented `published_at`
+fields missing from replies (`drop_fields`), and an unreliable `has_more` (`has_more=`; the
+market's stk_limit carries funds and B shares, see funds.py). Publication times are the documented `published_at`
 of each interface, or per (interface, day) when a `publication` schedule is given (a late day,
 a day that appears only the next morning; see `visible_until`). The market itself carries the history's holes
 (MarketSpec.holes); stock_basic comes in a new order on every listing, as the real one may.
@@ -33,6 +34,7 @@ import socket
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Collection, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -57,6 +59,12 @@ DOC_LINK = "权限的具体详情访问：https://tushare.pro/document/1?doc_id=
 PUBLISHED_AT = {name: api.published_at for name, api in API_FACTS.items() if api.published_at}  # Shanghai time
 NEEDS_CODE_OR_DATE = ("daily", "daily_basic")
 LOOKBACK_DAYS = 31  # how far back `visible_until` walks a publication schedule
+# What `data.has_more` says: "truthful" (rows past this page exist), "always" (true on every reply,
+# as a proxy might), "unreliable" (the default, as the real server has been captured: `true` on a
+# complete 3-row page with count -1, `false` with count 0 on a 241-row one; here true on two
+# replies in three whatever the truth, a hash of the request, and count 0 or -1). The real
+# semantics are undocumented; a client must page on full pages only.
+HAS_MORE_MODES = ("truthful", "always", "unreliable")
 
 # When day T's rows of an interface appear (aware); None: at the interface's `published_at` on T.
 Publication = Callable[[str, dt.date], "dt.datetime | None"]
@@ -146,8 +154,11 @@ class TushareServer:
                  faults: FaultPlan | None = None, clock: Callable[[], dt.datetime] | None = None,
                  row_caps: Mapping[str, int] | None = None, denied: Collection[str] = (),
                  drop_fields: Mapping[str, Collection[str]] | None = None,
-                 publication: Publication | None = None,
+                 publication: Publication | None = None, has_more: str = "unreliable",
                  host: str = "127.0.0.1", port: int = 0) -> None:
+        if has_more not in HAS_MORE_MODES:
+            raise ValueError(f"has_more must be one of {', '.join(HAS_MORE_MODES)}; got {has_more!r}")
+        self.has_more = has_more
         self.market = market
         self.tokens = frozenset(tokens)
         self.quota_per_min = quota_per_min
@@ -158,6 +169,7 @@ class TushareServer:
         self.drop_fields = _checked_drop_fields(drop_fields or {})
         self._listings = query.Listings(market.spec.seed)
         self.calls: collections.Counter = collections.Counter()
+        self.refused: collections.Counter = collections.Counter()  # per-minute quota replies (40203), per interface
         self._clock = clock or _shanghai_now
         self.publication = publication
         self._address = (host, port)
@@ -262,6 +274,8 @@ class TushareServer:
         now = self.now()
         limit = self._over_quota(token, api, now)
         if limit is not None:
+            with self._lock:
+                self.refused[api] += 1
             return envelope(PERMISSION_ERROR, f"抱歉，您每分钟最多访问该接口{limit}次，{DOC_LINK}", None)
         try:
             page = self._query(api, token, params, fields, now)
@@ -329,7 +343,13 @@ class TushareServer:
         chosen = [name for name in table.select_fields(fields) if name not in dropped]
         page = rows[offset:offset + count]
         items = self._restate_items(api, table, page, chosen, table.items(page, chosen))
-        return query.Page(chosen, items, offset + len(page) < total, total)
+        more, shown = offset + len(page) < total, total
+        if self.has_more == "always":
+            more = True
+        elif self.has_more == "unreliable":  # as captured: true on a complete short page, count 0 or -1
+            flip = zlib.crc32(json.dumps([api, params], sort_keys=True, default=str).encode()) % 3
+            more, shown = (more or flip > 0), (-1 if flip else 0)
+        return query.Page(chosen, items, more, shown)
 
     def _restate_items(self, api: str, table: WireTable, rows: np.ndarray, fields: list[str], items: list) -> list:
         with self._lock:
@@ -376,7 +396,8 @@ def _dropped(text: str) -> tuple[str, str]:
 _REALITIES = """\
 The market models the real Tushare history: stk_limit has no rows before 2007-01-04, daily_basic
 lacks 3-5% of the codes on trading days of 2005-2006, delisted stocks may carry a legacy (中小板)
-or empty market label, and stock_basic rows come in a new order on every listing.
+or empty market label, stock_basic rows come in a new order on every listing, stk_limit also
+lists funds and B shares (which stock_basic does not), and has_more is unreliable.
 
 example: python -m sync.simulated.server --stocks 300 --start 20050104 --end 20241231 \\
            --hole adj_factor:20100305:0.5 --drop-field daily:vol"""
@@ -398,6 +419,10 @@ def _arguments(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     parser.add_argument("--hole", type=_hole, action="append", default=[], metavar="API:YYYYMMDD:COVERAGE",
                         help="a permanent hole: on that trading day API (daily, daily_basic, stk_limit or "
                              "adj_factor) covers only COVERAGE (0-1) of the codes with a daily bar; repeatable")
+    parser.add_argument("--funds", type=float, default=1.0,
+                        help="funds and B shares in stk_limit, times our estimate of the real count (default 1; 0: none)")
+    parser.add_argument("--has-more", choices=HAS_MORE_MODES, default="unreliable",
+                        help="what data.has_more says (default unreliable, as the real server)")
     parser.add_argument("--drop-field", type=_dropped, action="append", default=[], metavar="API:FIELD",
                         help="FIELD is never in API's replies, even when requested (e.g. daily:vol); repeatable")
     return parser, parser.parse_args(argv)
@@ -414,9 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(f"{error} (dates are YYYYMMDD, e.g. 20251124)")
     try:
-        market = SyntheticMarket(MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed, holes=args.hole))
+        market = SyntheticMarket(MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed, holes=args.hole,
+                                            funds=args.funds))
         server = TushareServer(market, tokens=args.token or ("demo-token",), quota_per_min=args.quota_per_min,
-                               latency=args.latency, drop_fields=drop_fields, host=args.host, port=args.port)
+                               latency=args.latency, drop_fields=drop_fields, has_more=args.has_more,
+                               host=args.host, port=args.port)
     except ValueError as error:
         parser.error(str(error))
     print(f"building {market.spec} ...", file=sys.stderr, flush=True)

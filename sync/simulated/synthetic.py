@@ -6,8 +6,8 @@ cares: the SSE calendar with real holidays, the four boards with their code pref
 price-limit rules, listings, delistings, paused listings, suspensions, renames into and out of
 ST, ex-rights days with a cumulative adj_factor, and consistent units (vol in 手, amount in 千元,
 shares in 万股). It also has the real history's flaws (gaps.py): stk_limit from 2007-01-04,
-daily_basic gaps in 2005-2006, configured permanent holes (`MarketSpec.holes`), and legacy or
-empty market labels on delisted stocks.
+daily_basic gaps in 2005-2006, configured permanent holes (`MarketSpec.holes`), legacy or
+empty market labels on delisted stocks, and funds and B shares in stk_limit (funds.py).
 
 Same spec, same tables; and a longer `end` only adds days: every value of an earlier day stays
 the same, because each stock draws from its own streams in time order (see listings.py).
@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from sync.simulated import gaps, tables
+from sync.simulated import funds, gaps, tables
 from sync.simulated.bars import bar_rows, listed_rows, suspension_rows
 from sync.simulated.calendar import FIRST_SESSION, calendar_frame, sse_sessions
 from sync.simulated.life import lifecycle
@@ -35,6 +35,7 @@ from sync.simulated.layout import build_layout
 from sync.simulated.sim import fundamentals, run_prices, stock_parameters
 from sync.simulated.listings import LIFE, build_universe, stock_rng
 from sync.simulated.wire import WireTable
+from sync.tushare.apis import APIS as API_FACTS
 from sync.tushare.apis import DAY_APIS
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class MarketSpec:
     per-day interface (daily, daily_basic, stk_limit, adj_factor) cover only that share of the
     codes with a daily bar on that trading day, e.g. ``{("adj_factor", date(2010, 3, 5)): 0.5}``.
     They are stored as a sorted tuple of ((interface, day), coverage) so the spec stays hashable.
+
+    `funds`: stk_limit also lists funds and B shares, as the real one does (funds.py): this many
+    times our estimate of their real number, scaled to `n_stocks` (0: stocks only). They never
+    appear in stock_basic or any other interface.
     """
 
     start: dt.date  # first day with bars
@@ -70,8 +75,11 @@ class MarketSpec:
     n_stocks: int = 100
     seed: int = 7
     holes: gaps.Holes = ()
+    funds: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.funds < 0:
+            raise ValueError(f"MarketSpec funds must be >= 0, got {self.funds}")
         if self.end < self.start:
             raise ValueError(f"MarketSpec end {self.end} is before start {self.start}")
         if self.start < FIRST_SESSION:
@@ -156,8 +164,19 @@ class SyntheticMarket:
             raise KeyError(f"no time-series table {api!r}; expected one of {', '.join(SERIES_APIS)}")
         with self._lock:
             if api not in self._wire:
-                self._wire[api] = self._with_history(api, _BUILDERS[api](self.simulated))
+                table = self._with_history(api, _BUILDERS[api](self.simulated))
+                self._wire[api] = self._with_funds(table) if api == "stk_limit" else table
             return self._wire[api]
+
+    def _with_funds(self, table: WireTable) -> WireTable:
+        """stk_limit plus the funds' and B shares' rows (funds.py), from the interface's first day on."""
+        sim, start = self.simulated, API_FACTS["stk_limit"].history_start
+        if not len(sim.dates):
+            return table
+        start_g = int(np.searchsorted(sim.sessions, sim.dates[0]))
+        first_day = int(np.searchsorted(sim.dates, np.datetime64(start, "D"), side="left")) if start else 0
+        return funds.with_nonstocks(table, self.spec.seed, funds.scale_of(self.spec.funds, self.spec.n_stocks),
+                                    sim.sessions, start_g, first_day)
 
     def _with_history(self, api: str, table: WireTable) -> WireTable:
         """The table less the rows the real source lacks (gaps.py): holes and old gaps."""

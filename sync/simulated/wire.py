@@ -77,6 +77,23 @@ class Derived:
 
 
 @dataclasses.dataclass(frozen=True)
+class Interleaved:
+    """Rows of two columns merged: row r is row `position[r]` of `second` where `from_second[r]`, else of `first`."""
+
+    first: Column
+    second: Column
+    from_second: np.ndarray
+    position: np.ndarray
+
+    def take(self, rows) -> np.ndarray:
+        second, position = self.from_second[rows], self.position[rows]
+        a, b = self.first.take(position[~second]), self.second.take(position[second])
+        out = np.empty(len(position), dtype=np.result_type(a, b))
+        out[~second], out[second] = a, b
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
 class Skipping:
     """A column with some of its rows removed, without copying it.
 

@@ -151,6 +151,13 @@ class HubRepo:
     def stage_prune(self, max_age: dt.timedelta, now: dt.datetime) -> list[str]:
         return self._staging.prune(max_age, now)
 
+    # -- the run journal (see sync.runs.failures), beside the staging branches ----------------
+    def journal_read(self) -> bytes | None:
+        return self._staging.journal_read()
+
+    def journal_write(self, data: bytes | None, *, create: bool = False) -> bool:
+        return self._staging.journal_write(data, create=create)
+
     def _staging_root(self) -> Path:
         return Path(constants.HF_HOME) / "a-share-prices-sync" / "staging" / self._machine_key
 

@@ -12,6 +12,11 @@ be taken for pushed when it is not.
 A push that meets a 429/5xx is not waited out here: the files are safe locally, the fetch goes
 on, and the next push is tried after `max(interval, Retry-After)`. When the Hub cannot make
 branches at all, checkpoints stay on this machine (the files are already there).
+
+The run journal (`sync.runs.failures`: failed runs not yet in meta/runs, and the full syncs
+running now) lives beside them as `journal.json` on the branch `sync-staging/runs`, committed at
+once on every change (a handful of commits per full sync); it is never pruned, and the branch is
+deleted when the journal holds nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ log = logging.getLogger(__name__)
 REPO_TYPE = "dataset"
 STAGING_PREFIX = "sync-staging/"
 STAGING_DIR = "staging"
+JOURNAL_KEY = "runs"    # the run journal's branch is sync-staging/runs; never a checkpoint key ("full-...")
+JOURNAL_FILE = "journal.json"
 PUSHED_DIR = ".pushed"  # not a valid staging key (keys start with a letter or digit)
 DEFAULT_STAGE_INTERVAL = 120.0  # seconds between staging commits: 30 an hour, a quarter of the Hub's quota
 T = TypeVar("T")
@@ -119,6 +126,40 @@ class HubStaging:
             log.info("removing the staging area %s, last written %s", key, last[key].isoformat(timespec="seconds"))
             self.drop(key)
         return stale
+
+    # -- the run journal ----------------------------------------------------------------------
+    def journal_read(self) -> bytes | None:
+        return self._download(JOURNAL_FILE, staging_branch(JOURNAL_KEY))
+
+    def journal_write(self, data: bytes | None, *, create: bool) -> bool:
+        """Commit the journal to its branch (None: delete the branch, nothing is left in it); False
+        when the repo is missing (and not `create`) or the Hub cannot make branches. Raises
+        `PublishError` when the Hub refuses."""
+        branch = staging_branch(JOURNAL_KEY)
+
+        def write() -> bool:
+            try:
+                if data is None:
+                    self._delete_branch(branch)
+                    return True
+                if create:
+                    self.api.create_repo(self.repo_id, repo_type=REPO_TYPE, exist_ok=True)
+                try:
+                    self.api.create_branch(self.repo_id, branch=branch, repo_type=REPO_TYPE, exist_ok=True)
+                except HfHubHTTPError as e:
+                    if not unsupported(e):
+                        raise
+                    self.branches_unsupported = True  # the checkpoints will not try either
+                    log.warning("%s cannot make branches (HTTP %s); keeping checkpoints and the run journal on "
+                                "this machine", self.repo_id, e.response.status_code)
+                    return False
+                self.api.create_commit(self.repo_id, [CommitOperationAdd(path_in_repo=JOURNAL_FILE, path_or_fileobj=data)],
+                                       commit_message="run journal", repo_type=REPO_TYPE, revision=branch)
+                return True
+            except RepositoryNotFoundError:
+                return False
+
+        return self._call("write the run journal", write)
 
     # -- pushing to the branch ---------------------------------------------------------------
     def push(self, key: str) -> None:
@@ -204,7 +245,7 @@ class HubStaging:
                 return {}
             raise
         return {b.name[len(STAGING_PREFIX):]: self._last_commit_date(b.name, b.target_commit)
-                for b in refs.branches if b.name.startswith(STAGING_PREFIX)}
+                for b in refs.branches if b.name.startswith(STAGING_PREFIX) and b.name != staging_branch(JOURNAL_KEY)}
 
     def _last_commit_date(self, branch: str, sha: str) -> dt.datetime:
         # The folder's last commit (one request) is the last staging write; a branch that never got

@@ -123,6 +123,7 @@ class DatasetRepo(Protocol):
         ...
 
 
+
 @contextlib.contextmanager
 def single_flight(lock_file: Path, description: str) -> Iterator[None]:
     """Hold `lock_file` for the duration of a run; fail fast when another run holds it."""

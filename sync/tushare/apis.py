@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
+import numpy as np
+
 from dataset_script.schema import DAILY_BASIC_COLUMNS
 
 
@@ -83,6 +85,29 @@ APIS: Mapping[str, Api] = {api.name: api for api in (
         requested=("ts_code", "trade_date", "suspend_timing", "suspend_type"), row_cap=5000,
         published_at=dt.time(0, 0), sparse=True),
 )}
+
+# stk_limit covers the whole exchange market, "A/B股和基金" (doc_id=183): funds and B shares too,
+# which stock_basic does not list. How many is not documented; this is our estimate of such codes
+# at each year's end (B shares ~100, closed-end funds until ~2015, LOFs, ETFs since 2005 and REITs
+# since 2021, from the exchanges' yearly fund counts; graded-fund classes of 2013-2020 flattened
+# into a plateau). UNCONFIRMED: the planner only uses its shape, and scales it to the non-stock
+# rows it sees on one probed day. At the real market's size (FULL_MARKET_STOCKS listed by 2025),
+# a day's stk_limit cross-section passes the 5,800-row cap from about 2022.
+NONSTOCK_PER_YEAR: Mapping[int, int] = {2004: 160, 2007: 200, 2010: 350, 2013: 600, 2015: 900, 2020: 900,
+                                        2021: 1120, 2022: 1270, 2023: 1400, 2024: 1520, 2025: 1800}
+FULL_MARKET_STOCKS = 5500  # stocks listed (delisted ones included) by 2025-12-31, the scale of the estimate
+
+
+def year_fraction(day: dt.date) -> float:
+    """2024-07-02 → ~2024.5: a date as a fractional year."""
+    return day.year + (day.timetuple().tm_yday - 1) / 365.25
+
+
+def nonstock_listed(year: float) -> float:
+    """The estimated non-stock codes in stk_limit at fractional `year` (NONSTOCK_PER_YEAR counts at year ends)."""
+    ends = sorted(NONSTOCK_PER_YEAR)
+    return float(np.interp(year, [y + 1.0 for y in ends], [NONSTOCK_PER_YEAR[y] for y in ends]))
+
 
 # The interfaces a dataset row is built from; each day's coverage is measured for each of them.
 ROW_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")

@@ -11,8 +11,22 @@ Waits live in one place and go through the injected `sleep` (and `clock`), so te
   thread-safe, so a small thread pool can overlap latency without exceeding the quota;
 * transient failures (HTTP errors, timeouts, dropped connections, broken replies): exponential
   backoff with jitter, up to `max_attempts` requests;
-* Tushare's per-minute quota reply (40203 "每分钟最多访问…"): wait out the window, a bounded
-  number of times, and pace the interface at the server's stated limit from then on.
+* Tushare's per-minute quota reply (40203 "每分钟最多访问…"): the quota belongs to the token,
+  which another job may be using too, so the client slows down and carries on. It paces the
+  interface at the server's stated limit if that is lower than its own; when its own recent
+  calls explain the refusal (it used ~all of the limit itself) it slows that interface a little,
+  otherwise (someone else is using the quota) to 70%; when its calls to *all* interfaces together
+  have just reached the limit (not more: more accepted would prove a per-interface quota) while
+  this interface's alone have not, the quota looks per account, and it paces all interfaces
+  together under it. It retries after a short wait, and steps back up
+  towards the configured pace after every two minutes without a refusal. It gives up only when
+  one request has been refused for `quota_patience_s` (30 min by default). `slowed` says what
+  was slowed, and how far, for the run's result.
+
+Pages: a page is asked for only after a full one (it holds the `limit` asked for, a cap the
+server showed earlier, or a round thousand of rows, which servers have capped at below the
+documented cap). `has_more` and `count` are never trusted: the real server has said `has_more:
+true` on a complete 3-row page and `count: 0` on a 241-row one.
 
 Example::
 
@@ -36,9 +50,10 @@ from typing import Any, NamedTuple, TypeVar
 import httpx
 import pandas as pd
 import tenacity
-from pyrate_limiter import InMemoryBucket, Rate, RateItem
 
+from sync.tushare.pacing import ACCOUNT, NUDGE, SLOW, RateLimiter, Slowdown
 from sync.tushare.errors import (
+    RetriedError,
     TushareAuthError,
     TushareError,
     TushareMissingFieldError,
@@ -46,7 +61,6 @@ from sync.tushare.errors import (
     TushareProtocolError,
     TushareQuotaError,
     TushareTransportError,
-    _RetriedError,
     error_from_reply,
     quota_still_refused,
 )
@@ -57,7 +71,7 @@ from sync.core.config import OFFICIAL_URL
 from sync.tushare.frames import typed_frame
 
 __all__ = [
-    "OFFICIAL_URL", "ROW_CAPS", "RateLimiter", "TushareClient", "typed_frame",
+    "OFFICIAL_URL", "ROW_CAPS", "RateLimiter", "Slowdown", "TushareClient", "typed_frame",
     "TushareError", "TushareAuthError", "TusharePermissionError", "TushareQuotaError",
     "TushareTransportError", "TushareProtocolError",
 ]
@@ -66,10 +80,11 @@ logger = logging.getLogger(__name__)
 _E = TypeVar("_E", bound=BaseException)
 
 MAX_PAGES = 10_000  # a server that ignores `offset` must not loop us forever
+ROUND_PAGE, ROUND_PAGE_MIN = 100, 1000  # a short page of k x 100 >= 1,000 rows may be a lower server cap
 
-PACING_WINDOW_S = 60.5  # our rolling window: a minute plus a margin for latency jitter
-QUOTA_WAIT_S = 61.0  # after a per-minute quota reply: the server's minute window plus a margin
-MAX_QUOTA_WAITS = 3
+QUOTA_WAIT_S = 61.0  # the longest wait after a per-minute quota reply: the server's minute plus a margin
+QUOTA_PATIENCE_S = 1800.0  # one request refused this long (30 min) fails the run
+OWN_SHARE = 0.9  # a refusal when our own calls were >= 90% of the limit: our pace, not someone else's
 BACKOFF_MULTIPLIER_S, BACKOFF_MAX_S, BACKOFF_JITTER_S = 1.0, 30.0, 1.0
 
 # daily_basic answers nothing useful without one of these (docs/tushare.md#fields: "二选一").
@@ -79,67 +94,16 @@ REQUIRED_ONE_OF: dict[str, tuple[str, ...]] = {"daily_basic": ("ts_code", "trade
 _API_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class RateLimiter:
-    """At most `limit_for(key)` admissions per key in any rolling `window_s`; safe across threads.
 
-    pyrate-limiter's `InMemoryBucket` (sliding-window log) does the counting and computes how
-    long to wait. Its `Limiter` front end is not used: it sleeps with a hard-wired `time.sleep`,
-    times deadlines with `time.monotonic` and starts a background leak thread, so tests could not
-    skip its waits. The loop here is the small part it would do: put under a lock; when the
-    bucket is full, sleep its `waiting()` through the injected `sleep` (outside the lock), retry.
-    """
 
-    def __init__(self, limit_for: Callable[[str], int], *, window_s: float = PACING_WINDOW_S,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
-        self._limit_for = limit_for
-        self._window_ms = round(window_s * 1000)
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._buckets: dict[str, InMemoryBucket] = {}
-        self.waited: collections.defaultdict[str, float] = collections.defaultdict(float)  # seconds slept per key
-
-    def limit(self, key: str) -> int:
-        with self._lock:
-            return self._bucket(key).rates[0].limit
-
-    def lower(self, key: str, limit: int) -> bool:
-        """Tighten `key` to `limit` per window (never loosen). True if it changed."""
-        with self._lock:
-            bucket = self._bucket(key)
-            if not 0 < limit < bucket.rates[0].limit:
-                return False
-            bucket.rates = [Rate(limit, self._window_ms)]
-            return True
-
-    def acquire(self, key: str) -> float:
-        """Block (via `sleep`) until `key` has room; return the admission time in clock seconds."""
-        while True:
-            with self._lock:
-                now_ms = int(self._clock() * 1000)
-                bucket = self._bucket(key)
-                bucket.leak(now_ms)  # forget requests older than the window; bounds memory
-                item = RateItem(key, now_ms)
-                if bucket.put(item):
-                    return now_ms / 1000
-                waiting = bucket.waiting(item)
-                assert isinstance(waiting, int)  # an in-memory bucket answers at once, never with an awaitable
-                wait_s = max(waiting, 1) / 1000
-                self.waited[key] += wait_s
-            self._sleep(wait_s)
-
-    def _bucket(self, key: str) -> InMemoryBucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = InMemoryBucket([Rate(self._limit_for(key), self._window_ms)])
-        return bucket
 
 
 class TushareClient:
     """Strict Tushare Pro client. Constructing it does no I/O; `query` does.
 
     `rate_per_min` paces every interface; `rate_overrides` sets other per-interface limits
-    (default: stock_basic at min(50, rate_per_min), its documented quota). `calls`, `pages` and
+    (default: stock_basic at min(50, rate_per_min), its documented quota). `row_caps` overrides the
+    documented rows per call of some interfaces (pages are asked for only after a full one). `calls`, `pages` and
     `rows` count HTTP requests (retries included), pages and rows per interface.
     """
 
@@ -150,17 +114,18 @@ class TushareClient:
         *,
         rate_per_min: int = 200,
         rate_overrides: Mapping[str, int] | None = None,
+        row_caps: Mapping[str, int] | None = None,
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         max_attempts: int = 6,
-        max_quota_waits: int = MAX_QUOTA_WAITS,
+        quota_patience_s: float = QUOTA_PATIENCE_S,
         timeout: float = 30.0,
     ):
         if not isinstance(token, str):
             raise TypeError("token must be a str")
-        if rate_per_min < 1 or max_attempts < 1 or max_quota_waits < 0:
-            raise ValueError("rate_per_min and max_attempts must be >= 1, max_quota_waits >= 0")
+        if rate_per_min < 1 or max_attempts < 1 or quota_patience_s < 0:
+            raise ValueError("rate_per_min and max_attempts must be >= 1, quota_patience_s >= 0")
         self._token = token
         self._url = url.rstrip("/")
         self._shown_url = display_url(self._url)
@@ -169,11 +134,13 @@ class TushareClient:
         if any(n < 1 for n in self._rates.values()):
             raise ValueError("rate_overrides must all be >= 1 request per minute")
         self._rate_per_min = rate_per_min
+        self.row_caps = {**ROW_CAPS, **(row_caps or {})}
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout)
         self._sleep = sleep
         self._max_attempts = max_attempts
-        self._max_quota_waits = max_quota_waits
+        self._quota_patience_s = quota_patience_s
+        self._clock = clock
         self._timeout = timeout
         self.limiter = RateLimiter(lambda api: self._rates.get(api, rate_per_min), clock=clock, sleep=sleep)
         self._lock = threading.Lock()
@@ -181,6 +148,11 @@ class TushareClient:
         self.calls: collections.Counter[str] = collections.Counter()
         self.pages: collections.Counter[str] = collections.Counter()
         self.rows: collections.Counter[str] = collections.Counter()
+
+    @property
+    def slowed(self) -> dict[str, Slowdown]:
+        """Interfaces (ACCOUNT: all together) a per-minute quota slowed, and how far; empty if none."""
+        return dict(self.limiter.slowed)
 
     @property
     def total_calls(self) -> int:
@@ -232,20 +204,19 @@ class TushareClient:
     # -- pages -------------------------------------------------------------------------------
 
     def _fetch_all(self, api: str, field_text: str, params: dict[str, Any]) -> tuple[list[str], list[list]]:
+        fields: list[str] = []
         if "limit" in params or "offset" in params:  # the caller pages: exactly one request
-            fields, items, _ = self._request(api, field_text, params)
+            fields, items = self._request(api, field_text, params)
             self._count_page(api, len(items))
             return fields, items
-        cap = ROW_CAPS.get(api, DEFAULT_ROW_CAP)
-        server_cap = self._server_caps.get(api)
-        fields = []
+        cap = self.row_caps.get(api, DEFAULT_ROW_CAP)
         rows: list[list] = []
         previous: list[list] | None = None
         for page in itertools.count():
             if page >= MAX_PAGES:
                 raise TushareProtocolError(f"more than {MAX_PAGES} pages of {cap} rows; the server seems "
                                            "to ignore offset", api_name=api, retryable=False)
-            page_fields, items, has_more = self._request(api, field_text, {**params, "limit": cap, "offset": len(rows)})
+            page_fields, items = self._request(api, field_text, {**params, "limit": cap, "offset": len(rows)})
             if items and fields and page_fields != fields:
                 raise TushareProtocolError(f"page {page + 1} has fields {page_fields}, page 1 had {fields}",
                                            api_name=api, retryable=False)
@@ -258,7 +229,7 @@ class TushareClient:
             self._count_page(api, len(items))
             if previous is not None and len(previous) < cap and items:  # not on the first page
                 self._learn_server_cap(api, len(previous))  # a short page was followed by more rows
-            if not _page_is_full(len(items), cap, server_cap, has_more):
+            if not _page_is_full(len(items), cap, self._server_caps.get(api)):
                 return fields, rows
             previous = items
         raise AssertionError("unreachable")
@@ -289,26 +260,51 @@ class TushareClient:
             before_sleep=_log_retry,
             retry_error_callback=_give_up_transient,
         )
-        quota = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._max_quota_waits + 1),
-            wait=tenacity.wait_fixed(QUOTA_WAIT_S),
-            retry=tenacity.retry_if_exception(_is_minute_quota),
-            sleep=self._sleep,
-            before_sleep=self._on_minute_quota,
-            retry_error_callback=self._give_up_quota,
-        )
-        return quota(transient, self._post_once, api, body)
+        refused_since: float | None = None
+        refusals = 0
+        while True:
+            try:
+                return transient(self._post_once, api, body)
+            except TushareQuotaError as error:
+                if error.period != "minute":
+                    raise
+                now = self._clock()
+                refused_since = now if refused_since is None else refused_since
+                refusals += 1
+                if now - refused_since >= self._quota_patience_s:
+                    raise quota_still_refused(error, refusals, now - refused_since, self.limiter.limit(api)) from None
+                self._sleep(self._on_minute_quota(error, refusals))
 
-    def _on_minute_quota(self, state: tenacity.RetryCallState) -> None:
-        error = _failure(state, TushareQuotaError)
-        if error.limit and self.limiter.lower(error.api_name, error.limit):
-            logger.warning("Tushare %s: server allows %d/min; pacing at that from now on", error.api_name, error.limit)
-        logger.warning("Tushare %s: per-minute quota reached; waiting %.0f s for the window (wait %d of %d)",
-                       error.api_name, QUOTA_WAIT_S, state.attempt_number, self._max_quota_waits)
-
-    def _give_up_quota(self, state: tenacity.RetryCallState) -> None:
-        error = _failure(state, TushareQuotaError)
-        raise quota_still_refused(error, self._max_quota_waits, QUOTA_WAIT_S, self.limiter.limit(error.api_name))
+    def _on_minute_quota(self, error: TushareQuotaError, refusals: int) -> float:
+        """Slow down as the evidence says (see the module docstring); the seconds to wait before retrying."""
+        api, stated = error.api_name, error.limit
+        if stated and self.limiter.lower(api, stated):
+            logger.warning("Tushare %s: the server allows %d/min; pacing at that from now on", api, stated)
+        limit = self.limiter.limit(api)
+        # this window's calls before the refused one (which the limiter counted too)
+        ours, everyone = self.limiter.recent(api) - 1, self.limiter.recent(ACCOUNT) - 1
+        quota = stated or limit
+        # Per account: refused just as our calls to all interfaces together reached the limit. More
+        # than that accepted in the window proves the quota is per interface.
+        if ours < OWN_SHARE * quota <= everyone <= quota / OWN_SHARE:
+            if not self.limiter.share_account(int(OWN_SHARE * quota)):
+                self.limiter.slow_down(ACCOUNT, NUDGE, shared=False)  # already shared: a little slower
+            else:
+                self.limiter.slowed.setdefault(ACCOUNT, Slowdown(1, int(OWN_SHARE * quota)))
+                logger.warning("Tushare %s: per-minute quota refused after %d calls to it but %d to all interfaces "
+                               "in the last minute: the quota looks per account; pacing all interfaces together "
+                               "at %d/min", api, ours, everyone, int(OWN_SHARE * quota))
+        else:
+            shared = ours < OWN_SHARE * quota
+            slowed = self.limiter.slow_down(api, SLOW if shared else NUDGE, shared=shared)
+            if slowed is not None:
+                why = (f"only {ours} of them were ours in the last minute, so another job seems to share the token"
+                       if shared else "this client's own pace reached it")
+                logger.warning("Tushare %s: per-minute quota (%d/min) refused a request; %s; slowing %s to %d/min "
+                               "and carrying on", api, quota, why, api, slowed)
+        wait = min(QUOTA_WAIT_S, (60.0 / max(self.limiter.limit(api), 1)) * 2 ** min(refusals - 1, 10))
+        logger.info("Tushare %s: retrying in %.1f s (refusal %d of this request)", api, wait, refusals)
+        return wait
 
     def _post_once(self, api: str, body: dict[str, Any]) -> Page:
         self.limiter.acquire(api)
@@ -360,17 +356,23 @@ class TushareClient:
         return scrub(text, [self._token])
 
 
-def _page_is_full(page_rows: int, cap: int, server_cap: int | None, has_more: bool) -> bool:
-    """Ask for the next page? When this one is full (our limit, or a cap the server showed earlier),
-    when the server says `has_more`, or when it holds a round thousand rows (servers have capped at
-    5,000 below a documented 6,000); an empty page ends the listing whatever `has_more` says."""
-    return page_rows > 0 and (page_rows >= cap or page_rows == server_cap or has_more or page_rows % 1000 == 0)
+def _page_is_full(page_rows: int, cap: int, server_cap: int | None) -> bool:
+    """Ask for the next page? Only when this one may be full: it holds our limit, or a cap the server
+    showed earlier, or a round number of rows (a multiple of 100, at least 1,000), as caps are:
+    servers have capped daily at 5,000 below a documented 6,000, and stk_limit at 4,800 below
+    5,800. That probe costs a call on about 1 page in 100. `has_more` is not consulted: the real
+    server says `true` on complete pages."""
+    return page_rows > 0 and (page_rows >= cap or page_rows == server_cap or is_round_page(page_rows))
+
+
+def is_round_page(rows: int) -> bool:
+    """A page size a server cap could be (the planner counts the extra call it costs)."""
+    return rows >= ROUND_PAGE_MIN and rows % ROUND_PAGE == 0
 
 
 class Page(NamedTuple):
     fields: list[str]
     items: list[list]
-    has_more: bool
 
 
 def _check_data(api: str, data: Any) -> Page:
@@ -386,15 +388,11 @@ def _check_data(api: str, data: Any) -> Page:
         if not isinstance(row, list) or len(row) != len(fields):
             size = len(row) if isinstance(row, list) else type(row).__name__
             raise TushareProtocolError(f"row {i} has {size} values for {len(fields)} fields", api_name=api)
-    return Page(fields, items, data.get("has_more") is True)
+    return Page(fields, items)  # data.has_more / data.count are unreliable on the real server: ignored
 
 
 def _is_transient(error: BaseException) -> bool:
     return isinstance(error, (TushareTransportError, TushareProtocolError)) and error.retryable
-
-
-def _is_minute_quota(error: BaseException) -> bool:
-    return isinstance(error, TushareQuotaError) and error.period == "minute"
 
 
 def _failure(state: tenacity.RetryCallState, kind: type[_E]) -> _E:
@@ -406,13 +404,13 @@ def _failure(state: tenacity.RetryCallState, kind: type[_E]) -> _E:
 
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
-    error = _failure(state, _RetriedError)
+    error = _failure(state, RetriedError)
     logger.warning("Tushare %s: %s; retry %d in %.1f s", error.api_name, error.detail,
                    state.attempt_number, state.upcoming_sleep)
 
 
 def _give_up_transient(state: tenacity.RetryCallState) -> None:
-    raise _failure(state, _RetriedError).after_attempts(state.attempt_number)
+    raise _failure(state, RetriedError).after_attempts(state.attempt_number)
 
 
 def _param_value(value: Any) -> Any:

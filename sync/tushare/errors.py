@@ -85,7 +85,7 @@ class TushareQuotaError(TushareError):
         self.limit = limit
 
 
-class _RetriedError(TushareError):
+class RetriedError(TushareError):
     """An error about one attempt; `after_attempts` restates it once the retries are spent."""
 
     def __init__(self, detail: str, *, api_name: str, retryable: bool = True, status: int | None = None,
@@ -101,16 +101,16 @@ class _RetriedError(TushareError):
         self.status = status
         self.attempts = attempts
 
-    def after_attempts(self, attempts: int) -> _RetriedError:
+    def after_attempts(self, attempts: int) -> RetriedError:
         return type(self)(self.detail, api_name=self.api_name, retryable=self.retryable,
                           status=self.status, attempts=attempts)
 
 
-class TushareTransportError(_RetriedError):
+class TushareTransportError(RetriedError):
     """The HTTP exchange failed: non-2xx status (`status`), timeout, dropped connection, non-JSON body."""
 
 
-class TushareProtocolError(_RetriedError):
+class TushareProtocolError(RetriedError):
     """A 2xx JSON reply that breaks the protocol: no integer code, `data` null, ragged rows, …"""
 
 
@@ -186,14 +186,15 @@ def _quota_error(api_name: str, code: int, msg: str, period: str, limit: int,
     return TushareQuotaError(text, api_name=api_name, code=code, period=period, limit=limit, server_msg=msg)
 
 
-def quota_still_refused(error: TushareQuotaError, waits: int, wait_s: float, rate_per_min: int) -> TushareQuotaError:
-    """The per-minute quota kept refusing after `waits` full-window waits: say why and what to do."""
+def quota_still_refused(error: TushareQuotaError, refusals: int, seconds: float, rate_per_min: int) -> TushareQuotaError:
+    """The per-minute quota kept refusing one request for `seconds` (`refusals` times) although the
+    client slowed down: say why and what to do."""
     api = error.api_name
     server = f"The server allows {error.limit}/min and this client" if error.limit else "This client"
     text = (
-        f"Tushare kept refusing {api} at its per-minute quota after {waits} waits of {wait_s:g} s "
-        f"({error.code} {error.server_msg}). {server} paces {api} at {rate_per_min}/min, so another client "
-        "may be using the same token: stop it, or lower TUSHARE_RATE_PER_MIN. Retrying later may help."
+        f"Tushare kept refusing {api} at its per-minute quota for {seconds // 60:.0f} min ({refusals} refusals; "
+        f"{error.code} {error.server_msg}). {server} had slowed {api} to {rate_per_min}/min, so other clients "
+        "using the same token take the whole quota: stop them, or run later. Retrying later may help."
     )
     return TushareQuotaError(text, api_name=api, code=error.code, period="minute", limit=error.limit,
                              server_msg=error.server_msg)

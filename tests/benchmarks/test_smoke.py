@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # `python -m benchmarks` at its tiny size still r
 def test_tiny_run_writes_every_table_with_figures(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--size", "tiny", "--only", "full,delta,consumer,growth",
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--size", "tiny", "--only", "first,full,delta,consumer,growth",
                            "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
@@ -33,5 +33,8 @@ def test_tiny_run_writes_every_table_with_figures(tmp_path):
     assert re.search(r"\| window 0: API calls \| \d+ ", text)
     assert re.search(r"\| bytes: shards vs\. CSV \| [\d.,]+ [kM]B vs [\d.,]+ [kM]B", text)
     assert re.search(r"\| load_dataset\(folder\), fresh cache \| [\d.,]+ s \| [\d,]+ \|", text)
+    assert "## 0. Predicted first full sync on the real API" in text
+    assert re.search(r"\| 主板 \([\d,]+ stocks\): calls, and wall at 200/min \| [\d,]+ calls; busiest", text)
+    assert re.search(r"\| calls vs plan, worst interface \| [a-z_]+: [\d,]+ vs [\d,]+", text)
     assert text.count("| predicted for |") == 1 and "full market (~5,500 stocks)" in text
     assert "python -m sync full" in text and "| nan" not in text

@@ -112,7 +112,8 @@ def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_
         commits.append(commit)
         return commit, state
 
-    monkeypatch.setattr(full, "plan_fetch", lambda days, market, stocks: fetch_plan._per_day(days, market))  # a chunk per month
+    monkeypatch.setattr(full, "plan_full", lambda source, days, market, stocks:  # a chunk per month
+                        fetch_plan.plan_fetch(days, market, stocks, force="per-day"))
     monkeypatch.setattr(Checkpoints, "month", month)
     monkeypatch.setattr(Checkpoints, "_spill", spill)
     monkeypatch.setattr(apply, "plan_commit", plan_commit)

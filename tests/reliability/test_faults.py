@@ -176,7 +176,9 @@ def days(market):
 
 def client_for(server: TushareServer, case: Case | None = None, fake: FakeTime | None = None) -> TushareClient:
     timing = {"sleep": fake.sleep, "clock": fake.monotonic} if fake else {"sleep": lambda s: None}
+    # the client pages at the caps it is told (a short page ends a listing): the server's own caps
     return TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={},
+                         row_caps=case.server.get("row_caps") if case else None,
                          timeout=case.timeout if case else 30.0, **timing)
 
 

@@ -11,7 +11,8 @@ real client code paths run without a network:
 
 Knobs for tests:
 - `tokens`: when not None, a dict token -> "read" | "write". A token that is not listed gets 401,
-  a read token gets 403 on writes, and anonymous requests may only read.
+  a read token gets 403 on writes, and anonymous requests may only read. `GET /api/whoami-v2`
+  answers like the Hub: 401 without a valid token, else `auth.accessToken.role` = the token's role.
 - `fail_next(method, path_contains, status)`: the next matching request fails with that status.
 - `before_next_commit(callback)`: runs `callback()` inside the next commit request, before its
   parent check; use it to simulate a concurrent writer (e.g. call `server.commit_files(...)`).
@@ -428,6 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._delete_repo()
         if seg == ["validate-yaml"] and method == "POST":
             return self._validate_yaml()
+        if seg == ["whoami-v2"] and method == "GET":
+            return self._whoami()
         if len(seg) < 3 or seg[0] not in REPO_TYPES:
             raise HubError(404, f"Not found: {method} {self.path}")
         repo_type, repo_id, rest = REPO_TYPES[seg[0]], f"{seg[1]}/{seg[2]}", seg[3:]
@@ -451,6 +454,18 @@ class _Handler(BaseHTTPRequestHandler):
         if handler is None:
             raise HubError(404, f"Not found: {method} {self.path}")
         return handler(repo, args)
+
+    # -- auth --------------------------------------------------------------------------------
+    def _whoami(self) -> None:
+        """Like the Hub: 401 without a (valid) token, else the user and the token's role ("read" or
+        "write"; every token is "write" when the server checks no auth)."""
+        header = self.headers.get("Authorization", "")
+        token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+        if token is None:
+            raise HubError(401, "Invalid credentials in Authorization header")
+        role = "write" if self.hub.tokens is None else self.hub.tokens[token]  # unknown tokens got 401 already
+        self._send_json({"type": "user", "id": "0" * 24, "name": "test-user", "fullname": "Test User", "orgs": [],
+                         "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": role}}})
 
     # -- repos -------------------------------------------------------------------------------
     def _repo_from_body(self) -> tuple[str, str, dict]:

@@ -114,7 +114,7 @@ def test_a_hole_on_an_old_day_overrides_the_usual_gap(client):
 def test_a_hole_gives_the_same_coverage_when_paged(market):
     day = ADJ_HOLE.strftime("%Y%m%d")
     with TushareServer(market, tokens=(TOKEN,), row_caps={"adj_factor": 17}) as server, \
-            TushareClient(TOKEN, server.url, rate_per_min=1_000_000) as paged:
+            TushareClient(TOKEN, server.url, rate_per_min=1_000_000, row_caps={"adj_factor": 17}) as paged:
         frame = paged.query("adj_factor", trade_date=day)
         assert paged.pages["adj_factor"] > 1
     table = market.table("adj_factor")

@@ -363,39 +363,90 @@ def test_dropped_connection_is_retried(dropping_server):
 
 # -- quotas ------------------------------------------------------------------------------------
 
-def test_quota_40203_waits_for_the_window_then_succeeds():
+def test_quota_40203_slows_the_interface_waits_briefly_then_succeeds():
     time_ = FakeTime()
     client = make_client(Server(fail(40203, MINUTE_QUOTA_MSG), ok(["ts_code"], [["600000.SH"]])), time_)
     frame = client.query("daily", trade_date="20250110")
     assert frame["ts_code"].tolist() == ["600000.SH"]
-    assert time_.sleeps == [QUOTA_WAIT_S] == [61.0]
+    # one call of ours in the window, yet refused at 200/min: someone else uses the token; 70% of the pace
+    assert client.limiter.limit("daily") == 140 and client.limiter.limit("adj_factor") == 200
+    assert time_.sleeps == [pytest.approx(60 / 140)]
     assert client.calls["daily"] == 2
+    assert client.slowed["daily"].refusals == 1 and client.slowed["daily"].lowest == 140
+    assert client.slowed["daily"].shared
 
 
-def test_quota_per_minute_that_keeps_refusing_raises_after_bounded_waits():
+def test_quota_per_minute_that_keeps_refusing_raises_after_the_patience():
     time_ = FakeTime()
-    client = make_client(Server(fail(40203, MINUTE_QUOTA_MSG)), time_)
+    client = make_client(Server(fail(40203, MINUTE_QUOTA_MSG)), time_, quota_patience_s=600)
     with pytest.raises(TushareQuotaError) as caught:
         client.query("daily", trade_date="20250110")
+    refusals = client.calls["daily"]
+    assert client.limiter.limit("daily") == 20  # never below 10% of the configured pace
     assert str(caught.value) == (
-        f"Tushare kept refusing daily at its per-minute quota after 3 waits of 61 s (40203 {MINUTE_QUOTA_MSG}). "
-        "The server allows 200/min and this client paces daily at 200/min, so another client may be using "
-        "the same token: stop it, or lower TUSHARE_RATE_PER_MIN. Retrying later may help."
+        f"Tushare kept refusing daily at its per-minute quota for 10 min "
+        f"({refusals} refusals; 40203 {MINUTE_QUOTA_MSG}). The server allows 200/min and this client had slowed daily "
+        f"to 20/min, so other clients using the same token take the whole quota: "
+        "stop them, or run later. Retrying later may help."
     )
     assert (caught.value.period, caught.value.limit, caught.value.retryable) == ("minute", 200, True)
-    assert time_.sleeps == [61.0, 61.0, 61.0]
-    assert client.calls["daily"] == 4
+    assert 600 <= time_.now - 1000 <= 600 + 2 * QUOTA_WAIT_S
+    assert max(time_.sleeps) <= QUOTA_WAIT_S  # backs off, never waits more than the server's minute at once
+    assert 5 < refusals < 30  # carried on for the whole patience, with exponential backoff
 
 
 def test_quota_reply_paces_the_interface_at_the_servers_limit():
     msg = MINUTE_QUOTA_MSG.replace("200次", "2次")
     time_ = FakeTime()
-    client = make_client(Server(fail(40203, msg)), time_, max_quota_waits=1)
-    with pytest.raises(TushareQuotaError) as caught:
+    client = make_client(Server(fail(40203, msg), ok(["ts_code"], [])), time_)
+    client.query("daily", trade_date="20250110")
+    # the server's 2/min from now on, and below it: one call of ours in the minute, refused at 2
+    assert client.limiter.limit("daily") == 1
+    for _ in range(3):
+        time_.sleep(121)
         client.query("daily", trade_date="20250110")
-    assert client.limiter.limit("daily") == 2
-    assert "The server allows 2/min and this client paces daily at 2/min" in str(caught.value)
+    assert client.limiter.limit("daily") == 2  # steps back up to the server's limit, never to our 200
     assert client.limiter.limit("adj_factor") == 200
+
+
+def test_quota_refused_at_our_own_pace_slows_only_a_little():
+    time_ = FakeTime()
+    replies = [ok(["ts_code"], [])] * 9 + [fail(40203, MINUTE_QUOTA_MSG.replace("200次", "10次")), ok(["ts_code"], [])]
+    client = make_client(Server(*replies), time_, rate_per_min=10)
+    for _ in range(10):
+        client.query("daily", trade_date="20250110")
+    assert client.limiter.limit("daily") == 9  # 10 x 0.95: our own pace met the window edge
+    assert not client.slowed["daily"].shared
+
+
+def test_quota_per_account_paces_all_interfaces_together():
+    time_ = FakeTime()
+    msg = MINUTE_QUOTA_MSG.replace("200次", "4次")
+    replies = [ok(["ts_code"], [])] * 4 + [fail(40203, msg)] + [ok(["ts_code"], [])] * 20
+    client = make_client(Server(*replies), time_, rate_per_min=4)
+    for api in ("daily", "adj_factor", "stk_limit", "suspend_d"):
+        client.query(api, trade_date="20250110")
+    client.query("daily_basic", trade_date="20250110")  # refused: 4 calls in the minute, 0 of them to daily_basic
+    assert client.limiter.limit("*") == 3  # int(0.9 x 4): every interface together
+    started = time_.now
+    for api in ("daily", "adj_factor", "stk_limit", "suspend_d"):
+        client.query(api, trade_date="20250111")
+    assert time_.now - started > 30  # four more calls at 3/min for all interfaces together had to wait
+    assert "*" in client.slowed
+
+
+def test_slowed_interface_steps_back_up_after_quiet_minutes():
+    time_ = FakeTime()
+    client = make_client(Server(fail(40203, MINUTE_QUOTA_MSG), ok(["ts_code"], [])), time_)
+    client.query("daily", trade_date="20250110")
+    assert client.limiter.limit("daily") == 140
+    for step in range(1, 4):
+        time_.sleep(121)
+        client.query("daily", trade_date="20250110")
+        assert client.limiter.limit("daily") == min(200, 140 + 20 * step)
+    time_.sleep(121)
+    client.query("daily", trade_date="20250110")
+    assert client.limiter.limit("daily") == 200  # never above the configured pace
 
 
 def test_quota_per_hour_raises_at_once_and_says_when_it_resets():

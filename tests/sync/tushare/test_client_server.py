@@ -58,7 +58,7 @@ def test_a_dropped_field_fails_the_query_naming_interface_and_field(small_market
 def test_the_client_pages_a_reordered_listing_and_gets_every_stock_once(small_market):
     expected = sorted(small_market.table("stock_basic")["ts_code"])
     with TushareServer(small_market, tokens=("tok",), row_caps={"stock_basic": 9}) as server, \
-            TushareClient("tok", server.url, rate_per_min=1_000_000) as client:
+            TushareClient("tok", server.url, rate_per_min=1_000_000, row_caps={"stock_basic": 9}) as client:
         first = list(client.query("stock_basic", "ts_code,market", list_status="L,D,P")["ts_code"])
         second = list(client.query("stock_basic", "ts_code,market", list_status="L,D,P")["ts_code"])
         assert client.pages["stock_basic"] > 2 * len(expected) // 9
