@@ -1,5 +1,10 @@
 """What the dashboard reads from the published repo, cached per head so a timer tick costs little.
 
+Explore reads only the shards that overlap the range, only the columns it shows and only the
+rows of one stock. On a Hub target the shards are kept on disk by their sha256 in
+`.sync/state.json` (`ShardCache`), so a new head re-downloads only the months it changed; a
+local folder is read in place.
+
 Reading the head is one `readlink` on a folder and one API call on the Hub, so it is done at most
 every `ttl` seconds; everything else is re-read only when the head moved. Tables from the
 history work (`meta/days.parquet`, `meta/runs.parquet`) are optional: without them the view
@@ -17,17 +22,24 @@ import threading
 import time
 
 import pandas as pd
-import pyarrow.compute as pc
+import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
+from dataset_script.state import SyncState
 from sync.targets import DatasetRepo
 from sync.publish.verify import status_of
+
+from space_app.shard_cache import ShardCache
 
 log = logging.getLogger(__name__)
 DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")
 RUNS_PATH = getattr(schema, "RUNS_PATH", "meta/runs.parquet")
 PRICE_CACHE = 32  # (code, range) results kept for the Explore tab
+# The columns Explore shows or computes with; a shard has ~40.
+PRICE_COLUMNS = ["code", "date", "name", "open", "high", "low", "close", "prev_close", "quote_rate", "volume",
+                 "turnover", "adj_factor", "is_paused", "is_st"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Facts:
     runs: pd.DataFrame | None = None       # meta/runs.parquet, likewise
     stocks: pd.DataFrame | None = None     # code, name, market, list_status
     shards: tuple[str, ...] = ()
+    shard_sha: dict = dataclasses.field(default_factory=dict)  # shard path -> sha256, from the state
     error: str | None = None               # why the repo could not be read
 
     @property
@@ -55,8 +68,10 @@ class Facts:
 
 
 class RepoView:
-    def __init__(self, repo: DatasetRepo, ttl: float):
+    def __init__(self, repo: DatasetRepo, ttl: float, cache: ShardCache | None = None):
+        """`cache`: where Hub shards are kept (default: `ShardCache()` for a Hub repo, none for a folder)."""
         self.repo, self.ttl = repo, ttl
+        self.cache = cache if cache is not None else (ShardCache() if _is_remote(repo) else None)
         self.guard = threading.Lock()
         self.facts = Facts()
         self.checked = float("-inf")
@@ -87,13 +102,17 @@ class RepoView:
         open_days = () if calendar is None else tuple(
             d.date() for d in pd.to_datetime(calendar.loc[calendar["is_open"], "date"]).sort_values())
         stocks = self._table(schema.STOCKS_PATH, head)
+        state_bytes = self.repo.read(schema.STATE_PATH, head)
+        shard_sha = {path: info.sha256 for path, info in SyncState.from_json(state_bytes).shards.items()} if state_bytes else {}
+        if self.cache is not None and shard_sha:
+            self.cache.prune(set(shard_sha.values()))  # months a newer commit replaced
         return Facts(
             head=head, published=True, watermark=dt.date.fromisoformat(status["watermark"]),
             first_date=dt.date.fromisoformat(status["first_date"]), rows=status.get("rows"),
             markets=tuple(status.get("markets") or ()), open_days=open_days,
             days=self._table(DAYS_PATH, head), runs=self._table(RUNS_PATH, head),
             stocks=None if stocks is None else stocks[["code", "name", "market", "list_status"]],
-            shards=tuple(item["path"] for item in status.get("shard_files", [])),
+            shards=tuple(item["path"] for item in status.get("shard_files", [])), shard_sha=shard_sha,
         )
 
     def _table(self, path: str, head: str) -> pd.DataFrame | None:
@@ -108,7 +127,7 @@ class RepoView:
                 self.prices_cache.move_to_end(key)
                 return self.prices_cache[key]
         wanted = [p for p in facts.shards if _shard_overlaps(p, start, end)]
-        frame = self._rows(facts.head, wanted, code)
+        frame = self._rows(facts, wanted, code)
         frame = frame[(frame["date"] >= start) & (frame["date"] <= end)].reset_index(drop=True)
         frame.attrs["latest_adj_factor"] = self._latest_factor(facts, code, frame)
         with self.guard:
@@ -117,27 +136,48 @@ class RepoView:
                 self.prices_cache.popitem(last=False)
         return frame
 
-    def _rows(self, head: str | None, paths: list[str], code: str) -> pd.DataFrame:
+    def _rows(self, facts: Facts, paths: list[str], code: str, columns: list[str] = PRICE_COLUMNS) -> pd.DataFrame:
+        """The rows of `code` in the shards `paths`, with only `columns`, sorted by date."""
         tables = []
-        for path in paths:
-            data = self.repo.read(path, head) if head else None
-            if data:
-                table = pq.read_table(io.BytesIO(data))
-                tables.append(table.filter(pc.equal(table.column("code"), code)).to_pandas())
+        if facts.head and paths:
+            code_filter = ds.field("code") == code
+            if self.cache is not None and all(p in facts.shard_sha for p in paths):
+                local = self.cache.fetch(self.repo, facts.head, {p: facts.shard_sha[p] for p in paths})
+                if local:
+                    dataset = ds.dataset([str(local[p]) for p in paths if p in local], format="parquet")
+                    tables.append(dataset.to_table(columns=_present(columns, dataset.schema), filter=code_filter))
+            else:
+                for path in paths:
+                    data = self.repo.read(path, facts.head)
+                    if data:
+                        file = pq.ParquetFile(io.BytesIO(data))
+                        table = file.read(columns=_present(columns, file.schema_arrow))
+                        tables.append(ds.dataset(table).to_table(filter=code_filter))
+        tables = [t for t in tables if t.num_rows]
         if not tables:
-            return pd.DataFrame(columns=schema.PRICE_SCHEMA.names)
-        return pd.concat(tables, ignore_index=True).sort_values("date", ignore_index=True)
+            return pd.DataFrame(columns=columns)
+        return pa.concat_tables(tables, promote_options="default").to_pandas().sort_values("date", ignore_index=True)
 
     def _latest_factor(self, facts: Facts, code: str, loaded: pd.DataFrame) -> float | None:
         """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest shard."""
         for path in reversed(facts.shards):
-            factors = self._rows(facts.head, [path], code)["adj_factor"].dropna()
-            if len(factors):
-                return float(factors.iloc[-1])
             if len(loaded) and path <= schema.shard_path(loaded["date"].iloc[-1]):
                 break  # nothing newer than what is loaded
+            factors = self._rows(facts, [path], code, ["code", "date", "adj_factor"])["adj_factor"].dropna()
+            if len(factors):
+                return float(factors.iloc[-1])
         factors = loaded["adj_factor"].dropna() if len(loaded) else []
         return float(factors.iloc[-1]) if len(factors) else None
+
+
+def _present(columns: list[str], schema_: pa.Schema) -> list[str]:
+    return [c for c in columns if c in schema_.names]
+
+
+def _is_remote(repo: DatasetRepo) -> bool:
+    from sync.targets.hub import HubRepo
+
+    return isinstance(repo, HubRepo)
 
 
 def _shard_overlaps(path: str, start: dt.date, end: dt.date) -> bool:
