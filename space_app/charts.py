@@ -47,15 +47,16 @@ def day_cells(days: pd.DataFrame | None, open_days: Sequence[dt.date], watermark
     """One row per trading day from the first published day to the newest day that could be
     published (`expected`, or the watermark): its `state`, `rows`, `paused` and coverage columns.
 
-    A trading day in meta/days is complete or partial as published; a trading day missing from it
-    is `missing` up to the watermark (a hole that must not be) and `held` after it (not published
-    yet: a fresh day that is not complete, or the evening's run is still to come).
+    A trading day in meta/days is complete or partial as published. One missing from it is
+    `missing` when it lies among published days (up to the watermark, or before a newer published
+    day: a hole that must not be) and `held` after the newest published day (not published yet: a
+    fresh day that is not complete, or the evening's run is still to come).
     """
     columns = ["date", "state", "rows", "paused", *[f"coverage_{api}" for api in COVERAGE_APIS]]
     if days is None or not len(days) or watermark is None:
         return pd.DataFrame(columns=columns)
     published = days.assign(date=pd.to_datetime(days["date"]).dt.date).set_index("date")
-    first = min(published.index)
+    first, newest = min(published.index), max(published.index)
     last = max(d for d in (expected, watermark, max(published.index)) if d is not None)
     calendar = sorted({d for d in open_days if first <= d <= last} | set(published.index))
     rows = []
@@ -66,7 +67,8 @@ def day_cells(days: pd.DataFrame | None, open_days: Sequence[dt.date], watermark
             rows.append([day, state, _int(row.get("rows")), _int(row.get("paused")),
                          *[_float(row.get(f"coverage_{api}")) for api in COVERAGE_APIS]])
         else:
-            rows.append([day, "missing" if day <= watermark else "held", None, None, *[None] * len(COVERAGE_APIS)])
+            hole = day <= watermark or day < newest
+            rows.append([day, "missing" if hole else "held", None, None, *[None] * len(COVERAGE_APIS)])
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -187,6 +187,8 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, 
     (r"^pick a stock \(type a code or a name\)$", "请选择一只股票（输入代码或名称）"),
     (r"^no rows for (\S+) between (\S+) and (\S+)$", "\\1 在 \\2 至 \\3 之间没有数据"),
     (r"^(\d+) trading days$", "\\1 个交易日"),
+    (r"^(.*); (\d{4}-\d\d-\d\d) not yet published \((.*)\)$", "\\1；\\2 尚未发布（\\3）"),
+    (r"^(\d+) trading day\(s\) fetched and published(.*)$", "已获取并发布 \\1 个交易日\\2"),
     (r"^complete through (\S+)(.*)$", "已完整发布至 \\1\\2"),
     (r"^nothing new: complete through (\S+)$", "没有新数据：已完整发布至 \\1"),
 ))
