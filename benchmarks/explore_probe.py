@@ -20,11 +20,10 @@ def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
     from sync.targets import open_repo
 
     from space_app import explore
-    from space_app.repo_view import RepoView
-    from space_app.shard_cache import ShardCache
+    from space_app.repo_view import RepoView, explore_cache
 
     started = time.perf_counter()
-    view = RepoView(open_repo(repo_target), ttl=0, cache=ShardCache(cache))
+    view = RepoView(open_repo(repo_target), ttl=0, cache=explore_cache(cache))
     facts = view.get(force=True)
     facts_s = time.perf_counter() - started
     end = facts.watermark

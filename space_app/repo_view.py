@@ -71,7 +71,7 @@ class RepoView:
     def __init__(self, repo: DatasetRepo, ttl: float, cache: ShardCache | None = None):
         """`cache`: where Hub shards are kept (default: `ShardCache()` for a Hub repo, none for a folder)."""
         self.repo, self.ttl = repo, ttl
-        self.cache = cache if cache is not None else (ShardCache() if _is_remote(repo) else None)
+        self.cache = cache if cache is not None else (explore_cache() if _is_remote(repo) else None)
         self.guard = threading.Lock()
         self.facts = Facts()
         self.checked = float("-inf")
@@ -168,6 +168,26 @@ class RepoView:
                 return float(factors.iloc[-1])
         factors = loaded["adj_factor"].dropna() if len(loaded) else []
         return float(factors.iloc[-1]) if len(factors) else None
+
+
+STOCK_ROW_GROUP = 8192  # rows: ~400 stocks' month; a one-stock read decodes one group per month
+
+
+def by_stock(data: bytes) -> bytes:
+    """A published shard re-laid for one-stock reads, as the shard cache keeps it: Explore's columns
+    only, sorted by (code, date) in row groups of `STOCK_ROW_GROUP` rows. A filter on `code` then
+    skips every row group but one by its statistics, instead of decoding the whole month (a
+    published shard is sorted by date first, so one stock's rows are spread over all of it)."""
+    file = pq.ParquetFile(io.BytesIO(data))
+    table = file.read(columns=_present(PRICE_COLUMNS, file.schema_arrow)).sort_by([("code", "ascending"), ("date", "ascending")])
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=STOCK_ROW_GROUP, compression="zstd")
+    return out.getvalue()
+
+
+def explore_cache(folder=None) -> ShardCache:
+    """The shard cache as Explore keeps it: by sha256, re-laid `by_stock`."""
+    return ShardCache(folder, prepare=by_stock)
 
 
 def _present(columns: list[str], schema_: pa.Schema) -> list[str]:

@@ -2,7 +2,8 @@
 
 `.sync/state.json` records every shard's sha256. A shard is stored as `<sha256>.parquet`; a new
 head that left a month unchanged names the same sha256, so the file on disk is used as it is,
-and a one-day delta costs one download (its month). Files are written atomically (a temporary
+and a one-day delta costs one download (its month). What is kept may be a re-laid copy
+(`prepare`; Explore keeps its columns sorted by stock, see `repo_view.by_stock`). Files are written atomically (a temporary
 file, then `os.replace`) and checked against their sha256 before they are kept. Downloads of the
 shards a chart needs run concurrently, since on the Hub each costs a round trip or two.
 
@@ -20,7 +21,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,9 +41,12 @@ def default_folder() -> Path:
 class ShardCache:
     """Shard files by sha256 in `folder`; `downloads` counts the shards fetched from the repo."""
 
-    def __init__(self, folder: Path | None = None, workers: int = WORKERS):
+    def __init__(self, folder: Path | None = None, workers: int = WORKERS,
+                 prepare: Callable[[bytes], bytes] | None = None):
+        """`prepare`: turns a downloaded (and checked) shard into what is kept, e.g. a layout for
+        one-stock reads; the file is still named by the published shard's sha256."""
         self.folder = Path(folder) if folder is not None else default_folder()
-        self.workers = workers
+        self.workers, self.prepare = workers, prepare
         self.downloads = 0
         self._guard = threading.Lock()
 
@@ -73,6 +77,8 @@ class ShardCache:
         if actual != sha256:  # the state and the file disagree: keep the file under what it is
             log.warning("%s at %s has sha256 %s, the state says %s", path, revision[:12], actual[:12], sha256[:12])
         target = self.file(actual)
+        if self.prepare is not None:
+            data = self.prepare(data)
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".part-")
         try:
             with os.fdopen(handle, "wb") as out:

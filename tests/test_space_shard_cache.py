@@ -19,7 +19,7 @@ from sync.targets import open_repo
 from sync.tushare.client import TushareClient
 from tests.test_sync_e2e import TOKEN, at
 
-from space_app.repo_view import RepoView
+from space_app.repo_view import RepoView, explore_cache
 from space_app.shard_cache import ShardCache
 
 REPO_ID = "someone/a-share-prices"
@@ -61,7 +61,7 @@ def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(hub
     repo = open_repo(f"hf://datasets/{REPO_ID}")
     run_full(repo, source, SETTINGS, at(END), end=days[-2])
     cache = tmp_path / "shards"
-    view = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=ShardCache(cache))
+    view = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
     code = listed_stock(view)
 
     hub_server.requests.clear()
@@ -74,7 +74,7 @@ def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(hub
                                    "volume", "turnover", "adj_factor", "is_paused", "is_st"]  # not the ~40 of a shard
 
     hub_server.requests.clear()
-    restarted = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=ShardCache(cache))
+    restarted = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
     pd.testing.assert_frame_equal(chart_rows(restarted, code), first)
     assert shard_downloads(hub_server) == []
 
@@ -93,7 +93,7 @@ def test_a_folder_is_read_in_place_with_the_same_rows_as_the_hub(hub_server, sou
     local = RepoView(folder, ttl=0)
     assert local.cache is None
     code = listed_stock(local)
-    remote = RepoView(hub, ttl=0, cache=ShardCache(tmp_path / "shards"))
+    remote = RepoView(hub, ttl=0, cache=explore_cache(tmp_path / "shards"))
     pd.testing.assert_frame_equal(chart_rows(local, code), chart_rows(remote, code))
 
 
@@ -107,3 +107,28 @@ def test_a_shard_whose_bytes_differ_from_the_state_is_not_kept_under_the_state_s
     assert not cache.file("0" * 64).exists()
     assert found["data/2024/2024-01.parquet"].read_bytes() == b"not what the state says"
     assert cache.fetch(OneFile(), "rev", {"data/2024/2024-01.parquet": "0" * 64}) and cache.downloads == 2
+
+
+def test_a_kept_shard_holds_explores_columns_sorted_by_stock_in_small_row_groups(monkeypatch):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from space_app import repo_view
+
+    days = [dt.date(2024, 1, d) for d in (2, 3, 4)]
+    published = pa.table({"code": [c for _ in days for c in ("000001.SZ", "600000.SH")],
+                          "date": [d for d in days for _ in range(2)], "close": [1.0, 2.0, 1.1, 2.1, 1.2, 2.2],
+                          "pe": [9.0] * 6})  # sorted by (date, code), as published
+    buffer = io.BytesIO()
+    pq.write_table(published, buffer)
+    monkeypatch.setattr(repo_view, "STOCK_ROW_GROUP", 3)
+    kept = pq.ParquetFile(io.BytesIO(repo_view.by_stock(buffer.getvalue())))
+    assert kept.schema_arrow.names == ["code", "date", "close"]           # no column Explore does not use
+    assert kept.metadata.num_row_groups == 2                              # one stock per group here
+    table = kept.read()
+    assert table.column("code").to_pylist() == ["000001.SZ"] * 3 + ["600000.SH"] * 3
+    assert table.column("close").to_pylist() == [1.0, 1.1, 1.2, 2.0, 2.1, 2.2]
+    stats = kept.metadata.row_group(1).column(0).statistics
+    assert stats.min == stats.max == "600000.SH"                          # what lets a filter skip the other group
