@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 
 from sync.simulated.calendar import sse_sessions
 from sync.simulated.listings import build_universe
-from sync.tushare.apis import DEFAULT_RATE_PER_MIN, DAY_APIS
+from sync.tushare.apis import DAY_APIS
+from sync.core.config import DEFAULT_RATE_PER_MIN
 
 from benchmarks.consumer import loads
 from benchmarks.files import shard_files, write_history_csv

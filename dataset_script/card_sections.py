@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
 from dataset_script.schema import (
     CALENDAR_PATH, CHANGELOG, CHANGES_PATH, DAYS_PATH, LAST_UPDATE_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH,
     STOCKS_PATH,
 )
 
-if TYPE_CHECKING:
-    from dataset_script.card import Coverage
+from dataset_script.card_facts import Coverage
 
 LEGACY_CSV = "all-prices.csv"
 LEGACY_COLUMNS = 33  # the first 33 columns of PRICE_SCHEMA are the old CSV's

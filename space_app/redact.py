@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from sync.core.scrub import scrub
+from sync.targets import is_hub
+from sync.targets.local import store_of
 
 
 class Redactor:
@@ -33,10 +36,9 @@ class Redactor:
 def for_target(secrets: Iterable[str | None], target: str) -> Redactor:
     """A redactor for a Space publishing to `target` (a Hub id is public and stays visible)."""
     paths, labels = [], []
-    if not target.startswith("hf://"):
+    if not is_hub(target):
         folder = os.path.abspath(target)
-        store = os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.sync")
-        paths += [store, folder]
+        paths += [str(store_of(Path(folder))), folder]
         labels += ["<dataset store>", "<dataset>"]
     for folder, label in ((os.getcwd(), "<app>"), (os.path.expanduser("~"), "<home>")):
         paths.append(folder)

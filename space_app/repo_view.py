@@ -27,9 +27,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
-from dataset_script.state import SyncState
 from sync.targets import DatasetRepo
-from sync.publish.verify import status_of
+from sync.publish.head import Head
+from sync.publish.verify import status_at
 
 from space_app.shard_cache import ShardCache
 
@@ -95,29 +95,25 @@ class RepoView:
     def _read(self, head: str | None) -> Facts:
         if head is None:
             return Facts()
-        status = status_of(self.repo, dt.datetime.now(dt.timezone.utc))  # the clock only feeds its lag, unused here
+        published = Head.at(self.repo, head)
+        status = status_at(published, dt.datetime.now(dt.timezone.utc))  # the clock only feeds its lag, unused here
         if not status.get("published"):
             return Facts(head=head)
-        calendar = self._table(schema.CALENDAR_PATH, head)
+        calendar = _frame(published, schema.CALENDAR_PATH)
         open_days = () if calendar is None else tuple(
             d.date() for d in pd.to_datetime(calendar.loc[calendar["is_open"], "date"]).sort_values())
-        stocks = self._table(schema.STOCKS_PATH, head)
-        state_bytes = self.repo.read(schema.STATE_PATH, head)
-        shard_sha = {path: info.sha256 for path, info in SyncState.from_json(state_bytes).shards.items()} if state_bytes else {}
+        stocks = _frame(published, schema.STOCKS_PATH)
+        shard_sha = {path: info.sha256 for path, info in published.state.shards.items()} if published.state else {}
         if self.cache is not None and shard_sha:
             self.cache.prune(set(shard_sha.values()))  # months a newer commit replaced
         return Facts(
             head=head, published=True, watermark=dt.date.fromisoformat(status["watermark"]),
             first_date=dt.date.fromisoformat(status["first_date"]), rows=status.get("rows"),
             markets=tuple(status.get("markets") or ()), open_days=open_days,
-            days=self._table(DAYS_PATH, head), runs=self._table(RUNS_PATH, head),
+            days=_frame(published, DAYS_PATH), runs=_frame(published, RUNS_PATH),
             stocks=None if stocks is None else stocks[["code", "name", "market", "list_status"]],
             shards=tuple(item["path"] for item in status.get("shard_files", [])), shard_sha=shard_sha,
         )
-
-    def _table(self, path: str, head: str) -> pd.DataFrame | None:
-        data = self.repo.read(path, head)
-        return None if data is None else pd.read_parquet(io.BytesIO(data))
 
     def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Rows of `code` in [start, end] from the monthly shards, plus its newest adj_factor in `.attrs`."""
@@ -198,6 +194,11 @@ def _is_remote(repo: DatasetRepo) -> bool:
     from sync.targets.hub import HubRepo
 
     return isinstance(repo, HubRepo)
+
+
+def _frame(head: Head, path: str) -> pd.DataFrame | None:
+    table = head.table(path)
+    return None if table is None else table.to_pandas()
 
 
 def _shard_overlaps(path: str, start: dt.date, end: dt.date) -> bool:

@@ -15,30 +15,14 @@ import time
 from collections.abc import Callable
 
 from sync.core.errors import SyncError
-from sync.runs.result import Progress, ProgressCallback, RunResult
+from sync.engine.run import RunRequest
+from sync.runs.result import RunResult
+from sync.core.progress import Progress, ProgressCallback
 
 from space_app.redact import Redactor
 
 log = logging.getLogger(__name__)
 HISTORY = 50  # runs of this process kept in memory
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRequest:
-    kind: str                                 # "full" or "delta"
-    trigger: str                              # "schedule", "catch-up" or "button"
-    start: dt.date | None = None
-    end: dt.date | None = None
-    markets: tuple[str, ...] | None = None
-
-    def describe(self) -> str:
-        """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
-        details = [self.trigger]
-        if self.start or self.end:
-            details.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
-        if self.markets:
-            details.append(",".join(self.markets))
-        return f"{self.kind} sync ({'; '.join(details)})"
 
 
 @dataclasses.dataclass

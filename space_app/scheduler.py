@@ -20,7 +20,9 @@ from sync.core.config import Settings
 
 from space_app import schedule_rules
 from space_app.repo_view import RepoView
-from space_app.run_slot import Clock, RunRecord, Runner, RunRequest
+from space_app.run_slot import Clock, RunRecord, Runner
+from sync.engine.run import RunRequest
+from sync.targets import is_hub
 from space_app.status_json import outcome_of
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class SyncScheduler:
     @property
     def automatic(self) -> bool:
         """False for the synthetic market publishing to the Hub: never push demo data there unasked."""
-        return not (self.settings.embedded_source and self.settings.dataset_repo.startswith("hf://"))
+        return not (self.settings.embedded_source and is_hub(self.settings.dataset_repo))
 
     def start(self) -> None:
         if not self.automatic:

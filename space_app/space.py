@@ -13,13 +13,13 @@ import pandas as pd
 
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
-from sync.targets import HUB_PREFIX, open_repo
+from sync.engine.run import RunRequest, run
+from sync.targets import is_hub, open_repo
 
 from space_app import admin, explore, logs, schedule_rules, status_json
-from space_app.jobs import make_job
 from space_app.redact import for_target
 from space_app.repo_view import RepoView
-from space_app.run_slot import Clock, Runner, RunRecord, RunRequest
+from space_app.run_slot import Clock, Runner, RunRecord
 from space_app.scheduler import SyncScheduler
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,18 @@ log = logging.getLogger(__name__)
 class Space:
     def __init__(self, settings: Settings, clock: Clock):
         self.settings, self.clock = settings, clock
-        self.is_hub = settings.dataset_repo.startswith("hf://")
+        self.is_hub = is_hub(settings.dataset_repo)
         self.redactor = for_target((settings.tushare_token, settings.hf_token, settings.admin_token), settings.dataset_repo)
         self.tail = logs.TailHandler(self.redactor)  # attached on start: constructing changes no global state
         self.view = RepoView(open_repo(settings.dataset_repo, hf_token=settings.hf_token), ttl=60.0 if self.is_hub else 3.0)
-        self.runner = Runner(make_job(settings, clock), clock, self.redactor, on_finish=self._after_run)
+        self.runner = Runner(lambda request, on_progress: run(settings, request, clock(), on_progress), clock,
+                             self.redactor, on_finish=self._after_run)
         self.scheduler = SyncScheduler(self.runner, self.view, settings, clock)
         self.limiter, self.cooldown = admin.FailureLimiter(), admin.Cooldown()
         # Per client, and a looser cap for everyone: a forwarded address can be forged.
         self.global_limiter = admin.FailureLimiter(limit=admin.MAX_FAILED_ATTEMPTS_ALL)
         self.source = "embedded synthetic market" if settings.embedded_source else "Tushare Pro"
-        self.target = settings.dataset_repo if settings.dataset_repo.startswith(HUB_PREFIX) else "local folder"
+        self.target = settings.dataset_repo if self.is_hub else "local folder"
 
     def start(self) -> None:
         logs.attach(self.tail)

@@ -251,7 +251,7 @@ def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:
 
 
 def _api(space: Space) -> None:
-    """The named endpoints of the command-line contract for gradio_client (English, as they always were)."""
+    """The named endpoints (docs/operations.md#the-space) for gradio_client; their messages stay in English."""
 
     def status() -> dict:
         """The status JSON (same as GET /healthz)."""

@@ -14,14 +14,17 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from dataset_script.schema import REPO_ID
 from sync.core.config import Settings, parse_markets
-from sync.targets import HUB_PREFIX, open_repo
+from sync.targets import dataset_id, is_hub, open_repo
 from sync.core.clock import now_from_env, parse_ymd, ymd
 from sync.core.errors import ConfigError, SyncError
 from sync.core.scrub import scrub
 from sync.runs.result import RunResult
+
+if TYPE_CHECKING:  # the engine is imported only by the commands that run it (a usage error stays quick)
+    from sync.engine.run import RunRequest
 
 log = logging.getLogger(__name__)
 
@@ -86,35 +89,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _full(args, settings: Settings) -> int:
-    from sync.engine.full import run_full
-
     if args.start and args.end and args.end < args.start:
         raise ConfigError(f"--end {ymd(args.end)} is before --start {ymd(args.start)}; swap them, "
                           f"e.g. --start {ymd(args.end)} --end {ymd(args.start)}")
 
-    return _run(args, settings, lambda repo, source, now, repo_id: run_full(
-        repo, source, settings, now, start=args.start, end=args.end, markets=args.markets,
-        repo_id=repo_id, progress=sys.stderr.isatty()))
+    from sync.engine.run import RunRequest
+
+    return _run(settings, RunRequest("full", start=args.start, end=args.end, markets=args.markets, target=args.repo))
 
 
 def _delta(args, settings: Settings) -> int:
-    from sync.engine.delta import run_delta
+    from sync.engine.run import RunRequest
 
-    return _run(args, settings, lambda repo, source, now, repo_id: run_delta(
-        repo, source, settings, now, end=args.end, repo_id=repo_id, progress=sys.stderr.isatty()))
+    return _run(settings, RunRequest("delta", end=args.end, target=args.repo))
 
 
-def _run(args, settings: Settings, job) -> int:
-    from sync.fetch.source import open_source
+def _run(settings: Settings, request: RunRequest) -> int:
+    from sync.engine.run import run
 
-    target = args.repo or settings.dataset_repo
-    repo = open_repo(target, hf_token=settings.hf_token)
-    now = now_from_env()
-    with open_source(settings, now.date()) as source:
-        log.info("source: %s", source.description)
-        log.info("target: %s", repo.description)
-        result = job(repo, source, now, _repo_id(target))
-    print(_summary(result, repo.description, target))
+    target = request.target or settings.dataset_repo
+    open_repo(target)  # a malformed target is a usage error before anything starts
+    result = run(settings, request, now_from_env(), progress_bar=sys.stderr.isatty())
+    print(_summary(result, target))
     return 0
 
 
@@ -153,7 +149,8 @@ def _verify(args, settings: Settings) -> int:
     return 0
 
 
-def _summary(result: RunResult, description: str, target: str) -> str:
+def _summary(result: RunResult, target: str) -> str:
+    description = open_repo(target).description
     calls = ", ".join(f"{api} {n}" for api, n in sorted(result.api_calls.items()))
     lines = [
         f"{result.kind} sync {'published to' if result.published else 'left unchanged'} {description}",
@@ -165,13 +162,9 @@ def _summary(result: RunResult, description: str, target: str) -> str:
         f"  bytes written: {result.bytes_written:,}",
         f"  commit: {result.commit or 'none (nothing changed)'}",
     ]
-    load = _repo_id(target) if target.startswith(HUB_PREFIX) else os.path.abspath(target)
+    load = dataset_id(target) if is_hub(target) else os.path.abspath(target)
     lines.append(f'Load it with: datasets.load_dataset("{load}", split="train")')
     return "\n".join(lines)
-
-
-def _repo_id(target: str) -> str:
-    return target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else REPO_ID
 
 
 def _date_arg(text: str) -> dt.date:

@@ -1,7 +1,7 @@
 """The contract's rows, computed straight from a synthetic market's wire tables.
 
 Deliberately written as plain loops over the raw tables, sharing no code with `sync.build.transform`,
-so the end-to-end tests compare the engine against an independent reading of DESIGN.md §2.
+so the end-to-end tests compare the engine against an independent reading of docs/dataset.md#row-rule.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """An in-memory, Hub-compatible HTTP server for tests (a fixture, not product code).
 
 It speaks the subset of the Hugging Face Hub protocol that the real `huggingface_hub` client and
-`datasets.load_dataset` use (see /work/shared/reference/hub-protocol.md, sections 1 and 7), so the
+`datasets.load_dataset` use (see docs/hub.md#what-the-test-server-speaks), so the
 real client code paths run without a network:
 
     server = HubServer().start()          # 127.0.0.1, free port

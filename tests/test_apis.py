@@ -1,17 +1,18 @@
-"""The one table of Tushare interface facts, checked against shared/reference/tushare-pro.md.
+"""The one table of Tushare interface facts, checked against docs/tushare.md.
 
-Every expected value here is copied by hand from the reference (section numbers in comments) or
-from DESIGN.md, never from `sync.tushare.apis`.
+Every expected value here is copied by hand from docs/tushare.md (section names in comments) or
+from docs/dataset.md and docs/operations.md, never from `sync.tushare.apis`.
 """
 
 import datetime as dt
 
 import pytest
 
-from sync.tushare.apis import APIS, DAY_APIS, DEFAULT_RATE_PER_MIN, OFFICIAL_URL, available, board_of
+from sync.tushare.apis import APIS, DAY_APIS, available, board_of
+from sync.core.config import DEFAULT_RATE_PER_MIN, OFFICIAL_URL
 
 
-# -- board_of: real codes (reference §6.1, §8.1, §11) ---------------------------------------------
+# -- board_of: real codes (docs/tushare.md: fields, boards) -----------------------------------------
 
 @pytest.mark.parametrize("code, exchange, board", [
     # SSE main board: 600, 601, 603, 605
@@ -24,14 +25,14 @@ from sync.tushare.apis import APIS, DAY_APIS, DEFAULT_RATE_PER_MIN, OFFICIAL_URL
     ("001979.SZ", "SZSE", "主板"),
     ("002594.SZ", "SZSE", "主板"),
     ("003816.SZ", "SZSE", "主板"),
-    # ChiNext: 300, 301, 302 (§8.1: 创业板 1,398 = 300 (937) + 301 (460) + 302 (1))
+    # ChiNext: 300, 301, 302 (boards: 创业板 1,398 = 300 (937) + 301 (460) + 302 (1))
     ("300750.SZ", "SZSE", "创业板"),
     ("301269.SZ", "SZSE", "创业板"),
     ("302132.SZ", "SZSE", "创业板"),
-    # STAR market: 688, 689 (689009.SH 九号公司-WD is 科创板, §8.1)
+    # STAR market: 688, 689 (689009.SH 九号公司-WD is 科创板, boards)
     ("688433.SH", "SSE", "科创板"),
     ("689009.SH", "SSE", "科创板"),
-    # Beijing: 920 since the 2025-10-09 migration; 43/83/87 before it (§6.1)
+    # Beijing: 920 since the 2025-10-09 migration; 43/83/87 before it (boards)
     ("920001.BJ", "BSE", "北交所"),
     ("430047.BJ", "BSE", "北交所"),
     ("830799.BJ", "BSE", "北交所"),
@@ -68,7 +69,7 @@ def test_board_of_trims_a_current_label():
 
 @pytest.mark.parametrize("code", ["002001.SZ", "002594.SZ", "002415.SZ"])
 def test_board_of_maps_the_legacy_sme_label_to_the_main_board(code):
-    # §11: 中小板 merged into the Shenzhen main board in 2021.
+    # boards: 中小板 merged into the Shenzhen main board in 2021.
     assert board_of(code, "SZSE", "中小板") == "主板"
 
 
@@ -82,7 +83,7 @@ def test_board_of_gives_no_board_for_codes_outside_the_a_share_boards(code, exch
     assert board_of(code, exchange, "") is None
 
 
-# -- available: when an interface's history starts (reference §11) -----------------------------
+# -- available: when an interface's history starts (docs/tushare.md#history-start-dates) ------------
 
 @pytest.mark.parametrize("day, has_history", [
     (dt.date(2005, 1, 4), False),
@@ -105,7 +106,7 @@ def test_the_other_day_interfaces_are_available_on_every_day(api, day):
 # -- the table itself -------------------------------------------------------------------------
 
 def test_the_day_interfaces_include_the_four_a_row_is_built_from():
-    # DESIGN §3: coverage per interface for daily, daily_basic, stk_limit, adj_factor.
+    # docs/dataset.md#day-status: coverage per interface for daily, daily_basic, stk_limit, adj_factor.
     assert {"adj_factor", "daily", "daily_basic", "stk_limit"} <= set(DAY_APIS)
     assert set(DAY_APIS) <= set(APIS)
     assert len(set(DAY_APIS)) == len(DAY_APIS)
@@ -133,7 +134,7 @@ def test_every_interface_requests_its_key_fields(api):
 
 
 @pytest.mark.parametrize("api, cap", [
-    # reference §5, documented caps
+    # docs/tushare.md#row-caps-and-paging, documented caps
     ("stock_basic", 6000), ("daily", 6000), ("daily_basic", 6000), ("stk_limit", 5800),
     ("suspend_d", 5000), ("namechange", 10000),
 ])
@@ -142,7 +143,7 @@ def test_documented_row_caps(api, cap):
 
 
 def test_daily_fields_and_defaults_follow_the_reference():
-    # reference §6.3: ah_vol and ah_amount are not returned by default.
+    # docs/tushare.md#fields: ah_vol and ah_amount are not returned by default.
     daily = APIS["daily"]
     assert daily.fields == ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change",
                             "pct_chg", "vol", "amount", "ah_vol", "ah_amount")
@@ -150,14 +151,14 @@ def test_daily_fields_and_defaults_follow_the_reference():
 
 
 def test_stk_limit_pre_close_is_not_returned_by_default():
-    # reference §6.6: pre_close is N.
+    # docs/tushare.md#fields: stk_limit's pre_close is not default.
     assert "pre_close" in APIS["stk_limit"].fields
     assert "pre_close" not in APIS["stk_limit"].returned_by_default
     assert {"up_limit", "down_limit"} <= set(APIS["stk_limit"].requested)
 
 
 def test_stock_basic_requests_the_fields_it_does_not_get_by_default():
-    # reference §6.1: exchange, list_status and delist_date are N; the sync needs all three.
+    # docs/tushare.md#fields: exchange, list_status and delist_date are N; the sync needs all three.
     facts = APIS["stock_basic"]
     for field in ("exchange", "list_status", "delist_date"):
         assert field not in facts.returned_by_default
@@ -165,7 +166,7 @@ def test_stock_basic_requests_the_fields_it_does_not_get_by_default():
 
 
 def test_daily_basic_requests_every_price_table_column_it_feeds():
-    # DESIGN §2: the daily_basic columns of the price table.
+    # docs/dataset.md#columns: the daily_basic columns of the price table.
     wanted = {"turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio",
               "dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv"}
     assert wanted <= set(APIS["daily_basic"].requested)
@@ -178,15 +179,15 @@ def test_only_stk_limit_has_a_history_start_among_the_day_interfaces():
 
 
 def test_pre_open_interfaces_publish_before_the_open():
-    # reference §7: stk_limit ~08:40 and adj_factor 09:15, both before the 09:30 open.
+    # docs/tushare.md#publication-times: stk_limit ~08:40 and adj_factor 09:15, both before the 09:30 open.
     assert APIS["stk_limit"].published_at <= dt.time(9, 30)
     assert APIS["adj_factor"].published_at <= dt.time(9, 30)
 
 
 def test_stock_basic_has_its_own_lower_quota():
-    assert APIS["stock_basic"].rate_per_min == 50  # reference §6.1: 50/min
+    assert APIS["stock_basic"].rate_per_min == 50  # docs/tushare.md#quotas-and-points: 50/min
 
 
 def test_the_official_url_and_default_quota():
-    assert OFFICIAL_URL == "http://api.waditu.com/dataapi"  # DESIGN §4
-    assert DEFAULT_RATE_PER_MIN == 200                     # DESIGN §5
+    assert OFFICIAL_URL == "http://api.waditu.com/dataapi"  # docs/tushare.md#endpoint-and-envelope
+    assert DEFAULT_RATE_PER_MIN == 200                     # docs/operations.md#configuration

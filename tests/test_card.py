@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dataset_script.card import Coverage, LastRun, render_card
+from dataset_script.card import render_card
+from dataset_script.card_facts import Coverage, LastRun
 from dataset_script.schema import (
     CALENDAR_PATH, CALENDAR_SCHEMA, CHANGES_PATH, CHANGES_SCHEMA, DATA_GLOB, DAYS_PATH, DAYS_SCHEMA, PRICE_SCHEMA,
     REPO_ID, RUNS_PATH, RUNS_SCHEMA, SCHEMA_VERSION, STOCKS_PATH, STOCKS_SCHEMA, shard_path,

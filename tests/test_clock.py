@@ -1,6 +1,6 @@
 """The clock rules: Asia/Shanghai, the 15:30 close gate, the newest allowed day, YYYYMMDD, SYNC_NOW.
 
-Expected values are written from DESIGN.md §3 and §5 by hand: Shanghai is UTC+8 all year (no DST),
+Expected values are written by hand from docs/operations.md: Shanghai is UTC+8 all year (no DST),
 today's data is not fetched before 15:30 Shanghai time, and `SYNC_NOW` is an ISO time read as
 Asia/Shanghai when it carries no offset.
 """

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import STATE_PATH
-from sync.publish.plan import BuiltShard, Commit, InvariantError, PublishInput, check_repo_path, plan_commit
+from sync.publish.plan import BuiltShard, InvariantError, PublishInput, plan_commit
+from sync.targets.commit import Commit, check_repo_path
 from sync.core.errors import SyncError
 from tests.test_shards import FEB1, JAN2, JAN3, JAN31, table
 

@@ -1,6 +1,6 @@
-"""Settings are read once from an environment mapping (DESIGN.md §5); bad values say how to fix them.
+"""Settings are read once from an environment mapping (docs/operations.md); bad values say how to fix them.
 
-Defaults and examples below are copied from the table in DESIGN.md §5, not from the code.
+Defaults and examples below are copied from the table in docs/operations.md#configuration, not from the code.
 """
 
 import dataclasses
@@ -87,7 +87,7 @@ def test_start_date_is_read_as_yyyymmdd():
 
 
 def test_no_start_date_leaves_the_choice_to_the_run():
-    # DESIGN §5: default 20050101 for Tushare; the embedded market starts where its data starts.
+    # docs/operations.md: default 20050101 for Tushare; the embedded market starts where its data starts.
     assert Settings.from_env({}).start_date is None
 
 

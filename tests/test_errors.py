@@ -1,8 +1,9 @@
 """One error family (sync.core.errors) and how the CLI maps it to exit codes and messages.
 
-DESIGN.md §6: exit 0 success, 1 failure (repo unchanged), 2 usage error; errors name the fix and
-never a secret. Issue 6: a base class carrying whether a retry can help and what to do next;
-unexpected errors still exit 1 with a scrubbed message, their traceback at debug level.
+Exit codes (docs/operations.md#run-history-and-exit-codes): 0 success, 1 failure (repo unchanged),
+2 usage error; errors name the fix and never a secret. Issue 6: a base class carrying whether a
+retry can help and what to do next; unexpected errors still exit 1 with a scrubbed message, their
+traceback at debug level.
 """
 
 import logging
@@ -203,7 +204,7 @@ def test_the_traceback_of_an_unexpected_exception_goes_to_the_debug_log(monkeypa
 
 
 def test_the_debug_traceback_never_shows_a_secret(monkeypatch, caplog, capsys):
-    # DESIGN §5: secrets never appear in logs, at any level.
+    # docs/operations.md#configuration: secrets never appear in logs, at any level.
     monkeypatch.setenv("TUSHARE_TOKEN", TOKEN)
 
     def crash(*args, **kwargs):

@@ -1,4 +1,4 @@
-"""The real Tushare history as the synthetic market serves it (reference §11), read over HTTP
+"""The real Tushare history as the synthetic market serves it (docs/tushare.md, history), read over HTTP
 with the project's own client: stk_limit from 2007-01-04, daily_basic gaps in 2005-2006,
 configured permanent holes, and legacy or empty market labels on delisted stocks.
 """
@@ -23,7 +23,7 @@ TOKEN = "history-token"
 ADJ_HOLE, BASIC_HOLE = dt.date(2008, 3, 5), dt.date(2006, 6, 1)
 SPEC = MarketSpec(dt.date(2005, 1, 4), dt.date(2008, 3, 31), n_stocks=400, seed=7,
                   holes={("adj_factor", ADJ_HOLE): 0.5, ("daily_basic", BASIC_HOLE): 0.6})
-# Boards by code prefix, restated from the exchanges' rules (reference §8.1), not read from the code.
+# Boards by code prefix, restated from the exchanges' rules (docs/tushare.md, boards), not read from the code.
 BOARD_BY_PREFIX = {"600": "主板", "601": "主板", "603": "主板", "605": "主板", "000": "主板", "001": "主板",
                    "002": "主板", "003": "主板", "300": "创业板", "301": "创业板", "688": "科创板", "689": "科创板",
                    "920": "北交所"}

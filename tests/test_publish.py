@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi
 
-from sync.publish.plan import Commit
+from sync.targets.commit import Commit
 from sync.targets import ConcurrentWriteError, PublishError, RepoBusyError, open_repo
 from sync.targets.hub import HubRepo
 from sync.targets.local import LocalFolderRepo
@@ -465,7 +465,7 @@ def test_crash_after_the_swap_leaves_the_new_version_whole(local, monkeypatch):
 KILLED_WRITER = """
 import sys
 from pathlib import Path
-from sync.publish.plan import Commit
+from sync.targets.commit import Commit
 from sync.targets.local import LocalFolderRepo
 repo = LocalFolderRepo(Path(sys.argv[1]))
 print("ready", flush=True)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from sync.publish.plan import Commit
+from sync.targets.commit import Commit
 from sync.targets import PublishError
 from sync.targets.local import LocalFolderRepo
 from dataset_script.state import ShardInfo, SyncState

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from huggingface_hub import HfApi
 
-from sync.publish.plan import Commit
+from sync.targets.commit import Commit
 from sync.targets import ConcurrentWriteError, PublishError
 from sync.targets.hub import HubRepo
 from tests.test_publish import REPO_ID, TOKEN, first_commit

@@ -1,4 +1,4 @@
-"""Secrets never leave the process (DESIGN.md §5): `scrub` for texts, `display_url` for URLs."""
+"""Secrets never leave the process (docs/operations.md): `scrub` for texts, `display_url` for URLs."""
 
 import pytest
 

@@ -5,10 +5,12 @@ import threading
 
 from sync.core.clock import SHANGHAI
 from sync.core.errors import TransientError
-from sync.runs.result import Progress, RunResult
+from sync.runs.result import RunResult
+from sync.core.progress import Progress
 
 from space_app.redact import Redactor
-from space_app.run_slot import Runner, RunRecord, RunRequest, busy_message, eta_seconds
+from space_app.run_slot import Runner, RunRecord, busy_message, eta_seconds
+from sync.engine.run import RunRequest
 from space_app.status_json import outcome_of
 
 NOW = dt.datetime(2024, 4, 12, 21, 0, tzinfo=SHANGHAI)

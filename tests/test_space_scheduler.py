@@ -9,7 +9,8 @@ from sync.core.config import Settings
 from sync.runs.result import RunResult
 
 from space_app.repo_view import Facts
-from space_app.run_slot import RunRecord, RunRequest
+from space_app.run_slot import RunRecord
+from sync.engine.run import RunRequest
 from space_app.scheduler import SyncScheduler
 
 OPEN = (dt.date(2024, 9, 27), dt.date(2024, 9, 30), dt.date(2024, 10, 8))

@@ -1,6 +1,6 @@
-"""Which stocks a dataset holds and on which trading days each is listed (DESIGN.md §2, §3).
+"""Which stocks a dataset holds and on which trading days each is listed (docs/dataset.md#row-rule).
 
-The rule, from DESIGN.md §2: a stock is listed on `date` when `list_date <= date` and, once
+The rule, from docs/dataset.md#row-rule: a stock is listed on `date` when `list_date <= date` and, once
 delisted, `date < delist_date`. The vectorised helpers are checked against a naive double loop.
 """
 
@@ -38,7 +38,7 @@ def _ymd(day):
 
 
 def listed_by_hand(stocks: pd.DataFrame, days) -> list[tuple[str, dt.date]]:
-    """The rule of DESIGN.md §2, one stock and one day at a time."""
+    """The rule of docs/dataset.md#row-rule, one stock and one day at a time."""
     pairs = []
     for code, listed, delisted in zip(stocks["code"], stocks["list_date"], stocks["delist_date"]):
         for day in days:
@@ -188,7 +188,7 @@ def test_select_stocks_derives_an_empty_label_from_code_prefix_and_exchange(code
 
 
 def test_select_stocks_derives_a_null_label_from_code_prefix_and_exchange():
-    # DESIGN §2 / reference §11: "A delisted stock may carry an old label or none" - none may be null.
+    # docs/tushare.md, boards: "A delisted stock may carry an old label or none" - none may be null.
     stocks = select_stocks(reply(("600001.SH", None, "SSE", "D", "19980122", "20091229"),
                                  ("300001.SZ", None, "SZSE", "L", "20091030", None)), ("主板",))
     assert stocks["code"].tolist() == ["600001.SH"]

@@ -9,7 +9,7 @@ import pytest
 from sync.core.config import Settings
 from sync.engine.full import run_full
 from sync.simulated import MarketSpec, SyntheticMarket
-from sync.publish.plan import Commit
+from sync.targets.commit import Commit
 from sync.targets import open_repo
 from sync.build.shards import from_parquet, to_parquet
 from sync.fetch.source import Source

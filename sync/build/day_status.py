@@ -1,8 +1,8 @@
 """The status of each fetched trading day: coverage per interface, complete or partial, or held back.
 
-Pure (DESIGN §3). `daily` is measured against the stocks expected to trade that day (listed, of
-the selected markets, not suspended); `daily_basic`, `stk_limit` and `adj_factor` against the
-codes with a daily bar. An interface counts only from the first day of its history: before it,
+Pure; the rules are in docs/dataset.md#day-status. `daily` is measured against the stocks
+expected to trade that day (listed, of the selected markets, not suspended); `daily_basic`,
+`stk_limit` and `adj_factor` against the codes with a daily bar. An interface counts only from the first day of its history: before it,
 its coverage is None and it does not affect the status. Every check groups by day once, so the
 cost is linear in rows, never days × rows.
 """
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from sync.tushare.apis import ROW_APIS, available
-from sync.build.transform import DayFrames
+from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import listed_pairs
 
 COMPLETE, PARTIAL = "complete", "partial"

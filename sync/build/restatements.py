@@ -1,43 +1,27 @@
-"""Run history (`meta/runs.parquet`) and the restatement log (`meta/changes.parquet`). Pure.
+"""The restatement log (`meta/changes.parquet`). Pure.
 
-A run row is written by the run that publishes, in the same commit as its data; runs that failed
-before it on this machine ride along (see `sync.runs.failures`). A change row names one (code, date,
-column) whose published value a re-fetch changed, with both values as text.
+A change row names one (code, date, column) whose published value a re-fetch changed, with both
+values as text. (Run rows, the other meta table a publish appends to, are `sync.runs.history`.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_script.schema import CHANGES_SCHEMA, PRICE_SCHEMA, RUNS_SCHEMA
+from dataset_script.schema import CHANGES_SCHEMA, PRICE_SCHEMA
 
 KEYS = ("code", "date")
 ROW = "(row)"  # the column name of a change that adds or removes a whole row
 
 
-def run_row(run_id: str, trigger: str, kind: str, started_at: dt.datetime, finished_at: dt.datetime, status: str,
-            api_calls: Mapping[str, int], message: str, commit: str | None = None, days_added: int = 0,
-            rows_added: int = 0, rows_changed: int = 0) -> dict:
-    """One row of meta/runs.parquet; times are stored in UTC."""
-    return {
-        "run_id": run_id, "trigger": trigger, "kind": kind,
-        "started_at": started_at.astimezone(dt.timezone.utc), "finished_at": finished_at.astimezone(dt.timezone.utc),
-        "status": status, "days_added": days_added, "rows_added": rows_added, "rows_changed": rows_changed,
-        "api_calls": json.dumps(dict(sorted(api_calls.items()))), "commit": commit, "message": message,
-    }
 
 
-def runs_table(previous: pa.Table | None, rows: Sequence[Mapping]) -> pa.Table:
-    """The run history with `rows` appended, oldest first."""
-    fresh = pa.Table.from_pylist([dict(r) for r in rows], schema=RUNS_SCHEMA)
-    return pa.concat_tables([previous.cast(RUNS_SCHEMA), fresh]) if previous is not None else fresh
 
 
 def changes_table(previous: pa.Table | None, fresh: pd.DataFrame) -> pa.Table:

@@ -3,7 +3,7 @@
 No HTTP, no files, no clock: every input is passed in. Frames are the typed frames of
 `TushareClient.query` (dates as datetime64, numbers as float64).
 
-Row rule (DESIGN §2): for every trading day and every selected stock listed on that day, one
+Row rule (docs/dataset.md#row-rule): for every trading day and every selected stock listed on that day, one
 row. A stock without a daily bar that day is paused: its prices are the last close before the
 day, its volume, turnover and quote_rate are 0. A stock that has never traded in our data yet
 has no paused rows.
@@ -11,16 +11,14 @@ has no paused rows.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import DAILY_BASIC_COLUMNS, PRICE_SCHEMA
-from sync.tushare.apis import APIS, DAY_APIS
-from sync.tushare.frames import typed_frame
+from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import listed_pairs
 
 ST_PREFIXES = ("ST", "*ST", "SST", "S*ST")
@@ -29,34 +27,6 @@ CARRY_COLUMNS = ("code", "close", "adj_factor")
 FLOAT_COLUMNS = tuple(f.name for f in PRICE_SCHEMA if f.type == pa.float64())
 
 
-@dataclasses.dataclass(frozen=True)
-class DayFrames:
-    """The per-day interfaces (`DAY_APIS`), for one or more trading days (any subset of codes).
-
-    Built and read by interface name (`DayFrames.of({"daily": ..., ...})`, `frames.by_api()`).
-    """
-
-    daily: pd.DataFrame
-    stk_limit: pd.DataFrame
-    daily_basic: pd.DataFrame
-    adj_factor: pd.DataFrame
-    suspend_d: pd.DataFrame = dataclasses.field(default_factory=lambda: typed_frame(APIS["suspend_d"].requested, []))
-
-    @classmethod
-    def of(cls, frames: Mapping[str, pd.DataFrame]) -> DayFrames:
-        return cls(**{api: frames[api] for api in DAY_APIS})
-
-    def by_api(self) -> dict[str, pd.DataFrame]:
-        return {api: getattr(self, api) for api in DAY_APIS}
-
-    def on(self, days: Sequence[dt.date]) -> DayFrames:
-        """The same frames restricted to `days`."""
-        wanted = _days(days)
-        return DayFrames.of({api: f[f["trade_date"].isin(wanted)] for api, f in self.by_api().items()})
-
-    @staticmethod
-    def concat(parts: Sequence[DayFrames]) -> DayFrames:
-        return DayFrames.of({api: pd.concat([p.by_api()[api] for p in parts], ignore_index=True) for api in DAY_APIS})
 
 
 def point_in_time_names(rows: pd.DataFrame, names: pd.DataFrame, current: pd.Series) -> pd.Series:
@@ -176,5 +146,3 @@ def _unique(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(["code", "date"], keep="last")
 
 
-def _days(days: Sequence[dt.date]) -> pd.Series:
-    return pd.Series(pd.to_datetime(list(days)), dtype="datetime64[us]")

@@ -17,8 +17,9 @@ from dataset_script.schema import ALL_MARKETS, DEFAULT_MARKETS
 from sync.core.clock import parse_ymd
 from sync.core.errors import ConfigError
 from sync.core.scrub import display_url
-from sync.tushare.apis import DEFAULT_RATE_PER_MIN, OFFICIAL_URL
 
+OFFICIAL_URL = "http://api.waditu.com/dataapi"  # Tushare Pro's HTTP endpoint (docs/tushare.md)
+DEFAULT_RATE_PER_MIN = 200  # calls per minute and interface at the usual points level (docs/tushare.md)
 DEFAULT_REPO = "./dataset"
 DEFAULT_START = dt.date(2005, 1, 1)
 

@@ -26,7 +26,9 @@ from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
 from sync.runs import failures
-from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
+from sync.publish.apply import apply_once
+from sync.publish.head import Head
+from sync.publish.merge import merge_months
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.publish.plan import BuiltShard, PublishInput
 from sync.core.config import Settings
@@ -34,12 +36,13 @@ from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_covera
 from sync.core.errors import SyncError
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.targets import DatasetRepo
-from sync.build.restatements import diff_rows, no_changes
-from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
-from sync.build.shards import merge_shard, split_by_month
+from sync.runs.result import RunInfo, RunResult
+from sync.fetch.source import calls_since
+from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
+from sync.build.shards import split_by_month
 from sync.fetch.source import Source
-from dataset_script.state import SyncState
-from sync.build.transform import DayFrames, canonical_rows, carry_from, empty_carry, to_table
+from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
+from sync.fetch.frames import DayFrames
 from sync.tushare.apis import APIS, DAY_APIS, ROW_APIS
 from sync.fetch.listed_on_day import select_stocks
 
@@ -62,14 +65,14 @@ class Fetched:
 
 def run_delta(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
-    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
+    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: Trigger = "cli",
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        state = read_state(repo, repo.head())
+        state = Head.read(repo).state
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
         newest = newest_allowed_day(now, end)
@@ -94,19 +97,20 @@ def run_delta(
         names = source.names()
         report(Progress("publish", calls=source.client.total_calls))
 
-        def build(head: str | None, previous: SyncState | None) -> PublishInput:
-            previous = previous or state
+        def build(head: Head) -> PublishInput:
+            previous = head.state or state
             watermark = max([previous.watermark, *fetched.days])
             # Another writer may have published past this run's own end by now (a re-plan after a 412).
             head_days = trading_days(calendar, previous.first_date, max(watermark, days[-1]))
-            rows = rebuilt_rows(repo, head, days, fetched, stocks, names)
-            shards, changes = merged_shards(repo, head, fetched.days, rows, run.run_id)
+            rows = rebuilt_rows(head, days, fetched, stocks, names)
+            built = {path: BuiltShard.build(path, table) for path, table in split_by_month(to_table(rows)).items()}
+            shards, changes = merge_months(head, built, fetched.days, run.run_id)
             status, message = _outcome(fetched)
             return PublishInput(
                 shards=shards, changes=changes, stocks=stocks_table(stocks),
-                **run_history(repo, head, run, status, calls(), message),
+                **head.run_history(run, status, calls(), message),
                 calendar=calendar_table(calendar, previous.first_date),
-                days=days_table(read_manifest(repo, head, previous), day_rows(rows, fetched.verdicts), watermark),
+                days=days_table(head.manifest(), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in head_days if d <= watermark], first_date=previous.first_date,
                 watermark=watermark, markets=previous.markets, replace_all=False,
                 run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
@@ -114,7 +118,7 @@ def run_delta(
             )
 
         commit, written = apply_once(repo, build, repo_id)
-        new_state = read_state(repo, repo.head()) or state  # the head may have moved even when nothing was new
+        new_state = Head.read(repo).state or state  # the head may have moved even when nothing was new
         return RunResult(
             kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
             watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
@@ -182,33 +186,18 @@ def _judged(window, new, coverages: list[DayCoverage], frames, threshold: float,
     return Fetched([s for s in segments if s], redone + added, frames, verdicts.held_back)
 
 
-def rebuilt_rows(repo: DatasetRepo, head: str | None, days: Sequence[dt.date], fetched: Fetched,
-                 stocks: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+def rebuilt_rows(head: Head, days: Sequence[dt.date], fetched: Fetched, stocks: pd.DataFrame,
+                 names: pd.DataFrame) -> pd.DataFrame:
     """Canonical rows of every day to (re)build, each segment carrying closes from the day before it."""
     parts = []
     for segment in fetched.segments:
         first = days.index(segment[0])
-        carry = carry_before(repo, head, days[first - 1] if first else None)
+        carry = carry_before(head, days[first - 1] if first else None)
         parts.append(canonical_rows(segment, stocks, names, fetched.frames.on(segment), carry))
     return pd.concat(parts, ignore_index=True) if parts else PRICE_SCHEMA.empty_table().to_pandas()
 
 
-def merged_shards(repo: DatasetRepo, head: str | None, replaced: Sequence[dt.date], rows: pd.DataFrame,
-                  run_id: str) -> tuple[dict[str, BuiltShard], pd.DataFrame]:
-    """The months touched by the rebuilt days, merged into their published shards, and the
-    published values that the rebuilt days changed (the restatement log)."""
-    fresh = split_by_month(to_table(rows))
-    merged, changes = {}, [no_changes()]
-    for path in dict.fromkeys(shard_path(d) for d in replaced):
-        in_month = [d for d in replaced if shard_path(d) == path]
-        published = read_shard(repo, head, path)
-        table = merge_shard(published, fresh.get(path, PRICE_SCHEMA.empty_table()), in_month)
-        merged[path] = BuiltShard.build(path, table)
-        changes.append(diff_rows(published, table, in_month, run_id))
-    return merged, pd.concat(changes, ignore_index=True)
-
-
-def _outcome(fetched: Fetched) -> tuple[str, str]:
+def _outcome(fetched: Fetched) -> tuple[RunStatus, str]:
     """(status, message) of a delta for the run history."""
     added = f"{len(fetched.days)} trading day(s) fetched and published"
     if fetched.stopped:
@@ -217,11 +206,11 @@ def _outcome(fetched: Fetched) -> tuple[str, str]:
     return "success", added
 
 
-def carry_before(repo: DatasetRepo, head: str | None, day: dt.date | None) -> pd.DataFrame:
+def carry_before(head: Head, day: dt.date | None) -> pd.DataFrame:
     """(code, close, adj_factor) on the published trading day `day` (paused rows included)."""
     if day is None:
         return empty_carry()
-    table = read_shard(repo, head, shard_path(day))
+    table = head.shard(shard_path(day))
     if table is None:
         raise SyncError(f"the published shard {shard_path(day)} is missing; run `python -m sync verify`, then a full sync")
     rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()

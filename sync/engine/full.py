@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
 from sync.runs import failures
-from sync.publish.apply import apply_once, read_manifest, read_shard, read_state, run_history
+from sync.publish.apply import apply_once
+from sync.publish.head import Head
+from sync.publish.merge import merge_months
 from sync.fetch.checkpoints import Checkpoints
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.publish.plan import BuiltShard, PublishInput
@@ -36,9 +37,9 @@ from sync.core.errors import SyncError
 from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.targets import DatasetRepo
-from sync.build.restatements import diff_rows, no_changes
-from sync.runs.result import Progress, ProgressCallback, RunInfo, RunResult, calls_since
-from sync.build.shards import from_parquet, merge_shard
+from sync.runs.result import RunInfo, RunResult
+from sync.fetch.source import calls_since
+from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
 from sync.fetch.source import Source
 from dataset_script.state import SyncState
 from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
@@ -60,7 +61,7 @@ class Rebuilt:
 def run_full(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
     start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
-    repo_id: str = REPO_ID, progress: bool = False, trigger: str = "cli",
+    repo_id: str = REPO_ID, progress: bool = False, trigger: Trigger = "cli",
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     markets = tuple(markets or settings.markets)
@@ -68,7 +69,7 @@ def run_full(
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        before = _readable_state(repo)
+        before = Head.read(repo, damaged_ok=True).state
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
         if start > newest:
@@ -106,31 +107,22 @@ def run_full(
 
             status, message = _outcome(rebuilt)
 
-            def build(head: str | None, previous: SyncState | None) -> PublishInput:
-                planned = plan_on_head(repo, head, previous, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
+            def build(head: Head) -> PublishInput:
+                planned = plan_on_head(head, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
                     "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                     "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
                     "api_calls": calls()}, builder.shards)
-                return dataclasses.replace(planned, **run_history(repo, head, run, status, calls(), message))
+                return dataclasses.replace(planned, **head.run_history(run, status, calls(), message))
 
             commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
         repo.stage_drop(key)
-        after = _readable_state(repo)
+        after = Head.read(repo, damaged_ok=True).state
         return RunResult(
             kind="full", published=commit is not None, commit=commit,
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
             api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
         )
-
-
-def _readable_state(repo: DatasetRepo) -> SyncState | None:
-    """The published state; a damaged one is what a full rebuild repairs, so it starts from nothing."""
-    try:
-        return read_state(repo, repo.head())
-    except SyncError as error:
-        log.warning("%s; rebuilding from scratch", error)
-        return None
 
 
 def check_keepable(before: SyncState | None, days: Sequence[dt.date], markets: Sequence[str]) -> None:
@@ -264,31 +256,27 @@ def _ready_after(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> list[i
     return ready
 
 
-def plan_on_head(repo: DatasetRepo, head: str | None, previous: SyncState | None, rebuilt: Rebuilt,
-                 stocks: pd.DataFrame, calendar: pd.DataFrame, all_days: Sequence[dt.date],
-                 markets: Sequence[str], run_id: str, run: dict, spill: Path | None = None) -> PublishInput:
+def plan_on_head(head: Head, rebuilt: Rebuilt, stocks: pd.DataFrame, calendar: pd.DataFrame,
+                 all_days: Sequence[dt.date], markets: Sequence[str], run_id: str, run: dict,
+                 spill: Path | None = None) -> PublishInput:
     """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won);
     a merged month is written to `spill` like the built ones."""
-    replaced = set(rebuilt.days)
-    changes = [no_changes()]
+    previous = head.state
     if previous is None:
-        first, watermark, shards, old_days = rebuilt.days[0], rebuilt.days[-1], dict(rebuilt.shards), None
+        first, watermark = rebuilt.days[0], rebuilt.days[-1]
     else:
         check_keepable(previous, rebuilt.days, markets)
         published = [d for d in all_days if previous.first_date <= d <= previous.watermark]
         first, watermark = _joined_range(published, rebuilt.days, all_days)
-        shards = {}
-        for path, built in rebuilt.shards.items():
-            shards[path], changed = _merged(repo, head, path, built, previous, replaced, run_id, spill)
-            changes.append(changed)
-        old_days = read_manifest(repo, head, previous)
+    shards, changes = merge_months(head, rebuilt.shards, set(rebuilt.days), run_id, spill)
+    old_days = head.manifest() if previous is not None else None
     kept = [d for d in all_days if first <= d <= watermark]
     replace_all = previous is None or (rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark)
     return PublishInput(
         shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, first),
         days=days_table(old_days, rebuilt.manifest, watermark), trading_days=kept, first_date=first,
         watermark=watermark, markets=tuple(markets), run=run, replace_all=replace_all,
-        changes=pd.concat(changes, ignore_index=True),
+        changes=changes,
     )
 
 
@@ -304,24 +292,7 @@ def _joined_range(published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_
     return union[0], union[-1]
 
 
-def _merged(repo: DatasetRepo, head: str | None, path: str, built: BuiltShard, previous: SyncState,
-            replaced: set[dt.date], run_id: str, spill: Path | None = None) -> tuple[BuiltShard, pd.DataFrame]:
-    """A rebuilt month, plus the head's rows of days this run did not rebuild (a range edge, or a
-    day that a concurrent writer published); and the published values the rebuild changed."""
-    info = previous.shards.get(path)
-    if info is None:
-        return built, no_changes()
-    if info.sha256 == built.info.sha256:
-        return built, no_changes()  # the same bytes: nothing restated
-    published, ours = read_shard(repo, head, path), from_parquet(built.data)
-    in_month = [d for d in built.days if d in replaced]
-    changes = diff_rows(published, ours, in_month, run_id)
-    if info.first_date >= built.days[0] and info.last_date <= built.days[-1]:
-        return built, changes
-    return BuiltShard.build(path, merge_shard(published, ours, in_month), spill=spill), changes
-
-
-def _outcome(rebuilt: Rebuilt) -> tuple[str, str]:
+def _outcome(rebuilt: Rebuilt) -> tuple[RunStatus, str]:
     """(status, message) of a full sync for the run history."""
     partial = int((rebuilt.manifest["status"] == "partial").sum()) if len(rebuilt.manifest) else 0
     done = (f"rebuilt {rebuilt.days[0].isoformat()}..{rebuilt.days[-1].isoformat()} "

@@ -25,9 +25,9 @@ from sync.core.clock import ymd
 from sync.fetch.plan import Chunk, FetchPlan
 from sync.core.killpoints import reached
 from sync.targets import DatasetRepo
-from sync.runs.result import Progress, ProgressCallback
+from sync.core.progress import Progress, ProgressCallback
 from sync.fetch.source import Source
-from sync.build.transform import DayFrames
+from sync.fetch.frames import DayFrames
 from sync.tushare.apis import APIS, DAY_APIS
 from sync.tushare.frames import typed_frame
 

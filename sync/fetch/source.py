@@ -7,11 +7,12 @@ a run is bounded by its busiest interface rather than by the sum of all calls.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -20,7 +21,8 @@ from sync.core.clock import ymd
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
 from sync.core.scrub import display_url
-from sync.tushare.apis import APIS, OFFICIAL_URL
+from sync.tushare.apis import APIS
+from sync.core.config import OFFICIAL_URL
 from sync.tushare.client import TushareClient
 from sync.tushare.frames import typed_frame
 
@@ -87,3 +89,8 @@ def with_columns(frame: pd.DataFrame, api: str) -> pd.DataFrame:
         return frame
     return frame.join(typed_frame(missing, []).reindex(frame.index))
 
+
+def calls_since(source: Source) -> Callable[[], dict[str, int]]:
+    """A function giving the API calls per interface made through `source` from now on."""
+    before = collections.Counter(source.client.calls)
+    return lambda: dict(collections.Counter(source.client.calls) - before)

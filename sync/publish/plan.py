@@ -9,95 +9,42 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.card import Coverage, LastRun, render_card
+from dataset_script.card import render_card
+from dataset_script.card_facts import Coverage, LastRun
 from dataset_script.schema import (
     CALENDAR_PATH, CARD_PATH, CHANGES_PATH, DAY_STATUSES, DAYS_PATH, RUNS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
     shard_month,
 )
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
-from sync.build.restatements import changed_rows, changes_table, no_changes, runs_table
+from sync.core.files import write_atomic
+from sync.targets.commit import Commit, Content, content_bytes
+from sync.build.restatements import changed_rows, changes_table, no_changes
+from sync.runs.history import runs_table
 from sync.build.shards import coverage_problems, sha256, shard_days, shard_problems, to_parquet
 from dataset_script.state import ShardInfo, SyncState
 
 
-_TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_BLOCK = 1 << 20
-
-Content = bytes | Path
-"""A file's content in a commit: the bytes, or a local file that holds them (a month shard written
-to disk as soon as it is built, so a long rebuild never holds every month in memory)."""
-
-
-def content_size(content: Content) -> int:
-    return len(content) if isinstance(content, bytes) else content.stat().st_size
-
-
-def content_blocks(content: Content) -> Iterator[bytes]:
-    """The content in blocks of at most 1 MiB, read from disk as they are consumed."""
-    if isinstance(content, bytes):
-        yield content
-        return
-    with open(content, "rb") as f:
-        while block := f.read(_BLOCK):
-            yield block
-
-
-def content_bytes(content: Content) -> bytes:
-    return content if isinstance(content, bytes) else content.read_bytes()
-
-
-def content_digest(content: Content, algorithm: str = "sha256", prefix: bytes = b"") -> str:
-    """hashlib digest of `prefix` + the content, streamed; e.g. a git blob id is
-    `content_digest(c, "sha1", b"blob %d\\0" % content_size(c))`."""
-    digest = hashlib.new(algorithm, prefix)
-    for block in content_blocks(content):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclasses.dataclass(frozen=True)
-class Commit:
-    """One atomic change to a dataset repo, built as data and applied once by `DatasetRepo.commit`.
-
-    `adds` maps repo paths (POSIX, relative, e.g. "data/2024/2024-01.parquet") to their full
-    content: bytes, or the `Path` of a local file holding it (read only when applied); `deletes` lists files to remove (paths that are already absent are ignored, so the
-    same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is pointed at the resulting commit,
-    moving it if it exists.
-    """
-
-    adds: Mapping[str, Content]
-    deletes: Sequence[str]
-    message: str
-    tag: str | None = None
-
-    def __post_init__(self) -> None:
-        for path in [*self.adds, *self.deletes]:
-            check_repo_path(path)
-        both = set(self.adds) & set(self.deletes)
-        if both:
-            raise ValueError(f"a commit cannot both add and delete {sorted(both)}")
-        if not self.message.strip():
-            raise ValueError("a commit needs a non-empty message")
-        if self.tag is not None and not _TAG_RE.fullmatch(self.tag):
-            raise ValueError(f"tag must be letters, digits, '.', '_' or '-', e.g. 20241231; got {self.tag!r}")
 
 
 
-def check_repo_path(path: str) -> str:
-    """A repo path must be relative POSIX without '.'/'..' parts, e.g. "meta/stocks.parquet"."""
-    if "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
-        raise ValueError(f"not a valid path inside a dataset repo: {path!r} (use e.g. 'data/2024/2024-01.parquet')")
-    return path
+
+
+
+
+
+
+
+
+
+
+
 
 
 
@@ -142,15 +89,8 @@ class BuiltShard:
         if spill is not None:
             content = spill / f"{info.sha256}.parquet"
             if not content.is_file():  # the same bytes may be built again when a commit is re-planned
-                _write_file(content, data)
+                write_atomic(content, data)
         return cls(content, info, days, problems)
-
-
-def _write_file(file: Path, data: bytes) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    temp = file.with_name(f".tmp-{file.name}")
-    temp.write_bytes(data)
-    os.replace(temp, file)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataset_script.schema import (
     STOCKS_SCHEMA, is_loading_script, shard_month,
 )
 from sync.targets import DatasetRepo
-from sync.publish.apply import read_state
+from sync.publish.head import Head
 from sync.publish.plan import days_with_status
 from sync.core.errors import SyncError
 from sync.core.clock import shanghai_date, ymd
@@ -24,19 +24,19 @@ from dataset_script.state import SyncState
 
 def verify_repo(repo: DatasetRepo) -> list[str]:
     """Every contract violation found in the repo's head; empty when it is consistent."""
-    head = repo.head()
     try:
-        state = read_state(repo, head)
+        head = Head.read(repo)
     except SyncError as error:
         return [str(error)]
+    state = head.state
     if state is None:
         return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
-    files = set(repo.list_files(head))
-    problems = _meta_problems(repo, head, state, files)
-    calendar = from_parquet(repo.read(CALENDAR_PATH, head)) if CALENDAR_PATH in files else None
+    files = set(head.files)
+    problems = _meta_problems(head, state, files)
+    calendar = from_parquet(head.read_bytes(CALENDAR_PATH)) if CALENDAR_PATH in files else None
     days_by_shard, rows_by_day = {}, {}
     for path in sorted(p for p in files if shard_month(p) is not None):
-        data = repo.read(path, head)
+        data = head.read_bytes(path)
         try:
             table = from_parquet(data)
         except (pa.ArrowException, OSError):
@@ -56,7 +56,7 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
         expected = [d for d in open_days if state.first_date <= d <= state.watermark]
         problems += coverage_problems(days_by_shard, expected, state.watermark)
-    problems += _manifest_problems(repo.read(DAYS_PATH, head) if DAYS_PATH in files else None, rows_by_day)
+    problems += _manifest_problems(head.read_bytes(DAYS_PATH) if DAYS_PATH in files else None, rows_by_day)
     return problems
 
 
@@ -82,20 +82,24 @@ def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> l
 
 def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
     """Freshness and size facts for `status` and the dashboard."""
-    head = repo.head()
-    state = read_state(repo, head)
+    return status_at(Head.read(repo), now)
+
+
+def status_at(head: Head, now: dt.datetime) -> dict:
+    """`status_of` for a head already read."""
+    state = head.state
     if state is None:
-        return {"repo": repo.description, "published": False}
+        return {"repo": head.description, "published": False}
     lag = None
-    calendar_bytes = repo.read(CALENDAR_PATH, head)
-    if calendar_bytes:
-        calendar = from_parquet(calendar_bytes).filter(pc.field("is_open"))
+    calendar = head.calendar()
+    if calendar is not None:
+        calendar = calendar.filter(pc.field("is_open"))
         today = shanghai_date(now)
         lag = sum(1 for d in calendar.column("date").to_pylist() if state.watermark < d <= today)
     return {
-        "repo": repo.description,
+        "repo": head.description,
         "published": True,
-        "commit": head,
+        "commit": head.commit,
         "watermark": state.watermark.isoformat(),
         "last_update_date": ymd(state.watermark),
         "first_date": state.first_date.isoformat(),
@@ -108,22 +112,22 @@ def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
                          "last_date": info.last_date.isoformat()} for path, info in sorted(state.shards.items())],
         "schema_version": state.schema_version,
         "last_run": dict(state.last_run),
-        "partial_days": _partial_days(repo, head),
+        "partial_days": _partial_days(head),
     }
 
 
-def _partial_days(repo: DatasetRepo, head: str) -> int | None:
-    data = repo.read(DAYS_PATH, head)
-    return None if data is None else days_with_status(from_parquet(data), "partial")
+def _partial_days(head: Head) -> int | None:
+    days = head.table(DAYS_PATH)
+    return None if days is None else days_with_status(days, "partial")
 
 
-def _meta_problems(repo: DatasetRepo, head: str, state: SyncState, files: set[str]) -> list[str]:
+def _meta_problems(head: Head, state: SyncState, files: set[str]) -> list[str]:
     problems = []
-    marker = repo.read(LAST_UPDATE_PATH, head)
+    marker = head.read_bytes(LAST_UPDATE_PATH)
     if marker is None or marker.decode().strip() != ymd(state.watermark):
         problems.append(f"{LAST_UPDATE_PATH} does not name the watermark {ymd(state.watermark)}")
     for path, schema in ((STOCKS_PATH, STOCKS_SCHEMA), (CALENDAR_PATH, CALENDAR_SCHEMA)):
-        data = repo.read(path, head) if path in files else None
+        data = head.read_bytes(path) if path in files else None
         if data is None:
             problems.append(f"{path} is missing")
         elif from_parquet(data).schema.remove_metadata() != schema:
@@ -131,7 +135,7 @@ def _meta_problems(repo: DatasetRepo, head: str, state: SyncState, files: set[st
     scripts = sorted(p for p in files if is_loading_script(p))
     if scripts:
         problems.append(f"{', '.join(scripts)}: a loading script makes load_dataset fail; delete it")
-    card = repo.read(CARD_PATH, head)
+    card = head.read_bytes(CARD_PATH)
     if card is None or not _default_config_is_shards(card.decode()):
         problems.append(f"{CARD_PATH}: the default config must load {DATA_GLOB} only")
     return problems

@@ -11,8 +11,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from huggingface_hub import constants
 
 from sync.targets import RepoBusyError
 from sync.runs.result import RunInfo
+from sync.core.files import write_atomic
 from sync.core.scrub import scrub
 
 
@@ -52,12 +51,7 @@ def forget(repo_description: str, run_ids: Sequence[str]) -> None:
 
 
 def _write(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(r, default=lambda v: v.isoformat(), ensure_ascii=False) + "\n" for r in rows)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(temp, path)
+    write_atomic(path, "".join(json.dumps(r, default=lambda v: v.isoformat(), ensure_ascii=False) + "\n" for r in rows))
 
 
 @contextlib.contextmanager

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 import time
 import uuid
-from typing import TYPE_CHECKING
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from sync.build.restatements import run_row
-
-if TYPE_CHECKING:
-    from sync.fetch.source import Source
-
+from sync.core.progress import TRIGGERS, RunKind, RunStatus, Trigger
+from sync.runs.history import run_row
 
 @dataclasses.dataclass
 class RunResult:
-    kind: str
+    kind: RunKind
     published: bool
     commit: str | None
     watermark_before: dt.date | None
@@ -39,49 +34,25 @@ class RunResult:
         return through if self.published else f"nothing new: {through}"
 
 
-TRIGGERS = ("cli", "schedule", "button", "catch-up")
-
-
-@dataclasses.dataclass(frozen=True)
-class Progress:
-    """Where a run is, for a progress bar or the Space's status: `done` of `total` `unit`s in `phase`.
-
-    Phases in order: "plan", "fetch", "build", "publish". `calls` counts the API calls made so far.
-    """
-
-    phase: str
-    done: int = 0
-    total: int = 0
-    unit: str = ""
-    calls: int = 0
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
 @dataclasses.dataclass(frozen=True)
 class RunInfo:
     """Who started a run and when: the fixed part of its meta/runs.parquet row."""
 
     run_id: str
-    trigger: str
-    kind: str
+    trigger: Trigger
+    kind: RunKind
     started_at: dt.datetime
     started_clock: float  # time.monotonic() at the start: finished_at = started_at + elapsed
 
     @classmethod
-    def start(cls, kind: str, trigger: str, now: dt.datetime) -> RunInfo:
+    def start(cls, kind: RunKind, trigger: Trigger, now: dt.datetime) -> RunInfo:
         if trigger not in TRIGGERS:
             raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}; got {trigger!r}")
         return cls(uuid.uuid4().hex[:12], trigger, kind, now, time.monotonic())
 
-    def row(self, status: str, api_calls: Mapping[str, int], message: str, commit: str | None = None) -> dict:
+    def row(self, status: RunStatus, api_calls: Mapping[str, int], message: str, commit: str | None = None) -> dict:
         finished = self.started_at + dt.timedelta(seconds=time.monotonic() - self.started_clock)
         return run_row(self.run_id, self.trigger, self.kind, self.started_at, finished, status, api_calls,
                        message, commit)
 
 
-def calls_since(source: Source) -> Callable[[], dict[str, int]]:
-    """A function giving the API calls per interface made through `source` from now on."""
-    before = collections.Counter(source.client.calls)
-    return lambda: dict(collections.Counter(source.client.calls) - before)

@@ -16,7 +16,7 @@ from sync.simulated.sim import Paths, Stocks, limit_percent, limit_prices
 from sync.simulated.listings import Universe
 
 if TYPE_CHECKING:
-    from sync.simulated.layout import Layout
+    from sync.simulated.model import Layout
 
 FLAT_BOARD_VOLUME = 0.15  # a one-price limit day (一字板) trades far less
 CHUNK_DAYS = 128  # rows are derived a block of days at a time to keep temporaries small

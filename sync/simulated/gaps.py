@@ -1,6 +1,6 @@
 """What the real Tushare history does to a full sync from 2005, modelled in the synthetic market.
 
-See shared/reference/tushare-pro.md §11:
+See docs/tushare.md#history-start-dates:
 
 - An interface has nothing before its `history_start` (stk_limit: 2007-01-04); tables.py
   starts its table there.

@@ -137,7 +137,7 @@ def select_stock_basic(table: WireTable, params: Mapping) -> np.ndarray:
 class Listings:
     """The order of stock_basic rows: a new one on every listing, kept while it is paged.
 
-    Real stock_basic has no documented order and two calls may differ (reference §11). Each
+    Real stock_basic has no documented order and two calls may differ (docs/tushare.md, listing order). Each
     first page (offset 0) starts a listing with the next number of a per-server counter, which
     seeds its permutation; later pages with the same token and filters reuse that listing's
     order, so offset paging within one listing returns every row once.

@@ -10,7 +10,7 @@ of each interface, or per (interface, day) when a `publication` schedule is give
 a day that appears only the next morning; see `visible_until`). The market itself carries the history's holes
 (MarketSpec.holes); stock_basic comes in a new order on every listing, as the real one may.
 
-Error codes (Tushare's where known; see shared/reference/tushare-pro.md §3):
+Error codes (Tushare's where known; see docs/tushare.md#error-codes):
 
     40101  bad token               您的token不对，请确认。
     40203  no permission / quota   抱歉，您没有接口(api)访问权限… / 抱歉，您每分钟最多访问该接口N次…

@@ -19,7 +19,7 @@ from sync.simulated import life
 from sync.simulated.listings import FUNDAMENTAL, Universe, stock_rng
 
 if TYPE_CHECKING:
-    from sync.simulated.layout import Layout
+    from sync.simulated.model import Layout
 
 GEM_REFORM = np.datetime64("2020-08-24", "D")  # 创业板 moved to ±20% (registration system)
 FIRST_YEAR = 1990

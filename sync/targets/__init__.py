@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dataset_script.schema import REPO_ID
 from sync.core.errors import ConfigError
 from sync.targets.repo import (
     ConcurrentWriteError, DatasetRepo, PublishError, RepoBusyError,
@@ -29,7 +30,8 @@ from sync.targets.repo import (
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
-__all__ = ["HUB_PREFIX", "ConcurrentWriteError", "DatasetRepo", "PublishError", "RepoBusyError", "open_repo"]
+__all__ = ["HUB_PREFIX", "ConcurrentWriteError", "DatasetRepo", "PublishError", "RepoBusyError", "dataset_id",
+           "hub_repo_id", "is_hub", "open_repo"]
 
 HUB_PREFIX = "hf://datasets/"
 
@@ -39,18 +41,36 @@ class BadTargetError(ConfigError, PublishError):
 _REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
+def is_hub(target: str) -> bool:
+    """Whether a target string names the Hub (`hf://...`) rather than a local folder."""
+    return target.startswith("hf://")
+
+
+def hub_repo_id(target: str) -> str | None:
+    """"OWNER/NAME" of `hf://datasets/OWNER/NAME`; None for a folder; a malformed Hub target is a usage error."""
+    if not is_hub(target):
+        return None
+    repo_id = target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else ""
+    if not _REPO_ID_RE.fullmatch(repo_id):
+        raise BadTargetError(
+            f"unsupported Hub target {target!r}: use hf://datasets/OWNER/NAME, "
+            "e.g. hf://datasets/ellendan/a-share-prices"
+        )
+    return repo_id
+
+
+def dataset_id(target: str) -> str:
+    """The dataset id a publish names in its card: the Hub repo's own, else the public dataset's."""
+    return hub_repo_id(target) or REPO_ID
+
+
 def open_repo(target: str, *, hf_token: str | None = None, hf_api: HfApi | None = None) -> DatasetRepo:
     """`hf://datasets/OWNER/NAME` → a Hub repo; anything else → a local folder (created when missing).
 
     No I/O happens here; the first call on the returned repo does it.
     """
-    if target.startswith("hf://"):
-        repo_id = target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else ""
-        if not _REPO_ID_RE.fullmatch(repo_id):
-            raise BadTargetError(
-                f"unsupported Hub target {target!r}: use hf://datasets/OWNER/NAME, "
-                "e.g. hf://datasets/ellendan/a-share-prices"
-            )
+    repo_id = hub_repo_id(target)
+    if repo_id is not None:
         from sync.targets.hub import HubRepo
 
         if hf_api is None:

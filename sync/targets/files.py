@@ -11,7 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from sync.publish.plan import Content, content_blocks, content_size
+from sync.core.files import fsync_dir
+from sync.targets.commit import Content, content_blocks, content_size
 
 
 def walk(folder: Path) -> list[str]:
@@ -65,9 +66,4 @@ def fsync_tree(folder: Path) -> None:
         fsync_dir(Path(root))
 
 
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+

@@ -28,7 +28,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from sync.publish.plan import Commit, Content, check_repo_path, content_digest, content_size
+from sync.targets.commit import Commit, Content, check_repo_path, content_digest, content_size
 from sync.targets.hub_retry import CommitRetry, GaveUp
 from sync.targets.hub_staging import DEFAULT_STAGE_INTERVAL, HubStaging
 from sync.targets.repo import ConcurrentWriteError, PublishError, RepoBusyError, single_flight

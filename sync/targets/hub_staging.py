@@ -20,8 +20,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -31,7 +29,8 @@ from huggingface_hub.errors import (
     HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError,
 )
 
-from sync.publish.plan import check_repo_path
+from sync.targets.commit import check_repo_path
+from sync.core.files import write_atomic
 from sync.core.killpoints import reached
 from sync.targets.hub_retry import is_transient, retry_after_seconds
 from sync.targets.repo import FolderStaging, PublishError, check_stage_key
@@ -179,12 +178,7 @@ class HubStaging:
             return {}
 
     def _save_pushed(self, key: str, pushed: Mapping[str, str]) -> None:
-        folder = self._root() / PUSHED_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        with os.fdopen(handle, "w") as out:
-            json.dump(dict(sorted(pushed.items())), out)
-        os.replace(temp, folder / f"{key}.json")
+        write_atomic(self._root() / PUSHED_DIR / f"{key}.json", json.dumps(dict(sorted(pushed.items()))))
 
     # -- reading the branches ----------------------------------------------------------------
     def _branch_files(self, key: str) -> list[str]:

@@ -33,10 +33,11 @@ from pathlib import Path
 
 import filelock
 
-from sync.publish.plan import Commit, Content, check_repo_path, content_digest
+from sync.targets.commit import Commit, Content, check_repo_path, content_digest
+from sync.core.files import fsync_dir, write_atomic
 from sync.core.killpoints import reached
 from sync.targets import adopt
-from sync.targets.files import fsync_dir, fsync_tree, link_or_copy, same, walk, write_new
+from sync.targets.files import fsync_tree, link_or_copy, same, walk, write_new
 from sync.targets.repo import ConcurrentWriteError, PublishError, RepoBusyError, check_stage_key, single_flight
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,17 @@ WRITE_LOCK_TIMEOUT = 120.0  # seconds another process may spend on one commit or
 _ID_RE = re.compile(r"[0-9a-f]{40}")
 
 
+
+def store_of(folder: Path) -> Path:
+    """Where a folder target keeps its versions, lock and staging: `.<name>.sync` beside it."""
+    return folder.parent / f".{folder.name}.sync"
+
 class LocalFolderRepo:
     """A `DatasetRepo` in a local folder; `datasets.load_dataset(str(path))` reads it like the Hub repo."""
 
     def __init__(self, path: Path):
         self.path = Path(os.path.abspath(path))
-        self.store = self.path.parent / f".{self.path.name}.sync"
+        self.store = store_of(self.path)
         self.description = f"folder {self.path}"
         self._plain_cache: tuple[tuple, adopt.PlainFolder] | None = None
 
@@ -333,10 +339,7 @@ class LocalFolderRepo:
 
     def _write_atomic(self, name: str, data: bytes) -> None:
         """Replace a small bookkeeping file in the store (under the write lock)."""
-        tmp = self.store / "tmp" / f"{name}-{uuid.uuid4().hex[:8]}"
-        write_new(tmp, data)
-        os.replace(tmp, self.store / name)
-        fsync_dir(self.store)
+        write_atomic(self.store / name, data, temp_dir=self.store / "tmp", durable=True)
 
     def _collect_garbage(self) -> None:
         """Remove versions that neither main, main's previous version nor a staging key uses."""

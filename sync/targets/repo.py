@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from sync.publish.plan import Commit, check_repo_path
+from sync.targets.commit import Commit, check_repo_path
+from sync.core.files import write_atomic
 from sync.core.errors import SyncError, TransientError
 
 
@@ -128,12 +127,7 @@ class FolderStaging:
     def write(self, key: str, files: Mapping[str, bytes]) -> None:
         folder = self.root / check_stage_key(key)
         for path, data in files.items():
-            target = folder / check_repo_path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temp, target)
+            write_atomic(folder / check_repo_path(path), data)
 
     def read(self, key: str, path: str) -> bytes | None:
         target = self.root / check_stage_key(key) / check_repo_path(path)

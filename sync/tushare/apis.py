@@ -1,7 +1,7 @@
 """The one table of facts about the Tushare Pro interfaces this project uses.
 
 Fields, row caps, the first day of each interface's history, the time of day its data for a
-trading day appears, and default quotas, from ../shared/reference/tushare-pro.md. The client,
+trading day appears, and default quotas, described with their sources in docs/tushare.md. The client,
 the source binding, the fetch planner, the day-status rule and the synthetic market's server all
 read this table; none of them restates a fact.
 """
@@ -14,9 +14,8 @@ from collections.abc import Mapping
 
 from dataset_script.schema import DAILY_BASIC_COLUMNS
 
-OFFICIAL_URL = "http://api.waditu.com/dataapi"
+
 DEFAULT_ROW_CAP = 5000  # for an interface whose cap is not documented
-DEFAULT_RATE_PER_MIN = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +92,7 @@ DAY_APIS = (*ROW_APIS, "suspend_d")
 ROW_CAPS: Mapping[str, int] = {name: api.row_cap for name, api in APIS.items()}
 DEFAULT_RATE_OVERRIDES: Mapping[str, int] = {n: a.rate_per_min for n, a in APIS.items() if a.rate_per_min}
 
-# Boards by code prefix and exchange (reference §8.1, §11). Old SME-board codes (002) are main
+# Boards by code prefix and exchange (docs/tushare.md, boards). Old SME-board codes (002) are main
 # board since 2021; stock_basic may still label them 中小板, or label a delisted stock with
 # nothing at all, so the board is derived from here when the label is not a current one.
 BOARD_PREFIXES: Mapping[tuple[str, str], tuple[str, ...]] = {

@@ -51,7 +51,8 @@ from sync.tushare.errors import (
 )
 from sync.core.clock import ymd
 from sync.core.scrub import display_url, scrub
-from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, OFFICIAL_URL, ROW_CAPS
+from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, ROW_CAPS
+from sync.core.config import OFFICIAL_URL
 from sync.tushare.frames import typed_frame
 
 __all__ = [
@@ -69,7 +70,7 @@ QUOTA_WAIT_S = 61.0  # after a per-minute quota reply: the server's minute windo
 MAX_QUOTA_WAITS = 3
 BACKOFF_MULTIPLIER_S, BACKOFF_MAX_S, BACKOFF_JITTER_S = 1.0, 30.0, 1.0
 
-# daily_basic answers nothing useful without one of these (reference §6.5: "二选一").
+# daily_basic answers nothing useful without one of these (docs/tushare.md#fields: "二选一").
 REQUIRED_ONE_OF: dict[str, tuple[str, ...]] = {"daily_basic": ("ts_code", "trade_date")}
 
 

@@ -20,7 +20,7 @@ from sync.core.errors import SyncError
 
 PERMISSIONS_URL = "https://tushare.pro/document/1?doc_id=108"
 
-# Minimum Tushare points per interface, from the official docs (reference §4).
+# Minimum Tushare points per interface, from the official docs (docs/tushare.md#quotas-and-points).
 MIN_POINTS: dict[str, int] = {
     "stock_basic": 2000,
     "trade_cal": 2000,

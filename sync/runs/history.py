@@ -1,0 +1,33 @@
+"""Run history (`meta/runs.parquet`): one row per run that published, plus the failed runs before it.
+
+A run row is written by the run that publishes, in the same commit as its data; runs that failed
+before it on this machine ride along (see `sync.runs.failures`). Pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+
+from dataset_script.schema import RUNS_SCHEMA
+
+
+def run_row(run_id: str, trigger: str, kind: str, started_at: dt.datetime, finished_at: dt.datetime, status: str,
+            api_calls: Mapping[str, int], message: str, commit: str | None = None, days_added: int = 0,
+            rows_added: int = 0, rows_changed: int = 0) -> dict:
+    """One row of meta/runs.parquet; times are stored in UTC."""
+    return {
+        "run_id": run_id, "trigger": trigger, "kind": kind,
+        "started_at": started_at.astimezone(dt.timezone.utc), "finished_at": finished_at.astimezone(dt.timezone.utc),
+        "status": status, "days_added": days_added, "rows_added": rows_added, "rows_changed": rows_changed,
+        "api_calls": json.dumps(dict(sorted(api_calls.items()))), "commit": commit, "message": message,
+    }
+
+
+def runs_table(previous: pa.Table | None, rows: Sequence[Mapping]) -> pa.Table:
+    """The run history with `rows` appended, oldest first."""
+    fresh = pa.Table.from_pylist([dict(r) for r in rows], schema=RUNS_SCHEMA)
+    return pa.concat_tables([previous.cast(RUNS_SCHEMA), fresh]) if previous is not None else fresh
