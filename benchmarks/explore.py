@@ -13,6 +13,7 @@ request after a fixed latency. Each measurement is its own process (a restarted 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -30,6 +31,11 @@ LATENCY_S = 0.1      # per request, before the server answers (a Space to the Hu
 REPO_ID = "bench/a-share-prices"
 YEARS = 5
 WARM_GOAL_S, COLD_GOAL_S = 2.0, 15.0
+FULL_MARKET_20_YEARS = (explore_data.STOCKS, explore_data.START, explore_data.END)
+# (stocks, first day, last day) per runner size: the goal is set on the full market over 20 years,
+# built once (~30 min on 2 shared cores) and reused from /tmp by every later run.
+EXPLORE_SIZES = {"tiny": (300, dt.date(2022, 1, 4), dt.date(2024, 12, 31)),
+                 "default": FULL_MARKET_20_YEARS, "full": FULL_MARKET_20_YEARS}
 
 
 def latent_hub(latency: float):
@@ -74,7 +80,7 @@ def shard_gets(hub) -> list[str]:
     return [p for m, p in hub.requests if m == "GET" and "/resolve/" in p and "/data/" in p]
 
 
-def bench_explore(scratch: Path, size: tuple = (explore_data.STOCKS, explore_data.START, explore_data.END)) -> Section:
+def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
     """`size`: (stocks, first day, last day) of the market; the default is the full market over 20 years."""
     load_before = load_average()
     built_at = time.perf_counter()
@@ -148,7 +154,5 @@ if __name__ == "__main__":
     import tempfile
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    import datetime as dt
-
     small = (300, dt.date(2018, 1, 2), dt.date(2024, 12, 31)) if "--small" in sys.argv else None
     print(bench_explore(Path(tempfile.mkdtemp(prefix="a-share-explore-")), *([small] if small else [])).render())

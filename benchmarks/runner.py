@@ -24,7 +24,7 @@ from benchmarks.report import Section
 from benchmarks.sizes import SIZES, Sizes
 
 log = logging.getLogger("benchmarks")
-BENCHMARKS = ("full", "delta", "consumer", "growth", "space")
+BENCHMARKS = ("full", "delta", "consumer", "growth", "space", "explore")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +95,12 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda secti
 
         log.info("5. the Space")
         sections.append(bench_space(scratch))
+        written(sections)
+    if "explore" in only:
+        from benchmarks.explore import EXPLORE_SIZES, bench_explore
+
+        log.info("6. Explore on the Hub (builds its 20-year dataset once, ~30 min; kept under /tmp)")
+        sections.append(bench_explore(scratch, EXPLORE_SIZES[sizes.name]))
     return sections
 
 
