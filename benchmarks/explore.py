@@ -109,7 +109,8 @@ def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
     changed = sorted({p.split("/resolve/", 1)[1].split("/", 1)[1] for p in after_gets})
     section = Section(
         "6. Explore on the Hub: a 5-year chart of one stock",
-        f"The full synthetic market over 20 years ({cold['shards']} monthly shards, all markets; built once by "
+        f"The synthetic market{' (the full market over 20 years)' if size == FULL_MARKET_20_YEARS else ''}: "
+        f"{size[0]:,} stocks listed by 2025, {size[1]} .. {size[2]}, all markets ({cold['shards']} monthly shards; built once by "
         f"`python -m benchmarks.explore_data` with a real full sync and kept under /tmp: "
         f"{'reused' if reused else f'built in {secs(build_s)}'}), uploaded to the Hub test server, which answers every "
         f"request after {LATENCY_S * 1000:.0f} ms. The Space's own `RepoView` with its sha256-keyed shard cache "

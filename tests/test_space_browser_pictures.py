@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,8 @@ def test_catch_up_shows_as_a_progress_bar_then_idle(space, browser):
             open_tab(page, "Status")
             expect(bar).to_have_attribute("data-state", "running", timeout=20_000)
         expect(bar).to_contain_text(" sync (")
-        expect(bar).to_contain_text("API calls")
+        expect(bar).to_have_attribute("data-phase", "fetch", timeout=30_000)  # a phase with done/total
+        expect(bar.locator(".details")).to_contain_text(re.compile(r"fetch · \d+/\d+ \w+ · \d+ API calls"))
         page.screenshot(path=SCREENSHOTS / "progress-en.png", clip={"x": 0, "y": 0, "width": 1280, "height": 560})
         expect(bar).to_have_attribute("data-state", "idle", timeout=120_000)
     wait_for(lambda: (lambda h: h and not h["running"] and h["watermark"] == "2026-03-13")(health(space)), 60)

@@ -36,6 +36,7 @@ def test_language_is_the_choice_else_the_browser_else_english(asked, choice, exp
     ("nothing published yet: run a full sync first (Admin → Full sync)", "尚未发布数据：请先运行全量同步（管理 → 全量同步）"),
     ("1 trading day(s) fetched and published; 2024-04-15 not yet published (daily_basic 40% < 98%)",
      "已获取并发布 1 个交易日；2024-04-15 尚未发布（daily_basic 40% < 98%）"),
+    ("rebuilt 2025-11-03..2026-03-10 (84 trading days, 1 partial)", "已重建 2025-11-03 至 2026-03-10（84 个交易日，其中 1 个不完整）"),
     ("something nobody worded", "something nobody worded"),
 ])
 def test_messages_are_worded_in_chinese_and_unknown_ones_stay_as_they_are(english, chinese):
