@@ -121,18 +121,30 @@ def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
         load=f"{load_before} → {load_average()}",
         commands=[f"nice -n 5 python -m benchmarks --only explore  # upload of the dataset: {secs(uploaded['seconds'])}"])
     section.figures += [
-        Figure("cold chart (empty caches): time", f"{secs(cold['chart_s'])} ({cold['rows']} rows; facts {secs(cold['facts_s'])})",
-               f"≤ {COLD_GOAL_S:.0f} s", cold["chart_s"] <= COLD_GOAL_S),
+        Figure("cold chart (empty caches): time", f"{secs(cold['chart_s'])} ({cold['rows']} rows)", f"≤ {COLD_GOAL_S:.0f} s",
+               cold["chart_s"] <= COLD_GOAL_S),
+        Figure("cold: reading the head's facts, then the chart", f"{secs(cold['facts_s'])} + {secs(cold['chart_s'])} = "
+               f"{secs(cold['facts_s'] + cold['chart_s'])}", f"≤ {COLD_GOAL_S:.0f} s", cold["facts_s"] + cold["chart_s"] <= COLD_GOAL_S),
         Figure("cold chart: shards downloaded", f"{cold['downloads']} ({cold_gets} GETs at the server), "
-               f"{mb(cold['cached_bytes'])} kept on disk"),
-        Figure("warm chart (new process, same shard cache): time", f"{secs(warm['chart_s'])} (facts {secs(warm['facts_s'])})",
-               f"≤ {WARM_GOAL_S:.0f} s", warm["chart_s"] <= WARM_GOAL_S),
+               f"{mb(cold['downloaded_bytes'])}; kept on disk in Explore's layout: {mb(cold['cached_bytes'])}"),
+        Figure("warm chart (new process, same shard cache): time", f"{secs(warm['chart_s'])}", f"≤ {WARM_GOAL_S:.0f} s",
+               warm["chart_s"] <= WARM_GOAL_S),
+        Figure("warm: reading the head's facts (once per head, before any chart)", secs(warm["facts_s"])),
         Figure("warm chart: shards downloaded", f"{warm['downloads']} ({warm_gets} GETs)", "0", warm["downloads"] == 0),
-        Figure("one-day delta on the Hub repo", f"{secs(delta_s)}, new head {delta_head[:12]}"),
-        Figure("after the delta: shards downloaded", f"{after['downloads']}: {', '.join(changed) or 'none'}",
-               "only the changed month", after["downloads"] == 1 and changed == [f"data/{cold['end'][:4]}/{after['end'][:7]}.parquet"]),
+        Figure("one-day delta on the Hub repo (`python -m sync delta`)", f"{secs(delta_s)}, new head {delta_head[:12]}"),
+        Figure("after the delta: shards downloaded", f"{after['downloads']} ({mb(after['downloaded_bytes'])}): "
+               f"{', '.join(changed) or 'none'}", "only the changed month",
+               after["downloads"] == 1 and changed == [f"data/{after['end'][:4]}/{after['end'][:7]}.parquet"]),
         Figure("after the delta: chart time", f"{secs(after['chart_s'])} ({after['rows']} rows)"),
         Figure("figure sent to the browser", mb(cold["figure_bytes"])),
+    ]
+    section.notes += [
+        f"Before the cache, every new head downloaded every shard of the range again into a temporary folder: after "
+        f"this delta that was {cold['downloads']} shards ({mb(cold['downloaded_bytes'])}), now {after['downloads']} "
+        f"({mb(after['downloaded_bytes'])}).",
+        "The chart's goal is judged without the head's facts: the Space reads them once per head (on start and when "
+        "a new commit lands, on its timer), not when a visitor asks for a chart. They are several sequential reads "
+        f"({LATENCY_S * 1000:.0f} ms each here) through the shared head object.",
     ]
     return section
 

@@ -38,7 +38,8 @@ def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
     chart_s = time.perf_counter() - began
     files = list(cache.glob("*.parquet"))
     return {"code": code, "start": start.isoformat(), "end": end.isoformat(), "rows": len(frame), "facts_s": facts_s,
-            "chart_s": chart_s, "downloads": view.cache.downloads, "cached_files": len(files),
+            "chart_s": chart_s, "downloads": view.cache.downloads,
+            "downloaded_bytes": view.cache.downloaded_bytes, "cached_files": len(files),
             "cached_bytes": sum(f.stat().st_size for f in files), "shards": len(facts.shards), "figure_bytes": payload,
             "head": facts.head}
 

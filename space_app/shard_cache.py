@@ -39,7 +39,7 @@ def default_folder() -> Path:
 
 
 class ShardCache:
-    """Shard files by sha256 in `folder`; `downloads` counts the shards fetched from the repo."""
+    """Shard files by sha256 in `folder`; `downloads` and `downloaded_bytes` count what came from the repo."""
 
     def __init__(self, folder: Path | None = None, workers: int = WORKERS,
                  prepare: Callable[[bytes], bytes] | None = None):
@@ -48,6 +48,7 @@ class ShardCache:
         self.folder = Path(folder) if folder is not None else default_folder()
         self.workers, self.prepare = workers, prepare
         self.downloads = 0
+        self.downloaded_bytes = 0
         self._guard = threading.Lock()
 
     def file(self, sha256: str) -> Path:
@@ -71,6 +72,7 @@ class ShardCache:
         data = repo.read(path, revision)
         with self._guard:
             self.downloads += 1
+            self.downloaded_bytes += len(data or b"")
         if data is None:
             return None
         actual = hashlib.sha256(data).hexdigest()

@@ -46,7 +46,7 @@ def sync_cli(folder: Path, api_url: str, now: str, *args: str, token: str = TOKE
 def published(tmp_path_factory):
     """A dataset through 2026-03-12 with a partial day, a failed run and two evening deltas."""
     folder = tmp_path_factory.mktemp("pictures")
-    with tushare_server("--hole", f"daily_basic:{HOLE.replace('-', '')}:0.5", start="20251103") as api_url:
+    with tushare_server("--hole", f"daily_basic:{HOLE.replace('-', '')}:0.5", start="20240102") as api_url:
         sync_cli(folder, api_url, "2026-03-10T22:00", "full")
         sync_cli(folder, api_url, "2026-03-11T21:05", "delta", token="a-wrong-token", ok=False)
         sync_cli(folder, api_url, "2026-03-11T21:10", "delta")
@@ -56,7 +56,7 @@ def published(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def space(published):
-    with tushare_server("--hole", f"daily_basic:{HOLE.replace('-', '')}:0.5", "--latency", "3", start="20251103") as api_url:
+    with tushare_server("--hole", f"daily_basic:{HOLE.replace('-', '')}:0.5", "--latency", "3", start="20240102") as api_url:
         with running_app(published, TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=api_url, SYNC_ADMIN_TOKEN="pictures-admin",
                          HF_HOME=str(published / "hf")) as url:
             yield url
