@@ -17,9 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sync.simulated import MarketSpec, SyntheticMarket
-
 from benchmarks.market import LoggingServer, run_sync, sync_env
+from sync.simulated import MarketSpec, SyntheticMarket
 
 log = logging.getLogger("benchmarks")
 STOCKS, START, END = 5500, dt.date(2005, 1, 4), dt.date(2024, 12, 31)

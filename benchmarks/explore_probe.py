@@ -17,10 +17,9 @@ from pathlib import Path
 def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
     import pandas as pd
 
-    from sync.targets import open_repo
-
     from space_app import explore
     from space_app.repo_view import RepoView, explore_cache
+    from sync.targets import open_repo
 
     started = time.perf_counter()
     view = RepoView(open_repo(repo_target), ttl=0, cache=explore_cache(cache))

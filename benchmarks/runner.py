@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine_section
-from benchmarks.market import build_market, LoggingServer
+from benchmarks.market import LoggingServer, build_market
 from benchmarks.measure import load_average
 from benchmarks.report import Section
 from benchmarks.sizes import SIZES, Sizes
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda sections: None) -> list[Section]:
     sections: list[Section] = []
     if "full" in only:
-        from benchmarks.delta import bench_delta
         from benchmarks.consumer import bench_consumer
+        from benchmarks.delta import bench_delta
         from benchmarks.full_sync import bench_full
 
         size = sizes.full

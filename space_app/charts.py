@@ -27,9 +27,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dataset_script.schema import COVERAGE_APIS
-from sync.core.clock import SHANGHAI
-
 from space_app.i18n import Lang, t, word
+from sync.core.clock import SHANGHAI
 
 STATES = ("complete", "partial", "held", "missing")
 STATE_CODE = {state: i for i, state in enumerate(STATES)}

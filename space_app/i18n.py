@@ -219,7 +219,7 @@ def message(lang: Lang, text: str | None) -> str:
     for pattern, zh in MESSAGES:
         found = pattern.match(text)
         if found:  # a group that is a run kind, trigger or status is worded too
-            return re.sub(r"\\(\d)", lambda ref: _part(found.group(int(ref.group(1))) or ""), zh)
+            return re.sub(r"\\(\d)", lambda ref, found=found: _part(found.group(int(ref.group(1))) or ""), zh)
     return text
 
 

@@ -27,11 +27,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
-from sync.targets import DatasetRepo
+from space_app.shard_cache import ShardCache
 from sync.publish.head import Head
 from sync.publish.verify import status_at
-
-from space_app.shard_cache import ShardCache
+from sync.targets import DatasetRepo
 
 log = logging.getLogger(__name__)
 DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")
@@ -96,7 +95,7 @@ class RepoView:
         if head is None:
             return Facts()
         published = Head.at(self.repo, head)
-        status = status_at(published, dt.datetime.now(dt.timezone.utc))  # the clock only feeds its lag, unused here
+        status = status_at(published, dt.datetime.now(dt.UTC))  # the clock only feeds its lag, unused here
         if not status.get("published"):
             return Facts(head=head)
         calendar = _frame(published, schema.CALENDAR_PATH)

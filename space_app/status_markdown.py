@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from sync.core.clock import SHANGHAI
-
 from space_app.i18n import Lang, message, t, word
+from sync.core.clock import SHANGHAI
 
 
 def status_markdown(st: dict, lang: Lang = "en") -> str:
@@ -148,7 +147,7 @@ def _when(text: str | None) -> str:
     if not text:
         return "?"
     moment = dt.datetime.fromisoformat(text)
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 

@@ -147,7 +147,9 @@ def build(space: Space) -> gr.Blocks:
 
         for event in (show.click, stock.change, mode.change):
             event(chart_for, inputs=[stock, start, end, mode, lang], outputs=[chart, rows, note], api_visibility="private")
-        switch.input(chart_for, inputs=[stock, start, end, mode, lang], outputs=[chart, rows, note], api_visibility="private")
+        # The switch's own value: the `lang` state is updated by the listener above, not yet seen by this one.
+        switch.input(lambda code, first, last, adjustment, choice: chart_for(code, first, last, adjustment, i18n.resolve(None, choice)),
+                     inputs=[stock, start, end, mode, switch], outputs=[chart, rows, note], api_visibility="private")
         _api(space)
     return demo
 

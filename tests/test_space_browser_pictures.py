@@ -191,6 +191,8 @@ def test_the_switch_changes_the_language_and_is_remembered(space, browser):
         expect(page.locator("#status")).to_contain_text("Complete through 2026-03-13")
         expect(page.get_by_role("tab", name="Explore")).to_be_visible()
         expect(page.locator("#days-chart")).to_contain_text("partial 1")
+        open_tab(page, "Explore")
+        expect(page.locator("#chart-note")).to_contain_text("trading days")
         page.reload()
         expect(page.locator("#status")).to_contain_text("Complete through 2026-03-13", timeout=30_000)
         expect(page.get_by_role("tab", name="Runs")).to_be_visible()

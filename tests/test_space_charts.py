@@ -11,7 +11,7 @@ from space_app.charts import day_cells, publication_lags, run_points
 from space_app.status_markdown import progress_html
 
 D = dt.date
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Trading days around the 2024 New Year and the end of 2023 (Jan 1 is a holiday).
 OPEN = [D(2023, 12, 27), D(2023, 12, 28), D(2023, 12, 29), D(2024, 1, 2), D(2024, 1, 3), D(2024, 1, 4), D(2024, 1, 5)]
 

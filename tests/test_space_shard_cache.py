@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import shard_path
+from space_app.repo_view import RepoView, explore_cache
+from space_app.shard_cache import ShardCache
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
@@ -18,9 +20,6 @@ from sync.simulated.server import TushareServer
 from sync.targets import open_repo
 from sync.tushare.client import TushareClient
 from tests.test_sync_e2e import TOKEN, at
-
-from space_app.repo_view import RepoView, explore_cache
-from space_app.shard_cache import ShardCache
 
 REPO_ID = "someone/a-share-prices"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 3, 29)
