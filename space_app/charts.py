@@ -140,6 +140,7 @@ def coverage_figure(days: pd.DataFrame | None, threshold: float, lang: Lang) -> 
                       legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
     fig.update_yaxes(title_text="%", range=[max(0.0, min(low, threshold * 100) - 3), 100.8])
+    fig.update_xaxes(tickformat="%Y-%m")  # numbers read the same in both languages
     return fig
 
 
@@ -189,6 +190,7 @@ def runs_figure(points: pd.DataFrame, lang: Lang) -> go.Figure:
     fig.update_layout(**LAYOUT, title=t(lang, "chart_runs"), height=420,
                       legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
+    fig.update_xaxes(tickformat="%Y-%m-%d")
     fig.update_yaxes(title_text=t(lang, "duration_min"), rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text=t(lang, "api_calls"), rangemode="tozero", row=2, col=1)
     return fig

@@ -109,9 +109,9 @@ PROGRESS_CSS = """
 .sync-progress { padding: 10px 14px; border: 1px solid var(--border-color-primary); border-radius: 8px; }
 .sync-progress.idle { color: var(--body-text-color-subdued); }
 .sync-progress .title { font-weight: 600; margin-bottom: 6px; }
-.sync-progress .track { position: relative; height: 22px; background: var(--background-fill-secondary);
-  border-radius: 11px; overflow: hidden; }
-.sync-progress .bar { height: 100%; background: #3a9d5d; transition: width 0.8s ease; }
+.sync-progress .track { position: relative; height: 22px; background: #e8ebee;
+  border: 1px solid var(--border-color-primary); border-radius: 11px; overflow: hidden; }
+.sync-progress .bar { height: 100%; background: #3a9d5d; }
 .sync-progress .bar.indeterminate { opacity: 0.35; background: repeating-linear-gradient(45deg, #3a9d5d 0 12px,
   #7cc494 12px 24px); background-size: 34px 34px; animation: sync-stripes 1s linear infinite; }
 .sync-progress .percent { position: absolute; inset: 0; text-align: center; line-height: 22px; font-size: 12px; }
