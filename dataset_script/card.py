@@ -11,7 +11,7 @@ The body text (Chinese and English) lives in `dataset_script.card_sections`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import yaml
 
@@ -62,19 +62,52 @@ def card_metadata(coverage: Coverage) -> dict:
         # Exact facts about the default config. `datasets` keys its cache of a local folder on
         # these (not on file times), so they must change when the data does; this card is rewritten
         # in the same commit as the shards. Note: datasets 5.2 reads `splits` only when each split
-        # also has `num_bytes`; without it the splits are ignored (a warning on load) and
-        # num_examples is not verified.
+        # also has `num_bytes` (it warns "Ignoring part of dataset_info" otherwise); it verifies
+        # num_examples only, so num_bytes is the shards' Arrow size in memory, a close estimate.
         "dataset_info": [{
             "config_name": "default",
             "download_size": coverage.data_bytes,
-            "splits": [{"name": "train", "num_examples": coverage.rows}],
+            "splits": [{"name": "train", "num_bytes": coverage.memory_bytes, "num_examples": coverage.rows}],
         }],
     }
 
 
-def render_card(coverage: Coverage, repo_id: str = REPO_ID) -> str:
-    """README.md text for the dataset repo: a pure function of `coverage` and `repo_id`."""
-    front = yaml.safe_dump(card_metadata(coverage), allow_unicode=True, sort_keys=False)
+# Front-matter keys computed from the data on every publish. Every other key (license, language,
+# tags, pretty_name, ...) is the maintainer's once the card exists: an edit on the Hub is kept.
+OWNED_KEYS = ("configs", "dataset_info", "size_categories")
+
+
+def front_matter(card: bytes | str | None) -> dict:
+    """The YAML front matter of an existing card as data; {} when there is none or it is unreadable."""
+    text = card.decode("utf-8", "replace") if isinstance(card, bytes) else (card or "")
+    if not text.startswith("---"):
+        return {}
+    parts = text.split("---", 2)
+    try:
+        data = yaml.safe_load(parts[1]) if len(parts) == 3 else None
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def merged_metadata(coverage: Coverage, kept: Mapping | None = None) -> dict:
+    """The generated front matter, with the existing card's keys that the generator does not own.
+
+    >>> merged_metadata(Coverage(dt.date(2024, 1, 2), dt.date(2024, 1, 2), 1, 1, 1, ("主板",), "f", 1),
+    ...                 {"license": "cc-by-4.0", "configs": []})["license"]
+    'cc-by-4.0'
+    """
+    generated = card_metadata(coverage)
+    theirs = {k: v for k, v in (kept or {}).items() if k not in OWNED_KEYS}
+    merged = {k: theirs.get(k, v) for k, v in generated.items()}
+    merged.update((k, v) for k, v in theirs.items() if k not in merged)
+    return merged
+
+
+def render_card(coverage: Coverage, repo_id: str = REPO_ID, kept: Mapping | None = None) -> str:
+    """README.md text for the dataset repo: a pure function of `coverage`, `repo_id` and the
+    front matter `kept` from the card it replaces (see `merged_metadata`)."""
+    front = yaml.safe_dump(merged_metadata(coverage, kept), allow_unicode=True, sort_keys=False)
     sections = [
         card_sections.intro(coverage),
         card_sections.freshness(coverage, repo_id),

@@ -47,6 +47,7 @@ class Coverage:
     markets: tuple[str, ...]
     fingerprint: str  # digest of every shard's sha256: changes whenever any row changes
     data_bytes: int   # total size of the shards
+    memory_bytes: int = 0  # their Arrow size in memory: the split's num_bytes
     partial_days: int = 0  # published days below the completeness threshold (see meta/days.parquet)
     schema_version: int = SCHEMA_VERSION
     last_run: LastRun | None = None  # the run that publishes this commit; None: not shown

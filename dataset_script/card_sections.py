@@ -12,19 +12,19 @@ import datetime as dt
 from collections.abc import Collection
 
 from dataset_script.schema import (
-    CALENDAR_PATH, CHANGELOG, CHANGES_PATH, DAYS_PATH, LAST_UPDATE_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH,
-    STOCKS_PATH,
+    CALENDAR_PATH, CHANGELOG, CHANGES_PATH, DAYS_PATH, LAST_UPDATE_PATH, LEGACY_CSV, LEGACY_TAG, PRICE_SCHEMA,
+    RUNS_PATH, STATE_PATH, STOCKS_PATH, published_schema,
 )
 
 from dataset_script.card_facts import Coverage
 
-LEGACY_CSV = "all-prices.csv"
 LEGACY_COLUMNS = 33  # the first 33 columns of PRICE_SCHEMA are the old CSV's
 
 # column → (source, unit / rule in English, 单位 / 规则); the order follows PRICE_SCHEMA.
 COLUMN_DOCS = {
     "code": ("daily.ts_code", "Tushare code, e.g. `600000.SH`", "证券代码，如 `600000.SH`"),
-    "date": ("daily.trade_date", "trading day (SSE calendar)", "交易日（上交所日历）"),
+    "date": ("daily.trade_date", "trading day (SSE calendar), midnight; datetime64 in pandas",
+             "交易日（上交所日历），午夜时间；pandas 中为 datetime64"),
     "open": ("daily", "CNY, unadjusted", "元，不复权"),
     "high": ("daily", "CNY, unadjusted", "元，不复权"),
     "low": ("daily", "CNY, unadjusted", "元，不复权"),
@@ -55,7 +55,7 @@ COLUMN_DOCS = {
     "industry": ("stock_basic", "current value", "当前值"),
     "market": ("stock_basic", "主板 / 创业板 / 科创板 / 北交所 / CDR; 中小板 → 主板", "当前值；中小板归入主板"),
     "exchange": ("stock_basic", "SSE / SZSE / BSE", "交易所"),
-    "list_date": ("stock_basic", "listing day", "上市日期"),
+    "list_date": ("stock_basic", "listing day, midnight; datetime64 in pandas", "上市日期，午夜时间；pandas 中为 datetime64"),
     "adj_factor": ("adj_factor", "cumulative adjustment factor; carried forward when missing", "累计复权因子；缺失时沿用前值"),
     "avg_price": ("derived", "CNY per share = turnover × 10 / volume; null when volume is 0",
                   "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空"),
@@ -64,7 +64,7 @@ COLUMN_DOCS = {
 }
 
 
-_TYPE_NAMES = {"double": "float64", "date32[day]": "date32"}
+_TYPE_NAMES = {"double": "float64", "timestamp[ms]": "timestamp"}
 
 
 def intro(coverage: Coverage) -> str:
@@ -240,7 +240,7 @@ def _config_cell(name: str, empty_tables: Collection[str]) -> str:
 
 def columns() -> str:
     lines = []
-    for i, field in enumerate(PRICE_SCHEMA):
+    for i, field in enumerate(published_schema(PRICE_SCHEMA)):
         source, en, zh = COLUMN_DOCS[field.name]
         legacy = "✓" if i < LEGACY_COLUMNS else "new"
         kind = _TYPE_NAMES.get(str(field.type), field.type)
@@ -337,14 +337,16 @@ def versions(coverage: Coverage, repo_id: str) -> str:
     name = repo_id.rsplit("/", 1)[-1]
     return f"""## Versions and tags · 版本与标签
 
-Every publish is one commit, tagged with the newest complete trading day it holds (`YYYYMMDD`): tag
-`{tag}` means "complete through {coverage.watermark.isoformat()}, nothing later". A re-published day
-(a late correction from Tushare) is logged in `changes`, so pinning a tag gives a reproducible table:
-`load_dataset("{repo_id}", revision="{tag}")`, or `hf://datasets/{repo_id}@{tag}/...`.
+Every publish is one commit. The first commit complete through a trading day is tagged with that
+day (`YYYYMMDD`), and a tag never moves: tag `{tag}` means "complete through
+{coverage.watermark.isoformat()}, nothing later", and gives the same bytes forever. A later commit with the
+same newest day (a late correction from Tushare re-published) gets no date tag; its changes are logged in
+`changes`. Pin a version with `load_dataset("{repo_id}", revision="{tag}")`, or
+`hf://datasets/{repo_id}@{tag}/...`.
 
-每次发布是一个提交，并以其包含的最新完整交易日（`YYYYMMDD`）打标签：标签 `{tag}` 表示
-“完整至 {coverage.watermark.isoformat()}，不含之后的数据”。Tushare 的后续更正会记录在 `changes` 中；
-固定标签即可得到可复现的数据表。
+每次发布是一个提交。第一个完整至某交易日的提交以该日（`YYYYMMDD`）打标签，标签永不移动：标签 `{tag}`
+表示“完整至 {coverage.watermark.isoformat()}，不含之后的数据”，其内容永远不变。之后同一最新交易日的提交
+（Tushare 的后续更正）不再打日期标签，其更正记录在 `changes` 中。
 
 A copy published to a local folder (for example `./{name}`) keeps the same files; its tags are recorded
 in `.{name}.sync/tags.json` beside the folder (tag → version id), and the current and the previous
@@ -375,6 +377,9 @@ Schema version · 数据结构版本: **{schema_version}** (also in `{STATE_PATH
 def migration(repo_id: str) -> str:
     return f"""## Migrating from `{LEGACY_CSV}` · 从 `{LEGACY_CSV}` 迁移
 
+- The old file stays downloadable at tag `{LEGACY_TAG}`, the last commit of the old layout:
+  `hf_hub_download("{repo_id}", "{LEGACY_CSV}", repo_type="dataset", revision="{LEGACY_TAG}")`, or
+  `load_dataset("{repo_id}", data_files="{LEGACY_CSV}", revision="{LEGACY_TAG}")`.
 - The first {LEGACY_COLUMNS} columns keep the names, order and units of the old CSV (prices in CNY
   unadjusted, `volume` in 手, `turnover` in 千元, shares in 万股, market values in 万元);
   `adj_factor`, `avg_price`, `is_st` and `is_paused` are appended after them.
@@ -386,12 +391,28 @@ def migration(repo_id: str) -> str:
 - `{LAST_UPDATE_PATH}` is kept and still holds `YYYYMMDD`; it now moves only when every trading day up to
   it is published, in the same commit as the data.
 
+Type changes against the CSV (a CSV has only text; these are the types a reader infers from it) ·
+与 CSV 相比的类型变化（CSV 只有文本，以下为读取时推断的类型）:
+
+- `date`, `list_date`: timestamps at midnight, datetime64 in pandas, as `load_dataset` inferred from
+  the CSV's ISO dates (it gave timestamp[s], now timestamp[ms]: same values); `pandas.read_csv` gave text
+  unless called with `parse_dates`. `df[df.date >= "2024-03-01"]`, `df[df.date == "2024-01-02"]`,
+  `df.date.dt.year` and `df.set_index("date").loc["2024-03"]` work.
+- `open` … `circ_mv`, `adj_factor`, `avg_price`: always float64; a CSV reader could infer int64 for a
+  column that held only whole numbers (e.g. `volume`, `total_share`). Missing values are null (NaN).
+- `code`, `name`, `area`, `industry`, `market`, `exchange`: text, as before (`code` keeps its suffix,
+  e.g. `600000.SH`; it is never read as a number).
+- `is_st`, `is_paused`: new bool columns.
+
+- 旧文件仍可在标签 `{LEGACY_TAG}`（旧格式的最后一个提交）下载：`revision="{LEGACY_TAG}"`。
 - 前 {LEGACY_COLUMNS} 列的列名、顺序和单位与旧 CSV 完全相同（价格为元、不复权，`volume` 为手，`turnover`
   为千元，股本为万股，市值为万元）；其后新增 `adj_factor`、`avg_price`、`is_st`、`is_paused`。
 - 单个 CSV 改为按月分片的 Parquet 文件 `data/YYYY/YYYY-MM.parquet`，按 (`date`, `code`) 排序，
   每个 (`code`, `date`) 恰好一行：没有重复，也没有乱序追加。
 - 包含已退市股票和停牌日（按 `is_paused` 过滤可去掉停牌行）；`name` 为当日有效的简称，而非今天的简称。
 - 保留 `{LAST_UPDATE_PATH}`，仍为 `YYYYMMDD`；只有在该日及之前的每个交易日都已发布时才会更新，并与数据在同一次提交中更新。
+- 类型：`date`、`list_date` 为午夜时间戳（pandas 中为 datetime64，可与 "2024-03-01" 比较、使用 `.dt` 和
+  `.loc["2024-03"]`）；数值列一律为 float64（CSV 读取时可能推断为 int64）；文本列不变；`is_st`、`is_paused` 为新增布尔列。
 """
 
 

@@ -11,7 +11,7 @@ import re
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REPO_ID = "ellendan/a-share-prices"  # the public dataset; also what a folder's card names
 
 # The first 33 columns keep the names, order and units of the old CSV.
@@ -102,6 +102,32 @@ DAYS_SCHEMA = pa.schema(
 
 SORT_KEYS = [("date", "ascending"), ("code", "ascending")]
 
+# Dates are days in memory (date32: Python `date` values for the engine) and a temporal type in the
+# published files, so that `load_dataset(...).to_pandas()` gives pandas datetime64 columns: they
+# compare with "2024-01-02", have `.dt`, and allow `.loc["2024-03"]` on a DatetimeIndex, as the old
+# CSV did. Parquet has no seconds unit, so milliseconds (read back as the same type). The trading
+# day is the Shanghai calendar day, stored as midnight without a time zone.
+DATE_TYPE = pa.date32()
+PUBLISHED_DATE_TYPE = pa.timestamp("ms")
+
+
+def published_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` as it is stored: every date32 field as PUBLISHED_DATE_TYPE."""
+    return pa.schema([f.with_type(PUBLISHED_DATE_TYPE) if f.type == DATE_TYPE else f for f in schema])
+
+
+def to_published(table: pa.Table) -> pa.Table:
+    """The table as it is stored (dates as timestamps at midnight)."""
+    return table.cast(published_schema(table.schema)) if DATE_TYPE in table.schema.types else table
+
+
+def from_published(table: pa.Table) -> pa.Table:
+    """A stored table in memory form: timestamp columns back to dates (refused if one holds a time of day)."""
+    if PUBLISHED_DATE_TYPE not in table.schema.types:
+        return table
+    fields = [f.with_type(DATE_TYPE) if f.type == PUBLISHED_DATE_TYPE else f for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
 # Markets as stock_basic names them. `all` selects every A-share market.
 MAIN_BOARD = "主板"
 ALL_MARKETS = ("主板", "创业板", "科创板", "北交所", "CDR")
@@ -114,6 +140,19 @@ STATE_PATH = ".sync/state.json"
 LAST_UPDATE_PATH = ".last_update_date"
 CARD_PATH = "README.md"
 DATA_GLOB = "data/*/*.parquet"
+
+# The old pipeline's repo: one CSV beside its card and date marker. A target holding exactly that
+# is migrated on purpose only (`python -m sync full --migrate-legacy`); the Hub keeps the old file
+# at tag LEGACY_TAG.
+LEGACY_CSV = "all-prices.csv"
+LEGACY_TAG = "legacy-csv"
+LEGACY_COMPANIONS = frozenset({"README.md", ".last_update_date", ".gitattributes"})
+
+
+def is_legacy_layout(files) -> bool:
+    """True for the old pipeline's layout: `all-prices.csv`, and otherwise only its card, marker and .gitattributes."""
+    names = set(files)
+    return LEGACY_CSV in names and names - {LEGACY_CSV} <= LEGACY_COMPANIONS
 
 _SHARD_RE = re.compile(r"^data/(\d{4})/(\d{4})-(\d{2})\.parquet$")
 
@@ -177,6 +216,7 @@ CHANGES_SCHEMA = pa.schema(
 
 # What each schema version changed, newest last: (version, English, Chinese). The card prints it.
 # Version 0 is the legacy single CSV (all-prices.csv) that version 1 replaced.
+# A repo of an older version is rebuilt, not merged into: `python -m sync full --start <its first day>`.
 CHANGELOG = (
     (0, "Legacy: one CSV file `all-prices.csv` with 33 columns, appended daily, unsorted, "
         "listed stocks only, current names.",
@@ -188,4 +228,11 @@ CHANGELOG = (
         "按月分片的 Parquet 文件 `data/YYYY/YYYY-MM.parquet`，按 (date, code) 排序，每个 (code, date) 一行；"
         "前 33 列的列名、顺序和单位与 CSV 相同；新增 adj_factor、avg_price、is_st、is_paused 列；"
         "包含已退市股票和停牌日；使用当日有效的简称（时点数据）；元数据表 stocks、calendar、days、runs、changes。"),
+    (2, "Date columns (`date`, `list_date`; in the meta tables also `delist_date`, `prev_trade_date`) are "
+        "timestamps at midnight (Parquet TIMESTAMP in milliseconds, no time zone) instead of date32, so "
+        "pandas gives datetime64 columns: `df[df.date >= \"2024-03-01\"]`, `df.date.dt.year` and "
+        "`.loc[\"2024-03\"]` work as with the old CSV. The state records the data's source.",
+        "日期列（`date`、`list_date`；元数据表中还有 `delist_date`、`prev_trade_date`）改为午夜时间戳"
+        "（Parquet 毫秒 TIMESTAMP，无时区），不再是 date32，pandas 中为 datetime64：`df[df.date >= \"2024-03-01\"]`、"
+        "`df.date.dt.year` 和 `.loc[\"2024-03\"]` 与旧 CSV 一样可用。状态文件记录数据来源。"),
 )

@@ -10,8 +10,47 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
+from typing import Literal
 
 from dataset_script.schema import SCHEMA_VERSION
+
+SourceKind = Literal["tushare", "synthetic"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("tushare", "synthetic")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceIdentity:
+    """Where every published row came from: Tushare (any Tushare-compatible server with a real
+    token), or a synthetic market and the spec that makes its prices (seed, size, first day).
+
+    Two runs may publish to the same repo only when their identities are equal:
+
+    >>> SourceIdentity("synthetic", {"seed": 7}) == SourceIdentity("synthetic", {"seed": 7})
+    True
+    """
+
+    kind: SourceKind
+    spec: Mapping = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, **({"spec": dict(sorted(self.spec.items()))} if self.spec else {})}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> SourceIdentity:
+        kind = data["kind"]
+        if kind not in SOURCE_KINDS:
+            raise ValueError(f"unknown source kind {kind!r}")
+        return cls(kind, dict(data.get("spec", {})))
+
+    def describe(self) -> str:
+        """For messages, e.g. 'Tushare' or 'the embedded synthetic (demo) market (seed 7, 100 stocks from 2025-11-24)'."""
+        if self.kind == "tushare":
+            return "Tushare"
+        facts = ", ".join(f"{k} {v}" for k, v in sorted(self.spec.items()))
+        return "the embedded synthetic (demo) market" + (f" ({facts})" if facts else "")
+
+
+TUSHARE = SourceIdentity("tushare")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,10 +61,12 @@ class ShardInfo:
     last_date: dt.date
     days: int
     bytes: int = 0
+    memory_bytes: int = 0  # the table's Arrow size in memory (the card's num_bytes)
 
     def to_json(self) -> dict:
         return {
             "rows": self.rows, "sha256": self.sha256, "days": self.days, "bytes": self.bytes,
+            "memory_bytes": self.memory_bytes,
             "first_date": self.first_date.isoformat(), "last_date": self.last_date.isoformat(),
         }
 
@@ -33,6 +74,7 @@ class ShardInfo:
     def from_json(cls, data: Mapping) -> ShardInfo:
         return cls(
             rows=int(data["rows"]), sha256=data["sha256"], days=int(data["days"]), bytes=int(data.get("bytes", 0)),
+            memory_bytes=int(data.get("memory_bytes", 0)),
             first_date=dt.date.fromisoformat(data["first_date"]),
             last_date=dt.date.fromisoformat(data["last_date"]),
         )
@@ -47,6 +89,8 @@ class SyncState:
     files: Mapping[str, str] = dataclasses.field(default_factory=dict)  # meta/card path -> sha256
     last_run: Mapping = dataclasses.field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    # None: a state written before sources were recorded (see sync.engine.guards.check_source)
+    source: SourceIdentity | None = None
 
     @property
     def rows(self) -> int:
@@ -58,6 +102,7 @@ class SyncState:
             "watermark": self.watermark.isoformat(),
             "first_date": self.first_date.isoformat(),
             "markets": list(self.markets),
+            **({"source": self.source.to_json()} if self.source else {}),
             "rows": self.rows,
             "shards": {path: info.to_json() for path, info in sorted(self.shards.items())},
             "files": dict(sorted(self.files.items())),
@@ -76,4 +121,5 @@ class SyncState:
             files=data.get("files", {}),
             last_run=data.get("last_run", {}),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            source=SourceIdentity.from_json(data["source"]) if data.get("source") else None,
         )

@@ -151,7 +151,8 @@ class RepoView:
         tables = [t for t in tables if t.num_rows]
         if not tables:
             return pd.DataFrame(columns=columns)
-        return pa.concat_tables(tables, promote_options="default").to_pandas().sort_values("date", ignore_index=True)
+        table = schema.from_published(pa.concat_tables(tables, promote_options="default"))  # dates as days
+        return table.to_pandas().sort_values("date", ignore_index=True)
 
     def _latest_factor(self, facts: Facts, code: str, loaded: pd.DataFrame) -> float | None:
         """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest shard."""

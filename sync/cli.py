@@ -22,6 +22,7 @@ from sync.core.clock import now_from_env, parse_ymd, ymd
 from sync.core.errors import ConfigError, SyncError
 from sync.core.scrub import scrub
 from sync.runs.result import RunResult
+from dataset_script.state import SourceIdentity
 
 if TYPE_CHECKING:  # the engine is imported only by the commands that run it (a usage error stays quick)
     from sync.engine.run import RunRequest
@@ -74,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     full.add_argument("--start", type=_date_arg, help="first day, YYYYMMDD (default SYNC_START_DATE or 20050101)")
     full.add_argument("--end", type=_date_arg, help="last day, YYYYMMDD (default: the newest published day)")
     full.add_argument("--markets", type=_markets_arg, help="comma list of 主板,创业板,科创板,北交所,CDR or 'all'")
+    full.add_argument("--migrate-legacy", action="store_true",
+                      help="replace the old pipeline's all-prices.csv layout (the Hub keeps it at tag legacy-csv)")
     full.set_defaults(command=_full)
     delta = commands.add_parser("delta", help="add each new complete trading day since the watermark")
     delta.add_argument("--end", type=_date_arg, help="last day to fetch, YYYYMMDD")
@@ -95,7 +98,8 @@ def _full(args, settings: Settings) -> int:
 
     from sync.engine.run import RunRequest
 
-    return _run(settings, RunRequest("full", start=args.start, end=args.end, markets=args.markets, target=args.repo))
+    return _run(settings, RunRequest("full", start=args.start, end=args.end, markets=args.markets, target=args.repo,
+                                     migrate_legacy=args.migrate_legacy))
 
 
 def _delta(args, settings: Settings) -> int:
@@ -121,6 +125,9 @@ def _status(args, settings: Settings) -> int:
     facts = status_of(repo, now_from_env())
     if args.json:
         print(json.dumps(facts, ensure_ascii=False, indent=2))
+    elif facts.get("legacy_layout"):
+        print(f"{facts['repo']}: legacy layout (the old pipeline's all-prices.csv)")
+        print(f"  {facts['message']}")
     elif not facts["published"]:
         print(f"{facts['repo']}: nothing published yet; run `python -m sync full`")
     else:
@@ -129,6 +136,8 @@ def _status(args, settings: Settings) -> int:
         print(f"  complete through {facts['watermark']} (first day {facts['first_date']}; "
               f"{behind if behind is not None else '?'} trading days behind today)")
         print(f"  {facts['rows']:,} rows in {facts['shards']} monthly shards, markets {', '.join(facts['markets'])}")
+        source = SourceIdentity.from_json(facts["source"]).describe() if facts["source"] else "not recorded yet"
+        print(f"  source: {source}; schema version {facts['schema_version']}")
         last = facts["last_run"]
         if last:
             print(f"  last run: {last.get('kind')} finished {last.get('finished_at')}")
@@ -162,6 +171,8 @@ def _summary(result: RunResult, target: str) -> str:
         f"  bytes written: {result.bytes_written:,}",
         f"  commit: {result.commit or 'none (nothing changed)'}",
     ]
+    if result.legacy_kept_at:
+        lines.append(f"  the old all-prices.csv is kept at {result.legacy_kept_at}")
     load = dataset_id(target) if is_hub(target) else os.path.abspath(target)
     lines.append(f'Load it with: datasets.load_dataset("{load}", split="train")')
     return "\n".join(lines)

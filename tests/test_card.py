@@ -26,7 +26,7 @@ UTC = dt.timezone.utc
 META = {"stocks": STOCKS_PATH, "calendar": CALENDAR_PATH, "days": DAYS_PATH, "runs": RUNS_PATH, "changes": CHANGES_PATH}
 COVERAGE = Coverage(
     first_date=dt.date(2024, 3, 29), watermark=dt.date(2024, 4, 2), rows=6, codes=2, trading_days=3,
-    markets=("主板",), fingerprint="0123456789abcdef", data_bytes=12_345, partial_days=1,
+    markets=("主板",), fingerprint="0123456789abcdef", data_bytes=12_345, memory_bytes=23_456, partial_days=1,
     last_run=LastRun(kind="delta", trigger="schedule", finished_at=dt.datetime(2024, 4, 2, 13, 5, tzinfo=UTC),
                      status="success", days_added=1, rows_added=2, rows_changed=0),
 )
@@ -65,7 +65,8 @@ def test_front_matter_parses_and_lists_the_six_configs_with_their_paths():
 def test_dataset_info_gives_the_exact_size_and_rows_of_the_default_config():
     meta = front_matter(render_card(COVERAGE))
     assert meta["dataset_info"] == [{
-        "config_name": "default", "download_size": 12_345, "splits": [{"name": "train", "num_examples": 6}],
+        "config_name": "default", "download_size": 12_345,
+        "splits": [{"name": "train", "num_bytes": 23_456, "num_examples": 6}],
     }]
 
 

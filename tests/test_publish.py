@@ -146,12 +146,15 @@ def test_no_op_commit_on_a_stale_parent_is_still_refused(repo):
         repo.commit(Commit(adds={"README.md": CARD}, deletes=(), message="nothing new"), parent=old)
 
 
-def test_tag_names_the_commit_and_moves_with_the_next_one(repo):
+def test_a_tag_names_its_first_commit_and_never_moves(repo):
     first = repo.commit(Commit(adds={"d.txt": b"1"}, deletes=(), message="m", tag="20240105"), parent=None)
     assert repo.read("d.txt", "20240105") == b"1"
     second = repo.commit(Commit(adds={"d.txt": b"2"}, deletes=(), message="m", tag="20240105"), parent=first)
-    assert second != first and repo.read("d.txt", "20240105") == b"2"
-    assert repo.commit(Commit(adds={"d.txt": b"2"}, deletes=(), message="m", tag="20240105"), parent=second) == second
+    assert second != first and repo.read("d.txt", "20240105") == b"1"
+    assert repo.read("d.txt", second) == b"2"
+    assert repo.commit(Commit(adds={"d.txt": b"2"}, deletes=(), message="m", tag="20240106"), parent=second) == second
+    with pytest.raises(PublishError):  # a commit that changes nothing creates no tag either
+        repo.read("d.txt", "20240106")
 
 
 def test_second_run_fails_fast_with_repo_busy_while_the_lock_is_held(repo):

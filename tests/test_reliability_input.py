@@ -117,7 +117,8 @@ def test_a_hub_repo_without_write_access_fails_clearly_and_keeps_its_data(hub_se
     head = hub_server.commit_files(HUB_REPO, {p: (version / p).read_bytes() for p in walk(version)}, message="base")
     hub_server.tokens = {"hf_writeTokenNeverShown": "write", "hf_readOnlyTokenNeverShown": "read"}
     env = {"HF_TOKEN": token} if token else {}
-    code, text = run("delta", "--repo", f"hf://datasets/{HUB_REPO}", HF_HOME=str(hf_home), **env)
+    # The demo market's data, published to the Hub on purpose (the one opt-in for a Hub target).
+    code, text = run("delta", "--repo", f"hf://datasets/{HUB_REPO}", HF_HOME=str(hf_home), SYNC_SOURCE="synthetic", **env)
     assert code == 1, text
     assert says in text and "unexpected" not in text, text
     assert token is None or token not in text

@@ -116,11 +116,11 @@ def test_reloading_a_folder_after_a_restatement_sees_the_new_value(hf_home, tmp_
             source = Source(client, "test market", START)
             run_full(open_repo(str(folder)), source, SETTINGS, at(END))
             before = load(str(folder))
-            code = before.loc[before["date"] == days[-1], "code"].iloc[0]
+            code = before.loc[before["date"] == pd.Timestamp(days[-1]), "code"].iloc[0]
             server.restate("adj_factor", code, days[-1].strftime("%Y%m%d"), adj_factor=77.0)
             assert run_delta(open_repo(str(folder)), source, SETTINGS, at(END)).published
     after = load(str(folder))
-    hit = (after["code"] == code) & (after["date"] == days[-1])
+    hit = (after["code"] == code) & (after["date"] == pd.Timestamp(days[-1]))
     assert after.loc[hit, "adj_factor"].tolist() == [77.0]
 
 

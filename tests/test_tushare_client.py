@@ -147,7 +147,7 @@ def test_bad_token_is_not_retried_and_never_printed():
     error = caught.value
     assert str(error) == (
         "Tushare rejected the token (40101 您的token不对，请确认。). Set TUSHARE_TOKEN to a valid Tushare Pro "
-        "token, or unset it to use the embedded synthetic market."
+        "token (your token is on https://tushare.pro under your account's interface token); nothing was published."
     )
     assert (error.api_name, error.code, error.retryable) == ("daily", 40101, False)
     assert client.calls["daily"] == 1 and time_.sleeps == []

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataset_script.schema import PRICE_SCHEMA, SORT_KEYS, shard_month, shard_path
+from dataset_script.schema import PRICE_SCHEMA, SORT_KEYS, from_published, shard_month, shard_path, to_published
 
 
 def split_by_month(table: pa.Table) -> dict[str, pa.Table]:
@@ -59,10 +59,12 @@ ZSTD_LEVEL = 3
 def to_parquet(table: pa.Table, zstd_level: int = ZSTD_LEVEL) -> bytes:
     """Deterministic Parquet bytes: zstd, per-column encodings, page index, content-defined chunking.
 
+    Dates are written as timestamps (`dataset_script.schema.to_published`).
     Content-defined chunking keeps page boundaries stable when a shard gains a day at its end, so
     the Hub's Xet storage uploads only the changed part of a rewritten shard. `zstd_level` is
     there for the benchmarks; the dataset is always written at `ZSTD_LEVEL`.
     """
+    table = to_published(table)
     names = table.schema.names
     floats = {f.name for f in table.schema if pa.types.is_floating(f.type)}  # a damaged table may hold others
     encodings = {name: "PLAIN" for name in names if name in PLAIN_COLUMNS & floats}
@@ -83,7 +85,13 @@ def to_parquet(table: pa.Table, zstd_level: int = ZSTD_LEVEL) -> bytes:
 
 
 def from_parquet(data: bytes) -> pa.Table:
-    return pq.read_table(io.BytesIO(data))
+    """A published file in memory form (dates as date32; see `dataset_script.schema.from_published`)."""
+    return from_published(pq.read_table(io.BytesIO(data)))
+
+
+def published_nbytes(table: pa.Table) -> int:
+    """The Arrow size in memory of `table` as it is published (what `datasets` loads)."""
+    return to_published(table).nbytes
 
 
 def sha256(data: bytes) -> str:

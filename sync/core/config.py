@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Mapping
 
 from dataset_script.schema import ALL_MARKETS, DEFAULT_MARKETS
+from dataset_script.state import SOURCE_KINDS, SourceKind
 from sync.core.clock import parse_ymd
 from sync.core.errors import ConfigError
 from sync.core.scrub import display_url
@@ -40,11 +41,17 @@ class Settings:
     completeness: float = 0.98
     settle_days: int = 5
     checkpoint_max_age: dt.timedelta = dt.timedelta(days=7)
+    sync_source: SourceKind | None = None  # SYNC_SOURCE; None: from TUSHARE_TOKEN
+
+    @property
+    def source_kind(self) -> SourceKind:
+        """The source a run uses: SYNC_SOURCE when set, else Tushare when a token is configured."""
+        return self.sync_source or ("tushare" if self.tushare_token else "synthetic")
 
     @property
     def embedded_source(self) -> bool:
-        """True when no token is configured: the built-in synthetic market serves the data."""
-        return not self.tushare_token
+        """True when the built-in synthetic market serves the data (no token, or SYNC_SOURCE=synthetic)."""
+        return self.source_kind == "synthetic"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,7 +76,19 @@ class Settings:
             completeness=parse_fraction(get("SYNC_COMPLETENESS") or "0.98", "SYNC_COMPLETENESS"),
             settle_days=parse_positive_int(get("SYNC_SETTLE_DAYS") or "5", "SYNC_SETTLE_DAYS", allow_zero=True),
             checkpoint_max_age=parse_duration(get("SYNC_CHECKPOINT_MAX_AGE") or "7d", "SYNC_CHECKPOINT_MAX_AGE"),
+            sync_source=parse_source(get("SYNC_SOURCE"), "SYNC_SOURCE"),
         )
+
+
+def parse_source(text: str | None, source: str) -> SourceKind | None:
+    """`tushare` or `synthetic` (any case); None when unset."""
+    if text is None:
+        return None
+    kind = text.lower()
+    for known in SOURCE_KINDS:
+        if kind == known:
+            return known
+    raise ConfigError(f"{source} must be one of {', '.join(SOURCE_KINDS)}, e.g. tushare; got {text!r}")
 
 
 def parse_markets(text: str, source: str) -> tuple[str, ...]:

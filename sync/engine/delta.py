@@ -35,6 +35,8 @@ from sync.core.config import Settings
 from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.core.progress_log import reporting
+from sync.engine import guards
 from sync.targets import DatasetRepo
 from sync.runs.result import RunInfo, RunResult
 from sync.fetch.source import calls_since
@@ -68,13 +70,25 @@ def run_delta(
     end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: Trigger = "cli",
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
-    report = on_progress or (lambda _: None)
+    """Re-fetch the window, add the new days, publish once. `progress`: draw a tqdm bar (a
+    terminal); without, progress goes to the log at least every 30 s."""
+    with reporting(progress, on_progress, lambda: source.client.total_calls) as report:
+        return _delta(repo, source, settings, now, end, repo_id, progress, trigger, report)
+
+
+def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, end: dt.date | None,
+           repo_id: str, progress: bool, trigger: Trigger, report: ProgressCallback) -> RunResult:
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("delta", trigger, now)
+    guards.check_target(repo, source)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        state = Head.read(repo).state
+        guards.check_layout(repo, migrate_legacy=False)
+        start_head = Head.read(repo)
+        state = start_head.state
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
+        guards.check_schema(repo, state)
+        identity = guards.check_source(start_head, source)
         newest = newest_allowed_day(now, end)
         calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
         days = trading_days(calendar, state.first_date, max(newest, state.watermark))
@@ -112,7 +126,7 @@ def run_delta(
                 calendar=calendar_table(calendar, previous.first_date),
                 days=days_table(head.manifest(), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in head_days if d <= watermark], first_date=previous.first_date,
-                watermark=watermark, markets=previous.markets, replace_all=False,
+                watermark=watermark, markets=previous.markets, replace_all=False, source=identity,
                 run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                      "days": [ymd(d) for d in fetched.days], "api_calls": calls()},
             )

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dataset_script.schema import ALL_MARKETS, REPO_ID, SCHEMA_VERSION, shard_path
+from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
 from sync.runs import failures
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
@@ -36,7 +36,10 @@ from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
 from sync.core.errors import SyncError
 from sync.fetch.plan import FetchPlan, group_by_month, plan_fetch
 from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.core.progress_log import reporting
+from sync.engine import guards
 from sync.targets import DatasetRepo
+from sync.targets.repo import Retired
 from sync.runs.result import RunInfo, RunResult
 from sync.fetch.source import calls_since
 from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
@@ -62,14 +65,28 @@ def run_full(
     repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
     start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
     repo_id: str = REPO_ID, progress: bool = False, trigger: Trigger = "cli",
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback | None = None, migrate_legacy: bool = False,
 ) -> RunResult:
+    """Rebuild [start, end] and publish once. `migrate_legacy`: the target may hold the old
+    pipeline's layout (`all-prices.csv`), which this run replaces (see `DatasetRepo.retire_legacy`);
+    without it such a target is refused before anything is fetched. `progress`: draw tqdm bars (a
+    terminal); without, progress goes to the log at least every 30 s."""
+    with reporting(progress, on_progress, lambda: source.client.total_calls) as report:
+        return _full(repo, source, settings, now, start, end, markets, repo_id, progress, trigger, report, migrate_legacy)
+
+
+def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, start: dt.date | None,
+          end: dt.date | None, markets: Sequence[str] | None, repo_id: str, progress: bool, trigger: Trigger,
+          report: ProgressCallback, migrate_legacy: bool) -> RunResult:
     markets = tuple(markets or settings.markets)
-    report = on_progress or (lambda _: None)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     run = RunInfo.start("full", trigger, now)
+    guards.check_target(repo, source)
     with repo.lock(), failures.recorded(repo.description, run, calls):
-        before = Head.read(repo, damaged_ok=True).state
+        migrating = guards.check_layout(repo, migrate_legacy)
+        start_head = None if migrating else Head.read(repo, damaged_ok=True)
+        before = start_head.state if start_head else None
+        identity = guards.check_source(start_head, source)
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
         if start > newest:
@@ -112,9 +129,23 @@ def run_full(
                     "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
                     "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
                     "api_calls": calls()}, builder.shards)
-                return dataclasses.replace(planned, **head.run_history(run, status, calls(), message))
+                return dataclasses.replace(planned, **head.run_history(run, status, calls(), message),
+                                           source=identity, retired=(LEGACY_CSV,) if migrating else ())
 
-            commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None)
+            retired: list[Retired] = []
+
+            def prepare() -> bytes | None:
+                """Set the legacy layout aside right before the commit that replaces it."""
+                if not migrating:
+                    return None
+                done = repo.retire_legacy()
+                if done is not None:
+                    retired.append(done)
+                return done.card if done else None
+
+            commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None, prepare=prepare)
+            if retired:
+                log.info("migrated from the legacy layout: the old %s is kept at %s", LEGACY_CSV, retired[-1].location)
         repo.stage_drop(key)
         after = Head.read(repo, damaged_ok=True).state
         return RunResult(
@@ -122,6 +153,7 @@ def run_full(
             watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
             days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
             api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id,
+            legacy_kept_at=retired[-1].location if retired else None,
         )
 
 

@@ -35,6 +35,7 @@ class RunRequest:
     end: dt.date | None = None
     markets: tuple[str, ...] | None = None
     target: str | None = None
+    migrate_legacy: bool = False  # full only: replace the old pipeline's all-prices.csv layout
 
     def describe(self) -> str:
         """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
@@ -43,6 +44,8 @@ class RunRequest:
             details.append(f"{self.start or 'default start'} .. {self.end or 'newest'}")
         if self.markets:
             details.append(",".join(self.markets))
+        if self.migrate_legacy:
+            details.append("migrating the legacy layout")
         return f"{self.kind} sync ({'; '.join(details)})"
 
 
@@ -57,6 +60,6 @@ def run(settings: Settings, request: RunRequest, now: dt.datetime, on_progress: 
         if request.kind == "full":
             return run_full(repo, source, settings, now, start=request.start, end=request.end, markets=request.markets,
                             repo_id=dataset_id(target), progress=progress_bar, trigger=request.trigger,
-                            on_progress=on_progress)
+                            on_progress=on_progress, migrate_legacy=request.migrate_legacy)
         return run_delta(repo, source, settings, now, end=request.end, repo_id=dataset_id(target),
                          progress=progress_bar, trigger=request.trigger, on_progress=on_progress)

@@ -19,12 +19,13 @@ import pandas as pd
 
 from sync.core.clock import ymd
 from sync.core.config import Settings
-from sync.core.errors import ConfigError
+from sync.core.errors import ConfigError, SyncError
 from sync.core.scrub import display_url
 from sync.tushare.apis import APIS
 from sync.core.config import OFFICIAL_URL
 from sync.tushare.client import TushareClient
 from sync.tushare.frames import typed_frame
+from dataset_script.state import TUSHARE, SourceIdentity
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Source:
     default_start: dt.date | None  # the embedded market's first day; None for the real API
     rate_per_min: int | None = None  # the quota each interface is paced at; None: no quota
     workers: int = 8
+    identity: SourceIdentity = TUSHARE  # recorded in the state; a Tushare-compatible server counts as Tushare
+    explicit: bool = False  # chosen with SYNC_SOURCE (the one opt-in for the synthetic market on the Hub)
 
     def query(self, api: str, **params) -> pd.DataFrame:
         return with_columns(self.client.query(api, fields=list(APIS[api].requested), **params), api)
@@ -62,14 +65,22 @@ class Source:
 
 @contextlib.contextmanager
 def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
-    """The configured source; with no TUSHARE_TOKEN the embedded synthetic market, served locally."""
-    if settings.tushare_token:
+    """The configured source: Tushare with TUSHARE_TOKEN, else (or with SYNC_SOURCE=synthetic) the
+    embedded synthetic market, served locally. Whether it may publish to a target is decided by
+    `sync.engine.guards`, not here."""
+    explicit = settings.sync_source is not None
+    if settings.source_kind == "tushare":
+        if not settings.tushare_token:
+            raise SyncError("SYNC_SOURCE=tushare but TUSHARE_TOKEN is not set (an empty value counts as unset); "
+                            "set TUSHARE_TOKEN to your Tushare Pro token; nothing was published")
         client = TushareClient(settings.tushare_token, settings.tushare_api_url, rate_per_min=settings.rate_per_min)
         with client:
-            yield Source(client, f"Tushare Pro at {display_url(settings.tushare_api_url)}", None, settings.rate_per_min)
+            yield Source(client, f"Tushare Pro at {display_url(settings.tushare_api_url)}", None, settings.rate_per_min,
+                         identity=TUSHARE, explicit=explicit)
         return
-    if settings.tushare_api_url != OFFICIAL_URL:
-        raise ConfigError("TUSHARE_API_URL is set but TUSHARE_TOKEN is not: set both, or neither to use the embedded synthetic market")
+    if settings.tushare_api_url != OFFICIAL_URL and not explicit:
+        raise ConfigError("TUSHARE_API_URL is set but TUSHARE_TOKEN is not (an empty value counts as unset): "
+                          "set TUSHARE_TOKEN to the token of that server")
     from sync.simulated import demo_market
     from sync.simulated.server import TushareServer
 
@@ -79,7 +90,17 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
         with client:
             description = (f"embedded synthetic market ({market.spec.n_stocks} stocks from "
                            f"{market.spec.start.isoformat()}; set TUSHARE_TOKEN for real data)")
-            yield Source(client, description, market.spec.start)
+            yield Source(client, description, market.spec.start, identity=synthetic_identity(market.spec),
+                         explicit=explicit)
+
+
+def synthetic_identity(spec) -> SourceIdentity:  # spec: sync.simulated.MarketSpec
+    """What makes a synthetic market's prices: its seed, size and first day (not its last day,
+    which follows the clock), and its holes when it has any."""
+    facts = {"seed": spec.seed, "stocks": spec.n_stocks, "start": spec.start.isoformat()}
+    if spec.holes:
+        facts["holes"] = len(spec.holes)
+    return SourceIdentity("synthetic", facts)
 
 
 def with_columns(frame: pd.DataFrame, api: str) -> pd.DataFrame:

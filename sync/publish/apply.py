@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 
 
+from dataset_script.schema import CARD_PATH
 from sync.publish.plan import PublishInput, plan_commit
 from sync.targets.commit import content_size
 from sync.runs import failures
@@ -26,16 +27,23 @@ COMMIT_ATTEMPTS = 3
 
 def apply_once(
     repo: DatasetRepo, build: Callable[[Head], PublishInput], repo_id: str,
-    *, damaged_state_ok: bool = False,
+    *, damaged_state_ok: bool = False, prepare: Callable[[], bytes | None] | None = None,
 ) -> tuple[str | None, int]:
     """Plan on the current head and commit with it as parent; re-plan when another writer won.
 
+    The new card keeps the head card's own front-matter keys. `prepare` runs before each attempt
+    reads the head (a migration sets the legacy layout aside there) and may return the card whose
+    front matter to keep when the head has none.
     Returns (commit id or None when nothing changed, bytes written).
     """
+    kept_card = None
     for _ in range(COMMIT_ATTEMPTS):
+        if prepare is not None:
+            kept_card = prepare() or kept_card
         head = Head.read(repo, damaged_ok=damaged_state_ok)  # a rebuild of everything replaces a damaged state
         planned = build(head)
-        commit, _ = plan_commit(planned, head.state, list(head.files), repo_id)
+        card = head.read_bytes(CARD_PATH) or kept_card
+        commit, _ = plan_commit(planned, head.state, list(head.files), repo_id, card_before=card)
         if commit is None:
             return None, 0
         try:

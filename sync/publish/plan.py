@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.card import render_card
+from dataset_script.card import front_matter, render_card
 from dataset_script.card_facts import Coverage, LastRun
 from dataset_script.schema import (
     CALENDAR_PATH, CARD_PATH, CHANGES_PATH, DAY_STATUSES, DAYS_PATH, RUNS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
@@ -27,8 +27,8 @@ from sync.core.files import write_atomic
 from sync.targets.commit import Commit, Content, content_bytes
 from sync.build.restatements import changed_rows, changes_table, no_changes
 from sync.runs.history import runs_table
-from sync.build.shards import coverage_problems, sha256, shard_days, shard_problems, to_parquet
-from dataset_script.state import ShardInfo, SyncState
+from sync.build.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
+from dataset_script.state import ShardInfo, SourceIdentity, SyncState
 
 
 
@@ -84,7 +84,8 @@ class BuiltShard:
         days = tuple(shard_days(table))
         data = to_parquet(table)
         info = ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0] if days else dt.date.min,
-                         last_date=days[-1] if days else dt.date.min, days=len(days), bytes=len(data))
+                         last_date=days[-1] if days else dt.date.min, days=len(days), bytes=len(data),
+                         memory_bytes=published_nbytes(table))
         content: Content = data
         if spill is not None:
             content = spill / f"{info.sha256}.parquet"
@@ -109,12 +110,19 @@ class PublishInput:
     runs_before: pa.Table | None = None         # meta/runs.parquet at the head
     changes: pd.DataFrame | None = None         # restatements of published values made by this run
     changes_before: pa.Table | None = None      # meta/changes.parquet at the head
+    source: SourceIdentity | None = None        # where the rows come from (None: keep the state's)
+    retired: Sequence[str] = ()                 # legacy files this commit deletes (a migration)
 
 
 def plan_commit(
-    planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str
+    planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str,
+    card_before: bytes | None = None,
 ) -> tuple[Commit | None, SyncState]:
-    """The commit that publishes `planned` on top of `previous`, or None when nothing changes."""
+    """The commit that publishes `planned` on top of `previous`, or None when nothing changes.
+
+    `card_before` is the head's README.md: its front-matter keys that the generator does not own
+    (e.g. a license the maintainer set on the Hub) are kept in the new card.
+    """
     encoded = {path: built.content for path, built in planned.shards.items()}
     infos = {path: built.info for path, built in planned.shards.items()}
     kept = {} if planned.replace_all or previous is None else dict(previous.shards)
@@ -136,13 +144,15 @@ def plan_commit(
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
-    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all))
+    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all)
+                     + [p for p in planned.retired if p in existing_files])
+    source = planned.source or (previous.source if previous else None)
     data_digests = {path: sha256(data) for path, data in data_files.items()}
     unchanged = (
         previous is not None and not changed and not deletes
         and {p: previous.files.get(p) for p in data_digests} == data_digests
         and previous.watermark == planned.watermark and previous.first_date == planned.first_date
-        and set(previous.shards) == set(shards)
+        and set(previous.shards) == set(shards) and previous.source == source
     )
     if unchanged:  # run history alone never makes a commit: a run with nothing new leaves no trace
         return None, previous
@@ -152,6 +162,7 @@ def plan_commit(
         codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
         fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
         data_bytes=sum(s.bytes for s in shards.values()),
+        memory_bytes=sum(s.memory_bytes for s in shards.values()),
         partial_days=days_with_status(planned.days, "partial"),
         last_run=LastRun.from_run(runs[-1]) if runs else None,
     )
@@ -161,15 +172,19 @@ def plan_commit(
         **data_files,
         RUNS_PATH: to_parquet(history["runs"]),
         CHANGES_PATH: to_parquet(history["changes"]),
-        CARD_PATH: render_card(coverage, repo_id).encode(),
+        CARD_PATH: render_card(coverage, repo_id, kept=front_matter(card_before)).encode(),
     }
     state = SyncState(
         watermark=planned.watermark, first_date=planned.first_date, markets=planned.markets,
         shards=shards, files={path: sha256(data) for path, data in files.items()}, last_run=dict(planned.run),
+        source=source,
     )
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
     message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
-    return Commit(adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark)), state
+    # Tag YYYYMMDD names the first commit complete through that day and never moves: a later commit
+    # with the same watermark (a restatement, logged in meta/changes) gets no date tag.
+    first_through = previous is None or previous.watermark != planned.watermark
+    return Commit(adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark) if first_through else None), state
 
 
 def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:

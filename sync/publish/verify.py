@@ -10,8 +10,8 @@ import yaml
 
 from dataset_script.schema import (
     CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, DAY_STATUSES, DAYS_PATH, DAYS_SCHEMA, LAST_UPDATE_PATH,
-    STATE_PATH, STOCKS_PATH,
-    STOCKS_SCHEMA, is_loading_script, shard_month,
+    LEGACY_CSV, LEGACY_TAG, SCHEMA_VERSION, STATE_PATH, STOCKS_PATH,
+    STOCKS_SCHEMA, is_legacy_layout, is_loading_script, shard_month,
 )
 from sync.targets import DatasetRepo
 from sync.publish.head import Head
@@ -24,6 +24,8 @@ from dataset_script.state import SyncState
 
 def verify_repo(repo: DatasetRepo) -> list[str]:
     """Every contract violation found in the repo's head; empty when it is consistent."""
+    if repo.legacy_layout():
+        return [str(repo.legacy_error())]
     try:
         head = Head.read(repo)
     except SyncError as error:
@@ -33,6 +35,13 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
     files = set(head.files)
     problems = _meta_problems(head, state, files)
+    if state.schema_version != SCHEMA_VERSION:
+        problems.append(f"{STATE_PATH}: schema version {state.schema_version}, this sync writes {SCHEMA_VERSION}; "
+                        f"rebuild once with `python -m sync full --start {ymd(state.first_date)}`")
+    if LEGACY_CSV in files:
+        problems.append(f"{LEGACY_CSV}: a leftover of the old pipeline beside the new layout (readers and "
+                        f"`hf download` adoption trip on it); delete it from the repo, keeping it at a tag first "
+                        f"(e.g. `{LEGACY_TAG}`) if readers still need it")
     calendar = from_parquet(head.read_bytes(CALENDAR_PATH)) if CALENDAR_PATH in files else None
     days_by_shard, rows_by_day = {}, {}
     for path in sorted(p for p in files if shard_month(p) is not None):
@@ -82,6 +91,9 @@ def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> l
 
 def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
     """Freshness and size facts for `status` and the dashboard."""
+    if repo.legacy_layout():  # before reading the head: a legacy folder has none
+        return {"repo": repo.description, "published": False, "legacy_layout": True,
+                "message": str(repo.legacy_error())}
     return status_at(Head.read(repo), now)
 
 
@@ -89,7 +101,10 @@ def status_at(head: Head, now: dt.datetime) -> dict:
     """`status_of` for a head already read."""
     state = head.state
     if state is None:
-        return {"repo": head.description, "published": False}
+        if is_legacy_layout(head.files):
+            return {"repo": head.description, "published": False, "legacy_layout": True,
+                    "message": str(head.repo.legacy_error())}
+        return {"repo": head.description, "published": False, "legacy_layout": False}
     lag = None
     calendar = head.calendar()
     if calendar is not None:
@@ -111,6 +126,8 @@ def status_at(head: Head, now: dt.datetime) -> dict:
         "shard_files": [{"path": path, "rows": info.rows, "first_date": info.first_date.isoformat(),
                          "last_date": info.last_date.isoformat()} for path, info in sorted(state.shards.items())],
         "schema_version": state.schema_version,
+        "source": state.source.to_json() if state.source else None,
+        "legacy_layout": False,
         "last_run": dict(state.last_run),
         "partial_days": _partial_days(head),
     }

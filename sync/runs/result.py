@@ -24,6 +24,7 @@ class RunResult:
     api_calls: Mapping[str, int]
     stopped: tuple[dt.date, str] | None = None
     run_id: str | None = None  # the run's row in meta/runs.parquet, when it published
+    legacy_kept_at: str | None = None  # a migration: where the old all-prices.csv is kept
 
     def headline(self) -> str:
         """One line for humans, e.g. 'complete through 2024-04-12; 2024-04-15 not yet published'."""

@@ -56,8 +56,8 @@ class Commit:
 
     `adds` maps repo paths (POSIX, relative, e.g. "data/2024/2024-01.parquet") to their full
     content: bytes, or the `Path` of a local file holding it (read only when applied); `deletes` lists files to remove (paths that are already absent are ignored, so the
-    same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is pointed at the resulting commit,
-    moving it if it exists.
+    same plan can be applied twice; pass `()` for none). `tag` (e.g. "20241231") is created at the resulting
+    commit when that commit changed something and the tag does not exist yet; an existing tag never moves.
     """
 
     adds: Mapping[str, Content]

@@ -31,7 +31,8 @@ from huggingface_hub.errors import (
 from sync.targets.commit import Commit, Content, check_repo_path, content_digest, content_size
 from sync.targets.hub_retry import CommitRetry, GaveUp
 from sync.targets.hub_staging import DEFAULT_STAGE_INTERVAL, HubStaging
-from sync.targets.repo import ConcurrentWriteError, PublishError, RepoBusyError, single_flight
+from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
+from sync.targets.repo import ConcurrentWriteError, LegacyLayoutError, PublishError, RepoBusyError, Retired, single_flight
 from sync.core.scrub import scrub
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,37 @@ class HubRepo:
         else:
             new = self._call("commit", lambda: self._create_commit(commit.message, changed, gone, parent))
             log.info("published %s as %s", self.description, new)
-        if commit.tag:
+        if commit.tag and new != parent:
             self._tag_best_effort(commit.tag, new)
         return new
 
     def _tag_best_effort(self, tag: str, commit_id: str) -> None:
         """The data is published at this point; a tag that cannot be set is worth a warning, not a failure."""
         try:
-            self._call(f"move tag {tag} to {commit_id}", lambda: self._move_tag(tag, commit_id))
+            self._call(f"create tag {tag} at {commit_id}", lambda: self._create_tag(tag, commit_id))
         except PublishError as error:
             log.warning("published, but not tagged: %s", error)
+
+    # -- the old pipeline's layout --------------------------------------------------------------
+    def legacy_layout(self) -> bool:
+        info = self._read("read the current commit", self._info_or_none)
+        return info is not None and is_legacy_layout(s.rfilename for s in info.siblings or [])
+
+    def legacy_error(self) -> LegacyLayoutError:
+        return LegacyLayoutError(self.description, (
+            f"tags the current commit `{LEGACY_TAG}` and, in one commit, adds the new layout and deletes "
+            f"{LEGACY_CSV}; readers keep the old file with revision=\"{LEGACY_TAG}\""))
+
+    def retire_legacy(self) -> Retired | None:
+        """Tag main `legacy-csv` while it is the legacy layout (moved along if the old pipeline committed
+        since an earlier attempt); the migrating commit then deletes the CSV on top of it."""
+        info = self._read("read the current commit", self._info_or_none)
+        if info is None or not is_legacy_layout(s.rfilename for s in info.siblings or []):
+            return None
+        self._call(f"tag the legacy layout {LEGACY_TAG}", lambda: self._move_tag(LEGACY_TAG, info.sha))
+        log.info("tagged the legacy layout of %s (%s) as %s", self.description, info.sha, LEGACY_TAG)
+        return Retired(f'{self.description} at revision="{LEGACY_TAG}" (file {LEGACY_CSV})',
+                       self._download("README.md", info.sha))
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -180,6 +202,12 @@ class HubRepo:
         # If main moved to a state that already holds exactly these adds, the client skips the
         # commit and returns that head: nothing of the other writer was overwritten.
         return info.oid
+
+    def _create_tag(self, tag: str, commit_id: str) -> None:
+        """Tags are immutable: an existing tag is left where it is, whatever it names."""
+        tags = {t.name for t in self.api.list_repo_refs(self.repo_id, repo_type=REPO_TYPE).tags}
+        if tag not in tags:
+            self.api.create_tag(self.repo_id, tag=tag, revision=commit_id, repo_type=REPO_TYPE)
 
     def _move_tag(self, tag: str, commit_id: str) -> None:
         tags = {t.name: t.target_commit for t in self.api.list_repo_refs(self.repo_id, repo_type=REPO_TYPE).tags}

@@ -38,7 +38,10 @@ from sync.core.files import fsync_dir, write_atomic
 from sync.core.killpoints import reached
 from sync.targets import adopt
 from sync.targets.files import fsync_tree, link_or_copy, same, walk, write_new
-from sync.targets.repo import ConcurrentWriteError, PublishError, RepoBusyError, check_stage_key, single_flight
+from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
+from sync.targets.repo import (
+    ConcurrentWriteError, LegacyLayoutError, PublishError, RepoBusyError, Retired, check_stage_key, single_flight,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,36 @@ class LocalFolderRepo:
             return None
         if not path.is_dir():
             raise PublishError(f"{path} is a file, not a folder; point DATASET_REPO (or --repo) at a folder")
+        if self.legacy_layout():
+            raise self.legacy_error()
         return self._plain().id
+
+    # -- the old pipeline's layout --------------------------------------------------------------
+    def legacy_layout(self) -> bool:
+        return (self.path / LEGACY_CSV).is_file() and self._is_plain() and is_legacy_layout(adopt.walk(self.path))
+
+    def legacy_error(self) -> LegacyLayoutError:
+        return LegacyLayoutError(self.description, f"publishes the new layout in {self.path} and keeps the old files, {LEGACY_CSV} included, "
+                f"in {self.store / LEGACY_TAG}, outside the published folder")
+
+    def retire_legacy(self) -> Retired | None:
+        """Move the legacy folder into the store (one rename); the commit then publishes into its place."""
+        with self._write_lock():
+            if not self.legacy_layout():
+                return None
+            keep = self.store / LEGACY_TAG
+            n = 1
+            while os.path.lexists(keep):
+                n += 1
+                keep = self.store / f"{LEGACY_TAG}-{n}"
+            card = self.path / "README.md"
+            old_card = card.read_bytes() if card.is_file() else None
+            os.rename(self.path, keep)
+            fsync_dir(self.store)
+            fsync_dir(self.path.parent)
+            self._plain_cache = None
+            log.info("kept the legacy layout of %s in %s", self.description, keep)
+            return Retired(str(keep / LEGACY_CSV), old_card)
 
     def _plain(self) -> adopt.PlainFolder:
         """The plain (not yet adopted) folder at `path`, checked once per content; PublishError if foreign."""
@@ -134,7 +166,7 @@ class LocalFolderRepo:
                 if current:
                     self._write_atomic("previous", current.encode())
                 log.info("published %s as %s", self.description, new)
-            if commit.tag:
+            if commit.tag and new != current:
                 self._set_tag(commit.tag, new)
             self._collect_garbage()
             return new
@@ -143,7 +175,7 @@ class LocalFolderRepo:
     def lock(self) -> Iterator[None]:
         """Single-flight; a plain dataset folder is adopted into the versioned layout here."""
         with single_flight(self.store / "run.lock", self.description):
-            if self._is_plain():
+            if self._is_plain() and not self.legacy_layout():  # a legacy folder is only ever migrated
                 with self._write_lock():
                     self._adopt_if_plain()
             yield
@@ -332,8 +364,9 @@ class LocalFolderRepo:
             fsync_dir(link.parent)
 
     def _set_tag(self, tag: str, version: str) -> None:
+        """Create `tag` at `version`; a tag that exists is never moved (`revision=tag` stays reproducible)."""
         tags = self.tags()
-        if tags.get(tag) != version:
+        if tag not in tags:
             tags[tag] = version
             self._write_atomic("tags.json", json.dumps(tags, indent=1, sort_keys=True).encode())
 
@@ -343,7 +376,7 @@ class LocalFolderRepo:
 
     def _collect_garbage(self) -> None:
         """Remove versions that neither main, main's previous version nor a staging key uses."""
-        keep = {self.head()}
+        keep = {None if self.legacy_layout() else self.head()}  # a legacy folder has no version yet
         previous = self.store / "previous"
         if previous.is_file():
             keep.add(previous.read_text().strip())

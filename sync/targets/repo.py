@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -11,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
+from dataset_script.schema import LAST_UPDATE_PATH, LEGACY_CSV
 from sync.targets.commit import Commit, check_repo_path
 from sync.core.files import write_atomic
 from sync.core.errors import SyncError, TransientError
@@ -21,6 +23,26 @@ _STAGE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 class PublishError(SyncError):
     """Publishing failed; the message says what to do. Never contains a token."""
+
+
+class LegacyLayoutError(PublishError):
+    """The target holds the old pipeline's layout (`all-prices.csv`); only `full --migrate-legacy` replaces it."""
+
+    def __init__(self, description: str, how: str):
+        super().__init__(
+            f"{description} holds the old pipeline's layout ({LEGACY_CSV} beside its README.md and "
+            f"{LAST_UPDATE_PATH}), which this sync does not update. Migrate it once with "
+            f"`python -m sync full --migrate-legacy`: it fetches the whole history, then {how}, "
+            "and keeps the old card's own front-matter keys (e.g. license); nothing was changed"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Retired:
+    """Where a migrated legacy layout's CSV is kept, and the old card (its own front matter is kept)."""
+
+    location: str
+    card: bytes | None
 
 
 class ConcurrentWriteError(TransientError):
@@ -58,6 +80,22 @@ class DatasetRepo(Protocol):
 
     def lock(self) -> AbstractContextManager[None]:
         """Hold the single-flight lock; a second concurrent run fails fast with `RepoBusyError`."""
+        ...
+
+    def legacy_layout(self) -> bool:
+        """True when main holds the old pipeline's layout (see `dataset_script.schema.is_legacy_layout`)."""
+        ...
+
+    def legacy_error(self) -> LegacyLayoutError:
+        """The refusal of a run on the legacy layout, saying what `--migrate-legacy` does here."""
+        ...
+
+    def retire_legacy(self) -> Retired | None:
+        """Set the legacy layout aside just before the migrating commit (None: main is not legacy).
+
+        The Hub tags main `legacy-csv` (the commit then deletes the CSV); a folder moves its old
+        files into its store, outside the published view. Called again after a lost commit race.
+        """
         ...
 
     def stage_files(self, key: str) -> list[str]:

@@ -134,8 +134,8 @@ def error_from_reply(api_name: str, code: int, msg: str, *, rate_per_min: int | 
     reply = f"{code} {msg}".strip()
     if code == AUTH_CODE:
         return TushareAuthError(
-            f"Tushare rejected the token ({reply}). Set TUSHARE_TOKEN to a valid Tushare Pro token, "
-            "or unset it to use the embedded synthetic market.",
+            f"Tushare rejected the token ({reply}). Set TUSHARE_TOKEN to a valid Tushare Pro token "
+            "(your token is on https://tushare.pro under your account's interface token); nothing was published.",
             api_name=api_name, code=code, server_msg=msg,
         )
     quota = _QUOTA_RE.search(msg)
