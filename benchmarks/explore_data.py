@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.market import LoggingServer, run_sync, sync_env
+from dataset_script.schema import SCHEMA_VERSION
 from sync.simulated import MarketSpec, SyntheticMarket
 
 log = logging.getLogger("benchmarks")
@@ -31,7 +32,8 @@ def market(stocks: int = STOCKS, start: dt.date = START, end: dt.date = END) -> 
 
 
 def folder_for(stocks: int, start: dt.date, end: dt.date) -> Path:
-    return CACHE / f"{stocks}-{start:%Y%m%d}-{end:%Y%m%d}" / "dataset"
+    """Keyed by size and the dataset's schema version: a newer sync refuses an older layout."""
+    return CACHE / f"{stocks}-{start:%Y%m%d}-{end:%Y%m%d}-schema{SCHEMA_VERSION}" / "dataset"
 
 
 def built(stocks: int = STOCKS, start: dt.date = START, end: dt.date = END) -> tuple[Path, bool]:
