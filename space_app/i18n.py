@@ -35,6 +35,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tab_admin": ("管理", "Admin"),
     # -- status ------------------------------------------------------------------------------
     "messages": ("消息", "Messages"),
+    "not_configured": ("尚未配置", "Not configured"),
+    "interrupted": ("被中断", "Interrupted"),
+    "interrupted_run": ("{when} 开始的全量同步（{trigger}）被重启打断；{then}",
+                        "the full sync started {when} ({trigger}) was cut off by a restart; {then}"),
+    "resumed": ("已续跑（触发：续跑）", "resumed (trigger resume)"),
+    "not_resumed": ("未续跑：见“日志”", "not resumed: see Logs"),
     "no_messages": ("无", "none"),
     "nothing_published": ("尚未发布数据", "Nothing published yet"),
     "first_sync_running": ("首次同步正在运行；完成后数据即可见。", "The first sync is running; data appears when it finishes."),

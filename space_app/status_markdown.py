@@ -18,6 +18,8 @@ from sync.core.clock import SHANGHAI
 
 
 def status_markdown(st: dict, lang: Lang = "en") -> str:
+    if st.get("config_error"):  # e.g. a Space without DATASET_REPO: nothing else applies
+        return f"## {t(lang, 'not_configured')}\n**{st['config_error']}**"
     lines = [_headline(st, lang), ""]
     partial = st.get("partial_days")
     rows = [
@@ -28,6 +30,10 @@ def status_markdown(st: dict, lang: Lang = "en") -> str:
         (t(lang, "last_error"), _run(st.get("last_error"), lang)),
         (t(lang, "data"), _data(st, lang)),
     ]
+    for run in st.get("interrupted") or []:
+        then = t(lang, "resumed" if run.get("resumed") else "not_resumed")
+        rows.append((t(lang, "interrupted"), t(lang, "interrupted_run", when=_when(run.get("started_at")),
+                                              trigger=word(lang, run.get("trigger")), then=then)))
     if st.get("repo_error"):
         rows.append((t(lang, "repo"), t(lang, "repo_unreadable", error=st["repo_error"])))
     separator = "：" if lang == "zh" else ": "

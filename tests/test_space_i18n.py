@@ -54,3 +54,10 @@ def test_status_text_in_chinese():
     assert "**下次运行**：2024-04-15 21:00（上海时间，每日增量）" in text
     assert "**上次成功**：增量（定时）于 2024-04-12 21:05：已完整发布至 2024-04-12" in text
     assert "1,234 行，自 2024-01-02 起" in text
+
+
+def test_a_configuration_error_replaces_the_status_and_an_interrupted_run_is_named():
+    assert status_markdown({"config_error": "DATASET_REPO is not set"}, "zh") == "## 尚未配置\n**DATASET_REPO is not set**"
+    text = status_markdown({"published": True, "watermark": "2024-04-12", "behind_trading_days": 0, "running": False,
+                            "interrupted": [{"started_at": "2024-04-12T13:00:00+00:00", "trigger": "button", "resumed": True}]})
+    assert "**Interrupted**: the full sync started 2024-04-12 21:00 (button) was cut off by a restart; resumed (trigger resume)" in text
