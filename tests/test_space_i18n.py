@@ -61,3 +61,24 @@ def test_a_configuration_error_replaces_the_status_and_an_interrupted_run_is_nam
     text = status_markdown({"published": True, "watermark": "2024-04-12", "behind_trading_days": 0, "running": False,
                             "interrupted": [{"started_at": "2024-04-12T13:00:00+00:00", "trigger": "button", "resumed": True}]})
     assert "**Interrupted**: the full sync started 2024-04-12 21:00 (button) was cut off by a restart; resumed (trigger resume)" in text
+
+
+def test_messages_box_names_what_needs_attention_and_the_runs_table_reads_in_chinese():
+    import pandas as pd
+
+    from space_app.ui import localised_runs, status_messages
+
+    ok = {"kind": "delta", "started_at": "2024-04-12T13:00:00+00:00", "message": "complete through 2024-04-12"}
+    bad = {"kind": "delta", "started_at": "2024-04-15T13:00:00+00:00", "message": "refused: wrong admin token; nothing was started"}
+    assert status_messages({"last_success": ok}, "en") == "none"
+    assert status_messages({"last_success": bad, "last_error": ok}, "zh") == "无"  # an old failure, fixed since
+    text = status_messages({"config_error": "DATASET_REPO is not set", "last_success": ok, "last_error": bad}, "zh")
+    assert text.splitlines() == ["DATASET_REPO is not set", "上次失败: 已拒绝：管理员令牌错误；未启动任何任务"]
+    runs = pd.DataFrame([["2024-04-12 21:00:00", "2024-04-12 21:03:00", "delta", "schedule", "failed", 0, 0, 3,
+                          "refused: wrong admin token; nothing was started"]],
+                        columns=["started (Shanghai)", "finished (Shanghai)", "kind", "trigger", "status", "days added",
+                                 "rows", "API calls", "message"])
+    shown = localised_runs(runs, "zh")
+    assert list(shown.columns)[:5] == ["开始（上海）", "结束（上海）", "类型", "触发", "状态"]
+    assert shown.iloc[0].tolist()[2:5] == ["增量", "定时", "失败"] and shown.iloc[0, 8].startswith("已拒绝")
+    assert localised_runs(runs, "en").equals(runs)
