@@ -71,7 +71,7 @@ def day_coverage(days: Sequence[dt.date], frames: DayFrames, stocks: pd.DataFram
     with_bars = set(bars["date"].dt.date)
     result = []
     for day in days:
-        coverage = {"daily": daily.get(day, 1.0 if day in with_bars else 0.0)}
+        coverage: dict[str, float | None] = {"daily": daily.get(day, 1.0 if day in with_bars else 0.0)}
         for api in ROW_APIS[1:]:
             coverage[api] = others[api].get(day, 0.0) if available(api, day) else None
         result.append(DayCoverage(day, coverage, day in with_bars))
@@ -122,7 +122,7 @@ def _share(base: pd.DataFrame, covering: pd.DataFrame, days: Sequence[dt.date]) 
         return {}
     merged = base.merge(covering.assign(hit=True), on=["code", "date"], how="left")
     share = merged["hit"].notna().groupby(merged["date"]).mean()
-    return {pd.Timestamp(day).date(): float(value) for day, value in share.items()}
+    return {pd.Timestamp(day).date(): float(value) for day, value in zip(share.index, share)}
 
 
 def _pct(value: float) -> str:

@@ -29,8 +29,8 @@ def calendar_table(trade_cal: pd.DataFrame, start: dt.date) -> pa.Table:
 
 def trading_days(trade_cal: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.date]:
     """Open SSE days in [start, end], ascending."""
-    days = pd.to_datetime(trade_cal.loc[trade_cal["is_open"].astype(int) == 1, "cal_date"])
-    days = sorted({d.date() for d in days})
+    opened = pd.to_datetime(trade_cal.loc[trade_cal["is_open"].astype(int) == 1, "cal_date"])
+    days = sorted({d.date() for d in opened})
     return [d for d in days if start <= d <= end]
 
 

@@ -61,6 +61,7 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
+        start_date = get("SYNC_START_DATE")
         return cls(
             tushare_token=get("TUSHARE_TOKEN"),
             tushare_api_url=parse_http_url(get("TUSHARE_API_URL") or OFFICIAL_URL, "TUSHARE_API_URL").rstrip("/"),
@@ -68,7 +69,7 @@ class Settings:
             dataset_repo=get("DATASET_REPO") or DEFAULT_REPO,
             hf_token=get("HF_TOKEN"),
             markets=parse_markets(get("SYNC_MARKETS") or ",".join(DEFAULT_MARKETS), "SYNC_MARKETS"),
-            start_date=parse_ymd(get("SYNC_START_DATE"), "SYNC_START_DATE") if get("SYNC_START_DATE") else None,
+            start_date=parse_ymd(start_date, "SYNC_START_DATE") if start_date else None,
             sync_time=parse_clock(get("SYNC_TIME") or "21:00", "SYNC_TIME"),
             sync_tz=parse_zone(get("SYNC_TZ") or "Asia/Shanghai", "SYNC_TZ"),
             admin_token=get("SYNC_ADMIN_TOKEN"),

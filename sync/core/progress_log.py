@@ -34,7 +34,7 @@ class ProgressLog:
         self.interval, self.calls, self.clock, self.log = interval, calls, clock, logger
         self.latest: Progress | None = None
         self._phase_started = 0.0   # when the current phase began (for the ETA)
-        self._last_line = None      # when the last line was logged
+        self._last_line: float | None = None  # when the last line was logged
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="progress-log", daemon=True)
@@ -67,6 +67,7 @@ class ProgressLog:
     def line(self, now: float | None = None) -> str:
         """The text of a line for the newest report."""
         p = self.latest
+        assert p is not None, "a line needs a report first"  # callers emit only after one
         now = self.clock() if now is None else now
         parts = [f"progress: {p.phase}"]
         if p.total:

@@ -50,7 +50,8 @@ from sync.fetch.listed_on_day import select_stocks
 
 log = logging.getLogger(__name__)
 DAYS_PER_BATCH = 5  # days fetched concurrently; they are still judged in day order
-LATEST_API = max(ROW_APIS, key=lambda api: APIS[api].published_at)  # the last of a day's rows to appear
+# The last of a day's rows to appear (every row interface has a publication time).
+LATEST_API = max(ROW_APIS, key=lambda api: APIS[api].published_at or dt.time.min)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +208,7 @@ def rebuilt_rows(head: Head, days: Sequence[dt.date], fetched: Fetched, stocks: 
     for segment in fetched.segments:
         first = days.index(segment[0])
         carry = carry_before(head, days[first - 1] if first else None)
+        assert fetched.frames is not None  # None only when nothing was fetched, and then there is no segment
         parts.append(canonical_rows(segment, stocks, names, fetched.frames.on(segment), carry))
     return pd.concat(parts, ignore_index=True) if parts else PRICE_SCHEMA.empty_table().to_pandas()
 

@@ -78,12 +78,12 @@ def _per_day(days: Sequence[dt.date], market: pd.DataFrame) -> FetchPlan:
         ident = f"days-{month_days[0]:%Y-%m}-{_digest(tuple(month_days))}"
         chunks.append(Chunk(ident, tuple(month_days), None, calls))
     sizes = dict(zip(days, listed_codes_per_day(market, days), strict=True))
-    calls = {api: sum(_pages(api, sizes[d]) for d in days if available(api, d)) for api in DAY_APIS}
-    return FetchPlan("per-day", tuple(chunks), calls)
+    per_api = {api: sum(_pages(api, sizes[d]) for d in days if available(api, d)) for api in DAY_APIS}
+    return FetchPlan("per-day", tuple(chunks), per_api)
 
 
 def _per_stock(days: Sequence[dt.date], universe: pd.DataFrame) -> FetchPlan:
-    counts = {code: n for code, n in listed_days_per_code(universe, days).items() if n > 0}
+    counts = {str(code): int(n) for code, n in listed_days_per_code(universe, days).items() if n > 0}
     codes = sorted(counts)  # sorted: the chunks do not depend on the order stock_basic lists them in
     spans = {api: [d for d in days if available(api, d)] for api in DAY_APIS}
     chunks = []
@@ -92,9 +92,9 @@ def _per_stock(days: Sequence[dt.date], universe: pd.DataFrame) -> FetchPlan:
         calls = tuple((api, {"ts_code": code, "start_date": ymd(spans[api][0]), "end_date": ymd(spans[api][-1])})
                       for code in batch for api in DAY_APIS if spans[api])
         chunks.append(Chunk(f"stocks-{_digest(batch, days[0], days[-1])}", tuple(days), batch, calls))
-    calls = {api: sum(_pages(api, min(counts[c], len(spans[api]))) for c in codes) if spans[api] else 0
-             for api in DAY_APIS}
-    return FetchPlan("per-stock", tuple(chunks), calls)
+    per_api = {api: sum(_pages(api, min(counts[c], len(spans[api]))) for c in codes) if spans[api] else 0
+               for api in DAY_APIS}
+    return FetchPlan("per-stock", tuple(chunks), per_api)
 
 
 def _pages(api: str, rows: int) -> int:

@@ -148,13 +148,13 @@ def plan_commit(
                      + [p for p in planned.retired if p in existing_files])
     source = planned.source or (previous.source if previous else None)
     data_digests = {path: sha256(data) for path, data in data_files.items()}
-    unchanged = (
-        previous is not None and not changed and not deletes
+    # Run history alone never makes a commit: a run with nothing new leaves no trace.
+    if previous is not None and (
+        not changed and not deletes
         and {p: previous.files.get(p) for p in data_digests} == data_digests
         and previous.watermark == planned.watermark and previous.first_date == planned.first_date
         and set(previous.shards) == set(shards) and previous.source == source
-    )
-    if unchanged:  # run history alone never makes a commit: a run with nothing new leaves no trace
+    ):
         return None, previous
     runs = _with_counts(planned, previous)
     coverage = Coverage(

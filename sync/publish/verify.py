@@ -42,10 +42,12 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         problems.append(f"{LEGACY_CSV}: a leftover of the old pipeline beside the new layout (readers and "
                         f"`hf download` adoption trip on it); delete it from the repo, keeping it at a tag first "
                         f"(e.g. `{LEGACY_TAG}`) if readers still need it")
-    calendar = from_parquet(head.read_bytes(CALENDAR_PATH)) if CALENDAR_PATH in files else None
-    days_by_shard, rows_by_day = {}, {}
+    calendar_data = head.read_bytes(CALENDAR_PATH) if CALENDAR_PATH in files else None
+    calendar = from_parquet(calendar_data) if calendar_data is not None else None
+    days_by_shard: dict[str, list[dt.date]] = {}
+    rows_by_day: dict[dt.date, int] = {}
     for path in sorted(p for p in files if shard_month(p) is not None):
-        data = head.read_bytes(path)
+        data = head.read_bytes(path) or b""  # listed in this head, so present; b"" reads as unreadable
         try:
             table = from_parquet(data)
         except (pa.ArrowException, OSError):

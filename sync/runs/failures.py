@@ -19,6 +19,7 @@ from huggingface_hub import constants
 from sync.targets import RepoBusyError
 from sync.runs.result import RunInfo
 from sync.core.files import write_atomic
+from sync.core.progress import RunStatus
 from sync.core.scrub import scrub
 
 
@@ -63,7 +64,7 @@ def recorded(repo_description: str, run: RunInfo, api_calls: Callable[[], Mappin
     except RepoBusyError:
         raise  # nothing ran: not a run of its own
     except BaseException as error:
-        status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        status: RunStatus = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
         message = scrub(str(error) or type(error).__name__, secrets)
         record(repo_description, run.row(status, api_calls(), message))
         raise

@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 from dataset_script.schema import RUNS_SCHEMA
+from sync.core.progress import RunKind, RunStatus, Trigger
 
 
-def run_row(run_id: str, trigger: str, kind: str, started_at: dt.datetime, finished_at: dt.datetime, status: str,
-            api_calls: Mapping[str, int], message: str, commit: str | None = None, days_added: int = 0,
-            rows_added: int = 0, rows_changed: int = 0) -> dict:
+def run_row(run_id: str, trigger: Trigger, kind: RunKind, started_at: dt.datetime, finished_at: dt.datetime,
+            status: RunStatus, api_calls: Mapping[str, int], message: str, commit: str | None = None,
+            days_added: int = 0, rows_added: int = 0, rows_changed: int = 0) -> dict:
     """One row of meta/runs.parquet; times are stored in UTC."""
     return {
         "run_id": run_id, "trigger": trigger, "kind": kind,

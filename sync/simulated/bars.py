@@ -116,8 +116,9 @@ def _volume_ratio(vol_dense: np.ndarray, traded: np.ndarray, a: int, b: int, mas
     volumes = np.concatenate([np.zeros((pad, vol_dense.shape[1])), vol_dense[lo:b].astype(float)])
     counts = np.concatenate([np.zeros((pad, traded.shape[1]), dtype=bool), traded[lo:b]])
     n = b - a
-    total = sum(volumes[5 - k:5 - k + n] for k in range(1, 6))[mask]
-    seen = sum(counts[5 - k:5 - k + n].astype(np.int8) for k in range(1, 6))[mask]
+    # the five windows k = 1..5 added in order, the first one (k = 1) as the start
+    total = sum((volumes[5 - k:5 - k + n] for k in range(2, 6)), volumes[4:4 + n])[mask]
+    seen = sum((counts[5 - k:5 - k + n].astype(np.int8) for k in range(2, 6)), counts[4:4 + n].astype(np.int8))[mask]
     mean = total / np.maximum(seen, 1)
     return np.where(seen > 0, np.round(vol / np.where(mean > 0, mean, 1.0), 2), np.nan)
 

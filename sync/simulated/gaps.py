@@ -33,17 +33,18 @@ SME_LABEL = next(label for label, board in LEGACY_BOARDS.items() if board == "ä¸
 SME_PREFIX = "002"  # SZSE SME-board codes, merged into the main board in 2021
 LEGACY_LABEL_DRAW = 18  # column of Universe.u that decides a delisted stock's label (never reuse)
 
-Holes = tuple[tuple[tuple[str, dt.date], float], ...]
+Hole = tuple[tuple[str, dt.date], float]  # ((interface, day), coverage)
+Holes = tuple[Hole, ...]
 
 
-def normalise_holes(holes: Mapping[tuple[str, dt.date], float] | Iterable | None) -> Holes:
+def normalise_holes(holes: Mapping[tuple[str, dt.date], float] | Iterable[Hole] | None) -> Holes:
     """Holes as a sorted, hashable tuple of ((api, day), fraction); raises on nonsense.
 
     >>> normalise_holes({("adj_factor", dt.date(2010, 3, 5)): 0.5})
     ((('adj_factor', datetime.date(2010, 3, 5)), 0.5),)
     """
     items = holes.items() if isinstance(holes, Mapping) else (holes or ())
-    out = {}
+    out: dict[tuple[str, dt.date], float] = {}
     for (api, day), fraction in items:
         if api not in DAY_APIS:
             raise ValueError(f"a hole needs one of the per-day interfaces {', '.join(DAY_APIS)}, not {api!r}")

@@ -62,7 +62,9 @@ def lifecycle(rng: np.random.Generator, list_g: int, main_board: bool, start_g: 
     on the first day of the range.
     """
     rows = [NameRow(list_g, list_g, "", 0, "其他")]
-    state, tail, g, pauses, delist = "", 0, list_g, [], None
+    state, tail, g, pause_end = "", 0, list_g, list_g
+    pauses: list[tuple[int, int]] = []
+    delist: int | None = None
     while True:
         u = rng.random(4)  # always four draws per step
         if state == "":
@@ -110,7 +112,8 @@ def suspension_spells(rng: np.random.Generator, first: int, n_days: int) -> list
     Most last a day (pending announcements), some a week, a few two months (restructuring).
     The day after a spell always trades, which is where suspend_d has its R row.
     """
-    spells, t = [], first + 1
+    spells: list[tuple[int, int]] = []
+    t = first + 1
     while True:
         u = rng.random(3)
         start = t + int(-math.log1p(-u[0]) * SUSPENSION_GAP)

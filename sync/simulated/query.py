@@ -43,8 +43,9 @@ def page_bounds(params: Mapping, cap: int) -> tuple[int, int]:
     """(offset, count): `limit` may be an int, a numeric string, "", or null; never above the cap."""
 
     def number(name: str) -> int | None:
+        text = param(params, name)
         try:
-            return max(int(float(param(params, name))), 0) if param(params, name) is not None else None
+            return max(int(float(text)), 0) if text is not None else None
         except ValueError:
             return None
 

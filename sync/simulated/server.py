@@ -88,6 +88,7 @@ def _shanghai_now() -> dt.datetime:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    server: _QuietServer
     server_version = "TushareEmulator/1.0"
     protocol_version = "HTTP/1.1"
 
@@ -123,6 +124,7 @@ class _QuietServer(ThreadingHTTPServer):
     """A deeper accept queue for a client's worker pool, and no tracebacks for clients that hang up."""
 
     request_queue_size = 128
+    owner: TushareServer  # set by TushareServer.start, read by the handler
 
     def handle_error(self, request, client_address) -> None:
         error = sys.exc_info()[1]
@@ -164,7 +166,7 @@ class TushareServer:
         self._indexes: dict[str, query.SeriesIndex] = {}
         self._calendars: dict[str, WireTable] = {}
         self._restated: dict[str, dict[tuple[str, str], dict[str, object]]] = collections.defaultdict(dict)
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _QuietServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -177,6 +179,7 @@ class TushareServer:
             self._httpd.daemon_threads = True
             self._httpd.owner = self
             host, port = self._httpd.server_address[:2]
+            assert isinstance(host, str)  # an AF_INET socket's name is text
             self.url = f"http://{host}:{port}/dataapi"
             self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                             name="tushare-server", daemon=True)
@@ -187,7 +190,8 @@ class TushareServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
-            self._thread.join(timeout=5)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
             self._httpd = None
 
     def __enter__(self) -> TushareServer:

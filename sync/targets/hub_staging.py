@@ -124,8 +124,8 @@ class HubStaging:
     def push(self, key: str) -> None:
         """Commit every local file of `key` that is not on its branch yet, in one staging commit."""
         pushed = self._pushed(key)
-        pending = {p: self.local.read(key, p) for p in self.local.files(key) if p not in pushed}
-        pending = {p: d for p, d in pending.items() if d is not None}
+        unpushed = {p: self.local.read(key, p) for p in self.local.files(key) if p not in pushed}
+        pending = {p: d for p, d in unpushed.items() if d is not None}
         if not pending:
             return
         reached("hub.stage_push.before")
@@ -210,9 +210,9 @@ class HubStaging:
         # The folder's last commit (one request) is the last staging write; a branch that never got
         # one (a crash right after create_branch) falls back to its head commit's date.
         infos = self.api.get_paths_info(self.repo_id, [STAGING_DIR], expand=True, repo_type=REPO_TYPE, revision=sha)
-        folder = next((i for i in infos if isinstance(i, RepoFolder) and i.last_commit is not None), None)
-        if folder is not None:
-            return folder.last_commit.date
+        last = next((i.last_commit for i in infos if isinstance(i, RepoFolder) and i.last_commit is not None), None)
+        if last is not None:
+            return last.date
         return self.api.list_repo_commits(self.repo_id, repo_type=REPO_TYPE, revision=sha)[0].created_at
 
     def _delete_branch(self, branch: str) -> None:

@@ -334,9 +334,10 @@ class LocalFolderRepo:
             return version
         build = self.store / "tmp" / f"{version}-{uuid.uuid4().hex[:8]}"
         build.mkdir(parents=True)
-        for path in base_files:
-            if path not in changed and path not in gone:
-                link_or_copy(base_dir / path, build / path)
+        if base_dir is not None:
+            for path in base_files:
+                if path not in changed and path not in gone:
+                    link_or_copy(base_dir / path, build / path)
         for path, data in changed.items():
             write_new(build / path, data)
             reached("local.main_file_written" if ref == MAIN else "local.stage_file_written")

@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import pandas as pd
@@ -46,6 +46,7 @@ from sync.tushare.errors import (
     TushareProtocolError,
     TushareQuotaError,
     TushareTransportError,
+    _RetriedError,
     error_from_reply,
     quota_still_refused,
 )
@@ -62,6 +63,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_E = TypeVar("_E", bound=BaseException)
 
 MAX_PAGES = 10_000  # a server that ignores `offset` must not loop us forever
 
@@ -95,7 +97,7 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._buckets: dict[str, InMemoryBucket] = {}
-        self.waited: collections.Counter[str] = collections.Counter()  # seconds slept per key
+        self.waited: collections.defaultdict[str, float] = collections.defaultdict(float)  # seconds slept per key
 
     def limit(self, key: str) -> int:
         with self._lock:
@@ -120,7 +122,9 @@ class RateLimiter:
                 item = RateItem(key, now_ms)
                 if bucket.put(item):
                     return now_ms / 1000
-                wait_s = max(bucket.waiting(item), 1) / 1000
+                waiting = bucket.waiting(item)
+                assert isinstance(waiting, int)  # an in-memory bucket answers at once, never with an awaitable
+                wait_s = max(waiting, 1) / 1000
                 self.waited[key] += wait_s
             self._sleep(wait_s)
 
@@ -234,7 +238,7 @@ class TushareClient:
             return fields, items
         cap = ROW_CAPS.get(api, DEFAULT_ROW_CAP)
         server_cap = self._server_caps.get(api)
-        fields: list[str] = []
+        fields = []
         rows: list[list] = []
         previous: list[list] | None = None
         for page in itertools.count():
@@ -252,7 +256,7 @@ class TushareClient:
             fields = fields or page_fields
             rows.extend(items)
             self._count_page(api, len(items))
-            if page and len(previous or []) < cap and items:
+            if previous is not None and len(previous) < cap and items:  # not on the first page
                 self._learn_server_cap(api, len(previous))  # a short page was followed by more rows
             if not _page_is_full(len(items), cap, server_cap, has_more):
                 return fields, rows
@@ -296,14 +300,14 @@ class TushareClient:
         return quota(transient, self._post_once, api, body)
 
     def _on_minute_quota(self, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception()
+        error = _failure(state, TushareQuotaError)
         if error.limit and self.limiter.lower(error.api_name, error.limit):
             logger.warning("Tushare %s: server allows %d/min; pacing at that from now on", error.api_name, error.limit)
         logger.warning("Tushare %s: per-minute quota reached; waiting %.0f s for the window (wait %d of %d)",
                        error.api_name, QUOTA_WAIT_S, state.attempt_number, self._max_quota_waits)
 
     def _give_up_quota(self, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception()
+        error = _failure(state, TushareQuotaError)
         raise quota_still_refused(error, self._max_quota_waits, QUOTA_WAIT_S, self.limiter.limit(error.api_name))
 
     def _post_once(self, api: str, body: dict[str, Any]) -> Page:
@@ -393,14 +397,22 @@ def _is_minute_quota(error: BaseException) -> bool:
     return isinstance(error, TushareQuotaError) and error.period == "minute"
 
 
+def _failure(state: tenacity.RetryCallState, kind: type[_E]) -> _E:
+    """The exception the attempt failed with. Tenacity calls its hooks only after a failed attempt whose
+    exception the `retry` predicate accepted, so it is one of `kind`."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    assert isinstance(error, kind)
+    return error
+
+
 def _log_retry(state: tenacity.RetryCallState) -> None:
-    error = state.outcome.exception()
+    error = _failure(state, _RetriedError)
     logger.warning("Tushare %s: %s; retry %d in %.1f s", error.api_name, error.detail,
                    state.attempt_number, state.upcoming_sleep)
 
 
 def _give_up_transient(state: tenacity.RetryCallState) -> None:
-    raise state.outcome.exception().after_attempts(state.attempt_number)
+    raise _failure(state, _RetriedError).after_attempts(state.attempt_number)
 
 
 def _param_value(value: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ STR_FIELDS = frozenset({
     "exchange", "curr_type", "list_status", "is_hs", "act_name", "act_ent_type", "suspend_timing",
     "suspend_type", "change_reason",
 })
-DATE_DTYPE = "datetime64[us]"  # what pandas 3 itself gives for parsed date strings
+DATE_DTYPE: Final = "datetime64[us]"  # what pandas 3 itself gives for parsed date strings
 
 
 def typed_frame(fields: Sequence[str], items: Sequence[Sequence[Any]]) -> pd.DataFrame:
@@ -68,7 +68,8 @@ def _fast_column(name: str, values: np.ndarray) -> pd.Series:
         if name in FLOAT_FIELDS and kind in ("floating", "integer", "mixed-integer-float", "empty"):
             return pd.Series(values.astype("float64"))
         if name in DATE_FIELDS and kind in ("string", "empty"):
-            text = np.where(values == "", None, values)
+            text = values.copy()  # an object column, so an empty string can become None
+            text[values == ""] = None
             return pd.Series(pd.to_datetime(pd.Series(text, dtype=object), format=YMD).astype(DATE_DTYPE))
         if name in STR_FIELDS and kind in ("string", "empty"):
             return pd.Series(values, dtype="str")
