@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine_section
-from benchmarks.market import build_market, LoggingServer
+from benchmarks.market import LoggingServer, build_market
 from benchmarks.measure import load_average
 from benchmarks.report import Section
 from benchmarks.sizes import SIZES, Sizes
 
 log = logging.getLogger("benchmarks")
-BENCHMARKS = ("first", "full", "delta", "consumer", "growth", "space")
+BENCHMARKS = ("first", "full", "delta", "consumer", "growth", "space", "explore")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +68,8 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda secti
         sections.append(bench_first_sync())
         written(sections)
     if "full" in only:
-        from benchmarks.delta import bench_delta
         from benchmarks.consumer import bench_consumer
+        from benchmarks.delta import bench_delta
         from benchmarks.full_sync import bench_full
 
         size = sizes.full
@@ -101,6 +101,12 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda secti
 
         log.info("5. the Space")
         sections.append(bench_space(scratch))
+        written(sections)
+    if "explore" in only:
+        from benchmarks.explore import EXPLORE_SIZES, bench_explore
+
+        log.info("6. Explore on the Hub (builds its 20-year dataset once, ~30 min; kept under /tmp)")
+        sections.append(bench_explore(scratch, EXPLORE_SIZES[sizes.name]))
     return sections
 
 

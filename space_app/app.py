@@ -56,7 +56,7 @@ def create_app(settings: Settings, clock: Callable[[], dt.datetime], env: Mappin
         return JSONResponse(status, status_code=503 if stale else 200)
 
     demo = ui.build(space)
-    app = gr.mount_gradio_app(app, demo, path="/", footer_links=["api", "gradio"], ssr_mode=False)
+    app = gr.mount_gradio_app(app, demo, path="/", footer_links=["api", "gradio"], ssr_mode=False, i18n=ui.I18N, css=ui.CSS)
     _quiet_queue(demo)
     space.start()
     return app, space

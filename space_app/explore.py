@@ -83,6 +83,15 @@ def figure(frame: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
+def localise(fig: go.Figure | None, lang: str) -> go.Figure | None:
+    """The chart's axis titles in `lang` (the figure is drawn in English by `figure`)."""
+    if fig is None or lang != "zh":
+        return fig
+    fig.update_yaxes(title_text="元", row=1, col=1)
+    fig.update_yaxes(title_text="成交量（手）", row=2, col=1)
+    return fig
+
+
 def table(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows as shown under the chart, newest first."""
     if not len(frame):

@@ -1,5 +1,10 @@
 """What the dashboard reads from the published repo, cached per head so a timer tick costs little.
 
+Explore reads only the shards that overlap the range, only the columns it shows and only the
+rows of one stock. On a Hub target the shards are kept on disk by their sha256 in
+`.sync/state.json` (`ShardCache`), so a new head re-downloads only the months it changed; a
+local folder is read in place.
+
 Reading the head is one `readlink` on a folder and one API call on the Hub, so it is done at most
 every `ttl` seconds; everything else is re-read only when the head moved. Tables from the
 history work (`meta/days.parquet`, `meta/runs.parquet`) are optional: without them the view
@@ -11,23 +16,29 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import io
 import logging
 import threading
 import time
 
 import pandas as pd
-import pyarrow.compute as pc
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
-from sync.build.shards import from_parquet
-from sync.targets import DatasetRepo
+from space_app.shard_cache import ShardCache
 from sync.publish.head import Head
 from sync.publish.verify import status_at
+from sync.targets import DatasetRepo
 
 log = logging.getLogger(__name__)
 DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")
 RUNS_PATH = getattr(schema, "RUNS_PATH", "meta/runs.parquet")
 PRICE_CACHE = 32  # (code, range) results kept for the Explore tab
+# The columns Explore shows or computes with; a shard has ~40.
+PRICE_COLUMNS = ["code", "date", "name", "open", "high", "low", "close", "prev_close", "quote_rate", "volume",
+                 "turnover", "adj_factor", "is_paused", "is_st"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +56,7 @@ class Facts:
     runs: pd.DataFrame | None = None       # meta/runs.parquet, likewise
     stocks: pd.DataFrame | None = None     # code, name, market, list_status
     shards: tuple[str, ...] = ()
+    shard_sha: dict = dataclasses.field(default_factory=dict)  # shard path -> sha256, from the state
     error: str | None = None               # why the repo could not be read
 
     @property
@@ -55,8 +67,10 @@ class Facts:
 
 
 class RepoView:
-    def __init__(self, repo: DatasetRepo, ttl: float):
+    def __init__(self, repo: DatasetRepo, ttl: float, cache: ShardCache | None = None):
+        """`cache`: where Hub shards are kept (default: `ShardCache()` for a Hub repo, none for a folder)."""
         self.repo, self.ttl = repo, ttl
+        self.cache = cache if cache is not None else (explore_cache() if _is_remote(repo) else None)
         self.guard = threading.Lock()
         self.facts = Facts()
         self.checked = float("-inf")
@@ -81,20 +95,23 @@ class RepoView:
         if head is None:
             return Facts()
         published = Head.at(self.repo, head)
-        status = status_at(published, dt.datetime.now(dt.timezone.utc))  # the clock only feeds its lag, unused here
+        status = status_at(published, dt.datetime.now(dt.UTC))  # the clock only feeds its lag, unused here
         if not status.get("published"):
             return Facts(head=head)
         calendar = _frame(published, schema.CALENDAR_PATH)
         open_days = () if calendar is None else tuple(
             d.date() for d in pd.to_datetime(calendar.loc[calendar["is_open"], "date"]).sort_values())
         stocks = _frame(published, schema.STOCKS_PATH)
+        shard_sha = {path: info.sha256 for path, info in published.state.shards.items()} if published.state else {}
+        if self.cache is not None and shard_sha:
+            self.cache.prune(set(shard_sha.values()))  # months a newer commit replaced
         return Facts(
             head=head, published=True, watermark=dt.date.fromisoformat(status["watermark"]),
             first_date=dt.date.fromisoformat(status["first_date"]), rows=status.get("rows"),
             markets=tuple(status.get("markets") or ()), open_days=open_days,
             days=_frame(published, DAYS_PATH), runs=_frame(published, RUNS_PATH),
             stocks=None if stocks is None else stocks[["code", "name", "market", "list_status"]],
-            shards=tuple(item["path"] for item in status.get("shard_files", [])),
+            shards=tuple(item["path"] for item in status.get("shard_files", [])), shard_sha=shard_sha,
         )
 
     def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -105,7 +122,7 @@ class RepoView:
                 self.prices_cache.move_to_end(key)
                 return self.prices_cache[key]
         wanted = [p for p in facts.shards if _shard_overlaps(p, start, end)]
-        frame = self._rows(facts.head, wanted, code)
+        frame = self._rows(facts, wanted, code)
         frame = frame[(frame["date"] >= start) & (frame["date"] <= end)].reset_index(drop=True)
         frame.attrs["latest_adj_factor"] = self._latest_factor(facts, code, frame)
         with self.guard:
@@ -114,27 +131,69 @@ class RepoView:
                 self.prices_cache.popitem(last=False)
         return frame
 
-    def _rows(self, head: str | None, paths: list[str], code: str) -> pd.DataFrame:
+    def _rows(self, facts: Facts, paths: list[str], code: str, columns: list[str] = PRICE_COLUMNS) -> pd.DataFrame:
+        """The rows of `code` in the shards `paths`, with only `columns`, sorted by date."""
         tables = []
-        for path in paths:
-            data = self.repo.read(path, head) if head else None
-            if data:
-                table = from_parquet(data)
-                tables.append(table.filter(pc.equal(table.column("code"), code)).to_pandas())
+        if facts.head and paths:
+            code_filter = ds.field("code") == code
+            if self.cache is not None and all(p in facts.shard_sha for p in paths):
+                local = self.cache.fetch(self.repo, facts.head, {p: facts.shard_sha[p] for p in paths})
+                if local:
+                    dataset = ds.dataset([str(local[p]) for p in paths if p in local], format="parquet")
+                    tables.append(dataset.to_table(columns=_present(columns, dataset.schema), filter=code_filter))
+            else:
+                for path in paths:
+                    data = self.repo.read(path, facts.head)
+                    if data:
+                        file = pq.ParquetFile(io.BytesIO(data))
+                        table = file.read(columns=_present(columns, file.schema_arrow))
+                        tables.append(ds.dataset(table).to_table(filter=code_filter))
+        tables = [t for t in tables if t.num_rows]
         if not tables:
-            return pd.DataFrame(columns=schema.PRICE_SCHEMA.names)
-        return pd.concat(tables, ignore_index=True).sort_values("date", ignore_index=True)
+            return pd.DataFrame(columns=columns)
+        table = schema.from_published(pa.concat_tables(tables, promote_options="default"))  # dates as days
+        return table.to_pandas().sort_values("date", ignore_index=True)
 
     def _latest_factor(self, facts: Facts, code: str, loaded: pd.DataFrame) -> float | None:
         """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest shard."""
         for path in reversed(facts.shards):
-            factors = self._rows(facts.head, [path], code)["adj_factor"].dropna()
-            if len(factors):
-                return float(factors.iloc[-1])
             if len(loaded) and path <= schema.shard_path(loaded["date"].iloc[-1]):
                 break  # nothing newer than what is loaded
+            factors = self._rows(facts, [path], code, ["code", "date", "adj_factor"])["adj_factor"].dropna()
+            if len(factors):
+                return float(factors.iloc[-1])
         factors = loaded["adj_factor"].dropna() if len(loaded) else []
         return float(factors.iloc[-1]) if len(factors) else None
+
+
+STOCK_ROW_GROUP = 8192  # rows: ~400 stocks' month; a one-stock read decodes one group per month
+
+
+def by_stock(data: bytes) -> bytes:
+    """A published shard re-laid for one-stock reads, as the shard cache keeps it: Explore's columns
+    only, sorted by (code, date) in row groups of `STOCK_ROW_GROUP` rows. A filter on `code` then
+    skips every row group but one by its statistics, instead of decoding the whole month (a
+    published shard is sorted by date first, so one stock's rows are spread over all of it)."""
+    file = pq.ParquetFile(io.BytesIO(data))
+    table = file.read(columns=_present(PRICE_COLUMNS, file.schema_arrow)).sort_by([("code", "ascending"), ("date", "ascending")])
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=STOCK_ROW_GROUP, compression="zstd")
+    return out.getvalue()
+
+
+def explore_cache(folder=None) -> ShardCache:
+    """The shard cache as Explore keeps it: by sha256, re-laid `by_stock`."""
+    return ShardCache(folder, prepare=by_stock)
+
+
+def _present(columns: list[str], schema_: pa.Schema) -> list[str]:
+    return [c for c in columns if c in schema_.names]
+
+
+def _is_remote(repo: DatasetRepo) -> bool:
+    from sync.targets.hub import HubRepo
+
+    return isinstance(repo, HubRepo)
 
 
 def _frame(head: Head, path: str) -> pd.DataFrame | None:

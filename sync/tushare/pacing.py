@@ -2,7 +2,7 @@
 
 `RateLimiter` admits at most a pace of requests per rolling window and key (an interface, or
 `ACCOUNT` for a quota shared by all interfaces); `TushareClient` lowers and restores that pace
-as quota replies come (docs/tushare.md#quotas). The clock and sleep are injected, so tests skip
+as quota replies come (docs/tushare.md#quotas-and-points). The clock and sleep are injected, so tests skip
 the waits.
 """
 

@@ -33,11 +33,11 @@ pytestmark = [
 
 
 @contextlib.contextmanager
-def tushare_server():
+def tushare_server(*extra: str, start: str = "20260105"):
     """`python -m sync.simulated.server` on a free port; yields its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "60", "--start", "20260105",
-         "--end", "20260313", "--token", "browser-tushare-token"],
+        [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "60", "--start", start,
+         "--end", "20260313", "--token", "browser-tushare-token", *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = process.stdout.readline().strip()
