@@ -2,7 +2,7 @@
 one-day delta costs the shard cache.
 
 The dataset is the full synthetic market over 20 years (`benchmarks.explore_data`, built once and
-kept under /tmp), uploaded to the Hub test server (`tests/hub_server.py`) that answers every
+kept under /tmp), uploaded to the Hub test server (`tests/support/hub_server.py`) that answers every
 request after a fixed latency. Each measurement is its own process (a restarted Space):
 
 - cold: an empty shard cache and an empty HF cache;
@@ -41,7 +41,7 @@ EXPLORE_SIZES = {"tiny": (300, dt.date(2022, 1, 4), dt.date(2024, 12, 31)),
 def latent_hub(latency: float):
     """The Hub test server, every request delayed by `latency` seconds (outside its lock, so
     concurrent downloads overlap their waits as they do on the real Hub)."""
-    from tests.hub_server import HubServer, _Handler
+    from tests.support.hub_server import HubServer, _Handler
 
     class Handler(_Handler):
         def _handle(self, method: str) -> None:

@@ -9,43 +9,22 @@ Debian's chromium through playwright (never a downloaded browser); skipped only 
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support import ROOT
+from tests.support.browser import BROWSER_ARGS, CHROMIUM, tushare_server
 from tests.support.space import WATERMARK, health, running_app, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "space"
 TOKEN = "browser-admin-token-4567"
-BROWSER_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.slow,  # a Space, a Tushare server and a browser over the whole loop
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)"),
 ]
-
-
-@contextlib.contextmanager
-def tushare_server(*extra: str, start: str = "20260105"):
-    """`python -m sync.simulated.server` on a free port; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "60", "--start", start,
-         "--end", "20260313", "--token", "browser-tushare-token", *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://"), "the Tushare-compatible server did not start"
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture

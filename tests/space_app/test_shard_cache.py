@@ -19,7 +19,7 @@ from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
 from sync.tushare.client import TushareClient
-from tests.test_sync_e2e import TOKEN, at
+from tests.support.serving import TOKEN, at
 
 REPO_ID = "someone/a-share-prices"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 3, 29)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_space_api import ROOT, health, running_app, wait_for
-from tests.test_space_browser import BROWSER_ARGS, CHROMIUM, tushare_server
+from tests.support import ROOT
+from tests.support.browser import BROWSER_ARGS, CHROMIUM, tushare_server
+from tests.support.space import health, running_app, wait_for
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")]
