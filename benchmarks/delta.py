@@ -36,8 +36,10 @@ def bench_delta(server: LoggingServer, full: FullResult, quota: int, scratch: Pa
         f"{days[-2]} with no restatement window, then {days[-1]} with the default window (3 days re-fetched). "
         f"The old approach uploaded the whole history as one CSV every day: {num(csv_rows)} rows, {mb(csv_bytes)} "
         "here (written from the published rows).",
-        load=f"{load_before} → {load_average()}", commands=[run.command for _, _, run, _, _ in runs])
-    for window, end, run, events, written in runs:
+        load=f"{load_before} → {load_average()}",
+        commands=[run.command for _, _, run, _, _ in runs],
+    )
+    for window, _end, run, events, written in runs:
         section.figures += _figures(window, run, events, written, csv_bytes)
     section.tables.append(_calls_table(runs))
     calls = len(runs[-1][3])
@@ -50,7 +52,8 @@ def bench_delta(server: LoggingServer, full: FullResult, quota: int, scratch: Pa
             "restatement window. To meet it with restatements (a change in `sync.engine.delta`): re-fetch the window only "
             "for the interfaces whose values get restated, or re-fetch it once a week "
             "(`SYNC_RESTATEMENT_DAYS=0` on the other days); the quota cost of the window itself is small "
-            "(15 calls of 200 a minute).")
+            "(15 calls of 200 a minute)."
+        )
     return section
 
 
@@ -64,16 +67,22 @@ def _figures(window: int, run: SyncRun, events: list, written: dict[str, int], c
     return [
         Figure(f"{label} API calls", f"{len(events)} ({quota_errors(events)} quota errors)", "≤ 10", len(events) <= 10),
         Figure(f"{label} wall / CPU", f"{secs(run.timed.wall_s)} / {secs(run.timed.cpu_s)}"),
-        Figure(f"{label} bytes written (the commit: {len(written)} files)", f"{mb(total)} ({parts}); "
-               f"sync reports {num(run.bytes_written)} B"),
-        Figure(f"{label} upload vs. the whole-history CSV", f"{mb(total)} vs {mb(csv_bytes)}: "
-               f"{ratio(csv_bytes / total) if total else 'n/a'} less"),
+        Figure(
+            f"{label} bytes written (the commit: {len(written)} files)",
+            f"{mb(total)} ({parts}); sync reports {num(run.bytes_written)} B",
+        ),
+        Figure(
+            f"{label} upload vs. the whole-history CSV",
+            f"{mb(total)} vs {mb(csv_bytes)}: {ratio(csv_bytes / total) if total else 'n/a'} less",
+        ),
         Figure(f"{label} peak RSS", f"{num(run.timed.max_rss_mb)} MB", "< 500 MB", run.timed.max_rss_mb < 500),
     ]
 
 
 def _calls_table(runs) -> str:
     apis = sorted({e.api for *_, events, _ in runs for e in events})
-    rows = [[f"window {window} (adds {end})", *(sum(e.api == api for e in events) for api in apis), len(events)]
-            for window, end, _, events, _ in runs]
+    rows = [
+        [f"window {window} (adds {end})", *(sum(e.api == api for e in events) for api in apis), len(events)]
+        for window, end, _, events, _ in runs
+    ]
     return table(["delta", *apis, "total"], rows)

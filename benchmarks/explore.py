@@ -27,15 +27,18 @@ from benchmarks.market import ROOT, LoggingServer, run_sync, sync_env
 from benchmarks.measure import load_average
 from benchmarks.report import Figure, Section, mb, secs
 
-LATENCY_S = 0.1      # per request, before the server answers (a Space to the Hub, a CDN miss)
+LATENCY_S = 0.1  # per request, before the server answers (a Space to the Hub, a CDN miss)
 REPO_ID = "bench/a-share-prices"
 YEARS = 5
 WARM_GOAL_S, COLD_GOAL_S = 2.0, 15.0
 FULL_MARKET_20_YEARS = (explore_data.STOCKS, explore_data.START, explore_data.END)
 # (stocks, first day, last day) per runner size: the goal is set on the full market over 20 years,
 # built once (~30 min on 2 shared cores) and reused from /tmp by every later run.
-EXPLORE_SIZES = {"tiny": (300, dt.date(2022, 1, 4), dt.date(2024, 12, 31)),
-                 "default": FULL_MARKET_20_YEARS, "full": FULL_MARKET_20_YEARS}
+EXPLORE_SIZES = {
+    "tiny": (300, dt.date(2022, 1, 4), dt.date(2024, 12, 31)),
+    "default": FULL_MARKET_20_YEARS,
+    "full": FULL_MARKET_20_YEARS,
+}
 
 
 def latent_hub(latency: float):
@@ -67,10 +70,21 @@ def latent_hub(latency: float):
 
 def probe(hub_url: str, home: Path, *args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=hub_url, HF_HOME=str(home), HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(ROOT),
-               HF_TOKEN="bench-hub-token")
-    done = subprocess.run([sys.executable, "-m", "benchmarks.explore_probe", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    env.update(
+        HF_ENDPOINT=hub_url,
+        HF_HOME=str(home),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        PYTHONPATH=str(ROOT),
+        HF_TOKEN="bench-hub-token",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.explore_probe", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise RuntimeError(f"explore probe {args[0]} failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -93,16 +107,40 @@ def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
         target = f"hf://datasets/{REPO_ID}"
         cache = scratch / "explore-shards"
         hub.requests.clear()
-        cold = probe(hub.url, scratch / "hf-cold", "chart", "--repo", target, "--cache", str(cache), "--years", str(YEARS))
+        cold = probe(
+            hub.url, scratch / "hf-cold", "chart", "--repo", target, "--cache", str(cache), "--years", str(YEARS)
+        )
         cold_gets = len(shard_gets(hub))
         hub.requests.clear()
-        warm = probe(hub.url, scratch / "hf-warm", "chart", "--repo", target, "--cache", str(cache), "--years", str(YEARS),
-                     "--code", cold["code"])
+        warm = probe(
+            hub.url,
+            scratch / "hf-warm",
+            "chart",
+            "--repo",
+            target,
+            "--cache",
+            str(cache),
+            "--years",
+            str(YEARS),
+            "--code",
+            cold["code"],
+        )
         warm_gets = len(shard_gets(hub))
         delta_s, delta_head = _one_day_delta(hub, target, scratch, size)
         hub.requests.clear()
-        after = probe(hub.url, scratch / "hf-after", "chart", "--repo", target, "--cache", str(cache), "--years", str(YEARS),
-                      "--code", cold["code"])
+        after = probe(
+            hub.url,
+            scratch / "hf-after",
+            "chart",
+            "--repo",
+            target,
+            "--cache",
+            str(cache),
+            "--years",
+            str(YEARS),
+            "--code",
+            cold["code"],
+        )
         after_gets = shard_gets(hub)
     finally:
         hub.stop()
@@ -119,22 +157,45 @@ def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
         "measurement is a new process; reading the head's facts (state, stocks, calendar, days, runs) is timed apart, "
         "since the Space reads them once per head before anyone asks for a chart.",
         load=f"{load_before} → {load_average()}",
-        commands=[f"nice -n 5 python -m benchmarks --only explore  # upload of the dataset: {secs(uploaded['seconds'])}"])
+        commands=[
+            f"nice -n 5 python -m benchmarks --only explore  # upload of the dataset: {secs(uploaded['seconds'])}"
+        ],
+    )
     section.figures += [
-        Figure("cold chart (empty caches): time", f"{secs(cold['chart_s'])} ({cold['rows']} rows)", f"≤ {COLD_GOAL_S:.0f} s",
-               cold["chart_s"] <= COLD_GOAL_S),
-        Figure("cold: reading the head's facts, then the chart", f"{secs(cold['facts_s'])} + {secs(cold['chart_s'])} = "
-               f"{secs(cold['facts_s'] + cold['chart_s'])}", f"≤ {COLD_GOAL_S:.0f} s", cold["facts_s"] + cold["chart_s"] <= COLD_GOAL_S),
-        Figure("cold chart: shards downloaded", f"{cold['downloads']} ({cold_gets} GETs at the server), "
-               f"{mb(cold['downloaded_bytes'])}; kept on disk in Explore's layout: {mb(cold['cached_bytes'])}"),
-        Figure("warm chart (new process, same shard cache): time", f"{secs(warm['chart_s'])}", f"≤ {WARM_GOAL_S:.0f} s",
-               warm["chart_s"] <= WARM_GOAL_S),
+        Figure(
+            "cold chart (empty caches): time",
+            f"{secs(cold['chart_s'])} ({cold['rows']} rows)",
+            f"≤ {COLD_GOAL_S:.0f} s",
+            cold["chart_s"] <= COLD_GOAL_S,
+        ),
+        Figure(
+            "cold: reading the head's facts, then the chart",
+            f"{secs(cold['facts_s'])} + {secs(cold['chart_s'])} = {secs(cold['facts_s'] + cold['chart_s'])}",
+            f"≤ {COLD_GOAL_S:.0f} s",
+            cold["facts_s"] + cold["chart_s"] <= COLD_GOAL_S,
+        ),
+        Figure(
+            "cold chart: shards downloaded",
+            f"{cold['downloads']} ({cold_gets} GETs at the server), "
+            f"{mb(cold['downloaded_bytes'])}; kept on disk in Explore's layout: {mb(cold['cached_bytes'])}",
+        ),
+        Figure(
+            "warm chart (new process, same shard cache): time",
+            f"{secs(warm['chart_s'])}",
+            f"≤ {WARM_GOAL_S:.0f} s",
+            warm["chart_s"] <= WARM_GOAL_S,
+        ),
         Figure("warm: reading the head's facts (once per head, before any chart)", secs(warm["facts_s"])),
         Figure("warm chart: shards downloaded", f"{warm['downloads']} ({warm_gets} GETs)", "0", warm["downloads"] == 0),
-        Figure("one-day delta on the Hub repo (`python -m sync delta`)", f"{secs(delta_s)}, new head {delta_head[:12]}"),
-        Figure("after the delta: shards downloaded", f"{after['downloads']} ({mb(after['downloaded_bytes'])}): "
-               f"{', '.join(changed) or 'none'}", "only the changed month",
-               after["downloads"] == 1 and changed == [f"data/{after['end'][:4]}/{after['end'][:7]}.parquet"]),
+        Figure(
+            "one-day delta on the Hub repo (`python -m sync delta`)", f"{secs(delta_s)}, new head {delta_head[:12]}"
+        ),
+        Figure(
+            "after the delta: shards downloaded",
+            f"{after['downloads']} ({mb(after['downloaded_bytes'])}): {', '.join(changed) or 'none'}",
+            "only the changed month",
+            after["downloads"] == 1 and changed == [f"data/{after['end'][:4]}/{after['end'][:7]}.parquet"],
+        ),
         Figure("after the delta: chart time", f"{secs(after['chart_s'])} ({after['rows']} rows)"),
         Figure("figure sent to the browser", mb(cold["figure_bytes"])),
     ]

@@ -51,8 +51,21 @@ def built(stocks: int = STOCKS, start: dt.date = START, end: dt.date = END) -> t
         with LoggingServer(sim) as server:
             env = sync_env(server.url, scratch / "hf-home", NO_QUOTA, now=f"{days[-2].isoformat()}T22:00")
             log.info("building the Explore dataset: %s stocks, %s .. %s (one-time, minutes)", stocks, days[0], days[-2])
-            run_sync(["full", "--markets", "all", "--start", f"{days[0]:%Y%m%d}", "--end", f"{days[-2]:%Y%m%d}",
-                      "--repo", str(partial)], env, scratch)
+            run_sync(
+                [
+                    "full",
+                    "--markets",
+                    "all",
+                    "--start",
+                    f"{days[0]:%Y%m%d}",
+                    "--end",
+                    f"{days[-2]:%Y%m%d}",
+                    "--repo",
+                    str(partial),
+                ],
+                env,
+                scratch,
+            )
         partial.replace(folder)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -36,11 +36,21 @@ def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
     payload = len(figure.to_json())  # what Gradio sends to the browser
     chart_s = time.perf_counter() - began
     files = list(cache.glob("*.parquet"))
-    return {"code": code, "start": start.isoformat(), "end": end.isoformat(), "rows": len(frame), "facts_s": facts_s,
-            "chart_s": chart_s, "downloads": view.cache.downloads,
-            "downloaded_bytes": view.cache.downloaded_bytes, "cached_files": len(files),
-            "cached_bytes": sum(f.stat().st_size for f in files), "shards": len(facts.shards), "figure_bytes": payload,
-            "head": facts.head}
+    return {
+        "code": code,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "rows": len(frame),
+        "facts_s": facts_s,
+        "chart_s": chart_s,
+        "downloads": view.cache.downloads,
+        "downloaded_bytes": view.cache.downloaded_bytes,
+        "cached_files": len(files),
+        "cached_bytes": sum(f.stat().st_size for f in files),
+        "shards": len(facts.shards),
+        "figure_bytes": payload,
+        "head": facts.head,
+    }
 
 
 def _listed_through(stocks, start) -> str:
@@ -55,9 +65,13 @@ def upload(folder: Path, repo_id: str) -> dict:
     api = HfApi()
     api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
     started = time.perf_counter()
-    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
-                             allow_patterns=["README.md", ".last_update_date", ".sync/state.json", "meta/*", "data/*/*"],
-                             commit_message="the Explore benchmark's dataset")
+    info = api.upload_folder(
+        folder_path=str(folder),
+        repo_id=repo_id,
+        repo_type="dataset",
+        allow_patterns=["README.md", ".last_update_date", ".sync/state.json", "meta/*", "data/*/*"],
+        commit_message="the Explore benchmark's dataset",
+    )
     return {"seconds": time.perf_counter() - started, "commit": info.oid}
 
 
@@ -70,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--code")
     args = parser.parse_args(argv)
-    result = chart(args.repo, args.cache, args.years, args.code) if args.what == "chart" else upload(args.folder, args.repo)
+    result = (
+        chart(args.repo, args.cache, args.years, args.code) if args.what == "chart" else upload(args.folder, args.repo)
+    )
     print(json.dumps(result))
     return 0
 

@@ -16,14 +16,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from benchmarks.report import Figure, Section, num, table
 from sync.fetch.listed_on_day import select_stocks
 from sync.fetch.plan import plan_fetch, shape_costs
 from sync.simulated.calendar import sse_sessions
 from sync.simulated.life import lifecycle
 from sync.simulated.listings import LIFE, MARKETS, build_universe, stock_rng
 from sync.tushare.apis import DAY_APIS, FULL_MARKET_STOCKS, nonstock_listed, year_fraction
-
-from benchmarks.report import Figure, Section, num, table
 
 START, END = dt.date(2005, 1, 4), dt.date(2025, 12, 31)
 RATE = 200
@@ -36,15 +35,23 @@ def universe(n_stocks: int = FULL_MARKET_STOCKS, seed: int = 7) -> tuple[pd.Data
     end_g = int(np.searchsorted(sessions, np.datetime64(END, "D"), side="right")) - 1
     start_g = int(np.searchsorted(sessions, np.datetime64(START, "D"), side="left"))
     u = build_universe(seed, n_stocks, sessions, end_g)
-    lives = [lifecycle(stock_rng(seed, int(b), int(k), LIFE), int(g), b == 0, start_g, end_g)
-             for b, k, g in zip(u.board, u.k, u.list_g)]
+    lives = [
+        lifecycle(stock_rng(seed, int(b), int(k), LIFE), int(g), b == 0, start_g, end_g)
+        for b, k, g in zip(u.board, u.k, u.list_g)
+    ]
     day = lambda g: pd.Timestamp(sessions[g]) if g is not None and g < len(sessions) else pd.NaT  # noqa: E731
-    frame = pd.DataFrame({
-        "ts_code": u.ts_code.astype(str), "exchange": u.exchange.astype(str),
-        "market": [MARKETS[b] for b in u.board], "list_date": [day(int(g)) for g in u.list_g],
-        "delist_date": [day(life.delist_g) for life in lives], "name": "", "list_status": "L",
-    })
-    days = [d.item() for d in sessions[start_g:end_g + 1]]
+    frame = pd.DataFrame(
+        {
+            "ts_code": u.ts_code.astype(str),
+            "exchange": u.exchange.astype(str),
+            "market": [MARKETS[b] for b in u.board],
+            "list_date": [day(int(g)) for g in u.list_g],
+            "delist_date": [day(life.delist_g) for life in lives],
+            "name": "",
+            "list_status": "L",
+        }
+    )
+    days = [d.item() for d in sessions[start_g : end_g + 1]]
     return frame, days
 
 
@@ -58,12 +65,21 @@ def predict() -> dict[str, dict]:
         stocks = market[market["market"].isin(boards)].reset_index(drop=True)
         plan = plan_fetch(days, market, stocks, nonstock, probe_calls=2)
         costs = shape_costs(days, market, stocks, nonstock)
-        old_shape = "per-day" if max(c["per-day"] for c in costs.values()) <= max(c["per-stock"] for c in costs.values()) else "per-stock"
+        old_shape = (
+            "per-day"
+            if max(c["per-day"] for c in costs.values()) <= max(c["per-stock"] for c in costs.values())
+            else "per-stock"
+        )
         old_without_funds = shape_costs(days, market, stocks)
-        out[label] = {"plan": plan, "costs": costs, "days": len(days), "stocks": len(stocks),
-                      "old_shape": old_shape,
-                      "old_printed": {api: c[old_shape] for api, c in old_without_funds.items()},
-                      "old_real": {api: 2 * c[old_shape] for api, c in costs.items()}}
+        out[label] = {
+            "plan": plan,
+            "costs": costs,
+            "days": len(days),
+            "stocks": len(stocks),
+            "old_shape": old_shape,
+            "old_printed": {api: c[old_shape] for api, c in old_without_funds.items()},
+            "old_real": {api: 2 * c[old_shape] for api, c in costs.items()},
+        }
     return out
 
 
@@ -76,28 +92,56 @@ def bench_first_sync() -> Section:
         f"trading days), the interfaces' documented caps (stk_limit 5,800 with funds and B shares at our estimate: "
         f"{nonstock_listed(2008.0):,.0f} in 2007 to {nonstock_listed(2026.0):,.0f} at the end of 2025), "
         f"{RATE}/min per interface. Each interface takes its cheapest shape; the run is bounded by the busiest one. "
-        f"Other calls: {OTHER_CALLS} (stock_basic, trade_cal, namechange), plus 2 stk_limit probe pages.")
+        f"Other calls: {OTHER_CALLS} (stock_basic, trade_cal, namechange), plus 2 stk_limit probe pages.",
+    )
     rows = []
     for label, f in found.items():
         plan = f["plan"]
         busiest = max(plan.calls_per_api, key=plan.calls_per_api.get)
         total = sum(plan.calls_per_api.values()) + OTHER_CALLS
         old_real_busiest = max(f["old_real"].values())
-        section.figures.append(Figure(
-            f"{label} ({f['stocks']:,} stocks): calls, and wall at {RATE}/min",
-            f"{total:,} calls; busiest {busiest} {plan.calls_per_api[busiest]:,} → {math.ceil(plan.calls_per_api[busiest] / RATE)} min "
-            f"(before: {f['old_shape']} for all, printed {sum(f['old_printed'].values()) + OTHER_CALLS:,} calls / "
-            f"{math.ceil(max(f['old_printed'].values()) / RATE)} min, really ~{sum(f['old_real'].values()) + OTHER_CALLS:,} / "
-            f"{math.ceil(old_real_busiest / RATE)} min with has_more trusted)"))
+        section.figures.append(
+            Figure(
+                f"{label} ({f['stocks']:,} stocks): calls, and wall at {RATE}/min",
+                f"{total:,} calls; busiest {busiest} {plan.calls_per_api[busiest]:,} → {math.ceil(plan.calls_per_api[busiest] / RATE)} min "
+                f"(before: {f['old_shape']} for all, printed {sum(f['old_printed'].values()) + OTHER_CALLS:,} calls / "
+                f"{math.ceil(max(f['old_printed'].values()) / RATE)} min, really ~{sum(f['old_real'].values()) + OTHER_CALLS:,} / "
+                f"{math.ceil(old_real_busiest / RATE)} min with has_more trusted)",
+            )
+        )
         for api in DAY_APIS:
             c = f["costs"][api]
-            rows.append([label, api, plan.shapes[api], num(plan.calls_per_api[api]), num(c["per-day"]), num(c["per-stock"]),
-                         num(c["range"]) if "range" in c else "", f"{plan.calls_per_api[api] / RATE:.1f} min"])
-    section.tables.append(table(["selection", "interface", "shape", "planned calls", "per day", "per stock",
-                                 "range (month)", f"at {RATE}/min"], rows))
+            rows.append(
+                [
+                    label,
+                    api,
+                    plan.shapes[api],
+                    num(plan.calls_per_api[api]),
+                    num(c["per-day"]),
+                    num(c["per-stock"]),
+                    num(c["range"]) if "range" in c else "",
+                    f"{plan.calls_per_api[api] / RATE:.1f} min",
+                ]
+            )
+    section.tables.append(
+        table(
+            [
+                "selection",
+                "interface",
+                "shape",
+                "planned calls",
+                "per day",
+                "per stock",
+                "range (month)",
+                f"at {RATE}/min",
+            ],
+            rows,
+        )
+    )
     section.notes.append(
         "stk_limit per day needs two pages from about 2022 (stocks + funds > 5,800 rows); per stock it needs one call "
         "per code and never sees a fund. The funds' count is our estimate (docs/tushare.md); the sync measures it on one "
-        "probed day and scales the estimate, so the printed plan follows the real count.")
+        "probed day and scales the estimate, so the printed plan follows the real count."
+    )
     section.commands.append("python -m benchmarks --only first")
     return section

@@ -18,17 +18,16 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sync.simulated.calendar import sse_sessions
-from sync.simulated.listings import build_universe
-from sync.tushare.apis import DAY_APIS
-from sync.core.config import DEFAULT_RATE_PER_MIN
-
 from benchmarks.consumer import loads
 from benchmarks.files import shard_files, write_history_csv
 from benchmarks.market import LoggingServer, build_market, run_sync, sync_env
 from benchmarks.measure import load_average
 from benchmarks.report import Section, mb, num, secs, table
 from benchmarks.sizes import MarketSize
+from sync.core.config import DEFAULT_RATE_PER_MIN
+from sync.simulated.calendar import sse_sessions
+from sync.simulated.listings import build_universe
+from sync.tushare.apis import DAY_APIS
 
 REAL_START = dt.date(2005, 1, 4)
 REAL = {"主板 (~3,200 stocks)": 0, "full market (~5,500 stocks)": None}  # board index in the universe, None = all
@@ -47,12 +46,16 @@ class Point:
     shard_bytes: int
     csv_bytes: int
     hf_load_s: float
-    csv_load_s: float   # pandas.read_csv + sort
+    csv_load_s: float  # pandas.read_csv + sort
 
 
 COSTS = {  # label, attribute, format; peak RSS is fitted against the stocks listed, the rest against rows
-    "sync CPU": ("cpu_s", secs), "sync wall (no quota)": ("wall_s", secs), "sync peak RSS": ("rss_mb", lambda v: f"{num(v)} MB"),
-    "shard bytes": ("shard_bytes", mb), "CSV bytes": ("csv_bytes", mb), "load_dataset(folder)": ("hf_load_s", secs),
+    "sync CPU": ("cpu_s", secs),
+    "sync wall (no quota)": ("wall_s", secs),
+    "sync peak RSS": ("rss_mb", lambda v: f"{num(v)} MB"),
+    "shard bytes": ("shard_bytes", mb),
+    "CSV bytes": ("csv_bytes", mb),
+    "load_dataset(folder)": ("hf_load_s", secs),
     "read_csv + sort": ("csv_load_s", secs),
 }
 
@@ -65,16 +68,40 @@ def measure(size: MarketSize, scratch: Path) -> Point:
     folder.mkdir(parents=True)
     with LoggingServer(market) as server:
         env = sync_env(server.url, folder / "hf-home", 1_000_000, now=f"{days[-1].isoformat()}T22:00")
-        run = run_sync(["full", "--start", f"{days[0]:%Y%m%d}", "--end", f"{days[-1]:%Y%m%d}", "--markets", "all",
-                        "--repo", str(repo)], env, scratch)
+        run = run_sync(
+            [
+                "full",
+                "--start",
+                f"{days[0]:%Y%m%d}",
+                "--end",
+                f"{days[-1]:%Y%m%d}",
+                "--markets",
+                "all",
+                "--repo",
+                str(repo),
+            ],
+            env,
+            scratch,
+        )
     last = pq.read_table(shard_files(repo)[-1], columns=["date"]).column("date")
     listed = int(pc.sum(pc.equal(last, pc.max(last))).as_py())
     csv = folder / "history.csv"
     _, csv_bytes = write_history_csv(repo, csv)
     timings = loads(repo, csv, folder, ("load_dataset(folder), fresh cache", "pandas.read_csv + sort_values"))
-    point = Point(size, listed, len(days), run.rows, max(run.plan.get(api, 0) for api in DAY_APIS), run.timed.wall_s,
-                  run.timed.cpu_s, run.timed.max_rss_mb, sum(p.stat().st_size for p in shard_files(repo)), csv_bytes,
-                  timings["load_dataset(folder), fresh cache"][0], timings["pandas.read_csv + sort_values"][0])
+    point = Point(
+        size,
+        listed,
+        len(days),
+        run.rows,
+        max(run.plan.get(api, 0) for api in DAY_APIS),
+        run.timed.wall_s,
+        run.timed.cpu_s,
+        run.timed.max_rss_mb,
+        sum(p.stat().st_size for p in shard_files(repo)),
+        csv_bytes,
+        timings["load_dataset(folder), fresh cache"][0],
+        timings["pandas.read_csv + sort_values"][0],
+    )
     return point
 
 
@@ -87,8 +114,11 @@ def real_rows(today: dt.date) -> dict[str, tuple[int, int, int]]:
     out = {}
     for name, board in REAL.items():
         listed = np.sort(universe.list_g if board is None else universe.list_g[universe.board == board])
-        out[name] = (int(np.searchsorted(listed, np.arange(first, last + 1), side="right").sum()), last - first + 1,
-                     len(listed))
+        out[name] = (
+            int(np.searchsorted(listed, np.arange(first, last + 1), side="right").sum()),
+            last - first + 1,
+            len(listed),
+        )
     return out
 
 
@@ -114,10 +144,21 @@ def bench_growth(sizes: Sequence[MarketSize], scratch: Path) -> Section:
         "Three full syncs (no quota, no latency; `--markets all`), each loaded as in benchmark 3. Costs are fitted "
         "as a + b × rows over the three sizes and extrapolated to the real datasets from 2005-01-04 to today; the "
         f"quota's share is exact: with the per-day plan each interface needs one call per trading day, at "
-        f"{DEFAULT_RATE_PER_MIN}/min.", load="")
+        f"{DEFAULT_RATE_PER_MIN}/min.",
+        load="",
+    )
     header = ["size", "stocks listed (last day)", "trading days", "rows", "busiest interface calls", *COSTS]
-    rows = [[p.size.label(), num(p.stocks_listed), num(p.days), num(p.rows), num(p.busiest_calls),
-             *(fmt(getattr(p, attr)) for attr, fmt in COSTS.values())] for p in points]
+    rows = [
+        [
+            p.size.label(),
+            num(p.stocks_listed),
+            num(p.days),
+            num(p.rows),
+            num(p.busiest_calls),
+            *(fmt(getattr(p, attr)) for attr, fmt in COSTS.values()),
+        ]
+        for p in points
+    ]
     section.tables.append(table(header, rows))
     predicted = []
     verdicts = []
@@ -128,15 +169,26 @@ def bench_growth(sizes: Sequence[MarketSize], scratch: Path) -> Section:
             raw[attr] = max(intercept + slope * (n_listed if driver(attr) == "stocks_listed" else n_rows), 0.0)
             values.append(fmt(raw[attr]))
         quota_s = 60 * n_days / DEFAULT_RATE_PER_MIN
-        predicted.append([name, num(n_rows), num(n_days), num(n_listed),
-                          f"{num(n_days)} ({secs(quota_s)} at {DEFAULT_RATE_PER_MIN}/min)", *values])
+        predicted.append(
+            [
+                name,
+                num(n_rows),
+                num(n_days),
+                num(n_listed),
+                f"{num(n_days)} ({secs(quota_s)} at {DEFAULT_RATE_PER_MIN}/min)",
+                *values,
+            ]
+        )
         cpu_wall = raw["cpu_s"] / 2
-        verdicts.append(f"{name}: quota {secs(quota_s)} vs CPU {secs(raw['cpu_s'])} (÷ 2 cores {secs(cpu_wall)}): "
-                        f"{'the quota' if quota_s >= cpu_wall else 'the CPU'} bounds a full rebuild; "
-                        f"peak RSS {raw['rss_mb']:,.0f} MB against the goal of < 1,536 MB at 20 years "
-                        f"({'met' if raw['rss_mb'] < 1536 else 'not met'}, by extrapolation)")
-    section.tables.append(table(["predicted for", "rows", "trading days", "stocks listed", "busiest interface calls", *COSTS],
-                               predicted))
+        verdicts.append(
+            f"{name}: quota {secs(quota_s)} vs CPU {secs(raw['cpu_s'])} (÷ 2 cores {secs(cpu_wall)}): "
+            f"{'the quota' if quota_s >= cpu_wall else 'the CPU'} bounds a full rebuild; "
+            f"peak RSS {raw['rss_mb']:,.0f} MB against the goal of < 1,536 MB at 20 years "
+            f"({'met' if raw['rss_mb'] < 1536 else 'not met'}, by extrapolation)"
+        )
+    section.tables.append(
+        table(["predicted for", "rows", "trading days", "stocks listed", "busiest interface calls", *COSTS], predicted)
+    )
     section.notes += [
         "A straight line over sizes this much smaller is a rough guide: fixed costs (imports, the card) dominate "
         "the small runs. Peak RSS is fitted against the stocks listed on the last day, not rows: the sync spills "

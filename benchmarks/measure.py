@@ -33,7 +33,7 @@ class Timed:
     user_s: float
     sys_s: float
     max_rss_mb: float
-    started_at: float = 0.0   # time.monotonic() when it was started
+    started_at: float = 0.0  # time.monotonic() when it was started
 
     @property
     def cpu_s(self) -> float:
@@ -55,21 +55,33 @@ def run_timed(argv: Sequence[str], env: Mapping[str, str], cwd: Path, scratch: P
     wall = time.perf_counter() - started
     facts = _gnu_time(report.read_text()) if report.exists() else {}
     report.unlink(missing_ok=True)
-    return Timed(list(argv), done.returncode, done.stdout, done.stderr, facts.get("wall", wall),
-                 facts.get("user", float("nan")), facts.get("sys", float("nan")), facts.get("rss_mb", float("nan")), started_at)
+    return Timed(
+        list(argv),
+        done.returncode,
+        done.stdout,
+        done.stderr,
+        facts.get("wall", wall),
+        facts.get("user", float("nan")),
+        facts.get("sys", float("nan")),
+        facts.get("rss_mb", float("nan")),
+        started_at,
+    )
 
 
 def _gnu_time(text: str) -> dict[str, float]:
     facts: dict[str, float] = {}
-    for key, pattern in (("user", r"User time \(seconds\): ([\d.]+)"), ("sys", r"System time \(seconds\): ([\d.]+)"),
-                         ("rss_kb", r"Maximum resident set size \(kbytes\): (\d+)")):
+    for key, pattern in (
+        ("user", r"User time \(seconds\): ([\d.]+)"),
+        ("sys", r"System time \(seconds\): ([\d.]+)"),
+        ("rss_kb", r"Maximum resident set size \(kbytes\): (\d+)"),
+    ):
         found = re.search(pattern, text)
         if found:
             facts[key] = float(found.group(1))
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text)
     if wall:
         parts = [float(p) for p in wall.group(1).split(":")]
-        facts["wall"] = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+        facts["wall"] = sum(p * 60**i for i, p in enumerate(reversed(parts)))
     if "rss_kb" in facts:
         facts["rss_mb"] = facts.pop("rss_kb") / 1024
     return facts
@@ -129,9 +141,12 @@ class Sampler:
         if len(inside) < 2:
             return {"rss_mean_mb": float("nan"), "rss_max_mb": float("nan"), "cpu_pct": float("nan"), "seconds": 0.0}
         span = inside[-1].at - inside[0].at
-        return {"rss_mean_mb": sum(s.rss_mb for s in inside) / len(inside), "rss_max_mb": max(s.rss_mb for s in inside),
-                "cpu_pct": 100 * (inside[-1].cpu_s - inside[0].cpu_s) / span if span else float("nan"),
-                "seconds": span}
+        return {
+            "rss_mean_mb": sum(s.rss_mb for s in inside) / len(inside),
+            "rss_max_mb": max(s.rss_mb for s in inside),
+            "cpu_pct": 100 * (inside[-1].cpu_s - inside[0].cpu_s) / span if span else float("nan"),
+            "seconds": span,
+        }
 
 
 def folder_files(root: Path) -> dict[str, tuple[int, int]]:

@@ -24,12 +24,12 @@ class Figure:
 @dataclasses.dataclass
 class Section:
     title: str
-    setup: str                                    # what was measured, on what
+    setup: str  # what was measured, on what
     figures: list[Figure] = dataclasses.field(default_factory=list)
-    tables: list[str] = dataclasses.field(default_factory=list)   # further Markdown tables
-    notes: list[str] = dataclasses.field(default_factory=list)    # reasons for missed goals, fixes
+    tables: list[str] = dataclasses.field(default_factory=list)  # further Markdown tables
+    notes: list[str] = dataclasses.field(default_factory=list)  # reasons for missed goals, fixes
     commands: list[str] = dataclasses.field(default_factory=list)
-    load: str = ""                                # load average while it ran
+    load: str = ""  # load average while it ran
 
     def render(self) -> str:
         parts = [f"## {self.title}", "", self.setup, ""]

@@ -77,8 +77,16 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda secti
         market, build_s = build_market(size.stocks, size.start, size.end)
         with LoggingServer(market, quota_per_min=sizes.quota_per_min, latency=sizes.latency_s) as server:
             log.info("1. full sync")
-            full = bench_full(server, market.trade_dates(), size.stocks, sizes.quota_per_min, sizes.latency_s,
-                              build_s, scratch, sizes.name == "full")
+            full = bench_full(
+                server,
+                market.trade_dates(),
+                size.stocks,
+                sizes.quota_per_min,
+                sizes.latency_s,
+                build_s,
+                scratch,
+                sizes.name == "full",
+            )
             sections.append(full.section)
             written(sections)
             if "delta" in only:
@@ -111,8 +119,9 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda secti
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--full", action="store_true", help="the real sizes (hours; same as --size full)")
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--only", help=f"comma list of {', '.join(BENCHMARKS)} (default all)")

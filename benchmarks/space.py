@@ -23,7 +23,7 @@ from benchmarks.measure import NICE, Sampler, load_average
 from benchmarks.report import Figure, Section, num, secs, table
 
 PINNED_NOW = "2026-03-13T22:00"  # a Friday evening in Shanghai, as in tests/support/space.py
-BUILT_TO = "20260312"             # the CLI builds through Thursday; the Space's catch-up delta adds Friday
+BUILT_TO = "20260312"  # the CLI builds through Thursday; the Space's catch-up delta adds Friday
 REST_S = 20.0
 FREE_SPACE = "a free CPU Space: 2 vCPU, 16 GB RAM"
 
@@ -58,6 +58,7 @@ def ended(log: Path, run: str) -> Callable[[], str | None]:
         if found and found.group(1) == "failed":
             raise RuntimeError(f"the Space's {run} failed: {found.group(2)}")
         return found.group(2) if found else None
+
     return check
 
 
@@ -69,15 +70,31 @@ def bench_space(scratch: Path) -> Section:
     folder.mkdir()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TUSHARE_", "SYNC_")) and k != "DATASET_REPO"}
-    env.update(DATASET_REPO=str(folder / "dataset"), SYNC_NOW=PINNED_NOW, GRADIO_SERVER_PORT=str(port),
-               GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", HF_HOME=str(folder / "hf-home"))
+    env.update(
+        DATASET_REPO=str(folder / "dataset"),
+        SYNC_NOW=PINNED_NOW,
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HOME=str(folder / "hf-home"),
+    )
     url = f"http://127.0.0.1:{port}"
-    subprocess.run([sys.executable, "-m", "sync", "full", "--end", BUILT_TO, "--repo", env["DATASET_REPO"]],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sync", "full", "--end", BUILT_TO, "--repo", env["DATASET_REPO"]],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     windows: dict[str, tuple[float, float]] = {}
     with open(folder / "app.log", "wb") as log:
-        process = subprocess.Popen(["nice", "-n", str(NICE), sys.executable, "space_app/app.py"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            ["nice", "-n", str(NICE), sys.executable, "space_app/app.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             with Sampler(process.pid) as sampler:
                 started = time.monotonic()
@@ -101,8 +118,16 @@ def bench_space(scratch: Path) -> Section:
             except subprocess.TimeoutExpired:
                 process.kill()
     summaries = {name: sampler.summary(*span) for name, span in windows.items()}
-    rows = [[name, secs(s["seconds"]), f"{num(s['rss_mean_mb'])} MB", f"{num(s['rss_max_mb'])} MB", f"{num(s['cpu_pct'], 1)}%"]
-            for name, s in summaries.items()]
+    rows = [
+        [
+            name,
+            secs(s["seconds"]),
+            f"{num(s['rss_mean_mb'])} MB",
+            f"{num(s['rss_max_mb'])} MB",
+            f"{num(s['cpu_pct'], 1)}%",
+        ]
+        for name, s in summaries.items()
+    ]
     peak = max(s["rss_max_mb"] for s in summaries.values())
     rest_cpu = summaries["at rest (nobody visiting)"]["cpu_pct"]
     section = Section(
@@ -112,15 +137,20 @@ def bench_space(scratch: Path) -> Section:
         f"sampled from /proc every 0.5 s. The start-up catch-up delta ended: {caught_up[:100]}. The second delta "
         f"was started with `gradio_client` (it answered `{message[:70]}`) and ended: {outcome[:100]}.",
         load=f"{load_before} → {load_average()}",
-        commands=[f"SYNC_NOW={PINNED_NOW} python -m sync full --end {BUILT_TO} --repo $TMP/dataset",
-                  f"DATASET_REPO=$TMP/dataset SYNC_NOW={PINNED_NOW} GRADIO_SERVER_PORT=<free port> nice -n 5 python space_app/app.py",
-                  "python -c 'from gradio_client import Client; Client(\"http://127.0.0.1:<port>\").predict(api_name=\"/sync_now\")'"])
+        commands=[
+            f"SYNC_NOW={PINNED_NOW} python -m sync full --end {BUILT_TO} --repo $TMP/dataset",
+            f"DATASET_REPO=$TMP/dataset SYNC_NOW={PINNED_NOW} GRADIO_SERVER_PORT=<free port> nice -n 5 python space_app/app.py",
+            'python -c \'from gradio_client import Client; Client("http://127.0.0.1:<port>").predict(api_name="/sync_now")\'',
+        ],
+    )
     section.tables.append(table(["phase", "length", "RSS mean", "RSS max", "CPU"], rows))
     section.figures += [
         Figure("peak RSS of the Space process", f"{num(peak)} MB", f"fits {FREE_SPACE}", peak < 16 * 1024),
         Figure("CPU at rest", f"{num(rest_cpu, 1)}% of one core", "a small share of 2 vCPU", rest_cpu < 25),
     ]
-    section.notes.append("With a real token the Space holds no synthetic market; the figures here include the "
-                         "embedded market's in-process server, so a real deployment needs less memory. The real delta "
-                         "costs what benchmark 2 measures (the sync runs in the Space's process).")
+    section.notes.append(
+        "With a real token the Space holds no synthetic market; the figures here include the "
+        "embedded market's in-process server, so a real deployment needs less memory. The real delta "
+        "costs what benchmark 2 measures (the sync runs in the Space's process)."
+    )
     return section

@@ -18,13 +18,23 @@ import yaml
 from dataset_script import card_sections
 from dataset_script.card_facts import Coverage
 from dataset_script.schema import (
-    CALENDAR_PATH, CHANGES_PATH, DATA_GLOB, DAYS_PATH, REPO_ID, RUNS_PATH, STOCKS_PATH,
+    CALENDAR_PATH,
+    CHANGES_PATH,
+    DATA_GLOB,
+    DAYS_PATH,
+    REPO_ID,
+    RUNS_PATH,
+    STOCKS_PATH,
 )
 
 # Data from Tushare Pro is redistributed under Tushare's terms, not an open licence: `other`, with
 # a name and a link, and the card's licence section says what that means for users.
 META_CONFIGS = {
-    "stocks": STOCKS_PATH, "calendar": CALENDAR_PATH, "days": DAYS_PATH, "runs": RUNS_PATH, "changes": CHANGES_PATH,
+    "stocks": STOCKS_PATH,
+    "calendar": CALENDAR_PATH,
+    "days": DAYS_PATH,
+    "runs": RUNS_PATH,
+    "changes": CHANGES_PATH,
 }
 
 LICENSE = {
@@ -34,12 +44,9 @@ LICENSE = {
 }
 
 
-
-
-
-
 def card_configs(empty_tables: Collection[str] = ()) -> list[dict]:
     """YAML `configs:`; the default config never mixes the meta tables in; empty meta tables are left out."""
+
     def single(name: str, path: str, default: bool = False) -> dict:
         config = {"config_name": name, "data_files": [{"split": "train", "path": path}]}
         return {**config, "default": True} if default else config
@@ -64,11 +71,13 @@ def card_metadata(coverage: Coverage) -> dict:
         # in the same commit as the shards. Note: datasets 5.2 reads `splits` only when each split
         # also has `num_bytes` (it warns "Ignoring part of dataset_info" otherwise); it verifies
         # num_examples only, so num_bytes is the shards' Arrow size in memory, a close estimate.
-        "dataset_info": [{
-            "config_name": "default",
-            "download_size": coverage.data_bytes,
-            "splits": [{"name": "train", "num_bytes": coverage.memory_bytes, "num_examples": coverage.rows}],
-        }],
+        "dataset_info": [
+            {
+                "config_name": "default",
+                "download_size": coverage.data_bytes,
+                "splits": [{"name": "train", "num_bytes": coverage.memory_bytes, "num_examples": coverage.rows}],
+            }
+        ],
     }
 
 
@@ -126,8 +135,14 @@ def render_card(coverage: Coverage, repo_id: str = REPO_ID, kept: Mapping | None
 
 
 def _size_category(rows: int) -> str:
-    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")):
+    for limit, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ):
         if rows < limit:
             return label
     return "100M<n<1B"

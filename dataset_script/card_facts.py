@@ -14,9 +14,9 @@ from dataset_script.schema import SCHEMA_VERSION
 class LastRun:
     """The run that published this version (a row of meta/runs.parquet), as the card shows it."""
 
-    kind: str                       # full / delta
-    trigger: str                    # schedule / button / cli / catch-up / resume
-    finished_at: dt.datetime        # timezone-aware; shown in UTC
+    kind: str  # full / delta
+    trigger: str  # schedule / button / cli / catch-up / resume
+    finished_at: dt.datetime  # timezone-aware; shown in UTC
     status: str
     days_added: int | None = None
     rows_added: int | None = None
@@ -31,10 +31,16 @@ class LastRun:
         """
         finished = run["finished_at"]
         finished = finished if isinstance(finished, dt.datetime) else dt.datetime.fromisoformat(finished)
-        counts = {key: None if run.get(key) is None else int(run[key])
-                  for key in ("days_added", "rows_added", "rows_changed")}
-        return cls(kind=run["kind"], trigger=run["trigger"], finished_at=finished,
-                   status=run.get("status", "success"), **counts)
+        counts = {
+            key: None if run.get(key) is None else int(run[key]) for key in ("days_added", "rows_added", "rows_changed")
+        }
+        return cls(
+            kind=run["kind"],
+            trigger=run["trigger"],
+            finished_at=finished,
+            status=run.get("status", "success"),
+            **counts,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Coverage:
     trading_days: int
     markets: tuple[str, ...]
     fingerprint: str  # digest of every shard's sha256: changes whenever any row changes
-    data_bytes: int   # total size of the shards
+    data_bytes: int  # total size of the shards
     memory_bytes: int = 0  # their Arrow size in memory: the split's num_bytes
     partial_days: int = 0  # published days below the completeness threshold (see meta/days.parquet)
     schema_version: int = SCHEMA_VERSION

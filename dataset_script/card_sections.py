@@ -11,20 +11,32 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from dataset_script.schema import (
-    CALENDAR_PATH, CHANGELOG, CHANGES_PATH, DAYS_PATH, LAST_UPDATE_PATH, LEGACY_CSV, LEGACY_TAG, PRICE_SCHEMA,
-    RUNS_PATH, STATE_PATH, STOCKS_PATH, published_schema,
-)
-
 from dataset_script.card_facts import Coverage
+from dataset_script.schema import (
+    CALENDAR_PATH,
+    CHANGELOG,
+    CHANGES_PATH,
+    DAYS_PATH,
+    LAST_UPDATE_PATH,
+    LEGACY_CSV,
+    LEGACY_TAG,
+    PRICE_SCHEMA,
+    RUNS_PATH,
+    STATE_PATH,
+    STOCKS_PATH,
+    published_schema,
+)
 
 LEGACY_COLUMNS = 33  # the first 33 columns of PRICE_SCHEMA are the old CSV's
 
 # column → (source, unit / rule in English, 单位 / 规则); the order follows PRICE_SCHEMA.
 COLUMN_DOCS = {
     "code": ("daily.ts_code", "Tushare code, e.g. `600000.SH`", "证券代码，如 `600000.SH`"),
-    "date": ("daily.trade_date", "trading day (SSE calendar), midnight; datetime64 in pandas",
-             "交易日（上交所日历），午夜时间；pandas 中为 datetime64"),
+    "date": (
+        "daily.trade_date",
+        "trading day (SSE calendar), midnight; datetime64 in pandas",
+        "交易日（上交所日历），午夜时间；pandas 中为 datetime64",
+    ),
     "open": ("daily", "CNY, unadjusted", "元，不复权"),
     "high": ("daily", "CNY, unadjusted", "元，不复权"),
     "low": ("daily", "CNY, unadjusted", "元，不复权"),
@@ -33,8 +45,16 @@ COLUMN_DOCS = {
     "quote_rate": ("daily.pct_chg", "%, change vs prev_close", "%，相对昨收的涨跌幅"),
     "volume": ("daily.vol", "手 (lots of 100 shares)", "手（100 股）"),
     "turnover": ("daily.amount", "千元 (thousand CNY)", "千元"),
-    "high_limit": ("stk_limit.up_limit", "CNY; null if unknown or before 2007-01-04", "元，涨停价；未知或 2007-01-04 之前为空"),
-    "low_limit": ("stk_limit.down_limit", "CNY; null if unknown or before 2007-01-04", "元，跌停价；未知或 2007-01-04 之前为空"),
+    "high_limit": (
+        "stk_limit.up_limit",
+        "CNY; null if unknown or before 2007-01-04",
+        "元，涨停价；未知或 2007-01-04 之前为空",
+    ),
+    "low_limit": (
+        "stk_limit.down_limit",
+        "CNY; null if unknown or before 2007-01-04",
+        "元，跌停价；未知或 2007-01-04 之前为空",
+    ),
     "turnover_rate": ("daily_basic", "%", "%，换手率"),
     "turnover_rate_f": ("daily_basic", "%, of free float", "%，换手率（自由流通股）"),
     "volume_ratio": ("daily_basic", "ratio", "量比"),
@@ -50,15 +70,30 @@ COLUMN_DOCS = {
     "free_share": ("daily_basic", "万股", "万股，自由流通股本"),
     "total_mv": ("daily_basic", "万元 (10k CNY)", "万元，总市值"),
     "circ_mv": ("daily_basic", "万元", "万元，流通市值"),
-    "name": ("namechange, else stock_basic", "short name in force on `date` (point in time)", "当日有效的证券简称（时点数据）"),
+    "name": (
+        "namechange, else stock_basic",
+        "short name in force on `date` (point in time)",
+        "当日有效的证券简称（时点数据）",
+    ),
     "area": ("stock_basic", "current value", "当前值"),
     "industry": ("stock_basic", "current value", "当前值"),
     "market": ("stock_basic", "主板 / 创业板 / 科创板 / 北交所 / CDR; 中小板 → 主板", "当前值；中小板归入主板"),
     "exchange": ("stock_basic", "SSE / SZSE / BSE", "交易所"),
-    "list_date": ("stock_basic", "listing day, midnight; datetime64 in pandas", "上市日期，午夜时间；pandas 中为 datetime64"),
-    "adj_factor": ("adj_factor", "cumulative adjustment factor; carried forward when missing", "累计复权因子；缺失时沿用前值"),
-    "avg_price": ("derived", "CNY per share = turnover × 10 / volume; null when volume is 0",
-                  "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空"),
+    "list_date": (
+        "stock_basic",
+        "listing day, midnight; datetime64 in pandas",
+        "上市日期，午夜时间；pandas 中为 datetime64",
+    ),
+    "adj_factor": (
+        "adj_factor",
+        "cumulative adjustment factor; carried forward when missing",
+        "累计复权因子；缺失时沿用前值",
+    ),
+    "avg_price": (
+        "derived",
+        "CNY per share = turnover × 10 / volume; null when volume is 0",
+        "元/股 = 成交额 × 10 / 成交量；成交量为 0 时为空",
+    ),
     "is_st": ("derived", "`name` starts with ST, *ST, SST or S*ST", "当日简称以 ST、*ST、SST 或 S*ST 开头"),
     "is_paused": ("derived", "listed on `date` but no daily bar (suspended)", "当日已上市但无日线（停牌）"),
 }
@@ -126,12 +161,22 @@ def _last_run_rows(coverage: Coverage) -> str:
     if run is None:
         return ""
     finished = run.finished_at
-    finished = finished.replace(tzinfo=dt.timezone.utc) if finished.tzinfo is None else finished
-    counts = [f"{label} {value:,}" for label, value in (
-        ("days added", run.days_added), ("rows added", run.rows_added), ("rows changed", run.rows_changed),
-    ) if value is not None]
-    facts = [f"{run.kind} ({run.trigger})", run.status,
-             f"finished {finished.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC", *counts]
+    finished = finished.replace(tzinfo=dt.UTC) if finished.tzinfo is None else finished
+    counts = [
+        f"{label} {value:,}"
+        for label, value in (
+            ("days added", run.days_added),
+            ("rows added", run.rows_added),
+            ("rows changed", run.rows_changed),
+        )
+        if value is not None
+    ]
+    facts = [
+        f"{run.kind} ({run.trigger})",
+        run.status,
+        f"finished {finished.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
+        *counts,
+    ]
     return f"| last run · 最近一次更新 (`runs`) | {', '.join(facts)} |\n"
 
 
@@ -204,16 +249,39 @@ one_stock = duckdb.sql(\"\"\"
 
 def files(empty_tables: Collection[str] = ()) -> str:
     rows = [
-        ("default", "data/YYYY/YYYY-MM.parquet",
-         "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
-         "行情，每个自然月一个分片，按 (`date`, `code`) 排序"),
-        ("stocks", STOCKS_PATH, "every stock ever seen: listed, delisted, paused listing", "出现过的全部股票：上市、退市、暂停上市"),
+        (
+            "default",
+            "data/YYYY/YYYY-MM.parquet",
+            "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
+            "行情，每个自然月一个分片，按 (`date`, `code`) 排序",
+        ),
+        (
+            "stocks",
+            STOCKS_PATH,
+            "every stock ever seen: listed, delisted, paused listing",
+            "出现过的全部股票：上市、退市、暂停上市",
+        ),
         ("calendar", CALENDAR_PATH, "SSE trading calendar", "上交所交易日历"),
-        ("days", DAYS_PATH, "one row per trading day: status and coverage per interface", "每个交易日一行：状态和各接口覆盖率"),
+        (
+            "days",
+            DAYS_PATH,
+            "one row per trading day: status and coverage per interface",
+            "每个交易日一行：状态和各接口覆盖率",
+        ),
         ("runs", RUNS_PATH, "run history: one row per publishing run", "更新记录：每次发布一行"),
-        ("changes", CHANGES_PATH, "restatement log: published values a later run changed", "修订记录：已发布数值的后续更正"),
+        (
+            "changes",
+            CHANGES_PATH,
+            "restatement log: published values a later run changed",
+            "修订记录：已发布数值的后续更正",
+        ),
         ("", LAST_UPDATE_PATH, "`YYYYMMDD` of the newest complete trading day", "最新完整交易日 `YYYYMMDD`"),
-        ("", STATE_PATH, "written by the sync: watermark, per-shard checksums, last run", "同步程序的状态：水位、分片校验和、最近一次更新"),
+        (
+            "",
+            STATE_PATH,
+            "written by the sync: watermark, per-shard checksums, last run",
+            "同步程序的状态：水位、分片校验和、最近一次更新",
+        ),
     ]
     table = "\n".join(f"| {_config_cell(name, empty_tables)} | `{path}` | {en} · {zh} |" for name, path, en, zh in rows)
     note = _EMPTY_NOTE if empty_tables else ""

@@ -59,8 +59,21 @@ PRICE_SCHEMA = pa.schema(
 
 # daily_basic fields copied one to one (Tushare name == column name).
 DAILY_BASIC_COLUMNS = (
-    "turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm",
-    "dv_ratio", "dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv",
+    "turnover_rate",
+    "turnover_rate_f",
+    "volume_ratio",
+    "pe",
+    "pe_ttm",
+    "pb",
+    "ps",
+    "ps_ttm",
+    "dv_ratio",
+    "dv_ttm",
+    "total_share",
+    "float_share",
+    "free_share",
+    "total_mv",
+    "circ_mv",
 )
 
 STOCKS_SCHEMA = pa.schema(
@@ -128,6 +141,7 @@ def from_published(table: pa.Table) -> pa.Table:
     fields = [f.with_type(DATE_TYPE) if f.type == PUBLISHED_DATE_TYPE else f for f in table.schema]
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
+
 # Markets as stock_basic names them. `all` selects every A-share market.
 MAIN_BOARD = "主板"
 ALL_MARKETS = ("主板", "创业板", "科创板", "北交所", "CDR")
@@ -153,6 +167,7 @@ def is_legacy_layout(files) -> bool:
     """True for the old pipeline's layout: `all-prices.csv`, and otherwise only its card, marker and .gitattributes."""
     names = set(files)
     return LEGACY_CSV in names and names - {LEGACY_CSV} <= LEGACY_COMPANIONS
+
 
 _SHARD_RE = re.compile(r"^data/(\d{4})/(\d{4})-(\d{2})\.parquet$")
 
@@ -186,16 +201,16 @@ RUN_KINDS = ("full", "delta")
 RUNS_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
-        ("trigger", pa.string()),                          # one of RUN_TRIGGERS
-        ("kind", pa.string()),                             # one of RUN_KINDS
+        ("trigger", pa.string()),  # one of RUN_TRIGGERS
+        ("kind", pa.string()),  # one of RUN_KINDS
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
         ("status", pa.string()),
         ("days_added", pa.int64()),
         ("rows_added", pa.int64()),
         ("rows_changed", pa.int64()),
-        ("api_calls", pa.string()),                        # JSON text: {interface: calls}
-        ("commit", pa.string()),                           # the parent commit the run was planned on
+        ("api_calls", pa.string()),  # JSON text: {interface: calls}
+        ("commit", pa.string()),  # the parent commit the run was planned on
         ("message", pa.string()),
     ]
 )
@@ -218,21 +233,30 @@ CHANGES_SCHEMA = pa.schema(
 # Version 0 is the legacy single CSV (all-prices.csv) that version 1 replaced.
 # A repo of an older version is rebuilt, not merged into: `python -m sync full --start <its first day>`.
 CHANGELOG = (
-    (0, "Legacy: one CSV file `all-prices.csv` with 33 columns, appended daily, unsorted, "
+    (
+        0,
+        "Legacy: one CSV file `all-prices.csv` with 33 columns, appended daily, unsorted, "
         "listed stocks only, current names.",
-        "旧版：单个 CSV 文件 `all-prices.csv`，33 列，每日追加，未排序，仅含当前上市股票，使用当前简称。"),
-    (1, "Monthly Parquet shards `data/YYYY/YYYY-MM.parquet` sorted by (date, code), one row per "
+        "旧版：单个 CSV 文件 `all-prices.csv`，33 列，每日追加，未排序，仅含当前上市股票，使用当前简称。",
+    ),
+    (
+        1,
+        "Monthly Parquet shards `data/YYYY/YYYY-MM.parquet` sorted by (date, code), one row per "
         "(code, date); the first 33 columns keep the CSV's names, order and units; new columns "
         "adj_factor, avg_price, is_st, is_paused; delisted stocks and suspended days included; "
         "point-in-time names; meta tables stocks, calendar, days, runs and changes.",
         "按月分片的 Parquet 文件 `data/YYYY/YYYY-MM.parquet`，按 (date, code) 排序，每个 (code, date) 一行；"
         "前 33 列的列名、顺序和单位与 CSV 相同；新增 adj_factor、avg_price、is_st、is_paused 列；"
-        "包含已退市股票和停牌日；使用当日有效的简称（时点数据）；元数据表 stocks、calendar、days、runs、changes。"),
-    (2, "Date columns (`date`, `list_date`; in the meta tables also `delist_date`, `prev_trade_date`) are "
+        "包含已退市股票和停牌日；使用当日有效的简称（时点数据）；元数据表 stocks、calendar、days、runs、changes。",
+    ),
+    (
+        2,
+        "Date columns (`date`, `list_date`; in the meta tables also `delist_date`, `prev_trade_date`) are "
         "timestamps at midnight (Parquet TIMESTAMP in milliseconds, no time zone) instead of date32, so "
-        "pandas gives datetime64 columns: `df[df.date >= \"2024-03-01\"]`, `df.date.dt.year` and "
-        "`.loc[\"2024-03\"]` work as with the old CSV. The state records the data's source.",
+        'pandas gives datetime64 columns: `df[df.date >= "2024-03-01"]`, `df.date.dt.year` and '
+        '`.loc["2024-03"]` work as with the old CSV. The state records the data\'s source.',
         "日期列（`date`、`list_date`；元数据表中还有 `delist_date`、`prev_trade_date`）改为午夜时间戳"
-        "（Parquet 毫秒 TIMESTAMP，无时区），不再是 date32，pandas 中为 datetime64：`df[df.date >= \"2024-03-01\"]`、"
-        "`df.date.dt.year` 和 `.loc[\"2024-03\"]` 与旧 CSV 一样可用。状态文件记录数据来源。"),
+        '（Parquet 毫秒 TIMESTAMP，无时区），不再是 date32，pandas 中为 datetime64：`df[df.date >= "2024-03-01"]`、'
+        '`df.date.dt.year` 和 `.loc["2024-03"]` 与旧 CSV 一样可用。状态文件记录数据来源。',
+    ),
 )

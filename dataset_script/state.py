@@ -65,15 +65,22 @@ class ShardInfo:
 
     def to_json(self) -> dict:
         return {
-            "rows": self.rows, "sha256": self.sha256, "days": self.days, "bytes": self.bytes,
+            "rows": self.rows,
+            "sha256": self.sha256,
+            "days": self.days,
+            "bytes": self.bytes,
             "memory_bytes": self.memory_bytes,
-            "first_date": self.first_date.isoformat(), "last_date": self.last_date.isoformat(),
+            "first_date": self.first_date.isoformat(),
+            "last_date": self.last_date.isoformat(),
         }
 
     @classmethod
     def from_json(cls, data: Mapping) -> ShardInfo:
         return cls(
-            rows=int(data["rows"]), sha256=data["sha256"], days=int(data["days"]), bytes=int(data.get("bytes", 0)),
+            rows=int(data["rows"]),
+            sha256=data["sha256"],
+            days=int(data["days"]),
+            bytes=int(data.get("bytes", 0)),
             memory_bytes=int(data.get("memory_bytes", 0)),
             first_date=dt.date.fromisoformat(data["first_date"]),
             last_date=dt.date.fromisoformat(data["last_date"]),

@@ -18,10 +18,10 @@ from sync.core.clock import parse_ymd
 from sync.core.config import parse_markets
 from sync.core.errors import ConfigError
 
-SYNC_NOW_COOLDOWN = 60.0        # seconds between two "Sync now" starts
-MAX_FAILED_ATTEMPTS = 5         # wrong admin tokens per client per window
-MAX_FAILED_ATTEMPTS_ALL = 30    # wrong admin tokens from all clients together per window
-FAILED_WINDOW = 600.0           # seconds
+SYNC_NOW_COOLDOWN = 60.0  # seconds between two "Sync now" starts
+MAX_FAILED_ATTEMPTS = 5  # wrong admin tokens per client per window
+MAX_FAILED_ATTEMPTS_ALL = 30  # wrong admin tokens from all clients together per window
+FAILED_WINDOW = 600.0  # seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,19 +55,25 @@ def full_sync_disabled(target_is_hub: bool, admin_token: str | None, real_token:
     if admin_token:
         return None
     if real_token:
-        return ("full sync is disabled: this Space has a Tushare token (its quota is the maintainer's) and no "
-                "admin token. Add a secret named SYNC_ADMIN_TOKEN in the Space settings and restart it to enable it.")
+        return (
+            "full sync is disabled: this Space has a Tushare token (its quota is the maintainer's) and no "
+            "admin token. Add a secret named SYNC_ADMIN_TOKEN in the Space settings and restart it to enable it."
+        )
     if target_is_hub:
-        return ("full sync is disabled: this Space publishes to the Hub and has no admin token. "
-                "Add a secret named SYNC_ADMIN_TOKEN in the Space settings and restart it to enable it.")
+        return (
+            "full sync is disabled: this Space publishes to the Hub and has no admin token. "
+            "Add a secret named SYNC_ADMIN_TOKEN in the Space settings and restart it to enable it."
+        )
     return None
 
 
 def migrate_disabled(admin_token: str | None) -> str | None:
     """Migrating the old pipeline's layout always needs SYNC_ADMIN_TOKEN: it rewrites the whole repo."""
     if not admin_token:
-        return ("migration is disabled: it needs an admin token. Add a secret named SYNC_ADMIN_TOKEN in the "
-                "Space settings and restart it to enable it.")
+        return (
+            "migration is disabled: it needs an admin token. Add a secret named SYNC_ADMIN_TOKEN in the "
+            "Space settings and restart it to enable it."
+        )
     return None
 
 
@@ -76,10 +82,12 @@ def space_config_error(env: Mapping[str, str]) -> str | None:
     the Space's ephemeral disk, lost at every restart."""
     if not env.get("SPACE_ID", "").strip() or env.get("DATASET_REPO", "").strip():
         return None
-    return ("configuration error: DATASET_REPO is not set. On a Space the default ./dataset is the Space's ephemeral "
-            "disk, wiped at every restart, so nothing is scheduled or published. Add a variable DATASET_REPO = "
-            "hf://datasets/OWNER/NAME in the Space settings (with a secret HF_TOKEN that can write to it), then "
-            "restart the Space.")
+    return (
+        "configuration error: DATASET_REPO is not set. On a Space the default ./dataset is the Space's ephemeral "
+        "disk, wiped at every restart, so nothing is scheduled or published. Add a variable DATASET_REPO = "
+        "hf://datasets/OWNER/NAME in the Space settings (with a secret HF_TOKEN that can write to it), then "
+        "restart the Space."
+    )
 
 
 def token_matches(given: str, expected: str | None) -> bool:

@@ -56,14 +56,16 @@ def create_app(settings: Settings, clock: Callable[[], dt.datetime], env: Mappin
         return JSONResponse(status, status_code=503 if stale else 200)
 
     demo = ui.build(space)
-    app = gr.mount_gradio_app(app, demo, path="/", footer_links=["api", "gradio"], ssr_mode=False, i18n=ui.I18N, css=ui.CSS)
+    app = gr.mount_gradio_app(
+        app, demo, path="/", footer_links=["api", "gradio"], ssr_mode=False, i18n=ui.I18N, css=ui.CSS
+    )
     _quiet_queue(demo)
     space.start()
     return app, space
 
 
-IDLE_QUEUE_POLL = 0.02        # seconds between polls of an empty event queue
-IDLE_PROGRESS_POLL = 0.1      # seconds between progress polls (this app sends no gr.Progress)
+IDLE_QUEUE_POLL = 0.02  # seconds between polls of an empty event queue
+IDLE_PROGRESS_POLL = 0.1  # seconds between progress polls (this app sends no gr.Progress)
 
 
 def _quiet_queue(demo) -> None:
@@ -71,7 +73,10 @@ def _quiet_queue(demo) -> None:
     rest, measured. A free Space has 2 vCPUs shared with the sync, so poll slower; a click waits
     at most 20 ms longer. Best effort: attributes of gradio's queue, left alone if they change."""
     queue = getattr(demo, "_queue", None)
-    for name, seconds in (("sleep_when_free", IDLE_QUEUE_POLL), ("progress_update_sleep_when_free", IDLE_PROGRESS_POLL)):
+    for name, seconds in (
+        ("sleep_when_free", IDLE_QUEUE_POLL),
+        ("progress_update_sleep_when_free", IDLE_PROGRESS_POLL),
+    ):
         current = getattr(queue, name, None)
         if isinstance(current, (int, float)):
             setattr(queue, name, max(current, seconds))
@@ -90,7 +95,9 @@ def main() -> int:
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
     port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     print(f"* Running on http://{host}:{port}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)  # open SSE streams must not hold a restart
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2
+    )  # open SSE streams must not hold a restart
     return 0
 
 

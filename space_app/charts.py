@@ -41,8 +41,9 @@ LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=40), font
 
 
 # -- every trading day ---------------------------------------------------------------------------
-def day_cells(days: pd.DataFrame | None, open_days: Sequence[dt.date], watermark: dt.date | None,
-              expected: dt.date | None) -> pd.DataFrame:
+def day_cells(
+    days: pd.DataFrame | None, open_days: Sequence[dt.date], watermark: dt.date | None, expected: dt.date | None
+) -> pd.DataFrame:
     """One row per trading day from the first published day to the newest day that could be
     published (`expected`, or the watermark): its `state`, `rows`, `paused` and coverage columns.
 
@@ -63,8 +64,15 @@ def day_cells(days: pd.DataFrame | None, open_days: Sequence[dt.date], watermark
         if day in published.index:
             row = published.loc[day]
             state = "partial" if str(row.get("status")) == "partial" else "complete"
-            rows.append([day, state, _int(row.get("rows")), _int(row.get("paused")),
-                         *[_float(row.get(f"coverage_{api}")) for api in COVERAGE_APIS]])
+            rows.append(
+                [
+                    day,
+                    state,
+                    _int(row.get("rows")),
+                    _int(row.get("paused")),
+                    *[_float(row.get(f"coverage_{api}")) for api in COVERAGE_APIS],
+                ]
+            )
         else:
             hole = day <= watermark or day < newest
             rows.append([day, "missing" if hole else "held", None, None, *[None] * len(COVERAGE_APIS)])
@@ -86,19 +94,49 @@ def days_figure(cells: pd.DataFrame, lang: Lang) -> go.Figure:
     scale = []
     for i, state in enumerate(STATES):
         scale += [[i / len(STATES), COLORS[state]], [(i + 1) / len(STATES), COLORS[state]]]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(1, 367)), y=[str(y) for y in years], text=text, hovertemplate="%{text}<extra></extra>",
-        colorscale=scale, zmin=-0.5, zmax=len(STATES) - 0.5, showscale=False, xgap=1, ygap=3, hoverongaps=False))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(1, 367)),
+            y=[str(y) for y in years],
+            text=text,
+            hovertemplate="%{text}<extra></extra>",
+            colorscale=scale,
+            zmin=-0.5,
+            zmax=len(STATES) - 0.5,
+            showscale=False,
+            xgap=1,
+            ygap=3,
+            hoverongaps=False,
+        )
+    )
     counts = cells["state"].value_counts()
     for state in STATES:  # the legend, with the count of each state
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{t(lang, 'state_' + state)} {counts.get(state, 0):,}",
-                                 marker=dict(color=COLORS[state], size=12, symbol="square"), hoverinfo="skip"))
-    fig.update_layout(**LAYOUT, title=t(lang, "chart_days"), height=150 + 24 * len(years),
-                      legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom", xanchor="left", title=None),
-                      plot_bgcolor="#f4f4f4")
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=f"{t(lang, 'state_' + state)} {counts.get(state, 0):,}",
+                marker=dict(color=COLORS[state], size=12, symbol="square"),
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        **LAYOUT,
+        title=t(lang, "chart_days"),
+        height=150 + 24 * len(years),
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom", xanchor="left", title=None),
+        plot_bgcolor="#f4f4f4",
+    )
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
-    fig.update_xaxes(tickvals=MONTH_STARTS, ticktext=t(lang, "month_ticks").split(","), range=[0.5, 366.5],
-                     showgrid=False, zeroline=False)
+    fig.update_xaxes(
+        tickvals=MONTH_STARTS,
+        ticktext=t(lang, "month_ticks").split(","),
+        range=[0.5, 366.5],
+        showgrid=False,
+        zeroline=False,
+    )
     fig.update_yaxes(type="category", showgrid=False, autorange="reversed")  # newest year on top
     return fig
 
@@ -131,13 +169,30 @@ def coverage_figure(days: pd.DataFrame | None, threshold: float, lang: Lang) -> 
         values = ordered[column].astype(float) * 100
         if values.notna().any():
             low = min(low, float(values.min()))
-        fig.add_trace(go.Scatter(x=ordered["date"], y=values, mode="lines+markers" if len(ordered) < 60 else "lines",
-                                 name=api, line=dict(color=API_COLORS.get(api), width=1.5), marker=dict(size=4),
-                                 hovertemplate=f"{api}: %{{y:.1f}}%<br>%{{x|%Y-%m-%d}}<extra></extra>"))
-    fig.add_hline(y=threshold * 100, line=dict(dash="dash", color="#888", width=1),
-                  annotation_text=f"{t(lang, 'threshold')} {threshold * 100:g}%", annotation_position="bottom right")
-    fig.update_layout(**LAYOUT, title=t(lang, "chart_coverage"), height=320, hovermode="x unified",
-                      legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
+        fig.add_trace(
+            go.Scatter(
+                x=ordered["date"],
+                y=values,
+                mode="lines+markers" if len(ordered) < 60 else "lines",
+                name=api,
+                line=dict(color=API_COLORS.get(api), width=1.5),
+                marker=dict(size=4),
+                hovertemplate=f"{api}: %{{y:.1f}}%<br>%{{x|%Y-%m-%d}}<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=threshold * 100,
+        line=dict(dash="dash", color="#888", width=1),
+        annotation_text=f"{t(lang, 'threshold')} {threshold * 100:g}%",
+        annotation_position="bottom right",
+    )
+    fig.update_layout(
+        **LAYOUT,
+        title=t(lang, "chart_coverage"),
+        height=320,
+        hovermode="x unified",
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+    )
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
     fig.update_yaxes(title_text="%", range=[max(0.0, min(low, threshold * 100) - 3), 100.8])
     fig.update_xaxes(tickformat="%Y-%m")  # numbers read the same in both languages
@@ -173,22 +228,57 @@ def runs_figure(points: pd.DataFrame, lang: Lang) -> go.Figure:
             continue
         hover = [_run_hover(p, lang) for p in mine.itertuples(index=False)]
         name = word(lang, kind)
-        fig.add_trace(go.Scatter(x=mine["started"], y=mine["duration_min"], mode="markers", name=name,
-                                 marker=dict(color=color, size=8), text=hover, hovertemplate="%{text}<extra></extra>",
-                                 legendgroup=kind), row=1, col=1)
-        fig.add_trace(go.Scatter(x=mine["started"], y=mine["calls"], mode="markers", name=name, legendgroup=kind,
-                                 marker=dict(color=color, size=8, symbol="diamond"), text=hover,
-                                 hovertemplate="%{text}<extra></extra>", showlegend=False), row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=mine["started"],
+                y=mine["duration_min"],
+                mode="markers",
+                name=name,
+                marker=dict(color=color, size=8),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+                legendgroup=kind,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=mine["started"],
+                y=mine["calls"],
+                mode="markers",
+                name=name,
+                legendgroup=kind,
+                marker=dict(color=color, size=8, symbol="diamond"),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            ),
+            row=2,
+            col=1,
+        )
     failed = points[points["failed"]]
     if len(failed):
         hover = [_run_hover(p, lang) for p in failed.itertuples(index=False)]
         for row, column in ((1, "duration_min"), (2, "calls")):
-            fig.add_trace(go.Scatter(x=failed["started"], y=failed[column].fillna(0), mode="markers",
-                                     name=f"{t(lang, 'failed')} {len(failed)}", showlegend=row == 1, legendgroup="failed",
-                                     marker=dict(color=COLORS["missing"], symbol="x", size=11, line=dict(width=1)),
-                                     text=hover, hovertemplate="%{text}<extra></extra>"), row=row, col=1)
-    fig.update_layout(**LAYOUT, title=t(lang, "chart_runs"), height=420,
-                      legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"))
+            fig.add_trace(
+                go.Scatter(
+                    x=failed["started"],
+                    y=failed[column].fillna(0),
+                    mode="markers",
+                    name=f"{t(lang, 'failed')} {len(failed)}",
+                    showlegend=row == 1,
+                    legendgroup="failed",
+                    marker=dict(color=COLORS["missing"], symbol="x", size=11, line=dict(width=1)),
+                    text=hover,
+                    hovertemplate="%{text}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    fig.update_layout(
+        **LAYOUT, title=t(lang, "chart_runs"), height=420, legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom")
+    )
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
     fig.update_xaxes(tickformat="%Y-%m-%d")
     fig.update_yaxes(title_text=t(lang, "duration_min"), rangemode="tozero", row=1, col=1)
@@ -199,7 +289,9 @@ def runs_figure(points: pd.DataFrame, lang: Lang) -> go.Figure:
 def _run_hover(p, lang: Lang) -> str:
     duration = "?" if p.duration_min is None or pd.isna(p.duration_min) else f"{p.duration_min:.1f}"
     calls = "?" if p.calls is None or pd.isna(p.calls) else f"{int(p.calls):,}"
-    head = f"<b>{p.started:%Y-%m-%d %H:%M}</b> · {word(lang, p.kind)} ({word(lang, p.trigger)}) · {word(lang, p.status)}"
+    head = (
+        f"<b>{p.started:%Y-%m-%d %H:%M}</b> · {word(lang, p.kind)} ({word(lang, p.trigger)}) · {word(lang, p.status)}"
+    )
     message = (p.message or "")[:140]
     return f"{head}<br>{t(lang, 'duration_min')}: {duration}<br>{t(lang, 'api_calls')}: {calls}<br>{message}"
 
@@ -234,14 +326,28 @@ def publication_lags(days: pd.DataFrame | None, runs: pd.DataFrame | None) -> pd
 def lag_figure(lags: pd.DataFrame, lang: Lang) -> go.Figure:
     if not len(lags):
         return _empty(t(lang, "chart_lag"), t(lang, "no_lag"))
-    hover = [f"<b>{row.date.isoformat()}</b><br>{row.visible_at:%Y-%m-%d %H:%M} (Asia/Shanghai)<br>"
-             f"{row.lag_hours:.1f} {t(lang, 'lag_hours')} · {word(lang, row.trigger)}" for row in lags.itertuples(index=False)]
-    fig = go.Figure(go.Bar(x=[d.isoformat() for d in lags["date"]], y=lags["lag_hours"], marker_color="#4c78a8",
-                           text=hover, hovertemplate="%{text}<extra></extra>", textposition="none"))
+    hover = [
+        f"<b>{row.date.isoformat()}</b><br>{row.visible_at:%Y-%m-%d %H:%M} (Asia/Shanghai)<br>"
+        f"{row.lag_hours:.1f} {t(lang, 'lag_hours')} · {word(lang, row.trigger)}"
+        for row in lags.itertuples(index=False)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[d.isoformat() for d in lags["date"]],
+            y=lags["lag_hours"],
+            marker_color="#4c78a8",
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            textposition="none",
+        )
+    )
     median = float(lags["lag_hours"].median())
-    fig.add_hline(y=median, line=dict(dash="dot", color="#888", width=1),
-                  annotation_text=f"median {median:.1f} h" if lang == "en" else f"中位数 {median:.1f} 小时",
-                  annotation_position="top left")
+    fig.add_hline(
+        y=median,
+        line=dict(dash="dot", color="#888", width=1),
+        annotation_text=f"median {median:.1f} h" if lang == "en" else f"中位数 {median:.1f} 小时",
+        annotation_position="top left",
+    )
     fig.update_layout(**LAYOUT, title=t(lang, "chart_lag"), height=300, bargap=0.2)
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"))
     fig.update_xaxes(type="category", nticks=12)
@@ -252,7 +358,9 @@ def lag_figure(lags: pd.DataFrame, lang: Lang) -> go.Figure:
 # -- helpers -------------------------------------------------------------------------------------
 def _empty(title: str, note: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=note, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14, color="#666"))
+    fig.add_annotation(
+        text=note, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14, color="#666")
+    )
     fig.update_layout(**LAYOUT, title=title, height=200)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -18,8 +18,21 @@ from plotly.subplots import make_subplots
 
 PRICES = ("open", "high", "low", "close")
 ADJUSTMENTS = {"none": "不复权 (none)", "qfq": "前复权 (qfq)", "hfq": "后复权 (hfq)"}
-TABLE_COLUMNS = ["date", "name", "open", "high", "low", "close", "prev_close", "quote_rate", "volume",
-                 "turnover", "adj_factor", "is_paused", "is_st"]
+TABLE_COLUMNS = [
+    "date",
+    "name",
+    "open",
+    "high",
+    "low",
+    "close",
+    "prev_close",
+    "quote_rate",
+    "volume",
+    "turnover",
+    "adj_factor",
+    "is_paused",
+    "is_st",
+]
 UP, DOWN = "#d62728", "#2ca02c"  # A-share convention: red up, green down
 
 
@@ -70,13 +83,25 @@ def figure(frame: pd.DataFrame, title: str) -> go.Figure:
     bars = frame[~frame["is_paused"].astype(bool)] if len(frame) else frame
     days = [str(d) for d in bars["date"]]  # a category axis: no gaps for weekends and holidays
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.03)
-    fig.add_trace(go.Candlestick(
-        x=days, open=bars["open"], high=bars["high"], low=bars["low"], close=bars["close"], name="price",
-        increasing_line_color=UP, decreasing_line_color=DOWN), row=1, col=1)
+    fig.add_trace(
+        go.Candlestick(
+            x=days,
+            open=bars["open"],
+            high=bars["high"],
+            low=bars["low"],
+            close=bars["close"],
+            name="price",
+            increasing_line_color=UP,
+            decreasing_line_color=DOWN,
+        ),
+        row=1,
+        col=1,
+    )
     colors = [UP if c >= o else DOWN for o, c in zip(bars["open"], bars["close"])]
     fig.add_trace(go.Bar(x=days, y=bars["volume"], marker_color=colors, name="volume (手)"), row=2, col=1)
-    fig.update_layout(title=title, showlegend=False, height=520, margin=dict(l=50, r=20, t=50, b=30),
-                      xaxis_rangeslider_visible=False)
+    fig.update_layout(
+        title=title, showlegend=False, height=520, margin=dict(l=50, r=20, t=50, b=30), xaxis_rangeslider_visible=False
+    )
     fig.update_xaxes(type="category", nticks=8)
     fig.update_yaxes(title_text="CNY", row=1, col=1)
     fig.update_yaxes(title_text="volume (手)", row=2, col=1)

@@ -26,7 +26,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "让 A 股日线行情数据集保持最新：每个交易日晚上做一次增量同步，唤醒时补齐落下的交易日，"
         "记录每次运行，并可从已发布的数据画出任意股票的走势。",
         "Keeps the dataset of Chinese A-share daily prices fresh: a delta every trading evening, catch-up "
-        "on wake, run history and a chart of any stock from the published data."),
+        "on wake, run history and a chart of any stock from the published data.",
+    ),
     "language": ("语言 / Language", "Language / 语言"),
     "tab_status": ("状态", "Status"),
     "tab_runs": ("运行记录", "Runs"),
@@ -37,13 +38,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "messages": ("消息", "Messages"),
     "not_configured": ("尚未配置", "Not configured"),
     "interrupted": ("被中断", "Interrupted"),
-    "interrupted_run": ("{when} 开始的全量同步（{trigger}）被重启打断；{then}",
-                        "the full sync started {when} ({trigger}) was cut off by a restart; {then}"),
+    "interrupted_run": (
+        "{when} 开始的全量同步（{trigger}）被重启打断；{then}",
+        "the full sync started {when} ({trigger}) was cut off by a restart; {then}",
+    ),
     "resumed": ("已续跑（触发：续跑）", "resumed (trigger resume)"),
     "not_resumed": ("未续跑：见“日志”", "not resumed: see Logs"),
     "no_messages": ("无", "none"),
     "nothing_published": ("尚未发布数据", "Nothing published yet"),
-    "first_sync_running": ("首次同步正在运行；完成后数据即可见。", "The first sync is running; data appears when it finishes."),
+    "first_sync_running": (
+        "首次同步正在运行；完成后数据即可见。",
+        "The first sync is running; data appears when it finishes.",
+    ),
     "start_full_sync": ("请在“管理”页启动一次全量同步。", "Start a full sync from the Admin tab."),
     "complete_through": ("已完整发布至 {day}", "Complete through {day}"),
     "up_to_date": ("已是最新", "up to date"),
@@ -53,8 +59,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "partial_days": ("不完整交易日", "Partial days"),
     "partial_unknown": ("未知（此版本的数据集没有 meta/days）", "unknown (this dataset version has no meta/days)"),
     "next_run": ("下次运行", "Next run"),
-    "next_none": ("无：自动同步已关闭（合成市场不会自行发布到 Hub；请设置 TUSHARE_TOKEN）",
-                  "none: automatic syncs are off (the synthetic market never publishes to the Hub by itself; set TUSHARE_TOKEN)"),
+    "next_none": (
+        "无：自动同步已关闭（合成市场不会自行发布到 Hub；请设置 TUSHARE_TOKEN）",
+        "none: automatic syncs are off (the synthetic market never publishes to the Hub by itself; set TUSHARE_TOKEN)",
+    ),
     "next_at": ("{when}（上海时间，{kind}）", "{when} Asia/Shanghai ({kind})"),
     "kind_retry": ("重试", "retry"),
     "kind_daily": ("每日增量", "daily delta"),
@@ -96,7 +104,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "One cell per trading day (rows = years, columns = the day of the year). Green: complete; orange: partial "
         "(an interface below the threshold, published with the missing values null); blue: held back (a fresh day "
         "not yet complete, retried later); red: missing (should be published and is not). Hover for the coverage "
-        "per interface and the rows."),
+        "per interface and the rows.",
+    ),
     "state_complete": ("完整", "complete"),
     "state_partial": ("不完整", "partial"),
     "state_held": ("暂缓", "held back"),
@@ -105,18 +114,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hover_paused": ("停牌", "paused"),
     "hover_coverage": ("覆盖率", "coverage"),
     "hover_not_published": ("未发布", "not published"),
-    "month_ticks": ("1月,2月,3月,4月,5月,6月,7月,8月,9月,10月,11月,12月",
-                    "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec"),
+    "month_ticks": (
+        "1月,2月,3月,4月,5月,6月,7月,8月,9月,10月,11月,12月",
+        "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
+    ),
     "chart_coverage": ("各接口覆盖率", "Coverage per interface"),
     "chart_coverage_help": (
         "每个交易日各接口返回的股票占应有股票的比例；虚线是完整性阈值。接口历史开始之前没有点（如 stk_limit 始于 2007-01-04）。",
         "Each interface's share of the stocks it should cover, per trading day; the dashed line is the completeness "
-        "threshold. No point before an interface's history starts (e.g. stk_limit from 2007-01-04)."),
+        "threshold. No point before an interface's history starts (e.g. stk_limit from 2007-01-04).",
+    ),
     "threshold": ("阈值", "threshold"),
     "chart_runs": ("每次运行的耗时与 API 调用", "Duration and API calls per run"),
     "chart_runs_help": (
         "已发布的运行记录（meta/runs.parquet）加上本进程的运行；红叉为失败的运行，悬停可看消息。",
-        "Published runs (meta/runs.parquet) and this process's runs; a red cross is a failed run, hover for its message."),
+        "Published runs (meta/runs.parquet) and this process's runs; a red cross is a failed run, hover for its message.",
+    ),
     "duration_min": ("耗时（分钟）", "duration (min)"),
     "api_calls": ("API 调用", "API calls"),
     "failed": ("失败", "failed"),
@@ -125,7 +138,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chart_lag_help": (
         "每个由增量同步发布的交易日：从当天收盘（上海时间 15:00）到发布它的提交（运行结束）相隔的小时数。全量同步回填的交易日不计入。",
         "For each trading day a delta published: hours from that day's close (15:00 Asia/Shanghai) to the commit that "
-        "made it visible (the run's end). Days backfilled by a full sync are left out."),
+        "made it visible (the run's end). Days backfilled by a full sync are left out.",
+    ),
     "lag_hours": ("小时", "hours"),
     "no_data": ("暂无数据", "no data yet"),
     "no_lag": ("还没有由增量同步发布的交易日", "no trading day published by a delta yet"),
@@ -160,54 +174,93 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pick_stock": ("请选择一只股票（输入代码或名称）", "pick a stock (type a code or a name)"),
     "no_rows": ("{code} 在 {first} 至 {last} 之间没有数据", "no rows for {code} between {first} and {last}"),
     # -- admin -------------------------------------------------------------------------------
-    "sync_now_title": ("### 立即同步\n运行一次增量同步：重新获取最新的几个交易日，并加入每个新的完整交易日。",
-                       "### Sync now\nRuns a delta: re-fetches the newest days and adds every new complete trading day."),
+    "sync_now_title": (
+        "### 立即同步\n运行一次增量同步：重新获取最新的几个交易日，并加入每个新的完整交易日。",
+        "### Sync now\nRuns a delta: re-fetches the newest days and adds every new complete trading day.",
+    ),
     "sync_now": ("立即同步", "Sync now"),
-    "full_title": ("### 全量同步\n重建区间内的交易日，区间外已发布的交易日保持不变。留空即用默认值。",
-                   "### Full sync\nRebuilds the trading days in the range and keeps every published day outside it. "
-                   "Empty fields mean the defaults."),
+    "full_title": (
+        "### 全量同步\n重建区间内的交易日，区间外已发布的交易日保持不变。留空即用默认值。",
+        "### Full sync\nRebuilds the trading days in the range and keeps every published day outside it. "
+        "Empty fields mean the defaults.",
+    ),
     "full_start": ("开始（YYYYMMDD）", "Start (YYYYMMDD)"),
     "full_end": ("结束（YYYYMMDD）", "End (YYYYMMDD)"),
     "full_markets": ("市场（如 主板,创业板 或 all）", "Markets (e.g. 主板,创业板 or all)"),
     "admin_token": ("管理员令牌", "Admin token"),
     "admin_token_unneeded": ("无需填写：未配置管理员令牌", "not needed: no admin token is configured"),
     "full_sync": ("全量同步", "Full sync"),
-    "migrate_title": ("### 从 all-prices.csv 迁移\n用一次全量同步把旧流水线的布局（`all-prices.csv`）换成本数据集的布局；"
-                      "在 Hub 上，旧的版本保留标签 `legacy-csv`。需要管理员令牌。",
-                      "### Migrate from all-prices.csv\nReplaces the old pipeline's layout (`all-prices.csv`) with this "
-                      "dataset's in one full sync; on the Hub the old head keeps the tag `legacy-csv`. Needs the admin token."),
+    "migrate_title": (
+        "### 从 all-prices.csv 迁移\n用一次全量同步把旧流水线的布局（`all-prices.csv`）换成本数据集的布局；"
+        "在 Hub 上，旧的版本保留标签 `legacy-csv`。需要管理员令牌。",
+        "### Migrate from all-prices.csv\nReplaces the old pipeline's layout (`all-prices.csv`) with this "
+        "dataset's in one full sync; on the Hub the old head keeps the tag `legacy-csv`. Needs the admin token.",
+    ),
     "migrate": ("迁移旧布局", "Migrate legacy layout"),
 }
 
 # The Space's own messages (from space.py and run_slot.py, English because the API returns them
 # as they are) and their Chinese wording for the page. First match wins; groups are kept.
-MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), zh) for p, zh in (
-    (r"^nothing published yet: run a full sync first \(Admin → Full sync\)$", "尚未发布数据：请先运行全量同步（管理 → 全量同步）"),
-    (r"^nothing published yet$", "尚未发布数据"),
-    (r"^Sync now was used moments ago; try again in (\d+) s$", "刚刚已使用过“立即同步”；请 \\1 秒后再试"),
-    (r"^started (full|delta) sync \((.*)\); follow it in Status and Logs$", "已开始\\1同步（\\2）；可在“状态”和“日志”中查看"),
-    (r"^not started: a (.*) is already running since (\d\d:\d\d:\d\d):? ?(.*); try again when it finishes$",
-     "未开始：已有 \\1 自 \\2 起在运行（\\3）；请等它结束后再试"),
-    (r"^refused: wrong admin token; nothing was started$", "已拒绝：管理员令牌错误；未启动任何任务"),
-    (r"^refused: too many wrong admin tokens; try again in (\d+) min$", "已拒绝：错误的管理员令牌次数过多；请 \\1 分钟后再试"),
-    (r"^refused: (.*); nothing was started$", "已拒绝：\\1；未启动任何任务"),
-    (r"^refused: (.*)$", "已拒绝：\\1"),
-    (r"^full sync is disabled: this Space publishes to the Hub and has no admin token\. (.*)$",
-     "全量同步已停用：此 Space 发布到 Hub，但没有配置管理员令牌。请在 Space 设置中添加名为 SYNC_ADMIN_TOKEN 的 secret 并重启。"),
-    (r"^start (\S+) is after end (\S+)$", "开始日期 \\1 晚于结束日期 \\2"),
-    (r"^pick a stock \(type a code or a name\)$", "请选择一只股票（输入代码或名称）"),
-    (r"^no rows for (\S+) between (\S+) and (\S+)$", "\\1 在 \\2 至 \\3 之间没有数据"),
-    (r"^(\d+) trading days$", "\\1 个交易日"),
-    (r"^(.*); (\d{4}-\d\d-\d\d) not yet published \((.*)\)$", "\\1；\\2 尚未发布（\\3）"),
-    (r"^rebuilt (\S+)\.\.(\S+) \((\d+) trading days, (\d+) partial\)$", "已重建 \\1 至 \\2（\\3 个交易日，其中 \\4 个不完整）"),
-    (r"^Tushare rejected the token \((.*)\)\. (.*)$", "Tushare 拒绝了令牌（\\1）。\\2"),
-    (r"^(\d+) trading day\(s\) fetched and published(.*)$", "已获取并发布 \\1 个交易日\\2"),
-    (r"^complete through (\S+)(.*)$", "已完整发布至 \\1\\2"),
-    (r"^nothing new: complete through (\S+)$", "没有新数据：已完整发布至 \\1"),
-))
-WORDS_ZH = {"full": "全量", "delta": "增量", "schedule": "定时", "button": "按钮", "catch-up": "补齐", "cli": "命令行",
-            "resume": "续跑", "success": "成功", "failed": "失败", "stopped": "暂停", "nothing new": "无新数据",
-            "running": "运行中", "failure": "失败", "error": "失败", "interrupted": "中断"}
+MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(p), zh)
+    for p, zh in (
+        (
+            r"^nothing published yet: run a full sync first \(Admin → Full sync\)$",
+            "尚未发布数据：请先运行全量同步（管理 → 全量同步）",
+        ),
+        (r"^nothing published yet$", "尚未发布数据"),
+        (r"^Sync now was used moments ago; try again in (\d+) s$", "刚刚已使用过“立即同步”；请 \\1 秒后再试"),
+        (
+            r"^started (full|delta) sync \((.*)\); follow it in Status and Logs$",
+            "已开始\\1同步（\\2）；可在“状态”和“日志”中查看",
+        ),
+        (
+            r"^not started: a (.*) is already running since (\d\d:\d\d:\d\d):? ?(.*); try again when it finishes$",
+            "未开始：已有 \\1 自 \\2 起在运行（\\3）；请等它结束后再试",
+        ),
+        (r"^refused: wrong admin token; nothing was started$", "已拒绝：管理员令牌错误；未启动任何任务"),
+        (
+            r"^refused: too many wrong admin tokens; try again in (\d+) min$",
+            "已拒绝：错误的管理员令牌次数过多；请 \\1 分钟后再试",
+        ),
+        (r"^refused: (.*); nothing was started$", "已拒绝：\\1；未启动任何任务"),
+        (r"^refused: (.*)$", "已拒绝：\\1"),
+        (
+            r"^full sync is disabled: this Space publishes to the Hub and has no admin token\. (.*)$",
+            "全量同步已停用：此 Space 发布到 Hub，但没有配置管理员令牌。请在 Space 设置中添加名为 SYNC_ADMIN_TOKEN 的 secret 并重启。",
+        ),
+        (r"^start (\S+) is after end (\S+)$", "开始日期 \\1 晚于结束日期 \\2"),
+        (r"^pick a stock \(type a code or a name\)$", "请选择一只股票（输入代码或名称）"),
+        (r"^no rows for (\S+) between (\S+) and (\S+)$", "\\1 在 \\2 至 \\3 之间没有数据"),
+        (r"^(\d+) trading days$", "\\1 个交易日"),
+        (r"^(.*); (\d{4}-\d\d-\d\d) not yet published \((.*)\)$", "\\1；\\2 尚未发布（\\3）"),
+        (
+            r"^rebuilt (\S+)\.\.(\S+) \((\d+) trading days, (\d+) partial\)$",
+            "已重建 \\1 至 \\2（\\3 个交易日，其中 \\4 个不完整）",
+        ),
+        (r"^Tushare rejected the token \((.*)\)\. (.*)$", "Tushare 拒绝了令牌（\\1）。\\2"),
+        (r"^(\d+) trading day\(s\) fetched and published(.*)$", "已获取并发布 \\1 个交易日\\2"),
+        (r"^complete through (\S+)(.*)$", "已完整发布至 \\1\\2"),
+        (r"^nothing new: complete through (\S+)$", "没有新数据：已完整发布至 \\1"),
+    )
+)
+WORDS_ZH = {
+    "full": "全量",
+    "delta": "增量",
+    "schedule": "定时",
+    "button": "按钮",
+    "catch-up": "补齐",
+    "cli": "命令行",
+    "resume": "续跑",
+    "success": "成功",
+    "failed": "失败",
+    "stopped": "暂停",
+    "nothing new": "无新数据",
+    "running": "运行中",
+    "failure": "失败",
+    "error": "失败",
+    "interrupted": "中断",
+}
 
 
 def t(lang: Lang, key: str, **values: object) -> str:

@@ -7,9 +7,8 @@ import datetime as dt
 import logging
 import threading
 
-from sync.core.clock import SHANGHAI
-
 from space_app.redact import Redactor
+from sync.core.clock import SHANGHAI
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -23,7 +22,9 @@ class TailHandler(logging.Handler):
         self.lines: collections.deque[str] = collections.deque(maxlen=capacity)
         self.guard = threading.Lock()
         formatter = logging.Formatter(FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
-        formatter.converter = lambda seconds: dt.datetime.fromtimestamp(seconds, SHANGHAI).timetuple()  # Shanghai, like the rest of the page
+        formatter.converter = lambda seconds: dt.datetime.fromtimestamp(
+            seconds, SHANGHAI
+        ).timetuple()  # Shanghai, like the rest of the page
         self.setFormatter(formatter)
 
     def emit(self, record: logging.LogRecord) -> None:

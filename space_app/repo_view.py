@@ -37,8 +37,22 @@ DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")
 RUNS_PATH = getattr(schema, "RUNS_PATH", "meta/runs.parquet")
 PRICE_CACHE = 32  # (code, range) results kept for the Explore tab
 # The columns Explore shows or computes with; a shard has ~40.
-PRICE_COLUMNS = ["code", "date", "name", "open", "high", "low", "close", "prev_close", "quote_rate", "volume",
-                 "turnover", "adj_factor", "is_paused", "is_st"]
+PRICE_COLUMNS = [
+    "code",
+    "date",
+    "name",
+    "open",
+    "high",
+    "low",
+    "close",
+    "prev_close",
+    "quote_rate",
+    "volume",
+    "turnover",
+    "adj_factor",
+    "is_paused",
+    "is_st",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +66,12 @@ class Facts:
     rows: int | None = None
     markets: tuple[str, ...] = ()
     open_days: tuple[dt.date, ...] = ()
-    days: pd.DataFrame | None = None       # meta/days.parquet, when published by this version
-    runs: pd.DataFrame | None = None       # meta/runs.parquet, likewise
-    stocks: pd.DataFrame | None = None     # code, name, market, list_status
+    days: pd.DataFrame | None = None  # meta/days.parquet, when published by this version
+    runs: pd.DataFrame | None = None  # meta/runs.parquet, likewise
+    stocks: pd.DataFrame | None = None  # code, name, market, list_status
     shards: tuple[str, ...] = ()
     shard_sha: dict = dataclasses.field(default_factory=dict)  # shard path -> sha256, from the state
-    error: str | None = None               # why the repo could not be read
+    error: str | None = None  # why the repo could not be read
 
     @property
     def partial_days(self) -> int | None:
@@ -99,19 +113,28 @@ class RepoView:
         if not status.get("published"):
             return Facts(head=head)
         calendar = _frame(published, schema.CALENDAR_PATH)
-        open_days = () if calendar is None else tuple(
-            d.date() for d in pd.to_datetime(calendar.loc[calendar["is_open"], "date"]).sort_values())
+        open_days = (
+            ()
+            if calendar is None
+            else tuple(d.date() for d in pd.to_datetime(calendar.loc[calendar["is_open"], "date"]).sort_values())
+        )
         stocks = _frame(published, schema.STOCKS_PATH)
         shard_sha = {path: info.sha256 for path, info in published.state.shards.items()} if published.state else {}
         if self.cache is not None and shard_sha:
             self.cache.prune(set(shard_sha.values()))  # months a newer commit replaced
         return Facts(
-            head=head, published=True, watermark=dt.date.fromisoformat(status["watermark"]),
-            first_date=dt.date.fromisoformat(status["first_date"]), rows=status.get("rows"),
-            markets=tuple(status.get("markets") or ()), open_days=open_days,
-            days=_frame(published, DAYS_PATH), runs=_frame(published, RUNS_PATH),
+            head=head,
+            published=True,
+            watermark=dt.date.fromisoformat(status["watermark"]),
+            first_date=dt.date.fromisoformat(status["first_date"]),
+            rows=status.get("rows"),
+            markets=tuple(status.get("markets") or ()),
+            open_days=open_days,
+            days=_frame(published, DAYS_PATH),
+            runs=_frame(published, RUNS_PATH),
             stocks=None if stocks is None else stocks[["code", "name", "market", "list_status"]],
-            shards=tuple(item["path"] for item in status.get("shard_files", [])), shard_sha=shard_sha,
+            shards=tuple(item["path"] for item in status.get("shard_files", [])),
+            shard_sha=shard_sha,
         )
 
     def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -175,7 +198,9 @@ def by_stock(data: bytes) -> bytes:
     skips every row group but one by its statistics, instead of decoding the whole month (a
     published shard is sorted by date first, so one stock's rows are spread over all of it)."""
     file = pq.ParquetFile(io.BytesIO(data))
-    table = file.read(columns=_present(PRICE_COLUMNS, file.schema_arrow)).sort_by([("code", "ascending"), ("date", "ascending")])
+    table = file.read(columns=_present(PRICE_COLUMNS, file.schema_arrow)).sort_by(
+        [("code", "ascending"), ("date", "ascending")]
+    )
     out = io.BytesIO()
     pq.write_table(table, out, row_group_size=STOCK_ROW_GROUP, compression="zstd")
     return out.getvalue()

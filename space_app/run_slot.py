@@ -14,12 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from space_app.redact import Redactor
 from sync.core.errors import SyncError
+from sync.core.progress import Progress, ProgressCallback
 from sync.engine.run import RunRequest
 from sync.runs.result import RunResult
-from sync.core.progress import Progress, ProgressCallback
-
-from space_app.redact import Redactor
 
 log = logging.getLogger(__name__)
 HISTORY = 50  # runs of this process kept in memory
@@ -35,7 +34,7 @@ class RunRecord:
     progress: Progress | None = None
     phase_mono: float = 0.0
     finished_at: dt.datetime | None = None
-    status: str = "running"                   # running, success, nothing new, stopped, failed
+    status: str = "running"  # running, success, nothing new, stopped, failed
     message: str = ""
     retryable: bool = False
     result: RunResult | None = None
@@ -52,13 +51,14 @@ Clock = Callable[[], dt.datetime]
 class Runner:
     """Single-flight run slot. `start` returns at once; the run goes on in a daemon thread."""
 
-    def __init__(self, job: Job, clock: Clock, redactor: Redactor,
-                 on_finish: Callable[[RunRecord], None] | None = None):
+    def __init__(
+        self, job: Job, clock: Clock, redactor: Redactor, on_finish: Callable[[RunRecord], None] | None = None
+    ):
         self.job, self.clock, self.redactor = job, clock, redactor
         self.on_finish = on_finish or (lambda record: None)
         self.guard = threading.Lock()
         self.current: RunRecord | None = None
-        self.history: list[RunRecord] = []   # newest last
+        self.history: list[RunRecord] = []  # newest last
         self.thread: threading.Thread | None = None
 
     def start(self, request: RunRequest) -> tuple[bool, str]:
@@ -102,8 +102,9 @@ class Runner:
             record.status = "failed"
             record.message = self.redactor.text(error_text(error))
             record.retryable = isinstance(error, SyncError) and error.retryable
-            log.error("%s failed: %s", record.request.describe(), record.message,
-                      exc_info=not isinstance(error, SyncError))
+            log.error(
+                "%s failed: %s", record.request.describe(), record.message, exc_info=not isinstance(error, SyncError)
+            )
         finally:
             record.finished_at = self.clock()
             with self.guard:

@@ -35,12 +35,12 @@ HORIZON_DAYS = 400  # how far ahead to look for a trading day before giving up
 class Outcome:
     """How the last run of this process ended, as far as scheduling cares."""
 
-    kind: str                     # "full" or "delta"
-    trigger: str                  # "schedule", "catch-up" or "button" (retries run as "schedule")
-    finished_at: dt.datetime      # aware
-    ok: bool                      # False: the run raised
-    stopped: bool = False         # True: it stopped before a day that is not yet published
-    retryable: bool = False       # for a failure: whether running again may help
+    kind: str  # "full" or "delta"
+    trigger: str  # "schedule", "catch-up" or "button" (retries run as "schedule")
+    finished_at: dt.datetime  # aware
+    ok: bool  # False: the run raised
+    stopped: bool = False  # True: it stopped before a day that is not yet published
+    retryable: bool = False  # for a failure: whether running again may help
 
 
 def run_time_on(day: dt.date, sync_time: str, tz: str) -> dt.datetime:
@@ -76,7 +76,9 @@ def newest_expected_day(now: dt.datetime, open_days: Sequence[dt.date], sync_tim
     """
     local = now.astimezone(SHANGHAI)
     today = local.date()
-    today_ready = now >= run_time_on(now.astimezone(zoneinfo.ZoneInfo(tz)).date(), sync_time, tz) and local.time() >= CLOSE_GATE
+    today_ready = (
+        now >= run_time_on(now.astimezone(zoneinfo.ZoneInfo(tz)).date(), sync_time, tz) and local.time() >= CLOSE_GATE
+    )
     last = today if today_ready else today - dt.timedelta(days=1)
     if open_days and last <= open_days[-1]:
         index = bisect.bisect_right(open_days, last)
@@ -86,8 +88,9 @@ def newest_expected_day(now: dt.datetime, open_days: Sequence[dt.date], sync_tim
     return last
 
 
-def catch_up_needed(now: dt.datetime, open_days: Sequence[dt.date], watermark: dt.date | None,
-                    sync_time: str, tz: str) -> bool:
+def catch_up_needed(
+    now: dt.datetime, open_days: Sequence[dt.date], watermark: dt.date | None, sync_time: str, tz: str
+) -> bool:
     """True when a published watermark is behind the newest day that could be complete."""
     if watermark is None:
         return False
@@ -95,8 +98,15 @@ def catch_up_needed(now: dt.datetime, open_days: Sequence[dt.date], watermark: d
     return expected is not None and watermark < expected
 
 
-def startup_action(now: dt.datetime, open_days: Sequence[dt.date], watermark: dt.date | None,
-                   published: bool, embedded: bool, sync_time: str, tz: str) -> str | None:
+def startup_action(
+    now: dt.datetime,
+    open_days: Sequence[dt.date],
+    watermark: dt.date | None,
+    published: bool,
+    embedded: bool,
+    sync_time: str,
+    tz: str,
+) -> str | None:
     """What to start when the app starts: "full" (the demo), "delta" (catch up) or None.
 
     With the embedded market and nothing published, the demo dataset builds itself. With a real
@@ -128,8 +138,9 @@ def next_retry(now: dt.datetime, last: Outcome | None) -> dt.datetime | None:
     return at if at < retry_cutoff(last.finished_at) else None
 
 
-def next_run(now: dt.datetime, open_days: Sequence[dt.date], last: Outcome | None,
-             sync_time: str, tz: str) -> tuple[dt.datetime, str]:
+def next_run(
+    now: dt.datetime, open_days: Sequence[dt.date], last: Outcome | None, sync_time: str, tz: str
+) -> tuple[dt.datetime, str]:
     """The next run the scheduler will start and its trigger: a pending retry or the daily run."""
     daily = next_scheduled_run(now, open_days, sync_time, tz)
     retry = next_retry(now, last)

@@ -16,14 +16,13 @@ import zoneinfo
 
 import schedule
 
-from sync.core.config import Settings
-
 from space_app import schedule_rules
 from space_app.repo_view import RepoView
-from space_app.run_slot import Clock, RunRecord, Runner
+from space_app.run_slot import Clock, Runner, RunRecord
+from space_app.status_json import outcome_of
+from sync.core.config import Settings
 from sync.engine.run import RunRequest
 from sync.targets import is_hub
-from space_app.status_json import outcome_of
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
@@ -68,8 +67,14 @@ class SyncScheduler:
             log.error("not catching up: the published repo could not be read (%s)", facts.error)
             return
         action = schedule_rules.startup_action(
-            self.clock(), facts.open_days, facts.watermark, facts.published, self.settings.embedded_source,
-            self.settings.sync_time, self.settings.sync_tz)
+            self.clock(),
+            facts.open_days,
+            facts.watermark,
+            facts.published,
+            self.settings.embedded_source,
+            self.settings.sync_time,
+            self.settings.sync_tz,
+        )
         if action is None:
             if not facts.published:
                 log.info("nothing published yet: start a full sync from the Admin tab")

@@ -28,7 +28,7 @@ from pathlib import Path
 from sync.targets import DatasetRepo
 
 log = logging.getLogger(__name__)
-WORKERS = 8           # concurrent downloads
+WORKERS = 8  # concurrent downloads
 SPACE_STORAGE = Path("/data")  # a Space's persistent storage, when it has one
 
 
@@ -41,8 +41,9 @@ def default_folder() -> Path:
 class ShardCache:
     """Shard files by sha256 in `folder`; `downloads` and `downloaded_bytes` count what came from the repo."""
 
-    def __init__(self, folder: Path | None = None, workers: int = WORKERS,
-                 prepare: Callable[[bytes], bytes] | None = None):
+    def __init__(
+        self, folder: Path | None = None, workers: int = WORKERS, prepare: Callable[[bytes], bytes] | None = None
+    ):
         """`prepare`: turns a downloaded (and checked) shard into what is kept, e.g. a layout for
         one-stock reads; the file is still named by the published shard's sha256."""
         self.folder = Path(folder) if folder is not None else default_folder()
@@ -63,7 +64,9 @@ class ShardCache:
         if missing:
             self.folder.mkdir(parents=True, exist_ok=True)
             with ThreadPoolExecutor(max_workers=min(self.workers, len(missing))) as pool:
-                for path, local in zip(missing, pool.map(lambda item: self._download(repo, revision, *item), missing.items())):
+                for path, local in zip(
+                    missing, pool.map(lambda item: self._download(repo, revision, *item), missing.items())
+                ):
                     if local is not None:
                         found[path] = local
         return {path: found[path] for path in wanted if path in found}

@@ -11,17 +11,16 @@ import time
 
 import pandas as pd
 
-from sync.core.config import Settings
-from sync.core.errors import ConfigError
-from sync.engine.run import RunRequest, can_migrate, run
-from sync.runs import failures
-from sync.targets import is_hub, open_repo
-
 from space_app import admin, explore, logs, schedule_rules, status_json
 from space_app.redact import for_target
 from space_app.repo_view import Facts, RepoView
 from space_app.run_slot import Clock, Runner, RunRecord
 from space_app.scheduler import SyncScheduler
+from sync.core.config import Settings
+from sync.core.errors import ConfigError
+from sync.engine.run import RunRequest, can_migrate, run
+from sync.runs import failures
+from sync.targets import is_hub, open_repo
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +33,19 @@ class Space:
         self.settings, self.clock, self.config_error = settings, clock, config_error
         self.interrupted: list[dict] = []  # full syncs a restart cut off, found on start (shown, resumed)
         self.is_hub = is_hub(settings.dataset_repo)
-        self.redactor = for_target((settings.tushare_token, settings.hf_token, settings.admin_token), settings.dataset_repo)
+        self.redactor = for_target(
+            (settings.tushare_token, settings.hf_token, settings.admin_token), settings.dataset_repo
+        )
         self.tail = logs.TailHandler(self.redactor)  # attached on start: constructing changes no global state
-        self.view = RepoView(open_repo(settings.dataset_repo, hf_token=settings.hf_token), ttl=60.0 if self.is_hub else 3.0)
-        self.runner = Runner(lambda request, on_progress: run(settings, request, clock(), on_progress), clock,
-                             self.redactor, on_finish=self._after_run)
+        self.view = RepoView(
+            open_repo(settings.dataset_repo, hf_token=settings.hf_token), ttl=60.0 if self.is_hub else 3.0
+        )
+        self.runner = Runner(
+            lambda request, on_progress: run(settings, request, clock(), on_progress),
+            clock,
+            self.redactor,
+            on_finish=self._after_run,
+        )
         self.scheduler = SyncScheduler(self.runner, self.view, settings, clock)
         self.limiter, self.cooldown = admin.FailureLimiter(), admin.Cooldown()
         # Per client, and a looser cap for everyone: a forwarded address can be forged.
@@ -66,8 +73,16 @@ class Space:
         marks = [m for m in marks if m.get("kind") == "full"]
         if not marks:
             return
-        self.interrupted = [{"run_id": m.get("run_id"), "kind": "full", "trigger": m.get("trigger"),
-                             "started_at": m.get("started_at"), "resumed": False} for m in marks]
+        self.interrupted = [
+            {
+                "run_id": m.get("run_id"),
+                "kind": "full",
+                "trigger": m.get("trigger"),
+                "started_at": m.get("started_at"),
+                "resumed": False,
+            }
+            for m in marks
+        ]
         try:
             request = resume_request(marks[-1])
         except ConfigError as error:
@@ -75,8 +90,12 @@ class Space:
             return
         started, message = self.runner.start(request)
         self.interrupted[-1]["resumed"] = started
-        log.warning("the full sync started %s (%s) was interrupted by a restart; %s", marks[-1].get("started_at"),
-                    marks[-1].get("trigger"), message)
+        log.warning(
+            "the full sync started %s (%s) was interrupted by a restart; %s",
+            marks[-1].get("started_at"),
+            marks[-1].get("trigger"),
+            message,
+        )
 
     def _after_run(self, record: RunRecord) -> None:
         self.scheduler.after_run(record)
@@ -90,9 +109,17 @@ class Space:
         current, history = self.runner.snapshot()
         s = self.settings
         phase_elapsed = time.monotonic() - current.phase_mono if current else 0.0
-        expected = schedule_rules.newest_expected_day(now, facts.open_days, s.sync_time, s.sync_tz) if facts.open_days else None
-        nxt = status_json.next_run_for(now, facts, history, s.sync_time, s.sync_tz) if self.scheduler.automatic else None
-        result = status_json.status_json(facts, current, history, now, nxt, expected, phase_elapsed, self.source, self.target)
+        expected = (
+            schedule_rules.newest_expected_day(now, facts.open_days, s.sync_time, s.sync_tz)
+            if facts.open_days
+            else None
+        )
+        nxt = (
+            status_json.next_run_for(now, facts, history, s.sync_time, s.sync_tz) if self.scheduler.automatic else None
+        )
+        result = status_json.status_json(
+            facts, current, history, now, nxt, expected, phase_elapsed, self.source, self.target
+        )
         if result["repo_error"]:
             result["repo_error"] = self.redactor.text(result["repo_error"])
         return {**result, "config_error": None, "interrupted": list(self.interrupted)}
@@ -100,9 +127,17 @@ class Space:
     def _misconfigured_status(self) -> dict:
         """The status JSON of a misconfigured Space: no repo is read, the error is the last error."""
         current, history = self.runner.snapshot()
-        result = status_json.status_json(Facts(), current, history, self.clock(), None, None, 0.0, self.source, self.target)
-        error = {"kind": None, "trigger": None, "status": "failed", "started_at": None,
-                 "finished_at": result["now"], "message": self.config_error}
+        result = status_json.status_json(
+            Facts(), current, history, self.clock(), None, None, 0.0, self.source, self.target
+        )
+        error = {
+            "kind": None,
+            "trigger": None,
+            "status": "failed",
+            "started_at": None,
+            "finished_at": result["now"],
+            "message": self.config_error,
+        }
         return {**result, "last_error": error, "config_error": self.config_error, "interrupted": []}
 
     def runs(self) -> pd.DataFrame:
@@ -114,8 +149,9 @@ class Space:
 
     # -- actions ----------------------------------------------------------------------------
     def full_sync_disabled(self) -> str | None:
-        return self.config_error or admin.full_sync_disabled(self.is_hub, self.settings.admin_token,
-                                                             real_token=bool(self.settings.tushare_token))
+        return self.config_error or admin.full_sync_disabled(
+            self.is_hub, self.settings.admin_token, real_token=bool(self.settings.tushare_token)
+        )
 
     def migrate_disabled(self) -> str | None:
         if self.config_error:
@@ -210,9 +246,12 @@ class Space:
 def resume_request(mark: dict) -> RunRequest:
     """The full sync a run-journal mark describes, to start again with trigger `resume`."""
     given = mark.get("resume") or {}
-    chosen = admin.parse_full_input(given.get("start") or "", given.get("end") or "", ",".join(given.get("markets") or []))
-    return RunRequest("full", "resume", chosen.start, chosen.end, chosen.markets,
-                      migrate_legacy=bool(given.get("migrate_legacy")))
+    chosen = admin.parse_full_input(
+        given.get("start") or "", given.get("end") or "", ",".join(given.get("markets") or [])
+    )
+    return RunRequest(
+        "full", "resume", chosen.start, chosen.end, chosen.markets, migrate_legacy=bool(given.get("migrate_legacy"))
+    )
 
 
 def client_id(request) -> str:
@@ -222,4 +261,3 @@ def client_id(request) -> str:
     forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
     host = getattr(getattr(request, "client", None), "host", None)
     return forwarded or host or "unknown"
-

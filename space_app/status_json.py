@@ -1,8 +1,8 @@
 """The status JSON of `/status` and `GET /healthz`, and the run-history rows. Pure: data in, data out.
 
-    {"watermark": "2024-04-12", "behind_trading_days": 0, "partial_days": 0, "running": false,
-     "current_run": null, "last_success": {...}, "last_error": null,
-     "next_run": "2024-04-15T21:00:00+08:00", ...}
+{"watermark": "2024-04-12", "behind_trading_days": 0, "partial_days": 0, "running": false,
+ "current_run": null, "last_success": {...}, "last_error": null,
+ "next_run": "2024-04-15T21:00:00+08:00", ...}
 """
 
 from __future__ import annotations
@@ -13,14 +13,23 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sync.core.clock import SHANGHAI
-
 from space_app import schedule_rules
 from space_app.repo_view import Facts
 from space_app.run_slot import RunRecord, eta_seconds, progress_text
+from sync.core.clock import SHANGHAI
 
 FAILED = ("failed", "failure", "error", "interrupted")
-RUN_COLUMNS = ["started (Shanghai)", "finished (Shanghai)", "kind", "trigger", "status", "days added", "rows", "API calls", "message"]
+RUN_COLUMNS = [
+    "started (Shanghai)",
+    "finished (Shanghai)",
+    "kind",
+    "trigger",
+    "status",
+    "days added",
+    "rows",
+    "API calls",
+    "message",
+]
 
 
 def behind(facts: Facts, expected: dt.date | None) -> int | None:
@@ -36,11 +45,14 @@ def current_run(record: RunRecord | None, phase_elapsed: float) -> dict | None:
     progress = record.progress
     eta = eta_seconds(progress, phase_elapsed)
     return {
-        "kind": record.request.kind, "trigger": record.request.trigger,
+        "kind": record.request.kind,
+        "trigger": record.request.trigger,
         "started_at": record.started_at.isoformat(timespec="seconds"),
         "phase": progress.phase if progress else "starting",
-        "done": progress.done if progress else 0, "total": progress.total if progress else 0,
-        "unit": progress.unit if progress else "", "calls": progress.calls if progress else 0,
+        "done": progress.done if progress else 0,
+        "total": progress.total if progress else 0,
+        "unit": progress.unit if progress else "",
+        "calls": progress.calls if progress else 0,
         "progress": progress_text(progress) if progress else "starting",
         "eta_seconds": round(eta) if eta is not None else None,
     }
@@ -48,7 +60,9 @@ def current_run(record: RunRecord | None, phase_elapsed: float) -> dict | None:
 
 def run_summary(record: RunRecord) -> dict:
     return {
-        "kind": record.request.kind, "trigger": record.request.trigger, "status": record.status,
+        "kind": record.request.kind,
+        "trigger": record.request.trigger,
+        "status": record.status,
         "started_at": record.started_at.isoformat(timespec="seconds"),
         "finished_at": record.finished_at.isoformat(timespec="seconds") if record.finished_at else None,
         "message": record.message,
@@ -62,13 +76,21 @@ def published_runs(facts: Facts) -> list[dict]:
         return []
     out = []
     for row in runs.astype(object).where(runs.notna(), None).to_dict("records"):  # NaN is not JSON: None
-        out.append({
-            "run_id": row.get("run_id"), "kind": row.get("kind"), "trigger": row.get("trigger"), "status": str(row.get("status") or ""),
-            "started_at": _iso(row.get("started_at")), "finished_at": _iso(row.get("finished_at")),
-            "message": str(row.get("message") or ""), "commit": row.get("commit"),
-            "days_added": _int(row.get("days_added")), "rows_added": _int(row.get("rows_added")),
-            "api_calls": row.get("api_calls"),
-        })
+        out.append(
+            {
+                "run_id": row.get("run_id"),
+                "kind": row.get("kind"),
+                "trigger": row.get("trigger"),
+                "status": str(row.get("status") or ""),
+                "started_at": _iso(row.get("started_at")),
+                "finished_at": _iso(row.get("finished_at")),
+                "message": str(row.get("message") or ""),
+                "commit": row.get("commit"),
+                "days_added": _int(row.get("days_added")),
+                "rows_added": _int(row.get("rows_added")),
+                "api_calls": row.get("api_calls"),
+            }
+        )
     return sorted(out, key=lambda r: r["finished_at"] or "")
 
 
@@ -87,14 +109,24 @@ def _newest(runs: list[dict]) -> dict | None:
     while this process's records on a pinned clock all finish at the pinned moment."""
     best = None
     for run in runs:
-        if best is None or _moment(run["started_at"] or run["finished_at"]) >= _moment(best["started_at"] or best["finished_at"]):
+        if best is None or _moment(run["started_at"] or run["finished_at"]) >= _moment(
+            best["started_at"] or best["finished_at"]
+        ):
             best = run
     return best
 
 
-def status_json(facts: Facts, current: RunRecord | None, history: Sequence[RunRecord], now: dt.datetime,
-                next_run: tuple[dt.datetime, str] | None, expected: dt.date | None, phase_elapsed: float,
-                source: str, target: str) -> dict:
+def status_json(
+    facts: Facts,
+    current: RunRecord | None,
+    history: Sequence[RunRecord],
+    now: dt.datetime,
+    next_run: tuple[dt.datetime, str] | None,
+    expected: dt.date | None,
+    phase_elapsed: float,
+    source: str,
+    target: str,
+) -> dict:
     last_success, last_error = last_runs(facts, history)
     return {
         "published": facts.published,
@@ -128,9 +160,16 @@ def runs_table(facts: Facts, history: Sequence[RunRecord], current: RunRecord | 
         if record.status in ("failed",) and _already_recorded(record, published):
             continue
         result = record.result
-        rows.append(_row({**run_summary(record), "days_added": len(result.days) if result else None,
-                          "rows_added": result.rows if result else None,
-                          "api_calls": sum(result.api_calls.values()) if result else None}))
+        rows.append(
+            _row(
+                {
+                    **run_summary(record),
+                    "days_added": len(result.days) if result else None,
+                    "rows_added": result.rows if result else None,
+                    "api_calls": sum(result.api_calls.values()) if result else None,
+                }
+            )
+        )
     rows.sort(key=lambda r: r[0] or "", reverse=True)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
@@ -147,9 +186,17 @@ def _already_recorded(record: RunRecord, published: list[dict]) -> bool:
 
 
 def _row(run: dict) -> list:
-    return [_local(run.get("started_at")), _local(run.get("finished_at")), run.get("kind"), run.get("trigger"),
-            run.get("status"), run.get("days_added"), run.get("rows_added"), _calls(run.get("api_calls")),
-            run.get("message")]
+    return [
+        _local(run.get("started_at")),
+        _local(run.get("finished_at")),
+        run.get("kind"),
+        run.get("trigger"),
+        run.get("status"),
+        run.get("days_added"),
+        run.get("rows_added"),
+        _calls(run.get("api_calls")),
+        run.get("message"),
+    ]
 
 
 def _calls(value) -> int | None:
@@ -176,15 +223,16 @@ def _iso(value) -> str | None:
 
 def _moment(text: str) -> dt.datetime:
     moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _local(text: str | None) -> str | None:
     return _moment(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else None
 
 
-def next_run_for(now: dt.datetime, facts: Facts, history: Sequence[RunRecord], sync_time: str,
-                 tz: str) -> tuple[dt.datetime, str]:
+def next_run_for(
+    now: dt.datetime, facts: Facts, history: Sequence[RunRecord], sync_time: str, tz: str
+) -> tuple[dt.datetime, str]:
     """The scheduler's next run given this process's last outcome."""
     return schedule_rules.next_run(now, facts.open_days, outcome_of(history), sync_time, tz)
 
@@ -193,8 +241,14 @@ def outcome_of(history: Sequence[RunRecord]) -> schedule_rules.Outcome | None:
     if not history or history[-1].finished_at is None:
         return None
     last = history[-1]
-    return schedule_rules.Outcome(last.request.kind, last.request.trigger, last.finished_at, last.ok,
-                                  stopped=last.status == "stopped", retryable=last.retryable)
+    return schedule_rules.Outcome(
+        last.request.kind,
+        last.request.trigger,
+        last.finished_at,
+        last.ok,
+        stopped=last.status == "stopped",
+        retryable=last.retryable,
+    )
 
 
 def _int(value: object) -> int | None:

@@ -32,8 +32,18 @@ def status_markdown(st: dict, lang: Lang = "en") -> str:
     ]
     for run in st.get("interrupted") or []:
         then = t(lang, "resumed" if run.get("resumed") else "not_resumed")
-        rows.append((t(lang, "interrupted"), t(lang, "interrupted_run", when=_when(run.get("started_at")),
-                                              trigger=word(lang, run.get("trigger")), then=then)))
+        rows.append(
+            (
+                t(lang, "interrupted"),
+                t(
+                    lang,
+                    "interrupted_run",
+                    when=_when(run.get("started_at")),
+                    trigger=word(lang, run.get("trigger")),
+                    then=then,
+                ),
+            )
+        )
     if st.get("repo_error"):
         rows.append((t(lang, "repo"), t(lang, "repo_unreadable", error=st["repo_error"])))
     separator = "：" if lang == "zh" else ": "
@@ -75,15 +85,28 @@ def _current(run: dict | None, lang: Lang) -> str:
 def _run(run: dict | None, lang: Lang) -> str:
     if not run:
         return t(lang, "none")
-    return t(lang, "run_line", kind=word(lang, run.get("kind")), trigger=word(lang, run.get("trigger")),
-             when=_when(run.get("finished_at")), message=message(lang, run.get("message")) or word(lang, run.get("status")))
+    return t(
+        lang,
+        "run_line",
+        kind=word(lang, run.get("kind")),
+        trigger=word(lang, run.get("trigger")),
+        when=_when(run.get("finished_at")),
+        message=message(lang, run.get("message")) or word(lang, run.get("status")),
+    )
 
 
 def _data(st: dict, lang: Lang) -> str:
     parts = [f"{st.get('source', '?')} → {st.get('target', '?')}"]
     if st.get("published"):
-        parts.append(t(lang, "data_rows", rows=f"{st.get('rows') or 0:,}", first=st.get("first_date"),
-                       markets=", ".join(st.get("markets") or [])))
+        parts.append(
+            t(
+                lang,
+                "data_rows",
+                rows=f"{st.get('rows') or 0:,}",
+                first=st.get("first_date"),
+                markets=", ".join(st.get("markets") or []),
+            )
+        )
     return "; ".join(parts)
 
 
@@ -108,7 +131,8 @@ def progress_html(run: dict | None, lang: Lang = "en") -> str:
         f'<div class="title">{html.escape(_run_title(run, lang))}</div>'
         f'<div class="track" role="progressbar" aria-valuemin="0" aria-valuemax="{total}" aria-valuenow="{done}">'
         f'<div class="{bar_class}" style="width:{width}"></div><span class="percent">{percent}</span></div>'
-        f'<div class="details">{html.escape(details)}</div></div>')
+        f'<div class="details">{html.escape(details)}</div></div>'
+    )
 
 
 PROGRESS_CSS = """
@@ -128,14 +152,26 @@ _PHASES = {"phase_starting", "phase_plan", "phase_fetch", "phase_build", "phase_
 
 
 def _run_title(run: dict, lang: Lang) -> str:
-    return t(lang, "progress_title", kind=word(lang, run.get("kind")), trigger=word(lang, run.get("trigger")),
-             since=_when(run.get("started_at")))
+    return t(
+        lang,
+        "progress_title",
+        kind=word(lang, run.get("kind")),
+        trigger=word(lang, run.get("trigger")),
+        since=_when(run.get("started_at")),
+    )
 
 
 def _counts(run: dict, lang: Lang) -> str:
     calls = f"{int(run.get('calls') or 0):,}"
     if run.get("total"):
-        return t(lang, "progress_counts", done=run.get("done") or 0, total=run["total"], unit=run.get("unit") or "", calls=calls)
+        return t(
+            lang,
+            "progress_counts",
+            done=run.get("done") or 0,
+            total=run["total"],
+            unit=run.get("unit") or "",
+            calls=calls,
+        )
     return t(lang, "progress_calls", calls=calls)
 
 

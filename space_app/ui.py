@@ -26,10 +26,13 @@ L = I18N  # static label: L("key") is translated in the browser
 STORE_KEY = "a-share-prices-lang"
 LOAD_JS = f"(...args) => [localStorage.getItem('{STORE_KEY}') || navigator.language || 'en', ...args.slice(1)]"
 SWITCH_JS = f"(...args) => {{ localStorage.setItem('{STORE_KEY}', args[0]); return args; }}"
-CSS = PROGRESS_CSS + """
+CSS = (
+    PROGRESS_CSS
+    + """
 #lang { max-width: 260px; }
 .chart-help { font-size: 13px; color: var(--body-text-color-subdued); padding: 0 4px 12px; }
 """
+)
 
 
 class Labels:
@@ -65,28 +68,40 @@ def build(space: Space) -> gr.Blocks:
             with gr.Column(scale=5):
                 labels.add(gr.Markdown(L("title_md")), "title_md", "value")
                 labels.add(gr.Markdown(L("intro")), "intro", "value")
-            switch = labels.add(gr.Radio([("中文", "zh"), ("English", "en")], value=None, label=L("language"),
-                                         elem_id="lang", scale=1), "language")
+            switch = labels.add(
+                gr.Radio([("中文", "zh"), ("English", "en")], value=None, label=L("language"), elem_id="lang", scale=1),
+                "language",
+            )
         head, drawn = gr.State(None), gr.State(None)
         with gr.Tabs():
             with labels.add(gr.Tab(L("tab_status"), id="status", elem_id="tab-status"), "tab_status"):
                 status_md = gr.Markdown(elem_id="status")
                 progress = gr.HTML(progress_html(None), elem_id="progress")
-                messages = labels.add(gr.Textbox(label=L("messages"), lines=2, max_lines=8, interactive=False,
-                                                 elem_id="messages"), "messages")
+                messages = labels.add(
+                    gr.Textbox(label=L("messages"), lines=2, max_lines=8, interactive=False, elem_id="messages"),
+                    "messages",
+                )
                 days_plot = gr.Plot(show_label=False, elem_id="days-chart")
                 labels.add(gr.Markdown(L("chart_days_help"), elem_classes="chart-help"), "chart_days_help", "value")
                 coverage_plot = gr.Plot(show_label=False, elem_id="coverage-chart")
-                labels.add(gr.Markdown(L("chart_coverage_help"), elem_classes="chart-help"), "chart_coverage_help", "value")
+                labels.add(
+                    gr.Markdown(L("chart_coverage_help"), elem_classes="chart-help"), "chart_coverage_help", "value"
+                )
                 lag_plot = gr.Plot(show_label=False, elem_id="lag-chart")
                 labels.add(gr.Markdown(L("chart_lag_help"), elem_classes="chart-help"), "chart_lag_help", "value")
                 runs_plot = gr.Plot(show_label=False, elem_id="runs-chart")
                 labels.add(gr.Markdown(L("chart_runs_help"), elem_classes="chart-help"), "chart_runs_help", "value")
             with labels.add(gr.Tab(L("tab_runs"), id="runs", elem_id="tab-runs"), "tab_runs"):
-                runs = labels.add(gr.Dataframe(interactive=False, wrap=True, label=L("runs_label"), elem_id="runs"), "runs_label")
+                runs = labels.add(
+                    gr.Dataframe(interactive=False, wrap=True, label=L("runs_label"), elem_id="runs"), "runs_label"
+                )
             with labels.add(gr.Tab(L("tab_logs"), id="logs", elem_id="tab-logs"), "tab_logs"):
-                logs = labels.add(gr.Code(language=None, lines=20, max_lines=30, interactive=False, label=L("logs_label"),
-                                          elem_id="logs"), "logs_label")
+                logs = labels.add(
+                    gr.Code(
+                        language=None, lines=20, max_lines=30, interactive=False, label=L("logs_label"), elem_id="logs"
+                    ),
+                    "logs_label",
+                )
             with labels.add(gr.Tab(L("tab_explore"), id="explore", elem_id="tab-explore"), "tab_explore"):
                 stock, start, end, mode, show, chart, rows, note = _explore_tab(labels)
             with labels.add(gr.Tab(L("tab_admin"), id="admin", elem_id="tab-admin"), "tab_admin"):
@@ -94,8 +109,13 @@ def build(space: Space) -> gr.Blocks:
 
         def texts(language: str) -> list:
             st = space.status()
-            return [status_markdown(st, language), progress_html(st.get("current_run"), language),
-                    status_messages(st, language), localised_runs(space.runs(), language), space.logs()]
+            return [
+                status_markdown(st, language),
+                progress_html(st.get("current_run"), language),
+                status_messages(st, language),
+                localised_runs(space.runs(), language),
+                space.logs(),
+            ]
 
         def pictures(known: tuple | None, language: str) -> tuple[tuple, list]:
             """The four figures, or skips when nothing they show has changed since `known`."""
@@ -114,30 +134,65 @@ def build(space: Space) -> gr.Blocks:
             # A new version: fresh stock choices, and a default range unless the visitor typed one.
             # A listed stock is preselected so the Explore tab opens on a chart, not an empty frame.
             first, last = (first, last) if (first or last) else space.default_range()
-            return [*texts(language), drawn_key, *figures, facts.head,
-                    gr.update(choices=space.stock_choices(), value=chosen or space.default_stock()), first, last]
+            return [
+                *texts(language),
+                drawn_key,
+                *figures,
+                facts.head,
+                gr.update(choices=space.stock_choices(), value=chosen or space.default_stock()),
+                first,
+                last,
+            ]
 
         live = [status_md, progress, messages, runs, logs, drawn, days_plot, coverage_plot, lag_plot, runs_plot]
         outputs = [*live, head, stock, start, end]
         timer = gr.Timer(REFRESH_SECONDS)
-        timer.tick(refresh, inputs=[head, drawn, lang, stock, start, end], outputs=outputs, api_visibility="private",
-                   show_progress="hidden", concurrency_limit=None, queue=False)
+        timer.tick(
+            refresh,
+            inputs=[head, drawn, lang, stock, start, end],
+            outputs=outputs,
+            api_visibility="private",
+            show_progress="hidden",
+            concurrency_limit=None,
+            queue=False,
+        )
 
         def opened(asked_text, known_head, known_drawn, chosen, first, last):
             """On load: the visitor's language, every label in it, and the page's contents."""
             language = i18n.resolve(asked_text)
-            return [language, gr.update(value=language), *labels.updates(language),
-                    *refresh(known_head, None, language, chosen, first, last)]
+            return [
+                language,
+                gr.update(value=language),
+                *labels.updates(language),
+                *refresh(known_head, None, language, chosen, first, last),
+            ]
 
         def switched(choice, known_head, known_drawn, chosen, first, last):
             language = i18n.resolve(None, choice)
-            return [language, gr.skip(), *labels.updates(language), *refresh(known_head, None, language, chosen, first, last)]
+            return [
+                language,
+                gr.skip(),
+                *labels.updates(language),
+                *refresh(known_head, None, language, chosen, first, last),
+            ]
 
         every = [lang, switch, *labels.components, *outputs]
-        demo.load(opened, inputs=[asked, head, drawn, stock, start, end], outputs=every, js=LOAD_JS,
-                  api_visibility="private", queue=False)
-        switch.input(switched, inputs=[switch, head, drawn, stock, start, end], outputs=every, js=SWITCH_JS,
-                     api_visibility="private", queue=False)
+        demo.load(
+            opened,
+            inputs=[asked, head, drawn, stock, start, end],
+            outputs=every,
+            js=LOAD_JS,
+            api_visibility="private",
+            queue=False,
+        )
+        switch.input(
+            switched,
+            inputs=[switch, head, drawn, stock, start, end],
+            outputs=every,
+            js=SWITCH_JS,
+            api_visibility="private",
+            queue=False,
+        )
 
         # A chosen stock (by the visitor or preselected above) or adjustment draws at once; the button
         # redraws after the dates are edited.
@@ -146,10 +201,18 @@ def build(space: Space) -> gr.Blocks:
             return explore.localise(figure, language), table, i18n.message(language, text)
 
         for event in (show.click, stock.change, mode.change):
-            event(chart_for, inputs=[stock, start, end, mode, lang], outputs=[chart, rows, note], api_visibility="private")
+            event(
+                chart_for, inputs=[stock, start, end, mode, lang], outputs=[chart, rows, note], api_visibility="private"
+            )
         # The switch's own value: the `lang` state is updated by the listener above, not yet seen by this one.
-        switch.input(lambda code, first, last, adjustment, choice: chart_for(code, first, last, adjustment, i18n.resolve(None, choice)),
-                     inputs=[stock, start, end, mode, switch], outputs=[chart, rows, note], api_visibility="private")
+        switch.input(
+            lambda code, first, last, adjustment, choice: chart_for(
+                code, first, last, adjustment, i18n.resolve(None, choice)
+            ),
+            inputs=[stock, start, end, mode, switch],
+            outputs=[chart, rows, note],
+            api_visibility="private",
+        )
         _api(space)
     return demo
 
@@ -158,10 +221,12 @@ def draw(space: Space, facts, lang: str) -> list:
     """[days heatmap, coverage, publication lag, runs] for the head `facts` in `lang`."""
     expected = _expected(space, facts)
     cells = charts.day_cells(facts.days, facts.open_days, facts.watermark, expected)
-    return [charts.days_figure(cells, lang),
-            charts.coverage_figure(facts.days, space.settings.completeness, lang),
-            charts.lag_figure(charts.publication_lags(facts.days, facts.runs), lang),
-            charts.runs_figure(charts.run_points(space.runs()), lang)]
+    return [
+        charts.days_figure(cells, lang),
+        charts.coverage_figure(facts.days, space.settings.completeness, lang),
+        charts.lag_figure(charts.publication_lags(facts.days, facts.runs), lang),
+        charts.runs_figure(charts.run_points(space.runs()), lang),
+    ]
 
 
 def _expected(space: Space, facts):
@@ -170,7 +235,9 @@ def _expected(space: Space, facts):
 
     if not facts.open_days:
         return None
-    return schedule_rules.newest_expected_day(space.clock(), facts.open_days, space.settings.sync_time, space.settings.sync_tz)
+    return schedule_rules.newest_expected_day(
+        space.clock(), facts.open_days, space.settings.sync_time, space.settings.sync_tz
+    )
 
 
 def status_messages(st: dict, lang: str) -> str:
@@ -193,15 +260,24 @@ def status_messages(st: dict, lang: str) -> str:
 
 def localised_runs(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The Runs table with its headers, kinds, triggers, statuses and messages in `lang`."""
-    keys = ["col_started", "col_finished", "col_kind", "col_trigger", "col_status", "col_days", "col_rows",
-            "col_calls", "col_message"]
+    keys = [
+        "col_started",
+        "col_finished",
+        "col_kind",
+        "col_trigger",
+        "col_status",
+        "col_days",
+        "col_rows",
+        "col_calls",
+        "col_message",
+    ]
     shown = table.copy()
     for column in list(shown.columns)[2:5]:
         shown[column] = [i18n.word(lang, v) for v in shown[column]]
     if len(shown.columns) >= 9:
         message_column = shown.columns[8]
         shown[message_column] = [i18n.message(lang, v) for v in shown[message_column]]
-    shown.columns = [t(lang, k) for k in keys[:len(shown.columns)]] + list(shown.columns[len(keys):])
+    shown.columns = [t(lang, k) for k in keys[: len(shown.columns)]] + list(shown.columns[len(keys) :])
     return shown
 
 
@@ -210,14 +286,23 @@ def _explore_tab(labels: Labels):
         stock = labels.add(gr.Dropdown(label=L("stock"), choices=[], filterable=True, elem_id="stock"), "stock")
         start = labels.add(gr.Textbox(label=L("from"), elem_id="from"), "from")
         end = labels.add(gr.Textbox(label=L("to"), elem_id="to"), "to")
-        mode = labels.add(gr.Radio([(L(f"adj_{key}"), key) for key in explore.ADJUSTMENTS], value="qfq",
-                                   label=L("adjustment"), elem_id="adjustment"), "adjustment")
+        mode = labels.add(
+            gr.Radio(
+                [(L(f"adj_{key}"), key) for key in explore.ADJUSTMENTS],
+                value="qfq",
+                label=L("adjustment"),
+                elem_id="adjustment",
+            ),
+            "adjustment",
+        )
         labels.add(mode, "adjustment", "choices")
     show = labels.add(gr.Button(L("show_chart"), variant="primary", elem_id="show-chart"), "show_chart", "value")
     note = gr.Markdown(elem_id="chart-note")
     chart = labels.add(gr.Plot(label=L("price_volume"), elem_id="chart"), "price_volume")
-    rows = labels.add(gr.Dataframe(explore.table(pd.DataFrame()), interactive=False, label=L("rows_label"),
-                                   elem_id="rows"), "rows_label")
+    rows = labels.add(
+        gr.Dataframe(explore.table(pd.DataFrame()), interactive=False, label=L("rows_label"), elem_id="rows"),
+        "rows_label",
+    )
     return stock, start, end, mode, show, chart, rows, note
 
 
@@ -225,8 +310,13 @@ def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:
     labels.add(gr.Markdown(L("sync_now_title")), "sync_now_title", "value")
     sync_button = labels.add(gr.Button(L("sync_now"), elem_id="sync-now"), "sync_now", "value")
     sync_message = gr.Markdown(elem_id="sync-now-message")
-    sync_button.click(lambda language: i18n.message(language, space.sync_now()), inputs=lang, outputs=sync_message,
-                      api_visibility="private", queue=False)
+    sync_button.click(
+        lambda language: i18n.message(language, space.sync_now()),
+        inputs=lang,
+        outputs=sync_message,
+        api_visibility="private",
+        queue=False,
+    )
 
     labels.add(gr.Markdown(L("full_title")), "full_title", "value")
     disabled = space.full_sync_disabled()
@@ -236,36 +326,53 @@ def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:
         start = labels.add(gr.Textbox(label=L("full_start"), elem_id="full-start"), "full_start")
         end = labels.add(gr.Textbox(label=L("full_end"), elem_id="full-end"), "full_end")
         markets = labels.add(gr.Textbox(label=L("full_markets"), elem_id="full-markets"), "full_markets")
-        token = labels.add(gr.Textbox(label=L("admin_token"), type="password", elem_id="admin-token",
-                                      placeholder=L("admin_token_unneeded") if not space.settings.admin_token else ""),
-                           "admin_token")
+        token = labels.add(
+            gr.Textbox(
+                label=L("admin_token"),
+                type="password",
+                elem_id="admin-token",
+                placeholder=L("admin_token_unneeded") if not space.settings.admin_token else "",
+            ),
+            "admin_token",
+        )
         if not space.settings.admin_token:
             labels.add(token, "admin_token_unneeded", "placeholder")
-    full_button = labels.add(gr.Button(L("full_sync"), variant="stop", interactive=not disabled, elem_id="full-sync"),
-                             "full_sync", "value")
+    full_button = labels.add(
+        gr.Button(L("full_sync"), variant="stop", interactive=not disabled, elem_id="full-sync"), "full_sync", "value"
+    )
     full_message = gr.Markdown(elem_id="full-sync-message")
 
-    def full(start_text: str, end_text: str, markets_text: str, token_text: str, language: str, request: gr.Request) -> str:
-        return i18n.message(language, space.full_sync(start_text, end_text, markets_text, token_text, client_id(request)))
+    def full(
+        start_text: str, end_text: str, markets_text: str, token_text: str, language: str, request: gr.Request
+    ) -> str:
+        return i18n.message(
+            language, space.full_sync(start_text, end_text, markets_text, token_text, client_id(request))
+        )
 
-    full_button.click(full, inputs=[start, end, markets, token, lang], outputs=full_message, api_visibility="private",
-                      queue=False)
+    full_button.click(
+        full, inputs=[start, end, markets, token, lang], outputs=full_message, api_visibility="private", queue=False
+    )
 
     labels.add(gr.Markdown(L("migrate_title")), "migrate_title", "value")
     migrate_off = space.migrate_disabled()
     if migrate_off:
         gr.Markdown(f"**{migrate_off}**\n\n**{i18n.message('zh', migrate_off)}**", elem_id="migrate-disabled")
-    migrate_token = labels.add(gr.Textbox(label=L("admin_token"), type="password", elem_id="migrate-admin-token"),
-                               "admin_token")
-    migrate_button = labels.add(gr.Button(L("migrate"), variant="stop", interactive=not migrate_off,
-                                          elem_id="migrate-legacy"), "migrate", "value")
+    migrate_token = labels.add(
+        gr.Textbox(label=L("admin_token"), type="password", elem_id="migrate-admin-token"), "admin_token"
+    )
+    migrate_button = labels.add(
+        gr.Button(L("migrate"), variant="stop", interactive=not migrate_off, elem_id="migrate-legacy"),
+        "migrate",
+        "value",
+    )
     migrate_message = gr.Markdown(elem_id="migrate-legacy-message")
 
     def migrate(token_text: str, language: str, request: gr.Request) -> str:
         return i18n.message(language, space.migrate_legacy(token_text, client_id(request)))
 
-    migrate_button.click(migrate, inputs=[migrate_token, lang], outputs=migrate_message, api_visibility="private",
-                         queue=False)
+    migrate_button.click(
+        migrate, inputs=[migrate_token, lang], outputs=migrate_message, api_visibility="private", queue=False
+    )
 
 
 def _api(space: Space) -> None:
@@ -279,8 +386,9 @@ def _api(space: Space) -> None:
         """Start a delta in the background, or say why not."""
         return space.sync_now()
 
-    def full_sync(start: str = "", end: str = "", markets: str = "", admin_token: str = "",
-                  request: gr.Request = None) -> str:
+    def full_sync(
+        start: str = "", end: str = "", markets: str = "", admin_token: str = "", request: gr.Request = None
+    ) -> str:
         """Start a full sync in the background (dates YYYYMMDD, markets a comma list or 'all'), or refuse."""
         return space.full_sync(start, end, markets, admin_token, client_id(request))
 

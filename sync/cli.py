@@ -16,13 +16,13 @@ import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sync.core.config import Settings, parse_markets
-from sync.targets import dataset_id, is_hub, open_repo
+from dataset_script.state import SourceIdentity
 from sync.core.clock import now_from_env, parse_ymd, ymd
+from sync.core.config import Settings, parse_markets
 from sync.core.errors import ConfigError, SyncError
 from sync.core.scrub import scrub
 from sync.runs.result import RunResult
-from dataset_script.state import SourceIdentity
+from sync.targets import dataset_id, is_hub, open_repo
 
 if TYPE_CHECKING:  # the engine is imported only by the commands that run it (a usage error stays quick)
     from sync.engine.run import RunRequest
@@ -75,8 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     full.add_argument("--start", type=_date_arg, help="first day, YYYYMMDD (default SYNC_START_DATE or 20050101)")
     full.add_argument("--end", type=_date_arg, help="last day, YYYYMMDD (default: the newest published day)")
     full.add_argument("--markets", type=_markets_arg, help="comma list of 主板,创业板,科创板,北交所,CDR or 'all'")
-    full.add_argument("--migrate-legacy", action="store_true",
-                      help="replace the old pipeline's all-prices.csv layout (the Hub keeps it at tag legacy-csv)")
+    full.add_argument(
+        "--migrate-legacy",
+        action="store_true",
+        help="replace the old pipeline's all-prices.csv layout (the Hub keeps it at tag legacy-csv)",
+    )
     full.set_defaults(command=_full)
     delta = commands.add_parser("delta", help="add each new complete trading day since the watermark")
     delta.add_argument("--end", type=_date_arg, help="last day to fetch, YYYYMMDD")
@@ -93,13 +96,24 @@ def _parser() -> argparse.ArgumentParser:
 
 def _full(args, settings: Settings) -> int:
     if args.start and args.end and args.end < args.start:
-        raise ConfigError(f"--end {ymd(args.end)} is before --start {ymd(args.start)}; swap them, "
-                          f"e.g. --start {ymd(args.end)} --end {ymd(args.start)}")
+        raise ConfigError(
+            f"--end {ymd(args.end)} is before --start {ymd(args.start)}; swap them, "
+            f"e.g. --start {ymd(args.end)} --end {ymd(args.start)}"
+        )
 
     from sync.engine.run import RunRequest
 
-    return _run(settings, RunRequest("full", start=args.start, end=args.end, markets=args.markets, target=args.repo,
-                                     migrate_legacy=args.migrate_legacy))
+    return _run(
+        settings,
+        RunRequest(
+            "full",
+            start=args.start,
+            end=args.end,
+            markets=args.markets,
+            target=args.repo,
+            migrate_legacy=args.migrate_legacy,
+        ),
+    )
 
 
 def _delta(args, settings: Settings) -> int:
@@ -133,8 +147,10 @@ def _status(args, settings: Settings) -> int:
     else:
         behind = facts["trading_days_behind"]
         print(f"{facts['repo']} at {facts['commit']}")
-        print(f"  complete through {facts['watermark']} (first day {facts['first_date']}; "
-              f"{behind if behind is not None else '?'} trading days behind today)")
+        print(
+            f"  complete through {facts['watermark']} (first day {facts['first_date']}; "
+            f"{behind if behind is not None else '?'} trading days behind today)"
+        )
         print(f"  {facts['rows']:,} rows in {facts['shards']} monthly shards, markets {', '.join(facts['markets'])}")
         source = SourceIdentity.from_json(facts["source"]).describe() if facts["source"] else "not recorded yet"
         print(f"  source: {source}; schema version {facts['schema_version']}")

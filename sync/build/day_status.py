@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from sync.tushare.apis import ROW_APIS, available
 from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import listed_pairs
+from sync.tushare.apis import ROW_APIS, available
 
 COMPLETE, PARTIAL = "complete", "partial"
 
@@ -49,9 +49,9 @@ class DayCoverage:
 class Verdicts:
     """The outcome of judging fetched days in order: which to publish and where the run stops."""
 
-    published: list[tuple[DayCoverage, str]]   # (coverage, COMPLETE or PARTIAL), in day order
-    held_back: tuple[dt.date, str] | None      # the first fresh day not complete, and why
-    leading_empty: list[dt.date]               # days before the source's data begins (no bars yet)
+    published: list[tuple[DayCoverage, str]]  # (coverage, COMPLETE or PARTIAL), in day order
+    held_back: tuple[dt.date, str] | None  # the first fresh day not complete, and why
+    leading_empty: list[dt.date]  # days before the source's data begins (no bars yet)
 
 
 class NoBarsError(ValueError):
@@ -78,7 +78,9 @@ def day_coverage(days: Sequence[dt.date], frames: DayFrames, stocks: pd.DataFram
     return result
 
 
-def judge(coverages: Sequence[DayCoverage], threshold: float, fresh: set[dt.date], *, allow_leading_empty: bool) -> Verdicts:
+def judge(
+    coverages: Sequence[DayCoverage], threshold: float, fresh: set[dt.date], *, allow_leading_empty: bool
+) -> Verdicts:
     """Walk the days in order: publish complete days, and settled days as partial; stop before the
     first fresh day that is not complete. A settled day without any daily row raises NoBarsError,
     except (with `allow_leading_empty`) days before the source's first bar, which are skipped."""
@@ -94,8 +96,10 @@ def judge(coverages: Sequence[DayCoverage], threshold: float, fresh: set[dt.date
             if allow_leading_empty and not published:
                 leading.append(cov.day)
                 continue
-            raise NoBarsError(f"{cov.day.isoformat()} is a trading day with no daily rows at all in the source; "
-                              "nothing was published. Check the Tushare status page, then run again")
+            raise NoBarsError(
+                f"{cov.day.isoformat()} is a trading day with no daily rows at all in the source; "
+                "nothing was published. Check the Tushare status page, then run again"
+            )
         else:
             published.append((cov, PARTIAL))
     return Verdicts(published, None, leading)

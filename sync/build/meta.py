@@ -39,11 +39,13 @@ def day_rows(rows: pd.DataFrame, verdicts: Sequence[tuple[DayCoverage, str]]) ->
     if not verdicts:
         return pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in DAYS_SCHEMA})
     counts = rows.groupby("date").agg(rows=("code", "size"), paused=("is_paused", "sum"))
-    frame = pd.DataFrame({
-        "date": pd.to_datetime([cov.day for cov, _ in verdicts]).astype("datetime64[us]"),
-        "status": [status for _, status in verdicts],
-        **{f"coverage_{api}": [cov.coverage.get(api) for cov, _ in verdicts] for api in COVERAGE_APIS},
-    })
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime([cov.day for cov, _ in verdicts]).astype("datetime64[us]"),
+            "status": [status for _, status in verdicts],
+            **{f"coverage_{api}": [cov.coverage.get(api) for cov, _ in verdicts] for api in COVERAGE_APIS},
+        }
+    )
     frame = frame.merge(counts.reset_index().astype({"date": "datetime64[us]"}), on="date", how="left")
     return frame.fillna({"rows": 0, "paused": 0}).astype({"rows": "int64", "paused": "int64"})
 

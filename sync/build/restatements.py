@@ -20,10 +20,6 @@ KEYS = ("code", "date")
 ROW = "(row)"  # the column name of a change that adds or removes a whole row
 
 
-
-
-
-
 def changes_table(previous: pa.Table | None, fresh: pd.DataFrame) -> pa.Table:
     """The restatement log with `fresh` appended."""
     table = pa.Table.from_pandas(fresh[CHANGES_SCHEMA.names], schema=CHANGES_SCHEMA, preserve_index=False)
@@ -54,9 +50,17 @@ def diff_rows(old: pa.Table | None, new: pa.Table, days: Sequence[dt.date], run_
         differs = ~((was == now) | (was.isna() & now.isna()))
         if differs.any():
             hit = matched[differs]
-            parts.append(pd.DataFrame({"code": hit["code"], "date": hit["date"], "column": column,
-                                       "old_value": [_text(v) for v in was[differs]],
-                                       "new_value": [_text(v) for v in now[differs]]}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "code": hit["code"],
+                        "date": hit["date"],
+                        "column": column,
+                        "old_value": [_text(v) for v in was[differs]],
+                        "new_value": [_text(v) for v in now[differs]],
+                    }
+                )
+            )
     changes = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else no_changes()
     changes["run_id"] = run_id
     return changes.sort_values(["date", "code", "column"], ignore_index=True)[CHANGES_SCHEMA.names]
@@ -69,9 +73,15 @@ def changed_rows(changes: pd.DataFrame) -> int:
 
 def _row_changes(both: pd.DataFrame) -> pd.DataFrame:
     only = both[both["_merge"] != "both"]
-    return pd.DataFrame({"code": only["code"], "date": only["date"], "column": ROW,
-                         "old_value": ["present" if m == "left_only" else None for m in only["_merge"]],
-                         "new_value": ["present" if m == "right_only" else None for m in only["_merge"]]})
+    return pd.DataFrame(
+        {
+            "code": only["code"],
+            "date": only["date"],
+            "column": ROW,
+            "old_value": ["present" if m == "left_only" else None for m in only["_merge"]],
+            "new_value": ["present" if m == "right_only" else None for m in only["_merge"]],
+        }
+    )
 
 
 def _text(value: object) -> str | None:

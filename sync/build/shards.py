@@ -48,10 +48,23 @@ def merge_shard(existing: pa.Table | None, fresh: pa.Table, replaced_dates: Iter
 # Rates, valuations, turnover and market values are nearly all distinct: plain (a dictionary of
 # distinct values only adds indices). volume and avg_price (a full-precision quotient) compress best
 # byte-stream split, which lines up their exponent and high mantissa bytes for zstd.
-PLAIN_COLUMNS = frozenset({
-    "quote_rate", "turnover", "turnover_rate", "turnover_rate_f", "pe", "pe_ttm", "pb", "ps", "ps_ttm",
-    "dv_ratio", "dv_ttm", "total_mv", "circ_mv",
-})
+PLAIN_COLUMNS = frozenset(
+    {
+        "quote_rate",
+        "turnover",
+        "turnover_rate",
+        "turnover_rate_f",
+        "pe",
+        "pe_ttm",
+        "pb",
+        "ps",
+        "ps_ttm",
+        "dv_ratio",
+        "dv_ttm",
+        "total_mv",
+        "circ_mv",
+    }
+)
 SPLIT_COLUMNS = frozenset({"volume", "avg_price"})
 ZSTD_LEVEL = 3
 

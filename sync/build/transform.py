@@ -27,8 +27,6 @@ CARRY_COLUMNS = ("code", "close", "adj_factor")
 FLOAT_COLUMNS = tuple(f.name for f in PRICE_SCHEMA if f.type == pa.float64())
 
 
-
-
 def point_in_time_names(rows: pd.DataFrame, names: pd.DataFrame, current: pd.Series) -> pd.Series:
     """The short name in force on each row's date.
 
@@ -91,7 +89,9 @@ def to_table(rows: pd.DataFrame) -> pa.Table:
 
 
 def empty_carry() -> pd.DataFrame:
-    return pd.DataFrame({"code": pd.Series(dtype=str), "close": pd.Series(dtype=float), "adj_factor": pd.Series(dtype=float)})
+    return pd.DataFrame(
+        {"code": pd.Series(dtype=str), "close": pd.Series(dtype=float), "adj_factor": pd.Series(dtype=float)}
+    )
 
 
 def _fill_paused(rows: pd.DataFrame, carry: pd.DataFrame) -> pd.DataFrame:
@@ -115,8 +115,12 @@ def _fill_paused(rows: pd.DataFrame, carry: pd.DataFrame) -> pd.DataFrame:
 def _bars(daily: pd.DataFrame) -> pd.DataFrame:
     renamed = daily.rename(
         columns={
-            "ts_code": "code", "trade_date": "date", "pre_close": "prev_close",
-            "pct_chg": "quote_rate", "vol": "volume", "amount": "turnover",
+            "ts_code": "code",
+            "trade_date": "date",
+            "pre_close": "prev_close",
+            "pct_chg": "quote_rate",
+            "vol": "volume",
+            "amount": "turnover",
         }
     )
     columns = ["code", "date", "open", "high", "low", "close", "prev_close", "quote_rate", "volume", "turnover"]
@@ -144,5 +148,3 @@ def _unique(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (code, date): the API can repeat a row across pages if data moves under it."""
     frame = frame.astype({"date": "datetime64[us]"})
     return frame.drop_duplicates(["code", "date"], keep="last")
-
-

@@ -73,7 +73,9 @@ class Settings:
             sync_time=parse_clock(get("SYNC_TIME") or "21:00", "SYNC_TIME"),
             sync_tz=parse_zone(get("SYNC_TZ") or "Asia/Shanghai", "SYNC_TZ"),
             admin_token=get("SYNC_ADMIN_TOKEN"),
-            restatement_days=parse_positive_int(get("SYNC_RESTATEMENT_DAYS") or "3", "SYNC_RESTATEMENT_DAYS", allow_zero=True),
+            restatement_days=parse_positive_int(
+                get("SYNC_RESTATEMENT_DAYS") or "3", "SYNC_RESTATEMENT_DAYS", allow_zero=True
+            ),
             completeness=parse_fraction(get("SYNC_COMPLETENESS") or "0.98", "SYNC_COMPLETENESS"),
             settle_days=parse_positive_int(get("SYNC_SETTLE_DAYS") or "5", "SYNC_SETTLE_DAYS", allow_zero=True),
             checkpoint_max_age=parse_duration(get("SYNC_CHECKPOINT_MAX_AGE") or "7d", "SYNC_CHECKPOINT_MAX_AGE"),
@@ -99,9 +101,7 @@ def parse_markets(text: str, source: str) -> tuple[str, ...]:
         return ALL_MARKETS
     unknown = [n for n in names if n not in ALL_MARKETS]
     if not names or unknown:
-        raise ConfigError(
-            f"{source} must be a comma list of {', '.join(ALL_MARKETS)} or 'all'; got {text!r}"
-        )
+        raise ConfigError(f"{source} must be a comma list of {', '.join(ALL_MARKETS)} or 'all'; got {text!r}")
     return tuple(dict.fromkeys(names))
 
 
@@ -156,5 +156,7 @@ def parse_zone(text: str, source: str) -> str:
 def parse_http_url(text: str, source: str) -> str:
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{source} must be an http(s) URL, e.g. http://api.waditu.com/dataapi; got {display_url(text)!r}")
+        raise ConfigError(
+            f"{source} must be an http(s) URL, e.g. http://api.waditu.com/dataapi; got {display_url(text)!r}"
+        )
     return text

@@ -29,11 +29,16 @@ INTERVAL = 30.0  # seconds between two lines at most
 class ProgressLog:
     """A `ProgressCallback` that logs; `clock` and the thread are injectable for tests (`start=False`)."""
 
-    def __init__(self, interval: float = INTERVAL, calls: Callable[[], int] | None = None,
-                 clock: Callable[[], float] = time.monotonic, logger: logging.Logger = log):
+    def __init__(
+        self,
+        interval: float = INTERVAL,
+        calls: Callable[[], int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger = log,
+    ):
         self.interval, self.calls, self.clock, self.log = interval, calls, clock, logger
         self.latest: Progress | None = None
-        self._phase_started = 0.0   # when the current phase began (for the ETA)
+        self._phase_started = 0.0  # when the current phase began (for the ETA)
         self._last_line: float | None = None  # when the last line was logged
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -71,7 +76,9 @@ class ProgressLog:
         now = self.clock() if now is None else now
         parts = [f"progress: {p.phase}"]
         if p.total:
-            parts[0] += f" {p.done}/{p.total} {p.unit}{'s' if p.total != 1 and p.unit else ''} ({100 * p.done // p.total}%)"
+            parts[0] += (
+                f" {p.done}/{p.total} {p.unit}{'s' if p.total != 1 and p.unit else ''} ({100 * p.done // p.total}%)"
+            )
         calls = self.calls() if self.calls else p.calls
         parts.append(f"{calls} API calls")
         if p.total and p.done:
@@ -104,6 +111,7 @@ def _duration(seconds: float) -> str:
 def both(*callbacks: ProgressCallback | None) -> ProgressCallback:
     """One callback that calls each of `callbacks` (None ones skipped)."""
     chosen = [c for c in callbacks if c is not None]
+
     def call(progress: Progress) -> None:
         for callback in chosen:
             callback(progress)
@@ -112,8 +120,9 @@ def both(*callbacks: ProgressCallback | None) -> ProgressCallback:
 
 
 @contextlib.contextmanager
-def reporting(tty: bool, on_progress: ProgressCallback | None,
-              calls: Callable[[], int] | None = None) -> Iterator[ProgressCallback]:
+def reporting(
+    tty: bool, on_progress: ProgressCallback | None, calls: Callable[[], int] | None = None
+) -> Iterator[ProgressCallback]:
     """The callback a run reports to: `on_progress`, plus log lines when there is no terminal
     (with one, tqdm draws the bars)."""
     if tty:

@@ -21,7 +21,9 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
     >>> scrub("token abcd1234 refused", ["abcd1234"])
     'token *** refused'
     """
-    known = {s for s in (*secrets, *(os.environ.get(n, "") for n in SECRET_VARIABLES)) if s and len(s) >= MIN_SECRET_LENGTH}
+    known = {
+        s for s in (*secrets, *(os.environ.get(n, "") for n in SECRET_VARIABLES)) if s and len(s) >= MIN_SECRET_LENGTH
+    }
     for secret in sorted(known, key=len, reverse=True):  # longest first: one secret may contain another
         text = text.replace(secret, "***")
     return text

@@ -25,29 +25,27 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
-from sync.engine import preflight
-from sync.runs import failures
+from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
+from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.build.shards import split_by_month
+from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
+from sync.core.clock import newest_allowed_day, shanghai_date, ymd
+from sync.core.config import Settings
+from sync.core.errors import SyncError
+from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
+from sync.core.progress_log import reporting
+from sync.engine import guards, preflight
+from sync.fetch.frames import DayFrames
+from sync.fetch.listed_on_day import select_stocks
+from sync.fetch.source import Source, calls_since, slowed_since
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
 from sync.publish.merge import merge_months
-from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.publish.plan import BuiltShard, PublishInput
-from sync.core.config import Settings
-from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
-from sync.core.errors import SyncError
-from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
-from sync.core.progress_log import reporting
-from sync.engine import guards
-from sync.targets import DatasetRepo
+from sync.runs import failures
 from sync.runs.result import RunInfo, RunResult, slowed_note
-from sync.fetch.source import calls_since, slowed_since
-from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
-from sync.build.shards import split_by_month
-from sync.fetch.source import Source
-from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
-from sync.fetch.frames import DayFrames
+from sync.targets import DatasetRepo
 from sync.tushare.apis import APIS, DAY_APIS, ROW_APIS
-from sync.fetch.listed_on_day import select_stocks
 
 log = logging.getLogger(__name__)
 DAYS_PER_BATCH = 5  # days fetched concurrently; they are still judged in day order
@@ -57,10 +55,10 @@ LATEST_API = max(ROW_APIS, key=lambda api: APIS[api].published_at or dt.time.min
 
 @dataclasses.dataclass(frozen=True)
 class Fetched:
-    segments: list[list[dt.date]]                 # runs of days to (re)build, each gap-free, in order
-    verdicts: list[tuple[DayCoverage, str]]       # status of every day in the segments
+    segments: list[list[dt.date]]  # runs of days to (re)build, each gap-free, in order
+    verdicts: list[tuple[DayCoverage, str]]  # status of every day in the segments
     frames: DayFrames | None
-    stopped: tuple[dt.date, str] | None           # the fresh day held back, and why
+    stopped: tuple[dt.date, str] | None  # the fresh day held back, and why
 
     @property
     def days(self) -> list[dt.date]:
@@ -68,8 +66,14 @@ class Fetched:
 
 
 def run_delta(
-    repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
-    end: dt.date | None = None, repo_id: str = REPO_ID, progress: bool = False, trigger: Trigger = "cli",
+    repo: DatasetRepo,
+    source: Source,
+    settings: Settings,
+    now: dt.datetime,
+    end: dt.date | None = None,
+    repo_id: str = REPO_ID,
+    progress: bool = False,
+    trigger: Trigger = "cli",
     on_progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Re-fetch the window, add the new days, publish once. `progress`: draw a tqdm bar (a
@@ -78,8 +82,17 @@ def run_delta(
         return _delta(repo, source, settings, now, end, repo_id, progress, trigger, report)
 
 
-def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, end: dt.date | None,
-           repo_id: str, progress: bool, trigger: Trigger, report: ProgressCallback) -> RunResult:
+def _delta(
+    repo: DatasetRepo,
+    source: Source,
+    settings: Settings,
+    now: dt.datetime,
+    end: dt.date | None,
+    repo_id: str,
+    progress: bool,
+    trigger: Trigger,
+    report: ProgressCallback,
+) -> RunResult:
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     slowed = slowed_since(source)
     run = RunInfo.start("delta", trigger, now)
@@ -97,7 +110,7 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
         calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
         days = trading_days(calendar, state.first_date, max(newest, state.watermark))
         published = [d for d in days if d <= min(state.watermark, newest)]
-        window = published[-settings.restatement_days:] if settings.restatement_days else []
+        window = published[-settings.restatement_days :] if settings.restatement_days else []
         new = [d for d in days if state.watermark < d <= newest]
         today = shanghai_date(now)
         fresh = fresh_days(trading_days(calendar, state.first_date, today), today, settings.settle_days)
@@ -106,9 +119,19 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
             unpublished = (new[0], f"{LATEST_API} has no rows for it yet")
             log.info("%s is not published yet (%s); stopping before it", unpublished[0].isoformat(), unpublished[1])
             return RunResult(
-                kind="delta", published=False, commit=None, watermark_before=state.watermark,
-                watermark=state.watermark, days=[], rows=state.rows, bytes_written=0, api_calls=calls(),
-                stopped=unpublished, run_id=run.run_id, slowed=slowed())
+                kind="delta",
+                published=False,
+                commit=None,
+                watermark_before=state.watermark,
+                watermark=state.watermark,
+                days=[],
+                rows=state.rows,
+                bytes_written=0,
+                api_calls=calls(),
+                stopped=unpublished,
+                run_id=run.run_id,
+                slowed=slowed(),
+            )
         stocks = select_stocks(source.stocks(), state.markets)
         known = {} if probed is None else {(LATEST_API, new[0]): probed}  # the probe's rows are not fetched twice
         fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report, known)
@@ -127,22 +150,42 @@ def _delta(repo: DatasetRepo, source: Source, settings: Settings, now: dt.dateti
             if slowed():
                 message += f"; {slowed_note(slowed())}"
             return PublishInput(
-                shards=shards, changes=changes, stocks=stocks_table(stocks),
+                shards=shards,
+                changes=changes,
+                stocks=stocks_table(stocks),
                 **head.run_history(run, status, calls(), message),
                 calendar=calendar_table(calendar, previous.first_date),
                 days=days_table(head.manifest(), day_rows(rows, fetched.verdicts), watermark),
-                trading_days=[d for d in head_days if d <= watermark], first_date=previous.first_date,
-                watermark=watermark, markets=previous.markets, replace_all=False, source=identity,
-                run={"kind": "delta", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
-                     "days": [ymd(d) for d in fetched.days], "api_calls": calls()},
+                trading_days=[d for d in head_days if d <= watermark],
+                first_date=previous.first_date,
+                watermark=watermark,
+                markets=previous.markets,
+                replace_all=False,
+                source=identity,
+                run={
+                    "kind": "delta",
+                    "trigger": trigger,
+                    "finished_at": now.isoformat(timespec="seconds"),
+                    "days": [ymd(d) for d in fetched.days],
+                    "api_calls": calls(),
+                },
             )
 
         commit, written = apply_once(repo, build, repo_id)
         new_state = Head.read(repo).state or state  # the head may have moved even when nothing was new
         return RunResult(
-            kind="delta", published=commit is not None, commit=commit, watermark_before=state.watermark,
-            watermark=new_state.watermark, days=fetched.days, rows=new_state.rows, bytes_written=written,
-            api_calls=calls(), stopped=fetched.stopped, run_id=run.run_id, slowed=slowed(),
+            kind="delta",
+            published=commit is not None,
+            commit=commit,
+            watermark_before=state.watermark,
+            watermark=new_state.watermark,
+            days=fetched.days,
+            rows=new_state.rows,
+            bytes_written=written,
+            api_calls=calls(),
+            stopped=fetched.stopped,
+            run_id=run.run_id,
+            slowed=slowed(),
         )
 
 
@@ -154,9 +197,17 @@ def probe_first_new(source: Source, new: Sequence[dt.date], fresh: set[dt.date])
     return source.query(LATEST_API, trade_date=ymd(new[0]))
 
 
-def fetch_days(source: Source, window: list[dt.date], new: list[dt.date], stocks: pd.DataFrame, threshold: float,
-               fresh: set[dt.date], progress: bool = False, report: ProgressCallback = lambda _: None,
-               known: Mapping[tuple[str, dt.date], pd.DataFrame] | None = None) -> Fetched:
+def fetch_days(
+    source: Source,
+    window: list[dt.date],
+    new: list[dt.date],
+    stocks: pd.DataFrame,
+    threshold: float,
+    fresh: set[dt.date],
+    progress: bool = False,
+    report: ProgressCallback = lambda _: None,
+    known: Mapping[tuple[str, dt.date], pd.DataFrame] | None = None,
+) -> Fetched:
     """Fetch the window and the new days in batches (except the (interface, day) rows already
     `known`); judge them; stop fetching after a held-back day."""
     known = known or {}
@@ -166,13 +217,17 @@ def fetch_days(source: Source, window: list[dt.date], new: list[dt.date], stocks
     bar = tqdm(total=len(wanted), desc="delta", unit="day", disable=not progress)
     for start in range(0, len(wanted), DAYS_PER_BATCH):
         report(Progress("fetch", start, len(wanted), "day", source.client.total_calls))
-        batch = wanted[start:start + DAYS_PER_BATCH]
+        batch = wanted[start : start + DAYS_PER_BATCH]
         keys = [(api, day) for day in batch for api in DAY_APIS]
         todo = [key for key in keys if key not in known]
         got = dict(zip(todo, source.query_many([(api, {"trade_date": ymd(day)}) for api, day in todo]), strict=True))
         got.update((key, known[key]) for key in keys if key in known)
-        frames = DayFrames.of({api: pd.concat([got[(name, day)] for name, day in keys if name == api], ignore_index=True)
-                               for api in DAY_APIS})
+        frames = DayFrames.of(
+            {
+                api: pd.concat([got[(name, day)] for name, day in keys if name == api], ignore_index=True)
+                for api in DAY_APIS
+            }
+        )
         parts.append(frames)
         coverages += day_coverage(batch, frames, stocks)
         bar.update(len(batch))
@@ -190,8 +245,11 @@ def _judged(window, new, coverages: list[DayCoverage], frames, threshold: float,
     redone = []
     for day in window:
         if not by_day[day].complete(threshold):
-            log.warning("%s: the re-fetch is not complete (%s); keeping its published rows", day.isoformat(),
-                        "; ".join(by_day[day].shortfalls(threshold)))
+            log.warning(
+                "%s: the re-fetch is not complete (%s); keeping its published rows",
+                day.isoformat(),
+                "; ".join(by_day[day].shortfalls(threshold)),
+            )
             break
         redone.append((by_day[day], COMPLETE))
     try:
@@ -206,8 +264,9 @@ def _judged(window, new, coverages: list[DayCoverage], frames, threshold: float,
     return Fetched([s for s in segments if s], redone + added, frames, verdicts.held_back)
 
 
-def rebuilt_rows(head: Head, days: Sequence[dt.date], fetched: Fetched, stocks: pd.DataFrame,
-                 names: pd.DataFrame) -> pd.DataFrame:
+def rebuilt_rows(
+    head: Head, days: Sequence[dt.date], fetched: Fetched, stocks: pd.DataFrame, names: pd.DataFrame
+) -> pd.DataFrame:
     """Canonical rows of every day to (re)build, each segment carrying closes from the day before it."""
     parts = []
     for segment in fetched.segments:
@@ -233,7 +292,8 @@ def carry_before(head: Head, day: dt.date | None) -> pd.DataFrame:
         return empty_carry()
     table = head.shard(shard_path(day))
     if table is None:
-        raise SyncError(f"the published shard {shard_path(day)} is missing; run `python -m sync verify`, then a full sync")
+        raise SyncError(
+            f"the published shard {shard_path(day)} is missing; run `python -m sync verify`, then a full sync"
+        )
     rows = table.filter(pc.equal(table.column("date"), pa.scalar(day, pa.date32()))).to_pandas()
     return carry_from(rows) if len(rows) else empty_carry()
-

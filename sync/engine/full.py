@@ -26,30 +26,28 @@ from pathlib import Path
 import pandas as pd
 
 from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
-from sync.engine import preflight
-from sync.runs import failures
+from dataset_script.state import SyncState
+from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
+from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
+from sync.core.clock import newest_allowed_day, shanghai_date, ymd
+from sync.core.config import DEFAULT_START, Settings
+from sync.core.errors import SyncError
+from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
+from sync.core.progress_log import reporting
+from sync.engine import guards, preflight
+from sync.fetch.checkpoints import Checkpoints
+from sync.fetch.listed_on_day import listed_codes_per_day, listed_on, select_stocks
+from sync.fetch.plan import FetchPlan, NonStock, group_by_month, plan_fetch, shape_costs
+from sync.fetch.source import Source, calls_since, slowed_since
 from sync.publish.apply import apply_once
 from sync.publish.head import Head
 from sync.publish.merge import merge_months
-from sync.fetch.checkpoints import Checkpoints
-from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.publish.plan import BuiltShard, PublishInput
-from sync.core.config import DEFAULT_START, Settings
-from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
-from sync.core.errors import SyncError
-from sync.fetch.plan import FetchPlan, NonStock, group_by_month, plan_fetch, shape_costs
-from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
-from sync.core.progress_log import reporting
-from sync.engine import guards
+from sync.runs import failures
+from sync.runs.result import RunInfo, RunResult, slowed_note
 from sync.targets import DatasetRepo
 from sync.targets.repo import Retired
-from sync.runs.result import RunInfo, RunResult, slowed_note
-from sync.fetch.source import calls_since, slowed_since
-from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
-from sync.fetch.source import Source
-from dataset_script.state import SyncState
-from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
-from sync.fetch.listed_on_day import listed_codes_per_day, listed_on, select_stocks
 from sync.tushare.apis import FULL_MARKET_STOCKS, available, nonstock_listed, year_fraction
 
 log = logging.getLogger(__name__)
@@ -60,35 +58,61 @@ class Rebuilt:
     """What the fetch-and-build phase produced, before it is planned onto a head."""
 
     shards: dict[str, BuiltShard]
-    days: list[dt.date]                       # published days, in order, gap-free
-    manifest: pd.DataFrame                    # their meta/days.parquet rows
-    stopped: tuple[dt.date, str] | None       # the fresh day held back, and why
+    days: list[dt.date]  # published days, in order, gap-free
+    manifest: pd.DataFrame  # their meta/days.parquet rows
+    stopped: tuple[dt.date, str] | None  # the fresh day held back, and why
 
 
 def run_full(
-    repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
-    start: dt.date | None = None, end: dt.date | None = None, markets: Sequence[str] | None = None,
-    repo_id: str = REPO_ID, progress: bool = False, trigger: Trigger = "cli",
-    on_progress: ProgressCallback | None = None, migrate_legacy: bool = False,
+    repo: DatasetRepo,
+    source: Source,
+    settings: Settings,
+    now: dt.datetime,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    markets: Sequence[str] | None = None,
+    repo_id: str = REPO_ID,
+    progress: bool = False,
+    trigger: Trigger = "cli",
+    on_progress: ProgressCallback | None = None,
+    migrate_legacy: bool = False,
 ) -> RunResult:
     """Rebuild [start, end] and publish once. `migrate_legacy`: the target may hold the old
     pipeline's layout (`all-prices.csv`), which this run replaces (see `DatasetRepo.retire_legacy`);
     without it such a target is refused before anything is fetched. `progress`: draw tqdm bars (a
     terminal); without, progress goes to the log at least every 30 s."""
     with reporting(progress, on_progress, lambda: source.client.total_calls) as report:
-        return _full(repo, source, settings, now, start, end, markets, repo_id, progress, trigger, report, migrate_legacy)
+        return _full(
+            repo, source, settings, now, start, end, markets, repo_id, progress, trigger, report, migrate_legacy
+        )
 
 
-def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime, start: dt.date | None,
-          end: dt.date | None, markets: Sequence[str] | None, repo_id: str, progress: bool, trigger: Trigger,
-          report: ProgressCallback, migrate_legacy: bool) -> RunResult:
+def _full(
+    repo: DatasetRepo,
+    source: Source,
+    settings: Settings,
+    now: dt.datetime,
+    start: dt.date | None,
+    end: dt.date | None,
+    markets: Sequence[str] | None,
+    repo_id: str,
+    progress: bool,
+    trigger: Trigger,
+    report: ProgressCallback,
+    migrate_legacy: bool,
+) -> RunResult:
     markets = tuple(markets or settings.markets)
     calls = calls_since(source)  # this run's calls, however long the client has been in use
     slowed = slowed_since(source)
     run = RunInfo.start("full", trigger, now)
     guards.check_target(repo, source)
     preflight.check(repo, source, settings, now, run, calls)  # the Hub token can write: before any Tushare call
-    with repo.lock(), failures.recorded(repo, run, calls, resume=failures.resume_input(start, end, markets, migrate_legacy=migrate_legacy)):
+    with (
+        repo.lock(),
+        failures.recorded(
+            repo, run, calls, resume=failures.resume_input(start, end, markets, migrate_legacy=migrate_legacy)
+        ),
+    ):
         migrating = guards.check_layout(repo, migrate_legacy)
         start_head = None if migrating else Head.read(repo, damaged_ok=True)
         before = start_head.state if start_head else None
@@ -96,13 +120,17 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
         if start > newest:
-            raise SyncError(f"--start {start.isoformat()} is after the newest day that can be fetched ({newest.isoformat()}); "
-                            f"use an earlier --start, e.g. --start {ymd(newest - dt.timedelta(days=30))}")
+            raise SyncError(
+                f"--start {start.isoformat()} is after the newest day that can be fetched ({newest.isoformat()}); "
+                f"use an earlier --start, e.g. --start {ymd(newest - dt.timedelta(days=30))}"
+            )
         first = min(start, before.first_date) if before else start
         calendar = source.calendar(first, dt.date(max(newest, before.watermark if before else newest).year, 12, 31))
         days = trading_days(calendar, start, newest)
         if not days:
-            raise SyncError(f"no SSE trading day between {start.isoformat()} and {newest.isoformat()}; widen --start/--end")
+            raise SyncError(
+                f"no SSE trading day between {start.isoformat()} and {newest.isoformat()}; widen --start/--end"
+            )
         check_keepable(before, days, markets)
         market = select_stocks(source.stocks(), ALL_MARKETS)
         stocks = market[market["market"].isin(markets)].reset_index(drop=True)
@@ -115,14 +143,17 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
         with tempfile.TemporaryDirectory(prefix="a-share-sync-") as scratch:
             key = staging_key(markets, plan, source.description)
             checkpoints = Checkpoints(repo, key, Path(scratch) / "chunks", settings.checkpoint_max_age, now)
-            builder = MonthBuilder(days, plan, checkpoints, stocks, source, settings.completeness, fresh,
-                                   shards=Path(scratch) / "shards")
+            builder = MonthBuilder(
+                days, plan, checkpoints, stocks, source, settings.completeness, fresh, shards=Path(scratch) / "shards"
+            )
             with builder:
                 checkpoints.fetch(plan, source, report, progress, spilled=builder.spilled)
                 rebuilt = builder.finish(report)
             if not rebuilt.days:
                 reason = rebuilt.stopped[1] if rebuilt.stopped else "the source has no bars in the range"
-                raise SyncError(f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published")
+                raise SyncError(
+                    f"no trading day from {start.isoformat()} could be published ({reason}); nothing was published"
+                )
             # Every known trading day (the calendar runs to the year's end): a concurrent writer may
             # have published days past this run's range by the time it commits.
             all_days = trading_days(calendar, first, dt.date.max)
@@ -134,12 +165,31 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
                 log.warning("this run was %s", slowed_note(slowed()))
 
             def build(head: Head) -> PublishInput:
-                planned = plan_on_head(head, rebuilt, stocks, calendar, all_days, markets, run.run_id, {
-                    "kind": "full", "trigger": trigger, "finished_at": now.isoformat(timespec="seconds"),
-                    "strategy": plan.strategy, "start": ymd(start), "days": len(rebuilt.days),
-                    "api_calls": calls()}, builder.shards)
-                return dataclasses.replace(planned, **head.run_history(run, status, calls(), message),
-                                           source=identity, retired=(LEGACY_CSV,) if migrating else ())
+                planned = plan_on_head(
+                    head,
+                    rebuilt,
+                    stocks,
+                    calendar,
+                    all_days,
+                    markets,
+                    run.run_id,
+                    {
+                        "kind": "full",
+                        "trigger": trigger,
+                        "finished_at": now.isoformat(timespec="seconds"),
+                        "strategy": plan.strategy,
+                        "start": ymd(start),
+                        "days": len(rebuilt.days),
+                        "api_calls": calls(),
+                    },
+                    builder.shards,
+                )
+                return dataclasses.replace(
+                    planned,
+                    **head.run_history(run, status, calls(), message),
+                    source=identity,
+                    retired=(LEGACY_CSV,) if migrating else (),
+                )
 
             retired: list[Retired] = []
 
@@ -158,10 +208,18 @@ def _full(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
         repo.stage_drop(key)
         after = Head.read(repo, damaged_ok=True).state
         return RunResult(
-            kind="full", published=commit is not None, commit=commit,
-            watermark_before=before.watermark if before else None, watermark=after.watermark if after else None,
-            days=rebuilt.days, rows=sum(s.info.rows for s in rebuilt.shards.values()), bytes_written=written,
-            api_calls=calls(), stopped=rebuilt.stopped, run_id=run.run_id, slowed=slowed(),
+            kind="full",
+            published=commit is not None,
+            commit=commit,
+            watermark_before=before.watermark if before else None,
+            watermark=after.watermark if after else None,
+            days=rebuilt.days,
+            rows=sum(s.info.rows for s in rebuilt.shards.values()),
+            bytes_written=written,
+            api_calls=calls(),
+            stopped=rebuilt.stopped,
+            run_id=run.run_id,
+            slowed=slowed(),
             legacy_kept_at=retired[-1].location if retired else None,
         )
 
@@ -189,8 +247,11 @@ def probe_nonstock(source: Source, days: Sequence[dt.date], market: pd.DataFrame
         scale = seen / max(nonstock_listed(year_fraction(day)), 1.0)
     else:  # nothing published for that day yet: our estimate, scaled to the market's size
         scale = listed_codes_per_day(market, [day])[0] / FULL_MARKET_STOCKS
-    log.info("stk_limit lists %d codes that are not stocks on %s (funds, B shares); counting their pages",
-             seen, day.isoformat())
+    log.info(
+        "stk_limit lists %d codes that are not stocks on %s (funds, B shares); counting their pages",
+        seen,
+        day.isoformat(),
+    )
     return (lambda d: scale * nonstock_listed(year_fraction(d))), calls
 
 
@@ -200,11 +261,15 @@ def check_keepable(before: SyncState | None, days: Sequence[dt.date], markets: S
         return  # nothing published, or everything published is rebuilt
     span = f"--start {ymd(min(days[0], before.first_date))} --end {ymd(max(days[-1], before.watermark))}"
     if tuple(before.markets) != tuple(markets):
-        raise SyncError(f"the published days are for markets {', '.join(before.markets)}, this rebuild is for "
-                        f"{', '.join(markets)}: rebuild everything that is published with {span}; nothing was published")
+        raise SyncError(
+            f"the published days are for markets {', '.join(before.markets)}, this rebuild is for "
+            f"{', '.join(markets)}: rebuild everything that is published with {span}; nothing was published"
+        )
     if before.schema_version != SCHEMA_VERSION:
-        raise SyncError(f"the published days have schema version {before.schema_version}, this sync writes "
-                        f"{SCHEMA_VERSION}: rebuild everything that is published with {span}; nothing was published")
+        raise SyncError(
+            f"the published days have schema version {before.schema_version}, this sync writes "
+            f"{SCHEMA_VERSION}: rebuild everything that is published with {span}; nothing was published"
+        )
 
 
 def staging_key(markets: Sequence[str], plan: FetchPlan, source: str) -> str:
@@ -228,10 +293,25 @@ class MonthBuilder:
             rebuilt = builder.finish(report)
     """
 
-    def __init__(self, days: Sequence[dt.date], plan: FetchPlan, checkpoints: Checkpoints, stocks: pd.DataFrame,
-                 source: Source, threshold: float, fresh: set[dt.date], shards: Path):
+    def __init__(
+        self,
+        days: Sequence[dt.date],
+        plan: FetchPlan,
+        checkpoints: Checkpoints,
+        stocks: pd.DataFrame,
+        source: Source,
+        threshold: float,
+        fresh: set[dt.date],
+        shards: Path,
+    ):
         self.months = group_by_month(days)
-        self.checkpoints, self.stocks, self.source, self.threshold, self.fresh = checkpoints, stocks, source, threshold, fresh
+        self.checkpoints, self.stocks, self.source, self.threshold, self.fresh = (
+            checkpoints,
+            stocks,
+            source,
+            threshold,
+            fresh,
+        )
         self.shards = shards
         self.built = 0  # months done (built, or skipped after a held-back day)
         self.result = Rebuilt({}, [], pd.DataFrame(), None)
@@ -302,8 +382,12 @@ class MonthBuilder:
             self._names = self.source.names()
         frames = self.checkpoints.month(month_days)
         try:
-            verdicts = judge(day_coverage(month_days, frames, self.stocks), self.threshold, self.fresh,
-                             allow_leading_empty=not result.days)
+            verdicts = judge(
+                day_coverage(month_days, frames, self.stocks),
+                self.threshold,
+                self.fresh,
+                allow_leading_empty=not result.days,
+            )
         except NoBarsError as error:
             raise SyncError(str(error)) from None
         published = [cov.day for cov, _ in verdicts.published]
@@ -314,7 +398,9 @@ class MonthBuilder:
             path = shard_path(published[0])
             result.shards[path] = BuiltShard.build(path, to_table(rows), spill=self.shards)
             self._manifests.append(day_rows(rows, verdicts.published))
-            self._carry = pd.concat([self._carry, carry_from(rows)], ignore_index=True).drop_duplicates("code", keep="last")
+            self._carry = pd.concat([self._carry, carry_from(rows)], ignore_index=True).drop_duplicates(
+                "code", keep="last"
+            )
             result.days += published
         if verdicts.held_back:
             result.stopped = verdicts.held_back
@@ -331,9 +417,17 @@ def _chunks_per_month(months: Sequence[Sequence[dt.date]], plan: FetchPlan) -> l
     return needs
 
 
-def plan_on_head(head: Head, rebuilt: Rebuilt, stocks: pd.DataFrame, calendar: pd.DataFrame,
-                 all_days: Sequence[dt.date], markets: Sequence[str], run_id: str, run: dict,
-                 spill: Path | None = None) -> PublishInput:
+def plan_on_head(
+    head: Head,
+    rebuilt: Rebuilt,
+    stocks: pd.DataFrame,
+    calendar: pd.DataFrame,
+    all_days: Sequence[dt.date],
+    markets: Sequence[str],
+    run_id: str,
+    run: dict,
+    spill: Path | None = None,
+) -> PublishInput:
     """The rebuilt days merged onto whatever `head` publishes (re-run after another writer won);
     a merged month is written to `spill` like the built ones."""
     previous = head.state
@@ -346,32 +440,47 @@ def plan_on_head(head: Head, rebuilt: Rebuilt, stocks: pd.DataFrame, calendar: p
     shards, changes = merge_months(head, rebuilt.shards, set(rebuilt.days), run_id, spill)
     old_days = head.manifest() if previous is not None else None
     kept = [d for d in all_days if first <= d <= watermark]
-    replace_all = previous is None or (rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark)
+    replace_all = previous is None or (
+        rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark
+    )
     return PublishInput(
-        shards=shards, stocks=stocks_table(stocks), calendar=calendar_table(calendar, first),
-        days=days_table(old_days, rebuilt.manifest, watermark), trading_days=kept, first_date=first,
-        watermark=watermark, markets=tuple(markets), run=run, replace_all=replace_all,
+        shards=shards,
+        stocks=stocks_table(stocks),
+        calendar=calendar_table(calendar, first),
+        days=days_table(old_days, rebuilt.manifest, watermark),
+        trading_days=kept,
+        first_date=first,
+        watermark=watermark,
+        markets=tuple(markets),
+        run=run,
+        replace_all=replace_all,
         changes=changes,
     )
 
 
-def _joined_range(published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_days: Sequence[dt.date]) -> tuple[dt.date, dt.date]:
+def _joined_range(
+    published: Sequence[dt.date], rebuilt: Sequence[dt.date], all_days: Sequence[dt.date]
+) -> tuple[dt.date, dt.date]:
     """(first day, watermark) of published ∪ rebuilt; refuse when they would leave a gap between them."""
     union = sorted(set(published) | set(rebuilt))
     position = {d: i for i, d in enumerate(all_days)}
     gaps = [b for a, b in zip(union, union[1:]) if position[b] != position[a] + 1]
     if gaps:
-        raise SyncError(f"the rebuilt days ({rebuilt[0].isoformat()}..{rebuilt[-1].isoformat()}) and the published days "
-                        f"({published[0].isoformat()}..{published[-1].isoformat()}) would leave a gap before "
-                        f"{gaps[0].isoformat()}: choose a range that touches the published days; nothing was published")
+        raise SyncError(
+            f"the rebuilt days ({rebuilt[0].isoformat()}..{rebuilt[-1].isoformat()}) and the published days "
+            f"({published[0].isoformat()}..{published[-1].isoformat()}) would leave a gap before "
+            f"{gaps[0].isoformat()}: choose a range that touches the published days; nothing was published"
+        )
     return union[0], union[-1]
 
 
 def _outcome(rebuilt: Rebuilt) -> tuple[RunStatus, str]:
     """(status, message) of a full sync for the run history."""
     partial = int((rebuilt.manifest["status"] == "partial").sum()) if len(rebuilt.manifest) else 0
-    done = (f"rebuilt {rebuilt.days[0].isoformat()}..{rebuilt.days[-1].isoformat()} "
-            f"({len(rebuilt.days)} trading days, {partial} partial)")
+    done = (
+        f"rebuilt {rebuilt.days[0].isoformat()}..{rebuilt.days[-1].isoformat()} "
+        f"({len(rebuilt.days)} trading days, {partial} partial)"
+    )
     if rebuilt.stopped:
         day, reason = rebuilt.stopped
         return "stopped", f"{done}; {day.isoformat()} not yet published ({reason})"
@@ -398,8 +507,9 @@ def seed_closes(source: Source, stocks: pd.DataFrame, daily: pd.DataFrame, day: 
     if not missing:
         return empty_carry()
     before = ymd(day - dt.timedelta(days=1))
-    recent = source.query("daily", ts_code=",".join(missing), start_date=ymd(day - dt.timedelta(days=SEED_LOOKBACK_DAYS)),
-                          end_date=before)
+    recent = source.query(
+        "daily", ts_code=",".join(missing), start_date=ymd(day - dt.timedelta(days=SEED_LOOKBACK_DAYS)), end_date=before
+    )
     older = sorted(set(missing) - set(recent["ts_code"]))
     bars = [recent, *source.query_many([("daily", {"ts_code": code, "end_date": before}) for code in older])]
     found = pd.concat([b for b in bars if len(b)], ignore_index=True) if any(len(b) for b in bars) else recent

@@ -47,7 +47,8 @@ def check_target(repo: DatasetRepo, source: Source) -> None:
         f"{repo.description} is a Hub repo and TUSHARE_TOKEN is not set (an empty value counts as unset), so this "
         "run's source would be the embedded synthetic (demo) market, which never publishes to the Hub by itself. "
         "Set TUSHARE_TOKEN to your Tushare Pro token (and TUSHARE_API_URL for another Tushare-compatible server); "
-        "to publish the demo market there on purpose, set SYNC_SOURCE=synthetic. Nothing was changed")
+        "to publish the demo market there on purpose, set SYNC_SOURCE=synthetic. Nothing was changed"
+    )
 
 
 def check_layout(repo: DatasetRepo, migrate_legacy: bool) -> bool:
@@ -66,7 +67,8 @@ def check_schema(repo: DatasetRepo, state: SyncState) -> None:
     raise SyncError(
         f"{repo.description} has schema version {state.schema_version}, this sync writes version {SCHEMA_VERSION} "
         f"(see the card's changelog); rebuild it once with `python -m sync full --start {ymd(state.first_date)}` "
-        "(the same days, rewritten in the new format, one commit); nothing was changed")
+        "(the same days, rewritten in the new format, one commit); nothing was changed"
+    )
 
 
 def check_source(head: Head | None, source: Source) -> SourceIdentity:
@@ -80,17 +82,23 @@ def check_source(head: Head | None, source: Source) -> SourceIdentity:
     recorded = state.source
     if recorded is None:
         if _same_bars(head, state, source):
-            log.info("%s records no source; its bars on %s are this run's source's (%s): recording it",
-                     repo.description, state.watermark.isoformat(), ours.describe())
+            log.info(
+                "%s records no source; its bars on %s are this run's source's (%s): recording it",
+                repo.description,
+                state.watermark.isoformat(),
+                ours.describe(),
+            )
             return ours
         raise SourceMismatchError(
             f"{repo.description} was published before sources were recorded, and its bars on "
             f"{state.watermark.isoformat()} are not those of this run's source ({ours.describe()}): "
-            f"{_fix(repo, ours)}; nothing was changed")
+            f"{_fix(repo, ours)}; nothing was changed"
+        )
     if recorded != ours:
         raise SourceMismatchError(
             f"{repo.description} holds {_holds(recorded)}, and this run's source is {ours.describe()}: "
-            f"{_fix(repo, ours, recorded)}; nothing was changed")
+            f"{_fix(repo, ours, recorded)}; nothing was changed"
+        )
     return ours
 
 
@@ -102,8 +110,10 @@ def _fix(repo: DatasetRepo, ours: SourceIdentity, recorded: SourceIdentity | Non
     if ours.kind == "synthetic" and (recorded is None or recorded.kind == "tushare"):
         return "set TUSHARE_TOKEN to your Tushare Pro token (an empty value counts as unset)"
     where = "delete that Hub repo" if is_hub(repo.description) else f"remove {repo.description.removeprefix('folder ')}"
-    return (f"publish this source's data to another target (--repo or DATASET_REPO), or {where} first "
-            "(its data cannot be mixed with this source's)")
+    return (
+        f"publish this source's data to another target (--repo or DATASET_REPO), or {where} first "
+        "(its data cannot be mixed with this source's)"
+    )
 
 
 def _same_bars(head: Head, state: SyncState, source: Source) -> bool:
@@ -127,4 +137,3 @@ def _same_bars(head: Head, state: SyncState, source: Source) -> bool:
 def describe_source(state: SyncState | None) -> str | None:
     """For `status`: the recorded source, or None when nothing is published or none is recorded."""
     return state.source.describe() if state and state.source else None
-

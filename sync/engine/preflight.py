@@ -40,8 +40,14 @@ PUBLIC_HUB = "https://huggingface.co"
 TOKENS_URL = "https://huggingface.co/settings/tokens"
 
 
-def check(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetime,
-          run: RunInfo | None = None, api_calls: Callable[[], Mapping[str, int]] | None = None) -> None:
+def check(
+    repo: DatasetRepo,
+    source: Source,
+    settings: Settings,
+    now: dt.datetime,
+    run: RunInfo | None = None,
+    api_calls: Callable[[], Mapping[str, int]] | None = None,
+) -> None:
     """Raise a `SyncError` that says what to do when the Hub token cannot write; nothing is fetched
     or changed before. With `run`, the refusal is kept as the run's
     failed row for the run history (see sync.runs.failures)."""
@@ -56,7 +62,12 @@ def check(repo: DatasetRepo, source: Source, settings: Settings, now: dt.datetim
 
 def _secrets(repo: DatasetRepo, settings: Settings) -> list[str | None]:
     api_token = getattr(getattr(repo, "api", None), "token", None)
-    return [settings.tushare_token, settings.hf_token, settings.admin_token, api_token if isinstance(api_token, str) else None]
+    return [
+        settings.tushare_token,
+        settings.hf_token,
+        settings.admin_token,
+        api_token if isinstance(api_token, str) else None,
+    ]
 
 
 def check_hub_write(repo: DatasetRepo) -> None:
@@ -64,9 +75,11 @@ def check_hub_write(repo: DatasetRepo) -> None:
         return
     api, name = repo.api, f"datasets/{repo.repo_id}"
     token = api.token if isinstance(api.token, str) else get_token()
-    fix = (f"create a token with write access to {name} at {TOKENS_URL} (role \"Write\", or a fine-grained "
-           "token with \"Write access to contents/settings\" of that repo), set it as HF_TOKEN (a secret "
-           "on a Space; then restart it) and run again; nothing was fetched or changed")
+    fix = (
+        f'create a token with write access to {name} at {TOKENS_URL} (role "Write", or a fine-grained '
+        'token with "Write access to contents/settings" of that repo), set it as HF_TOKEN (a secret '
+        "on a Space; then restart it) and run again; nothing was fetched or changed"
+    )
     if not token:
         if api.endpoint.rstrip("/") == PUBLIC_HUB:
             raise PublishError(f"{repo.description}: no HF_TOKEN is set and the Hub takes no anonymous writes: {fix}")
@@ -77,21 +90,30 @@ def check_hub_write(repo: DatasetRepo) -> None:
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
         if status == 401:
-            raise PublishError(f"{repo.description}: the Hub does not accept HF_TOKEN (HTTP 401: invalid, "
-                               f"expired or revoked): {fix}") from None
-        log.warning("could not check the Hub token's access to %s (HTTP %s); going on, the commit will tell",
-                    repo.description, status)
+            raise PublishError(
+                f"{repo.description}: the Hub does not accept HF_TOKEN (HTTP 401: invalid, expired or revoked): {fix}"
+            ) from None
+        log.warning(
+            "could not check the Hub token's access to %s (HTTP %s); going on, the commit will tell",
+            repo.description,
+            status,
+        )
         return
     except (httpx2.HTTPError, OSError, ValueError) as error:
-        log.warning("could not check the Hub token's access to %s (%s); going on, the commit will tell",
-                    repo.description, type(error).__name__)
+        log.warning(
+            "could not check the Hub token's access to %s (%s); going on, the commit will tell",
+            repo.description,
+            type(error).__name__,
+        )
         return
     access = ((info.get("auth") or {}).get("accessToken") or {}) if isinstance(info, dict) else {}
     role = access.get("role")
     if role == "read":
         raise PublishError(f"{repo.description}: HF_TOKEN is a read-only token, so the sync could not publish: {fix}")
     if role == "fineGrained" and not _fine_grained_can_write(access.get("fineGrained"), repo.repo_id):
-        raise PublishError(f"{repo.description}: HF_TOKEN is a fine-grained token without write access to {name}: {fix}")
+        raise PublishError(
+            f"{repo.description}: HF_TOKEN is a fine-grained token without write access to {name}: {fix}"
+        )
 
 
 def _fine_grained_can_write(grants: object, repo_id: str) -> bool:

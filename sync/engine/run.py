@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import datetime as dt
+import inspect
 import logging
 
 from sync.core.config import Settings
@@ -55,8 +55,13 @@ def can_migrate() -> bool:
     return "migrate_legacy" in inspect.signature(run_full).parameters
 
 
-def run(settings: Settings, request: RunRequest, now: dt.datetime, on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False) -> RunResult:
+def run(
+    settings: Settings,
+    request: RunRequest,
+    now: dt.datetime,
+    on_progress: ProgressCallback | None = None,
+    progress_bar: bool = False,
+) -> RunResult:
     """Open the target and the source, run `request`, close the source. `progress_bar`: a tqdm bar on stderr."""
     target = request.target or settings.dataset_repo
     repo = open_repo(target, hf_token=settings.hf_token)
@@ -64,8 +69,28 @@ def run(settings: Settings, request: RunRequest, now: dt.datetime, on_progress: 
         log.info("source: %s", source.description)
         log.info("target: %s", repo.description)
         if request.kind == "full":
-            return run_full(repo, source, settings, now, start=request.start, end=request.end, markets=request.markets,
-                            repo_id=dataset_id(target), progress=progress_bar, trigger=request.trigger,
-                            on_progress=on_progress, migrate_legacy=request.migrate_legacy)
-        return run_delta(repo, source, settings, now, end=request.end, repo_id=dataset_id(target),
-                         progress=progress_bar, trigger=request.trigger, on_progress=on_progress)
+            return run_full(
+                repo,
+                source,
+                settings,
+                now,
+                start=request.start,
+                end=request.end,
+                markets=request.markets,
+                repo_id=dataset_id(target),
+                progress=progress_bar,
+                trigger=request.trigger,
+                on_progress=on_progress,
+                migrate_legacy=request.migrate_legacy,
+            )
+        return run_delta(
+            repo,
+            source,
+            settings,
+            now,
+            end=request.end,
+            repo_id=dataset_id(target),
+            progress=progress_bar,
+            trigger=request.trigger,
+            on_progress=on_progress,
+        )

@@ -24,12 +24,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from sync.core.clock import ymd
-from sync.fetch.plan import Chunk, FetchPlan
 from sync.core.killpoints import reached
-from sync.targets import DatasetRepo
 from sync.core.progress import Progress, ProgressCallback
-from sync.fetch.source import Source
 from sync.fetch.frames import DayFrames
+from sync.fetch.plan import Chunk, FetchPlan
+from sync.fetch.source import Source
+from sync.targets import DatasetRepo
 from sync.tushare.apis import APIS, DAY_APIS
 from sync.tushare.frames import typed_frame
 
@@ -40,8 +40,14 @@ class Checkpoints:
     def __init__(self, repo: DatasetRepo, key: str, spill: Path, max_age: dt.timedelta, now: dt.datetime):
         self.repo, self.key, self.spill, self.max_age, self.now = repo, key, spill, max_age, now
 
-    def fetch(self, plan: FetchPlan, source: Source, report: ProgressCallback, progress: bool = False,
-              spilled: Callable[[int], None] = lambda _: None) -> None:
+    def fetch(
+        self,
+        plan: FetchPlan,
+        source: Source,
+        report: ProgressCallback,
+        progress: bool = False,
+        spilled: Callable[[int], None] = lambda _: None,
+    ) -> None:
         """Every chunk of `plan` into the spill: from a reusable checkpoint, else from the source.
 
         The interfaces are fetched concurrently, one thread each, every one at its own quota (the
@@ -121,14 +127,21 @@ class Checkpoints:
             return None
         meta = json.loads(self.repo.stage_read(self.key, f"{chunk.id}/meta.json"))
         fetched_at = dt.datetime.fromisoformat(meta.get("fetched_at", "1970-01-01T00:00:00+00:00"))
-        same = meta.get("days") == [ymd(d) for d in chunk.days] and meta.get("codes") == (list(chunk.codes) if chunk.codes else None)
+        same = meta.get("days") == [ymd(d) for d in chunk.days] and meta.get("codes") == (
+            list(chunk.codes) if chunk.codes else None
+        )
         if not same or self.now - fetched_at > self.max_age:
             return None
-        return {chunk.api: pd.read_parquet(io.BytesIO(self.repo.stage_read(self.key, f"{chunk.id}/{chunk.api}.parquet")))}
+        return {
+            chunk.api: pd.read_parquet(io.BytesIO(self.repo.stage_read(self.key, f"{chunk.id}/{chunk.api}.parquet")))
+        }
 
     def _meta(self, chunk: Chunk) -> bytes:
-        meta = {"days": [ymd(d) for d in chunk.days], "codes": list(chunk.codes) if chunk.codes else None,
-                "fetched_at": self.now.isoformat(timespec="seconds")}
+        meta = {
+            "days": [ymd(d) for d in chunk.days],
+            "codes": list(chunk.codes) if chunk.codes else None,
+            "fetched_at": self.now.isoformat(timespec="seconds"),
+        }
         return json.dumps(meta).encode()
 
     def _spill(self, chunk: Chunk, frames: dict[str, pd.DataFrame]) -> None:

@@ -37,9 +37,9 @@ def listed_span(stocks: pd.DataFrame, days: Sequence[dt.date]) -> tuple[np.ndarr
     when = _day_index(days)
     listed = stocks["list_date"].to_numpy(dtype=DATE_DTYPE)
     delisted = stocks["delist_date"].to_numpy(dtype=DATE_DTYPE)
-    first = np.searchsorted(when, listed, side="left")            # first day >= list_date
+    first = np.searchsorted(when, listed, side="left")  # first day >= list_date
     stop = np.where(np.isnat(delisted), len(when), np.searchsorted(when, delisted, side="left"))  # days < delist
-    first = np.where(np.isnat(listed), len(when), first)          # no list date: never listed
+    first = np.where(np.isnat(listed), len(when), first)  # no list date: never listed
     return first, np.maximum(stop, first)
 
 
@@ -49,10 +49,12 @@ def listed_pairs(days: Sequence[dt.date], stocks: pd.DataFrame) -> pd.DataFrame:
     counts = stop - first
     when = _day_index(days)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return pd.DataFrame({
-        "code": np.repeat(stocks["code"].to_numpy(), counts),
-        "date": pd.Series(when[np.repeat(first, counts) + offsets], dtype=DATE_DTYPE),
-    })
+    return pd.DataFrame(
+        {
+            "code": np.repeat(stocks["code"].to_numpy(), counts),
+            "date": pd.Series(when[np.repeat(first, counts) + offsets], dtype=DATE_DTYPE),
+        }
+    )
 
 
 def listed_days_per_code(stocks: pd.DataFrame, days: Sequence[dt.date]) -> pd.Series:

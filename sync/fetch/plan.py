@@ -37,8 +37,9 @@ SHAPES = ("per-day", "per-stock", "range")
 # The shapes each interface allows. per day and per stock are documented for all five; a date range
 # without ts_code or trade_date only where every input is optional and the rows are few (suspend_d):
 # how the real server pages a many-day cross-section by offset is not documented.
-ALLOWED: Mapping[str, tuple[str, ...]] = {api: ("per-day", "per-stock", "range") if APIS[api].sparse
-                                         else ("per-day", "per-stock") for api in DAY_APIS}
+ALLOWED: Mapping[str, tuple[str, ...]] = {
+    api: ("per-day", "per-stock", "range") if APIS[api].sparse else ("per-day", "per-stock") for api in DAY_APIS
+}
 # Rows of a sparse interface (suspend_d) per listed stock-day, to count a month's range pages:
 # suspensions are typically tens of names a day (more in a crash, e.g. July 2015).
 SPARSE_SHARE = 0.02
@@ -59,7 +60,7 @@ class Chunk:
     id: str
     api: str
     days: tuple[dt.date, ...]
-    codes: tuple[str, ...] | None     # None: every code of the market (a per-day or range chunk)
+    codes: tuple[str, ...] | None  # None: every code of the market (a per-day or range chunk)
     calls: tuple[tuple[str, dict], ...]
 
 
@@ -69,10 +70,10 @@ def _digest(*parts: object) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class FetchPlan:
-    shapes: dict[str, str]         # per interface: "per-day", "per-stock" or "range"
+    shapes: dict[str, str]  # per interface: "per-day", "per-stock" or "range"
     chunks: tuple[Chunk, ...]
     calls_per_api: dict[str, int]  # estimated HTTP calls (pages, and the probe) per interface
-    probe_calls: int = 0           # stk_limit calls spent before planning to count its non-stock rows
+    probe_calls: int = 0  # stk_limit calls spent before planning to count its non-stock rows
 
     @property
     def strategy(self) -> str:
@@ -86,8 +87,11 @@ class FetchPlan:
         """The plan for humans; `rate_per_min` None means the source has no quota."""
         busiest = max(self.calls_per_api.values())
         calls = ", ".join(f"{api} {self.shapes[api]} {n:,}" for api, n in self.calls_per_api.items())
-        pace = (f"; the busiest interface needs ~{math.ceil(busiest / rate_per_min)} min at {rate_per_min}/min"
-                if rate_per_min else "")
+        pace = (
+            f"; the busiest interface needs ~{math.ceil(busiest / rate_per_min)} min at {rate_per_min}/min"
+            if rate_per_min
+            else ""
+        )
         probe = f" (stk_limit includes {self.probe_calls} probe call(s))" if self.probe_calls else ""
         return f"planned fetch: {calls} API calls (pages){probe}{pace}"
 
@@ -100,9 +104,16 @@ def group_by_month(days: Sequence[dt.date]) -> list[list[dt.date]]:
     return list(months.values())
 
 
-def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataFrame,
-               nonstock: NonStock | None = None, *, probe_calls: int = 0,
-               force: str | None = None, row_caps: Mapping[str, int] = ROW_CAPS) -> FetchPlan:
+def plan_fetch(
+    days: Sequence[dt.date],
+    market: pd.DataFrame,
+    universe: pd.DataFrame,
+    nonstock: NonStock | None = None,
+    *,
+    probe_calls: int = 0,
+    force: str | None = None,
+    row_caps: Mapping[str, int] = ROW_CAPS,
+) -> FetchPlan:
     """The cheapest shape per interface. `market`: every stock (all markets), `universe`: the
     selected ones; `nonstock`: stk_limit's extra rows per day (None: none); `force`: one shape for
     every interface that allows it (tests); `row_caps`: the rows per page the client asks for."""
@@ -117,8 +128,13 @@ def plan_fetch(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataF
     return FetchPlan(shapes, chunks, calls, probe_calls)
 
 
-def shape_costs(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.DataFrame,
-                nonstock: NonStock | None = None, row_caps: Mapping[str, int] = ROW_CAPS) -> dict[str, dict[str, int]]:
+def shape_costs(
+    days: Sequence[dt.date],
+    market: pd.DataFrame,
+    universe: pd.DataFrame,
+    nonstock: NonStock | None = None,
+    row_caps: Mapping[str, int] = ROW_CAPS,
+) -> dict[str, dict[str, int]]:
     """Pages each allowed shape needs, per interface."""
     sizes = dict(zip(days, listed_codes_per_day(market, days), strict=True))
     out: dict[str, dict[str, int]] = {}
@@ -130,8 +146,9 @@ def shape_costs(days: Sequence[dt.date], market: pd.DataFrame, universe: pd.Data
         per_code = listed_days_per_code(universe, span) if span else pd.Series(dtype=int)
         costs["per-stock"] = sum(_pages(api, int(n), cap) for n in per_code if n > 0)
         if "range" in ALLOWED[api]:
-            costs["range"] = sum(max(1, math.ceil(SPARSE_SHARE * sum(sizes[d] for d in month) / cap))
-                                 for month in group_by_month(span))
+            costs["range"] = sum(
+                max(1, math.ceil(SPARSE_SHARE * sum(sizes[d] for d in month) / cap)) for month in group_by_month(span)
+            )
         out[api] = {shape: n for shape, n in costs.items() if shape in ALLOWED[api]}
     return out
 
@@ -145,10 +162,13 @@ def _chunks(api: str, shape: str, days: Sequence[dt.date], universe: pd.DataFram
         codes = sorted(str(c) for c, n in counts.items() if n > 0)  # sorted: independent of stock_basic's order
         chunks = []
         for i in range(0, len(codes), STOCKS_PER_CHUNK):
-            batch = tuple(codes[i:i + STOCKS_PER_CHUNK])
-            calls = tuple((api, {"ts_code": code, "start_date": ymd(span[0]), "end_date": ymd(span[-1])})
-                          for code in batch)
-            chunks.append(Chunk(f"{api}-stocks-{_digest(api, batch, span[0], span[-1])}", api, tuple(span), batch, calls))
+            batch = tuple(codes[i : i + STOCKS_PER_CHUNK])
+            calls = tuple(
+                (api, {"ts_code": code, "start_date": ymd(span[0]), "end_date": ymd(span[-1])}) for code in batch
+            )
+            chunks.append(
+                Chunk(f"{api}-stocks-{_digest(api, batch, span[0], span[-1])}", api, tuple(span), batch, calls)
+            )
         return chunks
     chunks = []
     for month in group_by_month(span):

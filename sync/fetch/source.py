@@ -17,15 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from dataset_script.state import TUSHARE, SourceIdentity
 from sync.core.clock import ymd
-from sync.core.config import Settings
+from sync.core.config import OFFICIAL_URL, Settings
 from sync.core.errors import ConfigError, SyncError
 from sync.core.scrub import display_url
 from sync.tushare.apis import APIS
-from sync.core.config import OFFICIAL_URL
 from sync.tushare.client import TushareClient
 from sync.tushare.frames import typed_frame
-from dataset_script.state import TUSHARE, SourceIdentity
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +70,26 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
     explicit = settings.sync_source is not None
     if settings.source_kind == "tushare":
         if not settings.tushare_token:
-            raise SyncError("SYNC_SOURCE=tushare but TUSHARE_TOKEN is not set (an empty value counts as unset); "
-                            "set TUSHARE_TOKEN to your Tushare Pro token; nothing was published")
+            raise SyncError(
+                "SYNC_SOURCE=tushare but TUSHARE_TOKEN is not set (an empty value counts as unset); "
+                "set TUSHARE_TOKEN to your Tushare Pro token; nothing was published"
+            )
         client = TushareClient(settings.tushare_token, settings.tushare_api_url, rate_per_min=settings.rate_per_min)
         with client:
-            yield Source(client, f"Tushare Pro at {display_url(settings.tushare_api_url)}", None, settings.rate_per_min,
-                         identity=TUSHARE, explicit=explicit)
+            yield Source(
+                client,
+                f"Tushare Pro at {display_url(settings.tushare_api_url)}",
+                None,
+                settings.rate_per_min,
+                identity=TUSHARE,
+                explicit=explicit,
+            )
         return
     if settings.tushare_api_url != OFFICIAL_URL and not explicit:
-        raise ConfigError("TUSHARE_API_URL is set but TUSHARE_TOKEN is not (an empty value counts as unset): "
-                          "set TUSHARE_TOKEN to the token of that server")
+        raise ConfigError(
+            "TUSHARE_API_URL is set but TUSHARE_TOKEN is not (an empty value counts as unset): "
+            "set TUSHARE_TOKEN to the token of that server"
+        )
     from sync.simulated import demo_market
     from sync.simulated.server import TushareServer
 
@@ -88,10 +97,13 @@ def open_source(settings: Settings, today: dt.date) -> Iterator[Source]:
     with TushareServer(market, tokens=(EMBEDDED_TOKEN,)) as server:
         client = TushareClient(EMBEDDED_TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={})
         with client:
-            description = (f"embedded synthetic market ({market.spec.n_stocks} stocks from "
-                           f"{market.spec.start.isoformat()}; set TUSHARE_TOKEN for real data)")
-            yield Source(client, description, market.spec.start, identity=synthetic_identity(market.spec),
-                         explicit=explicit)
+            description = (
+                f"embedded synthetic market ({market.spec.n_stocks} stocks from "
+                f"{market.spec.start.isoformat()}; set TUSHARE_TOKEN for real data)"
+            )
+            yield Source(
+                client, description, market.spec.start, identity=synthetic_identity(market.spec), explicit=explicit
+            )
 
 
 def synthetic_identity(spec) -> SourceIdentity:  # spec: sync.simulated.MarketSpec
@@ -120,5 +132,6 @@ def calls_since(source: Source) -> Callable[[], dict[str, int]]:
 def slowed_since(source: Source) -> Callable[[], dict[str, int]]:
     """A function giving the interfaces a quota refusal slowed from now on, and their lowest pace."""
     before = {api: record.refusals for api, record in source.client.slowed.items()}
-    return lambda: {api: record.lowest for api, record in source.client.slowed.items()
-                    if record.refusals > before.get(api, 0)}
+    return lambda: {
+        api: record.lowest for api, record in source.client.slowed.items() if record.refusals > before.get(api, 0)
+    }

@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-
 from dataset_script.schema import CARD_PATH
-from sync.publish.plan import PublishInput, plan_commit
-from sync.targets.commit import content_size
-from sync.runs import failures
 from sync.core.errors import TransientError
 from sync.core.killpoints import reached
-from sync.targets import ConcurrentWriteError, DatasetRepo
 from sync.publish.head import Head
+from sync.publish.plan import PublishInput, plan_commit
+from sync.runs import failures
+from sync.targets import ConcurrentWriteError, DatasetRepo
+from sync.targets.commit import content_size
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +25,12 @@ COMMIT_ATTEMPTS = 3
 
 
 def apply_once(
-    repo: DatasetRepo, build: Callable[[Head], PublishInput], repo_id: str,
-    *, damaged_state_ok: bool = False, prepare: Callable[[], bytes | None] | None = None,
+    repo: DatasetRepo,
+    build: Callable[[Head], PublishInput],
+    repo_id: str,
+    *,
+    damaged_state_ok: bool = False,
+    prepare: Callable[[], bytes | None] | None = None,
 ) -> tuple[str | None, int]:
     """Plan on the current head and commit with it as parent; re-plan when another writer won.
 
@@ -56,5 +59,6 @@ def apply_once(
         recorded = planned.runs_before.column("run_id").to_pylist() if planned.runs_before is not None else []
         failures.forget(repo, [r["run_id"] for r in planned.run_rows[:-1]] + recorded)  # a lost forget, too
         return commit_id, sum(content_size(data) for data in commit.adds.values())
-    raise TransientError(f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again")
-
+    raise TransientError(
+        f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again"
+    )

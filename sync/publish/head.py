@@ -86,8 +86,10 @@ class Head:
         """A published month shard; one without the contract's columns and types is refused, not merged into."""
         table = self.table(path)
         if table is not None and table.schema.remove_metadata() != PRICE_SCHEMA:
-            raise SyncError(f"{path} in {self.description} does not have the contract's columns and types; "
-                            f"run `python -m sync verify`, then {REBUILD}")
+            raise SyncError(
+                f"{path} in {self.description} does not have the contract's columns and types; "
+                f"run `python -m sync verify`, then {REBUILD}"
+            )
         return table
 
     def manifest(self) -> pa.Table | None:
@@ -107,7 +109,9 @@ class Head:
         run, planned on this head (recorded as the run's parent commit), and the tables they append to."""
         before = self.table(RUNS_PATH)
         known = set(before.column("run_id").to_pylist()) if before is not None else set()
-        waiting = [r for r in failures.pending(self.repo) if r["run_id"] not in known]  # a lost `forget` never records twice
+        waiting = [
+            r for r in failures.pending(self.repo) if r["run_id"] not in known
+        ]  # a lost `forget` never records twice
         rows = [*waiting, run.row(status, api_calls, message, commit=self.commit)]
         return {"run_rows": rows, "runs_before": before, "changes_before": self.table(CHANGES_PATH)}
 
@@ -118,8 +122,10 @@ class Head:
         try:
             return from_parquet(data)
         except (pa.ArrowException, OSError) as error:
-            raise SyncError(f"{path} in {self.description} is not a readable Parquet file ({type(error).__name__}); "
-                            f"run `python -m sync verify`, then {REBUILD}") from None
+            raise SyncError(
+                f"{path} in {self.description} is not a readable Parquet file ({type(error).__name__}); "
+                f"run `python -m sync verify`, then {REBUILD}"
+            ) from None
 
 
 def _state(repo: DatasetRepo, commit: str) -> SyncState | None:
@@ -129,5 +135,7 @@ def _state(repo: DatasetRepo, commit: str) -> SyncState | None:
     try:
         return SyncState.from_json(data)
     except (ValueError, KeyError, TypeError) as error:
-        raise SyncError(f"{STATE_PATH} in {repo.description} is damaged ({type(error).__name__}); restore it from the "
-                        f"previous commit, or {REBUILD} (run `python -m sync verify` to see what else is wrong)") from None
+        raise SyncError(
+            f"{STATE_PATH} in {repo.description} is damaged ({type(error).__name__}); restore it from the "
+            f"previous commit, or {REBUILD} (run `python -m sync verify` to see what else is wrong)"
+        ) from None

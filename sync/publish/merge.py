@@ -19,8 +19,9 @@ from sync.publish.head import Head
 from sync.publish.plan import BuiltShard
 
 
-def merge_months(head: Head, rebuilt: Mapping[str, BuiltShard], replaced: Collection[dt.date], run_id: str,
-                 spill: Path | None = None) -> tuple[dict[str, BuiltShard], pd.DataFrame]:
+def merge_months(
+    head: Head, rebuilt: Mapping[str, BuiltShard], replaced: Collection[dt.date], run_id: str, spill: Path | None = None
+) -> tuple[dict[str, BuiltShard], pd.DataFrame]:
     """Each rebuilt month merged onto the head's shard of that month, and the restatement log rows.
 
     A month the head does not publish, or publishes with the same bytes, is taken as built; a merged
@@ -38,5 +39,7 @@ def merge_months(head: Head, rebuilt: Mapping[str, BuiltShard], replaced: Collec
         changes.append(diff_rows(published, ours, in_month, run_id))
         # the head's days of a month are gap-free, so counting the rebuilt ones among them tells whether all are
         covers_head = sum(info.first_date <= d <= info.last_date for d in built.days) == info.days
-        shards[path] = built if covers_head else BuiltShard.build(path, merge_shard(published, ours, in_month), spill=spill)
+        shards[path] = (
+            built if covers_head else BuiltShard.build(path, merge_shard(published, ours, in_month), spill=spill)
+        )
     return shards, pd.concat(changes, ignore_index=True)

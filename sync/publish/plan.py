@@ -18,34 +18,26 @@ import pyarrow as pa
 from dataset_script.card import front_matter, render_card
 from dataset_script.card_facts import Coverage, LastRun
 from dataset_script.schema import (
-    CALENDAR_PATH, CARD_PATH, CHANGES_PATH, DAY_STATUSES, DAYS_PATH, RUNS_PATH, LAST_UPDATE_PATH, STATE_PATH, STOCKS_PATH, is_loading_script,
+    CALENDAR_PATH,
+    CARD_PATH,
+    CHANGES_PATH,
+    DAY_STATUSES,
+    DAYS_PATH,
+    LAST_UPDATE_PATH,
+    RUNS_PATH,
+    STATE_PATH,
+    STOCKS_PATH,
+    is_loading_script,
     shard_month,
 )
+from dataset_script.state import ShardInfo, SourceIdentity, SyncState
+from sync.build.restatements import changed_rows, changes_table, no_changes
+from sync.build.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.core.files import write_atomic
-from sync.targets.commit import Commit, Content, content_bytes
-from sync.build.restatements import changed_rows, changes_table, no_changes
 from sync.runs.history import runs_table
-from sync.build.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
-from dataset_script.state import ShardInfo, SourceIdentity, SyncState
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+from sync.targets.commit import Commit, Content, content_bytes
 
 
 class InvariantError(SyncError):
@@ -54,8 +46,10 @@ class InvariantError(SyncError):
     def __init__(self, problems: Sequence[str]):
         self.problems = list(problems)
         lines = "\n  - ".join(self.problems)
-        super().__init__(f"refusing to publish, the dataset invariants do not hold:\n  - {lines}\nNothing was published. "
-                         "Run `python -m sync verify` to see the state of the repo; `python -m sync full` rebuilds it")
+        super().__init__(
+            f"refusing to publish, the dataset invariants do not hold:\n  - {lines}\nNothing was published. "
+            "Run `python -m sync verify` to see the state of the repo; `python -m sync full` rebuilds it"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +77,15 @@ class BuiltShard:
         problems = tuple(shard_problems(path, table))
         days = tuple(shard_days(table))
         data = to_parquet(table)
-        info = ShardInfo(rows=table.num_rows, sha256=sha256(data), first_date=days[0] if days else dt.date.min,
-                         last_date=days[-1] if days else dt.date.min, days=len(days), bytes=len(data),
-                         memory_bytes=published_nbytes(table))
+        info = ShardInfo(
+            rows=table.num_rows,
+            sha256=sha256(data),
+            first_date=days[0] if days else dt.date.min,
+            last_date=days[-1] if days else dt.date.min,
+            days=len(days),
+            bytes=len(data),
+            memory_bytes=published_nbytes(table),
+        )
         content: Content = data
         if spill is not None:
             content = spill / f"{info.sha256}.parquet"
@@ -96,26 +96,29 @@ class BuiltShard:
 
 @dataclasses.dataclass(frozen=True)
 class PublishInput:
-    shards: Mapping[str, BuiltShard]    # shards this run (re)built, complete months
+    shards: Mapping[str, BuiltShard]  # shards this run (re)built, complete months
     stocks: pa.Table
     calendar: pa.Table
-    days: pa.Table                      # meta/days.parquet: the manifest of every published day
-    trading_days: Sequence[dt.date]     # SSE trading days from first_date through the watermark
+    days: pa.Table  # meta/days.parquet: the manifest of every published day
+    trading_days: Sequence[dt.date]  # SSE trading days from first_date through the watermark
     first_date: dt.date
     watermark: dt.date
     markets: tuple[str, ...]
-    run: Mapping                        # summary of this run, stored in the state
-    replace_all: bool                   # a rebuild of everything: shards not in `shards` are deleted
-    run_rows: Sequence[Mapping] = ()    # meta/runs rows to append: earlier failures, then this run (last)
-    runs_before: pa.Table | None = None         # meta/runs.parquet at the head
-    changes: pd.DataFrame | None = None         # restatements of published values made by this run
-    changes_before: pa.Table | None = None      # meta/changes.parquet at the head
-    source: SourceIdentity | None = None        # where the rows come from (None: keep the state's)
-    retired: Sequence[str] = ()                 # legacy files this commit deletes (a migration)
+    run: Mapping  # summary of this run, stored in the state
+    replace_all: bool  # a rebuild of everything: shards not in `shards` are deleted
+    run_rows: Sequence[Mapping] = ()  # meta/runs rows to append: earlier failures, then this run (last)
+    runs_before: pa.Table | None = None  # meta/runs.parquet at the head
+    changes: pd.DataFrame | None = None  # restatements of published values made by this run
+    changes_before: pa.Table | None = None  # meta/changes.parquet at the head
+    source: SourceIdentity | None = None  # where the rows come from (None: keep the state's)
+    retired: Sequence[str] = ()  # legacy files this commit deletes (a migration)
 
 
 def plan_commit(
-    planned: PublishInput, previous: SyncState | None, existing_files: Sequence[str], repo_id: str,
+    planned: PublishInput,
+    previous: SyncState | None,
+    existing_files: Sequence[str],
+    repo_id: str,
     card_before: bytes | None = None,
 ) -> tuple[Commit | None, SyncState]:
     """The commit that publishes `planned` on top of `previous`, or None when nothing changes.
@@ -131,8 +134,11 @@ def plan_commit(
     problems += _coverage(planned, shards)
     problems += _manifest_problems(planned.days, planned.trading_days, shards)
     if not planned.replace_all:  # a rebuild of everything deletes them instead
-        problems += [f"{p}: a shard that {STATE_PATH} does not record (written by someone else?); delete it"
-                     for p in existing_files if shard_month(p) is not None and p not in shards]
+        problems += [
+            f"{p}: a shard that {STATE_PATH} does not record (written by someone else?); delete it"
+            for p in existing_files
+            if shard_month(p) is not None and p not in shards
+        ]
     if problems:
         raise InvariantError(problems)
 
@@ -144,29 +150,40 @@ def plan_commit(
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
-    deletes = sorted(_stale_files(existing_files, shards, planned.replace_all)
-                     + [p for p in planned.retired if p in existing_files])
+    deletes = sorted(
+        _stale_files(existing_files, shards, planned.replace_all) + [p for p in planned.retired if p in existing_files]
+    )
     source = planned.source or (previous.source if previous else None)
     data_digests = {path: sha256(data) for path, data in data_files.items()}
     # Run history alone never makes a commit: a run with nothing new leaves no trace.
     if previous is not None and (
-        not changed and not deletes
+        not changed
+        and not deletes
         and {p: previous.files.get(p) for p in data_digests} == data_digests
-        and previous.watermark == planned.watermark and previous.first_date == planned.first_date
-        and set(previous.shards) == set(shards) and previous.source == source
+        and previous.watermark == planned.watermark
+        and previous.first_date == planned.first_date
+        and set(previous.shards) == set(shards)
+        and previous.source == source
     ):
         return None, previous
     runs = _with_counts(planned, previous)
     coverage = Coverage(
-        first_date=planned.first_date, watermark=planned.watermark, rows=sum(s.rows for s in shards.values()),
-        codes=planned.stocks.num_rows, trading_days=len(planned.trading_days), markets=planned.markets,
+        first_date=planned.first_date,
+        watermark=planned.watermark,
+        rows=sum(s.rows for s in shards.values()),
+        codes=planned.stocks.num_rows,
+        trading_days=len(planned.trading_days),
+        markets=planned.markets,
         fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
         data_bytes=sum(s.bytes for s in shards.values()),
         memory_bytes=sum(s.memory_bytes for s in shards.values()),
         partial_days=days_with_status(planned.days, "partial"),
         last_run=LastRun.from_run(runs[-1]) if runs else None,
     )
-    history = {"runs": runs_table(planned.runs_before, runs), "changes": changes_table(planned.changes_before, _changes(planned))}
+    history = {
+        "runs": runs_table(planned.runs_before, runs),
+        "changes": changes_table(planned.changes_before, _changes(planned)),
+    }
     coverage = dataclasses.replace(coverage, empty_tables=tuple(name for name, t in history.items() if t.num_rows == 0))
     files = {
         **data_files,
@@ -175,8 +192,12 @@ def plan_commit(
         CARD_PATH: render_card(coverage, repo_id, kept=front_matter(card_before)).encode(),
     }
     state = SyncState(
-        watermark=planned.watermark, first_date=planned.first_date, markets=planned.markets,
-        shards=shards, files={path: sha256(data) for path, data in files.items()}, last_run=dict(planned.run),
+        watermark=planned.watermark,
+        first_date=planned.first_date,
+        markets=planned.markets,
+        shards=shards,
+        files={path: sha256(data) for path, data in files.items()},
+        last_run=dict(planned.run),
         source=source,
     )
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
@@ -184,7 +205,9 @@ def plan_commit(
     # Tag YYYYMMDD names the first commit complete through that day and never moves: a later commit
     # with the same watermark (a restatement, logged in meta/changes) gets no date tag.
     first_through = previous is None or previous.watermark != planned.watermark
-    return Commit(adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark) if first_through else None), state
+    return Commit(
+        adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark) if first_through else None
+    ), state
 
 
 def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:
@@ -217,8 +240,10 @@ def _manifest_problems(days: pa.Table, trading_days: Sequence[dt.date], shards: 
     if listed != sorted(trading_days):
         extra = sorted(set(listed) - set(trading_days))
         missing = sorted(set(trading_days) - set(listed))
-        problems.append(f"{DAYS_PATH} does not list exactly the published trading days "
-                        f"(missing {[d.isoformat() for d in missing[:3]]}, extra {[d.isoformat() for d in extra[:3]]})")
+        problems.append(
+            f"{DAYS_PATH} does not list exactly the published trading days "
+            f"(missing {[d.isoformat() for d in missing[:3]]}, extra {[d.isoformat() for d in extra[:3]]})"
+        )
     bad = set(days.column("status").to_pylist()) - set(DAY_STATUSES)
     if bad:
         problems.append(f"{DAYS_PATH}: unknown status {sorted(bad)}")

@@ -9,17 +9,31 @@ import pyarrow.compute as pc
 import yaml
 
 from dataset_script.schema import (
-    CALENDAR_PATH, CALENDAR_SCHEMA, CARD_PATH, DATA_GLOB, DAY_STATUSES, DAYS_PATH, DAYS_SCHEMA, LAST_UPDATE_PATH,
-    LEGACY_CSV, LEGACY_TAG, SCHEMA_VERSION, STATE_PATH, STOCKS_PATH,
-    STOCKS_SCHEMA, is_legacy_layout, is_loading_script, shard_month,
+    CALENDAR_PATH,
+    CALENDAR_SCHEMA,
+    CARD_PATH,
+    DATA_GLOB,
+    DAY_STATUSES,
+    DAYS_PATH,
+    DAYS_SCHEMA,
+    LAST_UPDATE_PATH,
+    LEGACY_CSV,
+    LEGACY_TAG,
+    SCHEMA_VERSION,
+    STATE_PATH,
+    STOCKS_PATH,
+    STOCKS_SCHEMA,
+    is_legacy_layout,
+    is_loading_script,
+    shard_month,
 )
-from sync.targets import DatasetRepo
+from dataset_script.state import SyncState
+from sync.build.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
+from sync.core.clock import shanghai_date, ymd
+from sync.core.errors import SyncError
 from sync.publish.head import Head
 from sync.publish.plan import days_with_status
-from sync.core.errors import SyncError
-from sync.core.clock import shanghai_date, ymd
-from sync.build.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
-from dataset_script.state import SyncState
+from sync.targets import DatasetRepo
 
 
 def verify_repo(repo: DatasetRepo) -> list[str]:
@@ -36,12 +50,16 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
     files = set(head.files)
     problems = _meta_problems(head, state, files)
     if state.schema_version != SCHEMA_VERSION:
-        problems.append(f"{STATE_PATH}: schema version {state.schema_version}, this sync writes {SCHEMA_VERSION}; "
-                        f"rebuild once with `python -m sync full --start {ymd(state.first_date)}`")
+        problems.append(
+            f"{STATE_PATH}: schema version {state.schema_version}, this sync writes {SCHEMA_VERSION}; "
+            f"rebuild once with `python -m sync full --start {ymd(state.first_date)}`"
+        )
     if LEGACY_CSV in files:
-        problems.append(f"{LEGACY_CSV}: a leftover of the old pipeline beside the new layout (readers and "
-                        f"`hf download` adoption trip on it); delete it from the repo, keeping it at a tag first "
-                        f"(e.g. `{LEGACY_TAG}`) if readers still need it")
+        problems.append(
+            f"{LEGACY_CSV}: a leftover of the old pipeline beside the new layout (readers and "
+            f"`hf download` adoption trip on it); delete it from the repo, keeping it at a tag first "
+            f"(e.g. `{LEGACY_TAG}`) if readers still need it"
+        )
     calendar_data = head.read_bytes(CALENDAR_PATH) if CALENDAR_PATH in files else None
     calendar = from_parquet(calendar_data) if calendar_data is not None else None
     days_by_shard: dict[str, list[dt.date]] = {}
@@ -51,7 +69,9 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         try:
             table = from_parquet(data)
         except (pa.ArrowException, OSError):
-            problems.append(f"{path}: not a readable Parquet file (truncated or corrupted); `python -m sync full` rebuilds it")
+            problems.append(
+                f"{path}: not a readable Parquet file (truncated or corrupted); `python -m sync full` rebuilds it"
+            )
             continue
         problems += shard_problems(path, table)
         info = state.shards.get(path)
@@ -84,7 +104,9 @@ def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> l
         problems.append(f"{DAYS_PATH} does not list exactly the days in the shards")
     wrong = sorted(d for d, n in listed.items() if d in rows_by_day and rows_by_day[d] != n)
     if wrong:
-        problems.append(f"{DAYS_PATH}: row counts differ from the shards on {len(wrong)} day(s), first {wrong[0].isoformat()}")
+        problems.append(
+            f"{DAYS_PATH}: row counts differ from the shards on {len(wrong)} day(s), first {wrong[0].isoformat()}"
+        )
     bad = set(days.column("status").to_pylist()) - set(DAY_STATUSES)
     if bad:
         problems.append(f"{DAYS_PATH}: unknown status {sorted(bad)}")
@@ -94,8 +116,12 @@ def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> l
 def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
     """Freshness and size facts for `status` and the dashboard."""
     if repo.legacy_layout():  # before reading the head: a legacy folder has none
-        return {"repo": repo.description, "published": False, "legacy_layout": True,
-                "message": str(repo.legacy_error())}
+        return {
+            "repo": repo.description,
+            "published": False,
+            "legacy_layout": True,
+            "message": str(repo.legacy_error()),
+        }
     return status_at(Head.read(repo), now)
 
 
@@ -104,8 +130,12 @@ def status_at(head: Head, now: dt.datetime) -> dict:
     state = head.state
     if state is None:
         if is_legacy_layout(head.files):
-            return {"repo": head.description, "published": False, "legacy_layout": True,
-                    "message": str(head.repo.legacy_error())}
+            return {
+                "repo": head.description,
+                "published": False,
+                "legacy_layout": True,
+                "message": str(head.repo.legacy_error()),
+            }
         return {"repo": head.description, "published": False, "legacy_layout": False}
     lag = None
     calendar = head.calendar()
@@ -125,8 +155,15 @@ def status_at(head: Head, now: dt.datetime) -> dict:
         "rows": state.rows,
         "trading_days": sum(s.days for s in state.shards.values()),
         "shards": len(state.shards),
-        "shard_files": [{"path": path, "rows": info.rows, "first_date": info.first_date.isoformat(),
-                         "last_date": info.last_date.isoformat()} for path, info in sorted(state.shards.items())],
+        "shard_files": [
+            {
+                "path": path,
+                "rows": info.rows,
+                "first_date": info.first_date.isoformat(),
+                "last_date": info.last_date.isoformat(),
+            }
+            for path, info in sorted(state.shards.items())
+        ],
         "schema_version": state.schema_version,
         "source": state.source.to_json() if state.source else None,
         "legacy_layout": False,

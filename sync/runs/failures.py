@@ -186,15 +186,23 @@ def _published_run_ids(repo: DatasetRepo) -> set[str]:
 
 
 def _mark(run: RunInfo, resume: Mapping[str, object]) -> dict:
-    return {"run_id": run.run_id, "kind": run.kind, "trigger": run.trigger, "origin": origin(),
-            "started_at": run.started_at.isoformat(timespec="seconds"), "resume": dict(resume)}
+    return {
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "trigger": run.trigger,
+        "origin": origin(),
+        "started_at": run.started_at.isoformat(timespec="seconds"),
+        "resume": dict(resume),
+    }
 
 
 def _interruption_row(mark: Mapping, by: RunInfo) -> dict:
     started = dt.datetime.fromisoformat(str(mark["started_at"]))
     resumed = "resumed by" if by.trigger == "resume" else "noticed by"
-    message = (f"interrupted: the process running this {mark.get('kind', 'full')} sync stopped before it finished "
-               f"(a restart, a kill or a crash); {resumed} run {by.run_id}")
+    message = (
+        f"interrupted: the process running this {mark.get('kind', 'full')} sync stopped before it finished "
+        f"(a restart, a kill or a crash); {resumed} run {by.run_id}"
+    )
     # the mark is JSON written by this code: an unknown value (a newer version's) falls back to the defaults
     trigger = cast(Trigger, mark["trigger"]) if mark.get("trigger") in TRIGGERS else "cli"
     kind = cast(RunKind, mark["kind"]) if mark.get("kind") in RUN_KINDS else "full"
@@ -208,8 +216,12 @@ def _begin(repo: DatasetRepo, run: RunInfo, resume: Mapping[str, object] | None)
         stale = [m for m in doc["running"] if m.get("origin") == origin()]
         dead = interrupted(repo, doc) if stale else []
         for mark in dead:
-            log.warning("run %s (%s sync started %s) was interrupted; recording it", mark.get("run_id"),
-                        mark.get("kind"), mark.get("started_at"))
+            log.warning(
+                "run %s (%s sync started %s) was interrupted; recording it",
+                mark.get("run_id"),
+                mark.get("kind"),
+                mark.get("started_at"),
+            )
         stale_ids = {m.get("run_id") for m in stale}
         doc["running"] = [m for m in doc["running"] if m.get("run_id") not in stale_ids]
         doc["pending"] = _union(doc["pending"], [_interruption_row(m, run) for m in dead])
@@ -236,8 +248,13 @@ def _end(repo: DatasetRepo, run: RunInfo, marked: bool, row: Mapping | None) -> 
 
 
 @contextlib.contextmanager
-def recorded(repo: DatasetRepo, run: RunInfo, api_calls: Callable[[], Mapping[str, int]],
-             resume: Mapping[str, object] | None = None, secrets: Sequence[str | None] = ()) -> Iterator[None]:
+def recorded(
+    repo: DatasetRepo,
+    run: RunInfo,
+    api_calls: Callable[[], Mapping[str, int]],
+    resume: Mapping[str, object] | None = None,
+    secrets: Sequence[str | None] = (),
+) -> Iterator[None]:
     """Run the body inside the journal: earlier interruptions of this origin are recorded first; with
     `resume` (a full sync's input, as JSON values) the run is marked running until it ends; when the
     body fails (other than "another sync is running"), its row waits for the next publish."""
@@ -259,5 +276,8 @@ def recorded(repo: DatasetRepo, run: RunInfo, api_calls: Callable[[], Mapping[st
 
 def resume_input(start: dt.date | None, end: dt.date | None, markets: Sequence[str] | None, **more: object) -> dict:
     """A full sync's input as the JSON values its mark keeps (dates as YYYYMMDD, None = default)."""
-    day = (lambda d: d.strftime("%Y%m%d") if d else None)
+
+    def day(d: dt.date | None) -> str | None:
+        return d.strftime("%Y%m%d") if d else None
+
     return {"start": day(start), "end": day(end), "markets": list(markets) if markets else None, **more}

@@ -16,15 +16,34 @@ from dataset_script.schema import RUNS_SCHEMA
 from sync.core.progress import RunKind, RunStatus, Trigger
 
 
-def run_row(run_id: str, trigger: Trigger, kind: RunKind, started_at: dt.datetime, finished_at: dt.datetime,
-            status: RunStatus, api_calls: Mapping[str, int], message: str, commit: str | None = None,
-            days_added: int = 0, rows_added: int = 0, rows_changed: int = 0) -> dict:
+def run_row(
+    run_id: str,
+    trigger: Trigger,
+    kind: RunKind,
+    started_at: dt.datetime,
+    finished_at: dt.datetime,
+    status: RunStatus,
+    api_calls: Mapping[str, int],
+    message: str,
+    commit: str | None = None,
+    days_added: int = 0,
+    rows_added: int = 0,
+    rows_changed: int = 0,
+) -> dict:
     """One row of meta/runs.parquet; times are stored in UTC."""
     return {
-        "run_id": run_id, "trigger": trigger, "kind": kind,
-        "started_at": started_at.astimezone(dt.timezone.utc), "finished_at": finished_at.astimezone(dt.timezone.utc),
-        "status": status, "days_added": days_added, "rows_added": rows_added, "rows_changed": rows_changed,
-        "api_calls": json.dumps(dict(sorted(api_calls.items()))), "commit": commit, "message": message,
+        "run_id": run_id,
+        "trigger": trigger,
+        "kind": kind,
+        "started_at": started_at.astimezone(dt.UTC),
+        "finished_at": finished_at.astimezone(dt.UTC),
+        "status": status,
+        "days_added": days_added,
+        "rows_added": rows_added,
+        "rows_changed": rows_changed,
+        "api_calls": json.dumps(dict(sorted(api_calls.items()))),
+        "commit": commit,
+        "message": message,
     }
 
 

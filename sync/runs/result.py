@@ -41,7 +41,9 @@ class RunResult:
 
 def slowed_note(slowed: Mapping[str, int]) -> str:
     """'slowed by Tushare's per-minute quota (shared with another job?): daily to 98/min'."""
-    paces = ", ".join(f"{'all interfaces together' if api == '*' else api} to {n}/min" for api, n in sorted(slowed.items()))
+    paces = ", ".join(
+        f"{'all interfaces together' if api == '*' else api} to {n}/min" for api, n in sorted(slowed.items())
+    )
     return f"slowed by Tushare's per-minute quota (another job may share the token): {paces}"
 
 
@@ -63,7 +65,6 @@ class RunInfo:
 
     def row(self, status: RunStatus, api_calls: Mapping[str, int], message: str, commit: str | None = None) -> dict:
         finished = self.started_at + dt.timedelta(seconds=time.monotonic() - self.started_clock)
-        return run_row(self.run_id, self.trigger, self.kind, self.started_at, finished, status, api_calls,
-                       message, commit)
-
-
+        return run_row(
+            self.run_id, self.trigger, self.kind, self.started_at, finished, status, api_calls, message, commit
+        )

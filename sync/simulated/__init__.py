@@ -4,6 +4,14 @@ Part of the product (the embedded default source) and the backend of every test,
 the pipeline's reading path: the pipeline only ever talks to it over the Tushare protocol.
 """
 
-from sync.simulated.synthetic import APIS, DEMO_START, DEMO_STOCKS, SERIES_APIS, MarketSpec, SyntheticMarket, demo_market
+from sync.simulated.synthetic import (
+    APIS,
+    DEMO_START,
+    DEMO_STOCKS,
+    SERIES_APIS,
+    MarketSpec,
+    SyntheticMarket,
+    demo_market,
+)
 
 __all__ = ["APIS", "DEMO_START", "DEMO_STOCKS", "SERIES_APIS", "MarketSpec", "SyntheticMarket", "demo_market"]

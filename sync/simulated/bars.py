@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sync.simulated.sim import Paths, Stocks, limit_percent, limit_prices
 from sync.simulated.listings import Universe
+from sync.simulated.sim import Paths, Stocks, limit_percent, limit_prices
 
 if TYPE_CHECKING:
     from sync.simulated.model import Layout
@@ -51,9 +51,19 @@ def _listed_block(layout, paths: Paths, universe: Universe, listed: np.ndarray, 
 def listed_rows(layout: Layout, paths: Paths, universe: Universe) -> Rows:
     """Every listed stock-day (suspended ones too): adj_factor and stk_limit."""
     listed = layout.status > 0
-    out = _fill_blocks(int(listed.sum()), (("day", np.int32), ("col", np.int32), ("adj_factor", float),
-                                            ("pre", np.int32), ("up", np.int32), ("down", np.int32)),
-                       lambda a, b: _listed_block(layout, paths, universe, listed, a, b), len(listed))
+    out = _fill_blocks(
+        int(listed.sum()),
+        (
+            ("day", np.int32),
+            ("col", np.int32),
+            ("adj_factor", float),
+            ("pre", np.int32),
+            ("up", np.int32),
+            ("down", np.int32),
+        ),
+        lambda a, b: _listed_block(layout, paths, universe, listed, a, b),
+        len(listed),
+    )
     return Rows(out.pop("day"), out.pop("col"), out)
 
 
@@ -65,7 +75,7 @@ def _fill_blocks(total: int, fields, block, n_days: int) -> dict[str, np.ndarray
         values = block(a, min(a + CHUNK_DAYS, n_days))
         size = len(values["day"])
         for name, column in values.items():
-            out[name][at:at + size] = column
+            out[name][at : at + size] = column
         at += size
     return out
 
@@ -92,8 +102,15 @@ def _wicks(pre, close, up, down, sigma, z):
     return open_, high, low, flat_up | flat_down
 
 
-def limit_status(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, pre: np.ndarray,
-                 up: np.ndarray, down: np.ndarray) -> np.ndarray:
+def limit_status(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    pre: np.ndarray,
+    up: np.ndarray,
+    down: np.ndarray,
+) -> np.ndarray:
     """daily_basic.limit_status: 0 flat, 1 up, 2 limit up, 3 one-price limit up, 4 down, 5, 6."""
     one_price = (open_ == close) & (high == close) & (low == close)
     status = np.where(close > pre, 1, np.where(close < pre, 4, 0))
@@ -102,14 +119,27 @@ def limit_status(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np
     return status.astype(np.int8)
 
 
-_FIELDS = (("open", np.int32), ("high", np.int32), ("low", np.int32), ("close", np.int32), ("pre", np.int32),
-           ("vol", np.int32), ("amount_yuan", np.int64), ("total_share", float), ("float_share", float),
-           ("free_share", float), ("volume_ratio", float), ("limit_status", np.int8), ("div_cash", float),
-           ("div_g", np.int32))
+_FIELDS = (
+    ("open", np.int32),
+    ("high", np.int32),
+    ("low", np.int32),
+    ("close", np.int32),
+    ("pre", np.int32),
+    ("vol", np.int32),
+    ("amount_yuan", np.int64),
+    ("total_share", float),
+    ("float_share", float),
+    ("free_share", float),
+    ("volume_ratio", float),
+    ("limit_status", np.int8),
+    ("div_cash", float),
+    ("div_g", np.int32),
+)
 
 
-def _volume_ratio(vol_dense: np.ndarray, traded: np.ndarray, a: int, b: int, mask: np.ndarray,
-                  vol: np.ndarray) -> np.ndarray:
+def _volume_ratio(
+    vol_dense: np.ndarray, traded: np.ndarray, a: int, b: int, mask: np.ndarray, vol: np.ndarray
+) -> np.ndarray:
     """Volume over the mean volume of the stock's trading days among the previous five sessions."""
     lo = max(a - 5, 0)
     pad = 5 - (a - lo)
@@ -117,14 +147,17 @@ def _volume_ratio(vol_dense: np.ndarray, traded: np.ndarray, a: int, b: int, mas
     counts = np.concatenate([np.zeros((pad, traded.shape[1]), dtype=bool), traded[lo:b]])
     n = b - a
     # the five windows k = 1..5 added in order, the first one (k = 1) as the start
-    total = sum((volumes[5 - k:5 - k + n] for k in range(2, 6)), volumes[4:4 + n])[mask]
-    seen = sum((counts[5 - k:5 - k + n].astype(np.int8) for k in range(2, 6)), counts[4:4 + n].astype(np.int8))[mask]
+    total = sum((volumes[5 - k : 5 - k + n] for k in range(2, 6)), volumes[4 : 4 + n])[mask]
+    seen = sum((counts[5 - k : 5 - k + n].astype(np.int8) for k in range(2, 6)), counts[4 : 4 + n].astype(np.int8))[
+        mask
+    ]
     mean = total / np.maximum(seen, 1)
     return np.where(seen > 0, np.round(vol / np.where(mean > 0, mean, 1.0), 2), np.nan)
 
 
-def _bar_block(layout, paths: Paths, universe: Universe, stocks: Stocks, traded: np.ndarray, vol_dense: np.ndarray,
-               a: int, b: int) -> dict:
+def _bar_block(
+    layout, paths: Paths, universe: Universe, stocks: Stocks, traded: np.ndarray, vol_dense: np.ndarray, a: int, b: int
+) -> dict:
     """All bar fields for the traded stock-days of range days [a, b), in (day, col) order."""
     mask = traded[a:b]
     day, col = np.nonzero(mask)
@@ -149,12 +182,22 @@ def _bar_block(layout, paths: Paths, universe: Universe, stocks: Stocks, traded:
     vol_dense[a:b][mask] = vol
     vwap = low + (high - low) / (1.0 + np.exp(-z[:, 5]))
     return {
-        "day": day, "col": col, "open": open_, "high": high, "low": low, "close": close, "pre": pre,
-        "vol": vol, "amount_yuan": np.rint(vol * vwap), "total_share": shares, "float_share": float_share,
+        "day": day,
+        "col": col,
+        "open": open_,
+        "high": high,
+        "low": low,
+        "close": close,
+        "pre": pre,
+        "vol": vol,
+        "amount_yuan": np.rint(vol * vwap),
+        "total_share": shares,
+        "float_share": float_share,
         "free_share": np.round(float_share * stocks.free_ratio[i], 4),
         "volume_ratio": _volume_ratio(vol_dense, traded, a, b, mask, vol),
         "limit_status": limit_status(open_, high, low, close, pre, up, down),
-        "div_cash": state["cash"], "div_g": state["g"],
+        "div_cash": state["cash"],
+        "div_g": state["g"],
     }
 
 
@@ -163,6 +206,10 @@ def bar_rows(layout: Layout, paths: Paths, universe: Universe, stocks: Stocks) -
     traded = layout.status == 1
     vol_dense = np.zeros(traded.shape, dtype=np.int32)
     fields = (("day", np.int32), ("col", np.int32), *_FIELDS)
-    out = _fill_blocks(int(traded.sum()), fields,
-                       lambda a, b: _bar_block(layout, paths, universe, stocks, traded, vol_dense, a, b), len(traded))
+    out = _fill_blocks(
+        int(traded.sum()),
+        fields,
+        lambda a, b: _bar_block(layout, paths, universe, stocks, traded, vol_dense, a, b),
+        len(traded),
+    )
     return Rows(out.pop("day"), out.pop("col"), out)

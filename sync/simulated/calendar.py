@@ -89,8 +89,11 @@ def calendar_frame(start: dt.date, end: dt.date, sessions: np.ndarray) -> pd.Dat
     which is how Tushare fills it; it is null before the first session.
     """
     start = max(start, FIRST_SESSION)
-    days = np.arange(to_day(start), to_day(end) + 1, dtype="datetime64[D]") if end >= start else (
-        np.array([], dtype="datetime64[D]"))
+    days = (
+        np.arange(to_day(start), to_day(end) + 1, dtype="datetime64[D]")
+        if end >= start
+        else (np.array([], dtype="datetime64[D]"))
+    )
     slot = np.searchsorted(sessions, days, side="left")
     is_open = (slot < len(sessions)) & (sessions[np.minimum(slot, len(sessions) - 1)] == days)
     previous = ymd(sessions[np.maximum(slot - 1, 0)]) if len(days) else np.array([], dtype=object)

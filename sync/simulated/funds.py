@@ -68,8 +68,12 @@ def roster(seed: int, scale: float, sessions: np.ndarray) -> NonStocks:
             sz += 1
             codes.append(f"16{sz:04d}.SZ")
     order = np.argsort(np.array(codes, dtype=object).astype(str), kind="stable")
-    return NonStocks(np.array(codes, dtype=object)[order], list_g[order],
-                     np.round(0.6 + 3.0 * u[order, 1], 3), 2 * np.pi * u[order, 2])
+    return NonStocks(
+        np.array(codes, dtype=object)[order],
+        list_g[order],
+        np.round(0.6 + 3.0 * u[order, 1], 3),
+        2 * np.pi * u[order, 2],
+    )
 
 
 def scale_of(funds: float, n_stocks: int) -> float:
@@ -77,8 +81,9 @@ def scale_of(funds: float, n_stocks: int) -> float:
     return funds * n_stocks / FULL_MARKET_STOCKS
 
 
-def with_nonstocks(table: WireTable, seed: int, scale: float, sessions: np.ndarray, start_g: int,
-                   first_day: int) -> WireTable:
+def with_nonstocks(
+    table: WireTable, seed: int, scale: float, sessions: np.ndarray, start_g: int, first_day: int
+) -> WireTable:
     """The stocks' stk_limit table plus the funds' and B shares' rows, in (trade_date, ts_code) order.
 
     `first_day`: the first range day with stk_limit history; `start_g`: the global index of range day 0.
@@ -114,8 +119,10 @@ def with_nonstocks(table: WireTable, seed: int, scale: float, sessions: np.ndarr
         "up_limit": Derived(lambda d, c: np.round(price(d, c, 1) * 1.1, 3), (f_day, f_code)),
         "down_limit": Derived(lambda d, c: np.round(price(d, c, 1) * 0.9, 3), (f_day, f_code)),
     }
-    columns: dict[str, Column] = {"ts_code": Coded(code_all[order].astype(np.int32), labels),
-               "trade_date": Coded(day_all[order].astype(np.int32), days.labels)}
+    columns: dict[str, Column] = {
+        "ts_code": Coded(code_all[order].astype(np.int32), labels),
+        "trade_date": Coded(day_all[order].astype(np.int32), days.labels),
+    }
     for name in ("pre_close", "up_limit", "down_limit"):
         columns[name] = Interleaved(table.columns[name], fund_columns[name], from_funds, position.astype(np.int64))
     return WireTable(table.api, columns, len(order))

@@ -92,8 +92,16 @@ def _day_rows(day_codes: np.ndarray, d: int) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def missing_rows(api: str, table: WireTable, bars: WireTable, ids: np.ndarray, dates: np.ndarray, start_g: int,
-                 seed: int, holes: Mapping[tuple[str, dt.date], float]) -> np.ndarray:
+def missing_rows(
+    api: str,
+    table: WireTable,
+    bars: WireTable,
+    ids: np.ndarray,
+    dates: np.ndarray,
+    start_g: int,
+    seed: int,
+    holes: Mapping[tuple[str, dt.date], float],
+) -> np.ndarray:
     """Row positions of `table` that the real source would lack.
 
     `bars` is the daily table (coverage counts codes with a daily bar), `ids` the stock id of
@@ -105,8 +113,12 @@ def missing_rows(api: str, table: WireTable, bars: WireTable, ids: np.ndarray, d
     assert isinstance(bar_days, Coded) and isinstance(bar_codes, Coded)
     years = dates.astype("datetime64[Y]").astype(int) + 1970
     wanted = {int(d) for d in np.flatnonzero(np.isin(years, DAILY_BASIC_GAP_YEARS))} if api == "daily_basic" else set()
-    wanted |= {int(i) for (name, day), _ in holes.items() if name == api
-               for i in np.flatnonzero(dates == np.datetime64(day, "D"))}
+    wanted |= {
+        int(i)
+        for (name, day), _ in holes.items()
+        if name == api
+        for i in np.flatnonzero(dates == np.datetime64(day, "D"))
+    }
     removed = []
     for d in sorted(wanted):
         key = _day_key(seed, api, start_g + d)

@@ -6,17 +6,14 @@ One pass over the active stocks, each reading its own random streams (see listin
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from sync.simulated import life
-from sync.simulated.sim import FIRST_YEAR, N_NOISE, Fundamentals, Stocks
 from sync.simulated.listings import DAILY, DIVIDEND, SUSPEND, Universe, stock_rng
 from sync.simulated.model import Layout
+from sync.simulated.sim import FIRST_YEAR, N_NOISE, Fundamentals, Stocks
 
 _NEVER = 10**9
-
-
 
 
 class _Draft:
@@ -34,7 +31,7 @@ def _mark_names(st: np.ndarray, names: tuple[life.NameRow, ...], start_g: int) -
     for row, nxt in zip(names, names[1:] + (None,)):
         if row.st:
             end = len(st) if nxt is None else max(nxt.start_g - start_g, 0)
-            st[max(row.start_g - start_g, 0):end] = True
+            st[max(row.start_g - start_g, 0) : end] = True
 
 
 def _mark_suspensions(status: np.ndarray, spells, offset: int, stop: int) -> None:
@@ -44,8 +41,9 @@ def _mark_suspensions(status: np.ndarray, spells, offset: int, stop: int) -> Non
             status[a:b] = 2
 
 
-def _place_dividends(draft: _Draft, col: int, events, sessions: np.ndarray, start_g: int,
-                     bounds: tuple[int, int, int]) -> None:
+def _place_dividends(
+    draft: _Draft, col: int, events, sessions: np.ndarray, start_g: int, bounds: tuple[int, int, int]
+) -> None:
     """Put a stock's dividends on trading days inside the range; keep the last earlier one.
 
     An ex day that falls on a suspension moves to the next trading day; two that meet on
@@ -60,15 +58,23 @@ def _place_dividends(draft: _Draft, col: int, events, sessions: np.ndarray, star
         if g < start_g:
             draft.prior_div[col] = (cash, g)
             continue
-        trading = np.flatnonzero(status[g - start_g:stop] == 1)
+        trading = np.flatnonzero(status[g - start_g : stop] == 1)
         day = g - start_g + int(trading[0]) if len(trading) else stop
         if first < day < stop:
             before = draft.ex_events.setdefault(day, {}).get(col, (0.0, 0.0))
             draft.ex_events[day][col] = (before[0] + cash, (1 + before[1]) * (1 + bonus) - 1)
 
 
-def build_layout(seed: int, universe: Universe, lives: list[life.Life], fund: Fundamentals, stocks: Stocks,
-               sessions: np.ndarray, start_g: int, end_g: int) -> Layout:
+def build_layout(
+    seed: int,
+    universe: Universe,
+    lives: list[life.Life],
+    fund: Fundamentals,
+    stocks: Stocks,
+    sessions: np.ndarray,
+    start_g: int,
+    end_g: int,
+) -> Layout:
     """Status, ST flags, noise and dividends of every stock listed on some day in the range."""
     n_days = end_g - start_g + 1
     list_day = universe.list_g - start_g
@@ -86,13 +92,20 @@ def build_layout(seed: int, universe: Universe, lives: list[life.Life], fund: Fu
         _mark_suspensions(draft.status[col], spells, 0, stop)
         _mark_names(draft.st[col], stock_life.names, start_g)
         draft.noise[col, first:stop] = stock_rng(seed, board, k, DAILY).standard_normal(
-            (stop - first, N_NOISE), dtype=np.float32)
+            (stop - first, N_NOISE), dtype=np.float32
+        )
         draws = stock_rng(seed, board, k, DIVIDEND).random((n_years, 4))
         events = life.dividend_plan(draws, fund.profit[i], int(years[universe.list_g[i]]), stocks.p_div[i], FIRST_YEAR)
         _place_dividends(draft, col, events, sessions, start_g, (int(universe.list_g[i]), first, stop))
     return Layout(
-        dates=sessions[start_g:end_g + 1], start_g=start_g, cols=cols,
-        status=np.ascontiguousarray(draft.status.T), st=np.ascontiguousarray(draft.st.T), noise=draft.noise,
-        z_close=np.ascontiguousarray(draft.noise[:, :, 0].T, dtype=np.float32), ex_events=draft.ex_events,
-        prior_div=draft.prior_div, list_day=list_day[cols],
+        dates=sessions[start_g : end_g + 1],
+        start_g=start_g,
+        cols=cols,
+        status=np.ascontiguousarray(draft.status.T),
+        st=np.ascontiguousarray(draft.st.T),
+        noise=draft.noise,
+        z_close=np.ascontiguousarray(draft.noise[:, :, 0].T, dtype=np.float32),
+        ex_events=draft.ex_events,
+        prior_div=draft.prior_div,
+        list_day=list_day[cols],
     )

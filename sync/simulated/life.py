@@ -124,8 +124,9 @@ def suspension_spells(rng: np.random.Generator, first: int, n_days: int) -> list
         t = start + length + 1
 
 
-def dividend_plan(draws: np.ndarray, profit: np.ndarray, list_year: int, p_div: float,
-                  first_year: int) -> list[tuple[int, int, float, float]]:
+def dividend_plan(
+    draws: np.ndarray, profit: np.ndarray, list_year: int, p_div: float, first_year: int
+) -> list[tuple[int, int, float, float]]:
     """(year, ex-date day offset from 20 May, cash total 万元, bonus ratio) per dividend.
 
     `draws` has four uniforms per year from `first_year`; `profit` is the annual net profit by

@@ -29,9 +29,49 @@ REFERENCE_DATE = dt.date(2025, 12, 31)
 
 # New listings per calendar year and board (survivors plus delisted, rounded real figures).
 _LISTINGS = (
-    dict(zip(range(1990, 2026), (8, 6, 39, 123, 110, 24, 203, 206, 106, 98, 137, 79, 71, 67, 100, 15, 66,
-                                 126, 77, 63, 230, 154, 81, 0, 74, 137, 141, 297, 78, 81, 185, 163, 79, 59,
-                                 24, 38))),
+    dict(
+        zip(
+            range(1990, 2026),
+            (
+                8,
+                6,
+                39,
+                123,
+                110,
+                24,
+                203,
+                206,
+                106,
+                98,
+                137,
+                79,
+                71,
+                67,
+                100,
+                15,
+                66,
+                126,
+                77,
+                63,
+                230,
+                154,
+                81,
+                0,
+                74,
+                137,
+                141,
+                297,
+                78,
+                81,
+                185,
+                163,
+                79,
+                59,
+                24,
+                38,
+            ),
+        )
+    ),
     dict(zip(range(2009, 2026), (36, 117, 128, 74, 0, 51, 86, 86, 141, 29, 52, 107, 199, 148, 110, 38, 33))),
     dict(zip(range(2019, 2026), (70, 145, 162, 123, 67, 15, 19))),
     dict(zip(range(2021, 2026), (82, 83, 77, 23, 26))),
@@ -87,7 +127,9 @@ class Universe:
         return len(self.ts_code)
 
 
-def _roster(seed: int, n_stocks: int, sessions: np.ndarray, end_g: int) -> list[tuple[int, int, int, np.ndarray, np.ndarray]]:
+def _roster(
+    seed: int, n_stocks: int, sessions: np.ndarray, end_g: int
+) -> list[tuple[int, int, int, np.ndarray, np.ndarray]]:
     """(board, k, list_g, uniforms, normals) for every stock listed on or before session `end_g`."""
     scale = n_stocks / REFERENCE_TOTAL
     stocks = []
@@ -110,8 +152,15 @@ def _exchange(board: int, u: float) -> str:
 def _preferred_prefix(board: int, exchange: str, year: int, u: float) -> int:
     """Index into the prefix tuple that a listing of `year` would normally get."""
     if board == 0 and exchange == "SSE":
-        return 0 if year < 2006 else (0 if u < 0.4 else 1) if year < 2011 else (1 if u < 0.2 else 2) if year < 2020 else (
-            2 if u < 0.55 else 3)
+        return (
+            0
+            if year < 2006
+            else (0 if u < 0.4 else 1)
+            if year < 2011
+            else (1 if u < 0.2 else 2)
+            if year < 2020
+            else (2 if u < 0.55 else 3)
+        )
     if board == 0:
         return 0 if year < 2004 else 1 if year < 2021 else (2 if u < 0.6 else 3)
     if board == 1:
@@ -170,8 +219,25 @@ def build_universe(seed: int, n_stocks: int, sessions: np.ndarray, end_g: int) -
         area = _pick(names.AREAS, u[3])
         kind = _pick(names.CONTROLLER_TYPES, u[6])
         hs = "N" if exchange == "BSE" or u[5] >= 0.55 else ("H" if exchange == "SSE" else "S")
-        rows.append((board, k, list_g, code, code[:6], exchange, industry, head, (py1, py2), area, hs,
-                     names.controller(kind, area, u[7]), kind, u, z))
+        rows.append(
+            (
+                board,
+                k,
+                list_g,
+                code,
+                code[:6],
+                exchange,
+                industry,
+                head,
+                (py1, py2),
+                area,
+                hs,
+                names.controller(kind, area, u[7]),
+                kind,
+                u,
+                z,
+            )
+        )
     columns = list(zip(*rows)) if rows else [[] for _ in range(15)]
 
     def arr(values, dtype=object):
@@ -183,10 +249,19 @@ def build_universe(seed: int, n_stocks: int, sessions: np.ndarray, end_g: int) -
         return out
 
     return Universe(
-        board=arr(columns[0], np.int64), k=arr(columns[1], np.int64), list_g=arr(columns[2], np.int64),
-        ts_code=arr(columns[3]), symbol=arr(columns[4]), exchange=arr(columns[5]),
-        industry=arr(columns[6], np.int64), head=arr(columns[7]), head_pinyin=arr(columns[8]),
-        area=arr(columns[9]), is_hs=arr(columns[10]), act_name=arr(columns[11]), act_ent_type=arr(columns[12]),
+        board=arr(columns[0], np.int64),
+        k=arr(columns[1], np.int64),
+        list_g=arr(columns[2], np.int64),
+        ts_code=arr(columns[3]),
+        symbol=arr(columns[4]),
+        exchange=arr(columns[5]),
+        industry=arr(columns[6], np.int64),
+        head=arr(columns[7]),
+        head_pinyin=arr(columns[8]),
+        area=arr(columns[9]),
+        is_hs=arr(columns[10]),
+        act_name=arr(columns[11]),
+        act_ent_type=arr(columns[12]),
         u=np.array(columns[13], dtype=float).reshape(-1, _STATIC_UNIFORMS),
         z=np.array(columns[14], dtype=float).reshape(-1, _STATIC_NORMALS),
     )

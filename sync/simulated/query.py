@@ -83,24 +83,25 @@ class SeriesIndex:
         """Rows of these stocks on days [lo, hi), in wire order (newest first, then ts_code)."""
         parts = []
         for c in ids:
-            block = self.by_code[self.code_start[c]:self.code_start[c + 1]]
+            block = self.by_code[self.code_start[c] : self.code_start[c + 1]]
             days = self.day[block]
-            parts.append(block[np.searchsorted(days, lo, side="left"):np.searchsorted(days, hi, side="left")])
+            parts.append(block[np.searchsorted(days, lo, side="left") : np.searchsorted(days, hi, side="left")])
         rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return rows[np.lexsort((self.code[rows], -self.day[rows].astype(np.int64)))]
 
     def rows_of_days(self, lo: int, hi: int, need: int) -> tuple[np.ndarray, int]:
         """The first `need` rows in wire order of days [lo, hi), walking back from the newest day."""
         total = int(self.day_start[hi] - self.day_start[lo])
-        sizes = np.diff(self.day_start[lo:hi + 1])[::-1]
+        sizes = np.diff(self.day_start[lo : hi + 1])[::-1]
         n_days = int(np.searchsorted(np.cumsum(sizes), need, side="left")) + 1
         days = range(hi - 1, max(hi - 1 - n_days, lo - 1), -1)
         parts = [np.arange(self.day_start[d], self.day_start[d + 1]) for d in days]
         return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)), total
 
 
-def select_series(table: WireTable, index: SeriesIndex, params: Mapping, upto: str | None,
-                  need: int) -> tuple[np.ndarray, int]:
+def select_series(
+    table: WireTable, index: SeriesIndex, params: Mapping, upto: str | None, need: int
+) -> tuple[np.ndarray, int]:
     """Rows (wire order, at least the first `need`) and the total number that match."""
     trade_date = param(params, "trade_date")
     first = trade_date or param(params, "start_date")

@@ -149,13 +149,23 @@ class TushareServer:
     ...     pro = tushare.pro_api("demo-token"); pro._DataApi__http_url = server.url
     """
 
-    def __init__(self, market: SyntheticMarket, *, tokens: Collection[str] = ("demo-token",),
-                 quota_per_min: int | Mapping[str, int] | None = None, latency: float = 0.0,
-                 faults: FaultPlan | None = None, clock: Callable[[], dt.datetime] | None = None,
-                 row_caps: Mapping[str, int] | None = None, denied: Collection[str] = (),
-                 drop_fields: Mapping[str, Collection[str]] | None = None,
-                 publication: Publication | None = None, has_more: str = "unreliable",
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        market: SyntheticMarket,
+        *,
+        tokens: Collection[str] = ("demo-token",),
+        quota_per_min: int | Mapping[str, int] | None = None,
+        latency: float = 0.0,
+        faults: FaultPlan | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        row_caps: Mapping[str, int] | None = None,
+        denied: Collection[str] = (),
+        drop_fields: Mapping[str, Collection[str]] | None = None,
+        publication: Publication | None = None,
+        has_more: str = "unreliable",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         if has_more not in HAS_MORE_MODES:
             raise ValueError(f"has_more must be one of {', '.join(HAS_MORE_MODES)}; got {has_more!r}")
         self.has_more = has_more
@@ -193,8 +203,9 @@ class TushareServer:
             host, port = self._httpd.server_address[:2]
             assert isinstance(host, str)  # an AF_INET socket's name is text
             self.url = f"http://{host}:{port}/dataapi"
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="tushare-server", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="tushare-server", daemon=True
+            )
             self._thread.start()
         return self.url
 
@@ -324,10 +335,13 @@ class TushareServer:
         offset, count = query.page_bounds(params, self.row_caps[api])
         if api in SERIES_APIS:
             if api in NEEDS_CODE_OR_DATE and not (query.param(params, "ts_code") or query.param(params, "trade_date")):
-                raise query.QueryError(MISSING_PARAMETER, f"必填参数缺失：{api} 接口需要 ts_code 或 trade_date（至少输入一个）")
+                raise query.QueryError(
+                    MISSING_PARAMETER, f"必填参数缺失：{api} 接口需要 ts_code 或 trade_date（至少输入一个）"
+                )
             table = self.market.wire_table(api)
-            rows, total = query.select_series(table, self._index(api), params, visible_until(api, now, self.publication),
-                                             offset + count)
+            rows, total = query.select_series(
+                table, self._index(api), params, visible_until(api, now, self.publication), offset + count
+            )
         elif api == "trade_cal":
             table = self._calendar(query.param(params, "exchange") or "SSE")
             rows = query.select_calendar(table, params)
@@ -341,7 +355,7 @@ class TushareServer:
             total = len(rows)
         dropped = self.drop_fields.get(api, ())
         chosen = [name for name in table.select_fields(fields) if name not in dropped]
-        page = rows[offset:offset + count]
+        page = rows[offset : offset + count]
         items = self._restate_items(api, table, page, chosen, table.items(page, chosen))
         more, shown = offset + len(page) < total, total
         if self.has_more == "always":
@@ -382,7 +396,9 @@ def _hole(text: str) -> tuple[tuple[str, dt.date], float]:
         api, day, coverage = text.split(":")
         return (api, dt.datetime.strptime(day, YMD).date()), float(coverage)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not API:YYYYMMDD:COVERAGE, e.g. adj_factor:20100305:0.5")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not API:YYYYMMDD:COVERAGE, e.g. adj_factor:20100305:0.5"
+        ) from None
 
 
 def _dropped(text: str) -> tuple[str, str]:
@@ -405,8 +421,12 @@ example: python -m sync.simulated.server --stocks 300 --start 20050104 --end 202
 
 def _arguments(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     today = dt.datetime.now(SHANGHAI).date()
-    parser = argparse.ArgumentParser(prog="python -m sync.simulated.server", description=main.__doc__,
-                                     epilog=_REALITIES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sync.simulated.server",
+        description=main.__doc__,
+        epilog=_REALITIES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--stocks", type=int, default=100, help="stocks listed by 2025-12-31 (default 100)")
@@ -416,15 +436,35 @@ def _arguments(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     parser.add_argument("--token", action="append", help="accepted token (repeatable; default demo-token)")
     parser.add_argument("--quota-per-min", type=int, default=None, help="per-interface quota (default none)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    parser.add_argument("--hole", type=_hole, action="append", default=[], metavar="API:YYYYMMDD:COVERAGE",
-                        help="a permanent hole: on that trading day API (daily, daily_basic, stk_limit or "
-                             "adj_factor) covers only COVERAGE (0-1) of the codes with a daily bar; repeatable")
-    parser.add_argument("--funds", type=float, default=1.0,
-                        help="funds and B shares in stk_limit, times our estimate of the real count (default 1; 0: none)")
-    parser.add_argument("--has-more", choices=HAS_MORE_MODES, default="unreliable",
-                        help="what data.has_more says (default unreliable, as the real server)")
-    parser.add_argument("--drop-field", type=_dropped, action="append", default=[], metavar="API:FIELD",
-                        help="FIELD is never in API's replies, even when requested (e.g. daily:vol); repeatable")
+    parser.add_argument(
+        "--hole",
+        type=_hole,
+        action="append",
+        default=[],
+        metavar="API:YYYYMMDD:COVERAGE",
+        help="a permanent hole: on that trading day API (daily, daily_basic, stk_limit or "
+        "adj_factor) covers only COVERAGE (0-1) of the codes with a daily bar; repeatable",
+    )
+    parser.add_argument(
+        "--funds",
+        type=float,
+        default=1.0,
+        help="funds and B shares in stk_limit, times our estimate of the real count (default 1; 0: none)",
+    )
+    parser.add_argument(
+        "--has-more",
+        choices=HAS_MORE_MODES,
+        default="unreliable",
+        help="what data.has_more says (default unreliable, as the real server)",
+    )
+    parser.add_argument(
+        "--drop-field",
+        type=_dropped,
+        action="append",
+        default=[],
+        metavar="API:FIELD",
+        help="FIELD is never in API's replies, even when requested (e.g. daily:vol); repeatable",
+    )
     return parser, parser.parse_args(argv)
 
 
@@ -439,15 +479,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(f"{error} (dates are YYYYMMDD, e.g. 20251124)")
     try:
-        market = SyntheticMarket(MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed, holes=args.hole,
-                                            funds=args.funds))
-        server = TushareServer(market, tokens=args.token or ("demo-token",), quota_per_min=args.quota_per_min,
-                               latency=args.latency, drop_fields=drop_fields, has_more=args.has_more,
-                               host=args.host, port=args.port)
+        market = SyntheticMarket(
+            MarketSpec(start, end, n_stocks=args.stocks, seed=args.seed, holes=args.hole, funds=args.funds)
+        )
+        server = TushareServer(
+            market,
+            tokens=args.token or ("demo-token",),
+            quota_per_min=args.quota_per_min,
+            latency=args.latency,
+            drop_fields=drop_fields,
+            has_more=args.has_more,
+            host=args.host,
+            port=args.port,
+        )
     except ValueError as error:
         parser.error(str(error))
     print(f"building {market.spec} ...", file=sys.stderr, flush=True)
-    market.simulated
+    _ = market.simulated  # build the market before the server answers
     print(server.start(), flush=True)
     print(f"token: {', '.join(sorted(server.tokens))}; Ctrl-C stops", file=sys.stderr, flush=True)
     try:

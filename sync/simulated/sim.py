@@ -75,14 +75,24 @@ class Fundamentals:
     book: np.ndarray
 
 
-def fundamentals(seed: int, universe: Universe, ref_price: np.ndarray, shares: np.ndarray, last_year: int) -> Fundamentals:
+def fundamentals(
+    seed: int, universe: Universe, ref_price: np.ndarray, shares: np.ndarray, last_year: int
+) -> Fundamentals:
     """Profit follows a stationary AR(1) around a level set by an initial P/E; some years lose.
 
     `ref_price` × `shares` is the market value the figures are scaled to (万元).
     """
     n_years = last_year - FIRST_YEAR + 1
-    draws = np.stack([stock_rng(seed, b, k, FUNDAMENTAL).standard_normal((n_years, 3))
-                      for b, k in zip(universe.board, universe.k)]) if len(universe) else np.zeros((0, n_years, 3))
+    draws = (
+        np.stack(
+            [
+                stock_rng(seed, b, k, FUNDAMENTAL).standard_normal((n_years, 3))
+                for b, k in zip(universe.board, universe.k)
+            ]
+        )
+        if len(universe)
+        else np.zeros((0, n_years, 3))
+    )
     u, z = universe.u, universe.z
     mv_ref = ref_price * shares
     base = mv_ref / np.exp(np.log(25.0) + 0.5 * z[:, 4])
@@ -122,7 +132,7 @@ class Paths:
 
     pre: np.ndarray  # ex-rights reference price (previous close, adjusted on ex days), cents
     close: np.ndarray  # cents
-    events: "EventLog"
+    events: EventLog
 
 
 @dataclasses.dataclass

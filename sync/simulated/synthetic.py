@@ -30,10 +30,10 @@ import pandas as pd
 from sync.simulated import funds, gaps, tables
 from sync.simulated.bars import bar_rows, listed_rows, suspension_rows
 from sync.simulated.calendar import FIRST_SESSION, calendar_frame, sse_sessions
-from sync.simulated.life import lifecycle
 from sync.simulated.layout import build_layout
-from sync.simulated.sim import fundamentals, run_prices, stock_parameters
+from sync.simulated.life import lifecycle
 from sync.simulated.listings import LIFE, build_universe, stock_rng
+from sync.simulated.sim import fundamentals, run_prices, stock_parameters
 from sync.simulated.wire import WireTable
 from sync.tushare.apis import APIS as API_FACTS
 from sync.tushare.apis import DAY_APIS
@@ -47,8 +47,11 @@ SERIES_APIS = ("daily", "daily_basic", "stk_limit", "adj_factor", "suspend_d")
 APIS = ("stock_basic", "trade_cal", "namechange", *SERIES_APIS)
 
 _BUILDERS = {
-    "daily": tables.daily_table, "daily_basic": tables.daily_basic_table, "stk_limit": tables.stk_limit_table,
-    "adj_factor": tables.adj_factor_table, "suspend_d": tables.suspend_table,
+    "daily": tables.daily_table,
+    "daily_basic": tables.daily_basic_table,
+    "stk_limit": tables.stk_limit_table,
+    "adj_factor": tables.adj_factor_table,
+    "suspend_d": tables.suspend_table,
 }
 
 
@@ -90,8 +93,9 @@ class MarketSpec:
         if self.holes:
             last = max(day for (_, day), _ in self.holes)
             sessions = sse_sessions(max(last.year, self.end.year + 1))
-            closed = sorted({day.strftime("%Y%m%d") for (_, day), _ in self.holes
-                             if np.datetime64(day, "D") not in sessions})
+            closed = sorted(
+                {day.strftime("%Y%m%d") for (_, day), _ in self.holes if np.datetime64(day, "D") not in sessions}
+            )
             if closed:
                 raise ValueError(f"MarketSpec holes on days that are not SSE trading days: {', '.join(closed)}")
 
@@ -109,8 +113,10 @@ def simulate(spec: MarketSpec) -> tables.Simulated:
     start_g = int(np.searchsorted(sessions, np.datetime64(spec.start, "D"), side="left"))
     end_g = int(np.searchsorted(sessions, np.datetime64(spec.end, "D"), side="right")) - 1
     universe = build_universe(spec.seed, spec.n_stocks, sessions, end_g)
-    lives = [lifecycle(stock_rng(spec.seed, int(b), int(k), LIFE), int(g), b == 0, start_g, end_g)
-             for b, k, g in zip(universe.board, universe.k, universe.list_g)]
+    lives = [
+        lifecycle(stock_rng(spec.seed, int(b), int(k), LIFE), int(g), b == 0, start_g, end_g)
+        for b, k, g in zip(universe.board, universe.k, universe.list_g)
+    ]
     stocks = stock_parameters(universe)
     ref_price = np.where(universe.list_g < start_g, stocks.level, stocks.issue * 1.3)
     last_year = int(str(sessions[max(end_g, 0)])[:4])
@@ -118,11 +124,24 @@ def simulate(spec: MarketSpec) -> tables.Simulated:
     layout = build_layout(spec.seed, universe, lives, fund, stocks, sessions, start_g, end_g)
     paths = run_prices(layout, universe, stocks, _market_moves(spec.seed, start_g, end_g))
     sim = tables.Simulated(
-        universe=universe, lives=lives, sessions=sessions, dates=layout.dates, cols=layout.cols, fund=fund,
-        ah_ratio=stocks.ah_ratio, listed=listed_rows(layout, paths, universe),
-        bars=bar_rows(layout, paths, universe, stocks), suspensions=suspension_rows(layout.status))
-    logger.info("simulated %d stocks × %d days (%d bars) in %.1fs", len(universe), len(layout.dates),
-                len(sim.bars), time.perf_counter() - started)
+        universe=universe,
+        lives=lives,
+        sessions=sessions,
+        dates=layout.dates,
+        cols=layout.cols,
+        fund=fund,
+        ah_ratio=stocks.ah_ratio,
+        listed=listed_rows(layout, paths, universe),
+        bars=bar_rows(layout, paths, universe, stocks),
+        suspensions=suspension_rows(layout.status),
+    )
+    logger.info(
+        "simulated %d stocks × %d days (%d bars) in %.1fs",
+        len(universe),
+        len(layout.dates),
+        len(sim.bars),
+        time.perf_counter() - started,
+    )
     return sim
 
 
@@ -175,8 +194,9 @@ class SyntheticMarket:
             return table
         start_g = int(np.searchsorted(sim.sessions, sim.dates[0]))
         first_day = int(np.searchsorted(sim.dates, np.datetime64(start, "D"), side="left")) if start else 0
-        return funds.with_nonstocks(table, self.spec.seed, funds.scale_of(self.spec.funds, self.spec.n_stocks),
-                                    sim.sessions, start_g, first_day)
+        return funds.with_nonstocks(
+            table, self.spec.seed, funds.scale_of(self.spec.funds, self.spec.n_stocks), sim.sessions, start_g, first_day
+        )
 
     def _with_history(self, api: str, table: WireTable) -> WireTable:
         """The table less the rows the real source lacks (gaps.py): holes and old gaps."""

@@ -17,8 +17,8 @@ from sync.simulated import gaps, names
 from sync.simulated.bars import Rows
 from sync.simulated.calendar import ymd
 from sync.simulated.life import Life
-from sync.simulated.sim import FIRST_YEAR, Fundamentals
 from sync.simulated.listings import MARKETS, Universe
+from sync.simulated.sim import FIRST_YEAR, Fundamentals
 from sync.simulated.wire import FIELDS, Coded, Derived, Scaled, Values, WireTable
 from sync.tushare.apis import APIS as API_FACTS
 
@@ -48,15 +48,17 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def _keys(sim: Simulated, rows: Rows) -> dict:
-    return {"ts_code": Coded(rows.col, sim.universe.ts_code[sim.cols].astype(object)),
-            "trade_date": Coded(rows.day, ymd(sim.dates))}
+    return {
+        "ts_code": Coded(rows.col, sim.universe.ts_code[sim.cols].astype(object)),
+        "trade_date": Coded(rows.day, ymd(sim.dates)),
+    }
 
 
 def daily_table(sim: Simulated) -> WireTable:
     bars = sim.bars.values
     close, pre, vol = Scaled(bars["close"], 100), Scaled(bars["pre"], 100), Scaled(bars["vol"], 1)
     day, col = Values(sim.bars.day), Values(sim.bars.col)
-    ah_on = (sim.dates >= AH_START)
+    ah_on = sim.dates >= AH_START
     ah_ok = sim.universe.exchange[sim.cols] != "BSE"
     ah_ratio = sim.ah_ratio[sim.cols]
 
@@ -66,12 +68,17 @@ def daily_table(sim: Simulated) -> WireTable:
     ah = Derived(ah_vol, (vol, day, col))
     columns = {
         **_keys(sim, sim.bars),
-        "open": Scaled(bars["open"], 100), "high": Scaled(bars["high"], 100), "low": Scaled(bars["low"], 100),
-        "close": close, "pre_close": pre,
+        "open": Scaled(bars["open"], 100),
+        "high": Scaled(bars["high"], 100),
+        "low": Scaled(bars["low"], 100),
+        "close": close,
+        "pre_close": pre,
         "change": Derived(lambda c, p: np.round(c - p, 2), (close, pre)),
         "pct_chg": Derived(lambda c, p: np.round((c - p) / p * 100, 4), (close, pre)),
-        "vol": vol, "amount": Scaled(bars["amount_yuan"], 1000),
-        "ah_vol": ah, "ah_amount": Derived(lambda a, c: np.round(a * c / 10, 3), (ah, close)),
+        "vol": vol,
+        "amount": Scaled(bars["amount_yuan"], 1000),
+        "ah_vol": ah,
+        "ah_amount": Derived(lambda a, c: np.round(a * c / 10, 3), (ah, close)),
     }
     return WireTable("daily", columns, len(sim.bars))
 
@@ -87,14 +94,17 @@ def _valuation(sim: Simulated, total_mv, day: Values, col: Values) -> dict:
         return lambda mv, d, c: _ratio(mv, table[stock[c], last[d]])
 
     def ttm(table):
-        return lambda mv, d, c: _ratio(mv, table[stock[c], last[d]] + quarter[d] * (
-            table[stock[c], years[d]] - table[stock[c], last[d]]))
+        return lambda mv, d, c: _ratio(
+            mv, table[stock[c], last[d]] + quarter[d] * (table[stock[c], years[d]] - table[stock[c], last[d]])
+        )
 
     inputs = (total_mv, day, col)
     return {
-        "pe": Derived(annual(sim.fund.profit), inputs), "pe_ttm": Derived(ttm(sim.fund.profit), inputs),
+        "pe": Derived(annual(sim.fund.profit), inputs),
+        "pe_ttm": Derived(ttm(sim.fund.profit), inputs),
         "pb": Derived(annual(sim.fund.book), inputs),
-        "ps": Derived(annual(sim.fund.revenue), inputs), "ps_ttm": Derived(ttm(sim.fund.revenue), inputs),
+        "ps": Derived(annual(sim.fund.revenue), inputs),
+        "ps_ttm": Derived(ttm(sim.fund.revenue), inputs),
     }
 
 
@@ -116,14 +126,16 @@ def daily_basic_table(sim: Simulated) -> WireTable:
     total_mv = Derived(lambda c, s: np.round(c * s, 4), (close, shares["total_share"]))
     cash, paid = Values(bars["div_cash"]), Values(bars["div_g"])
     columns = {
-        **_keys(sim, sim.bars), "close": close,
+        **_keys(sim, sim.bars),
+        "close": close,
         "turnover_rate": Derived(lambda v, s: np.round(v / s, 4), (vol, shares["float_share"])),
         "turnover_rate_f": Derived(lambda v, s: np.round(v / s, 4), (vol, shares["free_share"])),
         "volume_ratio": Values(bars["volume_ratio"]),
         **_valuation(sim, total_mv, day, col),
         "dv_ratio": _dividend_yield(sim, total_mv, day, cash, paid, 550),
         "dv_ttm": _dividend_yield(sim, total_mv, day, cash, paid, 365),
-        **shares, "total_mv": total_mv,
+        **shares,
+        "total_mv": total_mv,
         "circ_mv": Derived(lambda c, s: np.round(c * s, 4), (close, shares["float_share"])),
         "limit_status": Derived(lambda s: s.astype(np.int64), (Values(bars["limit_status"]),)),
     }
@@ -142,8 +154,12 @@ def stk_limit_table(sim: Simulated) -> WireTable:
     """Limit prices of every listed stock-day, from the interface's first day of history on."""
     listed = _since(sim, sim.listed, API_FACTS["stk_limit"].history_start)
     rows = listed.values
-    columns = {**_keys(sim, listed), "pre_close": Scaled(rows["pre"], 100),
-               "up_limit": Scaled(rows["up"], 100), "down_limit": Scaled(rows["down"], 100)}
+    columns = {
+        **_keys(sim, listed),
+        "pre_close": Scaled(rows["pre"], 100),
+        "up_limit": Scaled(rows["up"], 100),
+        "down_limit": Scaled(rows["down"], 100),
+    }
     return WireTable("stk_limit", columns, len(listed))
 
 
@@ -154,9 +170,11 @@ def adj_factor_table(sim: Simulated) -> WireTable:
 
 def suspend_table(sim: Simulated) -> WireTable:
     kind = Values(sim.suspensions.values["kind"])
-    columns = {**_keys(sim, sim.suspensions),
-               "suspend_timing": Derived(lambda k: np.full(len(k), None, dtype=object), (kind,)),
-               "suspend_type": kind}
+    columns = {
+        **_keys(sim, sim.suspensions),
+        "suspend_timing": Derived(lambda k: np.full(len(k), None, dtype=object), (kind,)),
+        "suspend_type": kind,
+    }
     return WireTable("suspend_d", columns, len(sim.suspensions))
 
 
@@ -191,15 +209,27 @@ def stock_basic_asof(sim: Simulated, day: dt.date) -> WireTable:
         stock_life = sim.lives[i]
         row = [r for r in stock_life.names if r.start_g <= g][-1]
         industry, status = int(u.industry[i]), _status_at(stock_life, g)
-        records.append((
-            u.ts_code[i], u.symbol[i], names.short_name(u.head[i], industry, row.tail, row.st), u.area[i],
-            names.INDUSTRIES[industry][0], names.full_name(u.head[i], industry),
-            names.english_name(u.head_pinyin[i], industry),
-            names.cnspell(u.head_pinyin[i], industry, row.tail, row.st),
-            gaps.market_label(MARKETS[u.board[i]], u.ts_code[i], status == "D", u.u[i, gaps.LEGACY_LABEL_DRAW]),
-            u.exchange[i],
-            "CNY", status, dates[u.list_g[i]], dates[stock_life.delist_g] if status == "D" else None, u.is_hs[i],
-            u.act_name[i], u.act_ent_type[i]))
+        records.append(
+            (
+                u.ts_code[i],
+                u.symbol[i],
+                names.short_name(u.head[i], industry, row.tail, row.st),
+                u.area[i],
+                names.INDUSTRIES[industry][0],
+                names.full_name(u.head[i], industry),
+                names.english_name(u.head_pinyin[i], industry),
+                names.cnspell(u.head_pinyin[i], industry, row.tail, row.st),
+                gaps.market_label(MARKETS[u.board[i]], u.ts_code[i], status == "D", u.u[i, gaps.LEGACY_LABEL_DRAW]),
+                u.exchange[i],
+                "CNY",
+                status,
+                dates[u.list_g[i]],
+                dates[stock_life.delist_g] if status == "D" else None,
+                u.is_hs[i],
+                u.act_name[i],
+                u.act_ent_type[i],
+            )
+        )
     return _object_table("stock_basic", records, FIELDS["stock_basic"])
 
 
@@ -212,6 +242,14 @@ def namechange_asof(sim: Simulated, day: dt.date) -> WireTable:
         for row, nxt in zip(rows, rows[1:] + [None]):
             end = None if nxt is None else ymd(np.array([dates[nxt.start_g] - 1]))[0]
             name = names.short_name(u.head[i], int(u.industry[i]), row.tail, row.st)
-            records.append((u.ts_code[i], name, ymd(dates[row.start_g:row.start_g + 1])[0], end,
-                            ymd(dates[row.ann_g:row.ann_g + 1])[0], row.reason))
+            records.append(
+                (
+                    u.ts_code[i],
+                    name,
+                    ymd(dates[row.start_g : row.start_g + 1])[0],
+                    end,
+                    ymd(dates[row.ann_g : row.ann_g + 1])[0],
+                    row.reason,
+                )
+            )
     return _object_table("namechange", records, FIELDS["namechange"])

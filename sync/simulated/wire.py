@@ -144,8 +144,12 @@ class WireTable:
             return self
         n_rows = self.n_rows - len(removed)
         shift = removed - np.arange(len(removed))
-        columns = {name: Coded(np.delete(column.codes, removed), column.labels) if isinstance(column, Coded)
-                   else Skipping(column, shift, n_rows) for name, column in self.columns.items()}
+        columns = {
+            name: Coded(np.delete(column.codes, removed), column.labels)
+            if isinstance(column, Coded)
+            else Skipping(column, shift, n_rows)
+            for name, column in self.columns.items()
+        }
         return WireTable(self.api, columns, n_rows)
 
     def to_frame(self) -> pd.DataFrame:

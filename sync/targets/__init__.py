@@ -24,20 +24,34 @@ from typing import TYPE_CHECKING
 from dataset_script.schema import REPO_ID
 from sync.core.errors import ConfigError
 from sync.targets.repo import (
-    ConcurrentWriteError, DatasetRepo, PublishError, RepoBusyError,
+    ConcurrentWriteError,
+    DatasetRepo,
+    PublishError,
+    RepoBusyError,
 )
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
-__all__ = ["HUB_PREFIX", "ConcurrentWriteError", "DatasetRepo", "PublishError", "RepoBusyError", "dataset_id",
-           "hub_repo_id", "is_hub", "open_repo"]
+__all__ = [
+    "HUB_PREFIX",
+    "ConcurrentWriteError",
+    "DatasetRepo",
+    "PublishError",
+    "RepoBusyError",
+    "dataset_id",
+    "hub_repo_id",
+    "is_hub",
+    "open_repo",
+]
 
 HUB_PREFIX = "hf://datasets/"
 
 
 class BadTargetError(ConfigError, PublishError):
     """`--repo` / DATASET_REPO is not a usable target: a usage error (exit 2)."""
+
+
 _REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -47,10 +61,10 @@ def is_hub(target: str) -> bool:
 
 
 def hub_repo_id(target: str) -> str | None:
-    """"OWNER/NAME" of `hf://datasets/OWNER/NAME`; None for a folder; a malformed Hub target is a usage error."""
+    """ "OWNER/NAME" of `hf://datasets/OWNER/NAME`; None for a folder; a malformed Hub target is a usage error."""
     if not is_hub(target):
         return None
-    repo_id = target[len(HUB_PREFIX):].strip("/") if target.startswith(HUB_PREFIX) else ""
+    repo_id = target[len(HUB_PREFIX) :].strip("/") if target.startswith(HUB_PREFIX) else ""
     if not _REPO_ID_RE.fullmatch(repo_id):
         raise BadTargetError(
             f"unsupported Hub target {target!r}: use hf://datasets/OWNER/NAME, "

@@ -28,9 +28,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from dataset_script.schema import STATE_PATH, shard_month
+from dataset_script.state import SyncState
 from sync.targets.files import walk as walk_all
 from sync.targets.repo import PublishError
-from dataset_script.state import SyncState
 
 TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
 DATASET_FILES = "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and data/YYYY/YYYY-MM.parquet"
@@ -48,8 +48,12 @@ class PlainFolder:
 
 
 def is_dataset_file(path: str) -> bool:
-    return (path in _ROOT_FILES or path.startswith(".sync/") or bool(_META_RE.fullmatch(path))
-            or shard_month(path) is not None)
+    return (
+        path in _ROOT_FILES
+        or path.startswith(".sync/")
+        or bool(_META_RE.fullmatch(path))
+        or shard_month(path) is not None
+    )
 
 
 def walk(folder: Path) -> list[str]:

@@ -64,6 +64,3 @@ def write_new(file: Path, data: Content) -> None:
 def fsync_tree(folder: Path) -> None:
     for root, _, _ in os.walk(folder):
         fsync_dir(Path(root))
-
-
-

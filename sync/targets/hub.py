@@ -28,12 +28,19 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
+from sync.core.scrub import scrub
 from sync.targets.commit import Commit, Content, check_repo_path, content_digest, content_size
 from sync.targets.hub_retry import CommitRetry, GaveUp
 from sync.targets.hub_staging import DEFAULT_STAGE_INTERVAL, HubStaging
-from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
-from sync.targets.repo import ConcurrentWriteError, LegacyLayoutError, PublishError, RepoBusyError, Retired, single_flight
-from sync.core.scrub import scrub
+from sync.targets.repo import (
+    ConcurrentWriteError,
+    LegacyLayoutError,
+    PublishError,
+    RepoBusyError,
+    Retired,
+    single_flight,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +53,14 @@ class HubRepo:
     """A `DatasetRepo` for `hf://datasets/<repo_id>`; `api` carries the endpoint and the token."""
 
     def __init__(
-        self, repo_id: str, api: HfApi, *, lock_dir: Path | None = None, sleep: Callable[[float], None] = time.sleep,
-        stage_interval: float = DEFAULT_STAGE_INTERVAL, clock: Callable[[], float] = time.monotonic,
+        self,
+        repo_id: str,
+        api: HfApi,
+        *,
+        lock_dir: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        stage_interval: float = DEFAULT_STAGE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
     ):
         """`sleep` waits between commit retries; `stage_interval` (seconds, by `clock`) spaces staging commits."""
         self.repo_id = repo_id
@@ -56,7 +69,12 @@ class HubRepo:
         self.description = f"hf://datasets/{repo_id}"
         self._retry = CommitRetry(sleep)
         self._staging = HubStaging(
-            api, repo_id, root=self._staging_root, call=self._call, interval=stage_interval, clock=clock,
+            api,
+            repo_id,
+            root=self._staging_root,
+            call=self._call,
+            interval=stage_interval,
+            clock=clock,
             download=lambda path, revision: self._download(path, revision, missing_revision_ok=True),
         )
 
@@ -69,8 +87,12 @@ class HubRepo:
         return info.sha
 
     def list_files(self, revision: str) -> list[str]:
-        return sorted(self._read(f"list the files at {revision}", lambda: self.api.list_repo_files(
-            self.repo_id, repo_type=REPO_TYPE, revision=revision)))
+        return sorted(
+            self._read(
+                f"list the files at {revision}",
+                lambda: self.api.list_repo_files(self.repo_id, repo_type=REPO_TYPE, revision=revision),
+            )
+        )
 
     def read(self, path: str, revision: str) -> bytes | None:
         return self._download(check_repo_path(path), revision)
@@ -109,9 +131,13 @@ class HubRepo:
         return info is not None and is_legacy_layout(s.rfilename for s in info.siblings or [])
 
     def legacy_error(self) -> LegacyLayoutError:
-        return LegacyLayoutError(self.description, (
-            f"tags the current commit `{LEGACY_TAG}` and, in one commit, adds the new layout and deletes "
-            f"{LEGACY_CSV}; readers keep the old file with revision=\"{LEGACY_TAG}\""))
+        return LegacyLayoutError(
+            self.description,
+            (
+                f"tags the current commit `{LEGACY_TAG}` and, in one commit, adds the new layout and deletes "
+                f'{LEGACY_CSV}; readers keep the old file with revision="{LEGACY_TAG}"'
+            ),
+        )
 
     def retire_legacy(self) -> Retired | None:
         """Tag main `legacy-csv` while it is the legacy layout (moved along if the old pipeline committed
@@ -121,8 +147,9 @@ class HubRepo:
             return None
         self._call(f"tag the legacy layout {LEGACY_TAG}", lambda: self._move_tag(LEGACY_TAG, info.sha))
         log.info("tagged the legacy layout of %s (%s) as %s", self.description, info.sha, LEGACY_TAG)
-        return Retired(f'{self.description} at revision="{LEGACY_TAG}" (file {LEGACY_CSV})',
-                       self._download("README.md", info.sha))
+        return Retired(
+            f'{self.description} at revision="{LEGACY_TAG}" (file {LEGACY_CSV})', self._download("README.md", info.sha)
+        )
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -199,9 +226,11 @@ class HubRepo:
         ]
         ops += [CommitOperationDelete(path_in_repo=p) for p in deletes]
         try:
-            info = self._retry(lambda: self.api.create_commit(
-                self.repo_id, ops, commit_message=message, repo_type=REPO_TYPE, parent_commit=parent
-            ))
+            info = self._retry(
+                lambda: self.api.create_commit(
+                    self.repo_id, ops, commit_message=message, repo_type=REPO_TYPE, parent_commit=parent
+                )
+            )
         except HfHubHTTPError as e:
             if e.response is not None and e.response.status_code == 412:
                 raise self._moved(parent, "a newer commit") from None
@@ -260,7 +289,8 @@ class HubRepo:
             raise
         except GaveUp as e:
             advice = (
-                "the Hub kept answering HTTP {status} " + f"({e.attempts} attempts, {e.waited:.0f} s of waiting); "
+                "the Hub kept answering HTTP {status} "
+                + f"({e.attempts} attempts, {e.waited:.0f} s of waiting); "
                 + ("it limits commits per repo and hour, " if e.status == 429 else "")
                 + "nothing was published, retry later"
             )
@@ -269,8 +299,11 @@ class HubRepo:
             status = e.response.status_code if e.response is not None else None
             if status in (401, 403):
                 raise self._error(
-                    action, e, "the Hub refused the token (HTTP {status}); set HF_TOKEN to a token with write "
-                    "access to {repo} (https://huggingface.co/settings/tokens)", status=status
+                    action,
+                    e,
+                    "the Hub refused the token (HTTP {status}); set HF_TOKEN to a token with write "
+                    "access to {repo} (https://huggingface.co/settings/tokens)",
+                    status=status,
                 ) from None
             transient = status is None or status >= 500 or status == 429
             advice = "the Hub answered HTTP {status}; " + ("retry later" if transient else "check the repo, then retry")
@@ -279,8 +312,9 @@ class HubRepo:
             advice = "could not reach the Hub at {endpoint}; check the network and HF_ENDPOINT, then retry"
             raise self._error(action, e, advice, retryable=True) from None
 
-    def _error(self, action: str, e: Exception, advice: str, status: int | None = None,
-               retryable: bool = False) -> PublishError:
+    def _error(
+        self, action: str, e: Exception, advice: str, status: int | None = None, retryable: bool = False
+    ) -> PublishError:
         detail = " ".join(str(e).split())[:500]
         advice = advice.format(endpoint=self.api.endpoint, status=status, repo=self.description)
         text = f"{self.description}: could not {action}: {advice} ({type(e).__name__}: {detail})"

@@ -26,9 +26,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 6          # the first try and 5 retries
-BACKOFF_BASE = 2.0        # seconds before the first retry when the Hub gives no Retry-After
-BACKOFF_CAP = 120.0       # longest wait without a Retry-After
+MAX_ATTEMPTS = 6  # the first try and 5 retries
+BACKOFF_BASE = 2.0  # seconds before the first retry when the Hub gives no Retry-After
+BACKOFF_CAP = 120.0  # longest wait without a Retry-After
 RETRY_AFTER_CAP = 3600.0  # the commit quota is hourly: never wait longer than the window
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -81,8 +81,13 @@ def _wait(state: tenacity.RetryCallState) -> float:
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
-    log.warning("the Hub answered HTTP %s; retrying in %.0f s (attempt %d of %d)",
-                status_of(error) if error else "?", state.upcoming_sleep, state.attempt_number + 1, MAX_ATTEMPTS)
+    log.warning(
+        "the Hub answered HTTP %s; retrying in %.0f s (attempt %d of %d)",
+        status_of(error) if error else "?",
+        state.upcoming_sleep,
+        state.attempt_number + 1,
+        MAX_ATTEMPTS,
+    )
 
 
 class CommitRetry:

@@ -31,12 +31,15 @@ from typing import TypeVar
 
 from huggingface_hub import CommitOperationAdd, HfApi, RepoFile, RepoFolder
 from huggingface_hub.errors import (
-    HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError,
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
 )
 
-from sync.targets.commit import check_repo_path
 from sync.core.files import write_atomic
 from sync.core.killpoints import reached
+from sync.targets.commit import check_repo_path
 from sync.targets.hub_retry import is_transient, retry_after_seconds
 from sync.targets.repo import FolderStaging, PublishError, check_stage_key
 
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 REPO_TYPE = "dataset"
 STAGING_PREFIX = "sync-staging/"
 STAGING_DIR = "staging"
-JOURNAL_KEY = "runs"    # the run journal's branch is sync-staging/runs; never a checkpoint key ("full-...")
+JOURNAL_KEY = "runs"  # the run journal's branch is sync-staging/runs; never a checkpoint key ("full-...")
 JOURNAL_FILE = "journal.json"
 PUSHED_DIR = ".pushed"  # not a valid staging key (keys start with a letter or digit)
 DEFAULT_STAGE_INTERVAL = 120.0  # seconds between staging commits: 30 an hour, a quarter of the Hub's quota
@@ -67,12 +70,21 @@ def unsupported(error: HfHubHTTPError) -> bool:
 class HubStaging:
     """The staging half of `HubRepo`; `call` turns client failures into `PublishError`s."""
 
-    def __init__(self, api: HfApi, repo_id: str, *, root: Callable[[], Path], call: Call, download: Download,
-                 interval: float, clock: Callable[[], float]):
+    def __init__(
+        self,
+        api: HfApi,
+        repo_id: str,
+        *,
+        root: Callable[[], Path],
+        call: Call,
+        download: Download,
+        interval: float,
+        clock: Callable[[], float],
+    ):
         self.api, self.repo_id, self._root, self._call, self._download = api, repo_id, root, call, download
         self.interval, self.clock = interval, clock
         self.branches_unsupported = False  # set when the Hub answers that it cannot make branches
-        self._next_push = float("-inf")    # clock value before which no staging commit is made
+        self._next_push = float("-inf")  # clock value before which no staging commit is made
         self._branches_made: set[str] = set()
 
     @property
@@ -120,7 +132,7 @@ class HubStaging:
             written = self.local.last_write(key)
             if written is not None:
                 last[key] = max(last.get(key, written), written)
-        cutoff = now.astimezone(dt.timezone.utc) - max_age
+        cutoff = now.astimezone(dt.UTC) - max_age
         stale = sorted(key for key, when in last.items() if when < cutoff)
         for key in stale:
             log.info("removing the staging area %s, last written %s", key, last[key].isoformat(timespec="seconds"))
@@ -150,11 +162,19 @@ class HubStaging:
                     if not unsupported(e):
                         raise
                     self.branches_unsupported = True  # the checkpoints will not try either
-                    log.warning("%s cannot make branches (HTTP %s); keeping checkpoints and the run journal on "
-                                "this machine", self.repo_id, e.response.status_code)
+                    log.warning(
+                        "%s cannot make branches (HTTP %s); keeping checkpoints and the run journal on this machine",
+                        self.repo_id,
+                        e.response.status_code,
+                    )
                     return False
-                self.api.create_commit(self.repo_id, [CommitOperationAdd(path_in_repo=JOURNAL_FILE, path_or_fileobj=data)],
-                                       commit_message="run journal", repo_type=REPO_TYPE, revision=branch)
+                self.api.create_commit(
+                    self.repo_id,
+                    [CommitOperationAdd(path_in_repo=JOURNAL_FILE, path_or_fileobj=data)],
+                    commit_message="run journal",
+                    repo_type=REPO_TYPE,
+                    revision=branch,
+                )
                 return True
             except RepositoryNotFoundError:
                 return False
@@ -177,9 +197,14 @@ class HubStaging:
             headers = outcome.response.headers if outcome.response is not None else {}
             wait = max(self.interval, retry_after_seconds(headers) or 0.0)
             self._next_push = now + wait
-            log.warning("the Hub answered HTTP %s to a staging commit; %d file(s) stay on this machine in %s "
-                        "and are pushed again in %.0f s", outcome.response.status_code if outcome.response is not None
-                        else "?", len(pending), self.local.root, wait)
+            log.warning(
+                "the Hub answered HTTP %s to a staging commit; %d file(s) stay on this machine in %s "
+                "and are pushed again in %.0f s",
+                outcome.response.status_code if outcome.response is not None else "?",
+                len(pending),
+                self.local.root,
+                wait,
+            )
             return
         self._next_push = now + self.interval
         if outcome:
@@ -197,13 +222,25 @@ class HubStaging:
                     if not unsupported(e):
                         raise
                     self.branches_unsupported = True
-                    log.warning("%s cannot make branches (HTTP %s); keeping checkpoints on this machine in %s",
-                                self.repo_id, e.response.status_code, self.local.root)
+                    log.warning(
+                        "%s cannot make branches (HTTP %s); keeping checkpoints on this machine in %s",
+                        self.repo_id,
+                        e.response.status_code,
+                        self.local.root,
+                    )
                     return False
                 self._branches_made.add(key)
-            ops = [CommitOperationAdd(path_in_repo=f"{STAGING_DIR}/{p}", path_or_fileobj=d) for p, d in sorted(files.items())]
-            self.api.create_commit(self.repo_id, ops, commit_message=f"stage {key} ({len(ops)} files)",
-                                   repo_type=REPO_TYPE, revision=branch)
+            ops = [
+                CommitOperationAdd(path_in_repo=f"{STAGING_DIR}/{p}", path_or_fileobj=d)
+                for p, d in sorted(files.items())
+            ]
+            self.api.create_commit(
+                self.repo_id,
+                ops,
+                commit_message=f"stage {key} ({len(ops)} files)",
+                repo_type=REPO_TYPE,
+                revision=branch,
+            )
             return True
         except HfHubHTTPError as e:
             if is_transient(e):
@@ -225,10 +262,15 @@ class HubStaging:
     def _branch_files(self, key: str) -> list[str]:
         def listing() -> list[str]:
             try:
-                entries = self.api.list_repo_tree(self.repo_id, path_in_repo=STAGING_DIR, recursive=True,
-                                                  repo_type=REPO_TYPE, revision=staging_branch(key))
+                entries = self.api.list_repo_tree(
+                    self.repo_id,
+                    path_in_repo=STAGING_DIR,
+                    recursive=True,
+                    repo_type=REPO_TYPE,
+                    revision=staging_branch(key),
+                )
                 prefix = STAGING_DIR + "/"
-                return [e.path[len(prefix):] for e in entries if isinstance(e, RepoFile) and e.path.startswith(prefix)]
+                return [e.path[len(prefix) :] for e in entries if isinstance(e, RepoFile) and e.path.startswith(prefix)]
             except (RepositoryNotFoundError, RevisionNotFoundError, RemoteEntryNotFoundError):
                 return []
 
@@ -244,8 +286,11 @@ class HubStaging:
             if unsupported(e):
                 return {}
             raise
-        return {b.name[len(STAGING_PREFIX):]: self._last_commit_date(b.name, b.target_commit)
-                for b in refs.branches if b.name.startswith(STAGING_PREFIX) and b.name != staging_branch(JOURNAL_KEY)}
+        return {
+            b.name[len(STAGING_PREFIX) :]: self._last_commit_date(b.name, b.target_commit)
+            for b in refs.branches
+            if b.name.startswith(STAGING_PREFIX) and b.name != staging_branch(JOURNAL_KEY)
+        }
 
     def _last_commit_date(self, branch: str, sha: str) -> dt.datetime:
         # The folder's last commit (one request) is the last staging write; a branch that never got
@@ -264,7 +309,6 @@ class HubStaging:
         except HfHubHTTPError as e:
             if not unsupported(e):
                 raise
-
 
 
 def _git_sha1(data: bytes) -> str:

@@ -33,14 +33,20 @@ from pathlib import Path
 
 import filelock
 
-from sync.targets.commit import Commit, Content, check_repo_path, content_digest
+from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
 from sync.core.files import fsync_dir, write_atomic
 from sync.core.killpoints import reached
 from sync.targets import adopt
+from sync.targets.commit import Commit, Content, check_repo_path, content_digest
 from sync.targets.files import fsync_tree, link_or_copy, same, walk, write_new
-from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
 from sync.targets.repo import (
-    ConcurrentWriteError, LegacyLayoutError, PublishError, RepoBusyError, Retired, check_stage_key, single_flight,
+    ConcurrentWriteError,
+    LegacyLayoutError,
+    PublishError,
+    RepoBusyError,
+    Retired,
+    check_stage_key,
+    single_flight,
 )
 
 log = logging.getLogger(__name__)
@@ -50,10 +56,10 @@ WRITE_LOCK_TIMEOUT = 120.0  # seconds another process may spend on one commit or
 _ID_RE = re.compile(r"[0-9a-f]{40}")
 
 
-
 def store_of(folder: Path) -> Path:
     """Where a folder target keeps its versions, lock and staging: `.<name>.sync` beside it."""
     return folder.parent / f".{folder.name}.sync"
+
 
 class LocalFolderRepo:
     """A `DatasetRepo` in a local folder; `datasets.load_dataset(str(path))` reads it like the Hub repo."""
@@ -96,8 +102,11 @@ class LocalFolderRepo:
         return (self.path / LEGACY_CSV).is_file() and self._is_plain() and is_legacy_layout(adopt.walk(self.path))
 
     def legacy_error(self) -> LegacyLayoutError:
-        return LegacyLayoutError(self.description, f"publishes the new layout in {self.path} and keeps the old files, {LEGACY_CSV} included, "
-                f"in {self.store / LEGACY_TAG}, outside the published folder")
+        return LegacyLayoutError(
+            self.description,
+            f"publishes the new layout in {self.path} and keeps the old files, {LEGACY_CSV} included, "
+            f"in {self.store / LEGACY_TAG}, outside the published folder",
+        )
 
     def retire_legacy(self) -> Retired | None:
         """Move the legacy folder into the store (one rename); the commit then publishes into its place."""
@@ -217,7 +226,7 @@ class LocalFolderRepo:
         staging = self.store / "staging"
         if not staging.is_dir():
             return []
-        cutoff = (now.astimezone(dt.timezone.utc) - max_age).timestamp()
+        cutoff = (now.astimezone(dt.UTC) - max_age).timestamp()
         removed = []
         with self._write_lock():
             for link in sorted(staging.iterdir()):

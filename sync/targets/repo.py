@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Protocol
 
 from dataset_script.schema import LAST_UPDATE_PATH, LEGACY_CSV
-from sync.targets.commit import Commit, check_repo_path
-from sync.core.files import write_atomic
 from sync.core.errors import SyncError, TransientError
-
+from sync.core.files import write_atomic
+from sync.targets.commit import Commit, check_repo_path
 
 _STAGE_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -123,7 +122,6 @@ class DatasetRepo(Protocol):
         ...
 
 
-
 @contextlib.contextmanager
 def single_flight(lock_file: Path, description: str) -> Iterator[None]:
     """Hold `lock_file` for the duration of a run; fail fast when another run holds it."""
@@ -161,7 +159,11 @@ class FolderStaging:
 
     def files(self, key: str) -> list[str]:
         folder = self.root / check_stage_key(key)
-        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+        return sorted(
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
 
     def write(self, key: str, files: Mapping[str, bytes]) -> None:
         folder = self.root / check_stage_key(key)
@@ -187,4 +189,4 @@ class FolderStaging:
         if not folder.is_dir():
             return None
         newest = max((p.stat().st_mtime for p in [folder, *folder.rglob("*")]), default=folder.stat().st_mtime)
-        return dt.datetime.fromtimestamp(newest, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(newest, dt.UTC)

@@ -16,7 +16,6 @@ import numpy as np
 
 from dataset_script.schema import DAILY_BASIC_COLUMNS
 
-
 DEFAULT_ROW_CAP = 5000  # for an interface whose cap is not documented
 
 
@@ -49,42 +48,161 @@ class Api:
         return self.default_fields or self.fields
 
 
-_DAILY = ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change", "pct_chg", "vol",
-          "amount", "ah_vol", "ah_amount")
-_DAILY_BASIC = ("ts_code", "trade_date", "close", "turnover_rate", "turnover_rate_f", "volume_ratio", "pe",
-                "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio", "dv_ttm", "total_share", "float_share",
-                "free_share", "total_mv", "circ_mv", "limit_status")
+_DAILY = (
+    "ts_code",
+    "trade_date",
+    "open",
+    "high",
+    "low",
+    "close",
+    "pre_close",
+    "change",
+    "pct_chg",
+    "vol",
+    "amount",
+    "ah_vol",
+    "ah_amount",
+)
+_DAILY_BASIC = (
+    "ts_code",
+    "trade_date",
+    "close",
+    "turnover_rate",
+    "turnover_rate_f",
+    "volume_ratio",
+    "pe",
+    "pe_ttm",
+    "pb",
+    "ps",
+    "ps_ttm",
+    "dv_ratio",
+    "dv_ttm",
+    "total_share",
+    "float_share",
+    "free_share",
+    "total_mv",
+    "circ_mv",
+    "limit_status",
+)
 
-APIS: Mapping[str, Api] = {api.name: api for api in (
-    Api("stock_basic",
-        fields=("ts_code", "symbol", "name", "area", "industry", "fullname", "enname", "cnspell", "market",
-                "exchange", "curr_type", "list_status", "list_date", "delist_date", "is_hs", "act_name",
-                "act_ent_type"),
-        default_fields=("ts_code", "symbol", "name", "area", "industry", "cnspell", "market", "list_date",
-                        "act_name", "act_ent_type"),
-        requested=("ts_code", "symbol", "name", "area", "industry", "market", "exchange", "list_status",
-                   "list_date", "delist_date"),
-        row_cap=6000, rate_per_min=50),
-    Api("trade_cal", fields=("exchange", "cal_date", "is_open", "pretrade_date"),
-        requested=("exchange", "cal_date", "is_open", "pretrade_date"), row_cap=10000),
-    Api("namechange", fields=("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
-        requested=("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"), row_cap=10000),
-    Api("daily", fields=_DAILY, default_fields=_DAILY[:11],
-        requested=("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "pct_chg", "vol", "amount"),
-        row_cap=6000, published_at=dt.time(16, 0), published_window=(dt.time(15, 0), dt.time(17, 0))),
-    Api("daily_basic", fields=_DAILY_BASIC, default_fields=_DAILY_BASIC[:18],
-        requested=("ts_code", "trade_date", *DAILY_BASIC_COLUMNS), row_cap=6000, published_at=dt.time(17, 0),
-        published_window=(dt.time(15, 0), dt.time(19, 0))),
-    Api("stk_limit", fields=("trade_date", "ts_code", "pre_close", "up_limit", "down_limit"),
-        default_fields=("trade_date", "ts_code", "up_limit", "down_limit"),
-        requested=("ts_code", "trade_date", "up_limit", "down_limit"), row_cap=5800,
-        history_start=dt.date(2007, 1, 4), published_at=dt.time(8, 40)),
-    Api("adj_factor", fields=("ts_code", "trade_date", "adj_factor"),
-        requested=("ts_code", "trade_date", "adj_factor"), row_cap=6000, published_at=dt.time(9, 15)),
-    Api("suspend_d", fields=("ts_code", "trade_date", "suspend_timing", "suspend_type"),
-        requested=("ts_code", "trade_date", "suspend_timing", "suspend_type"), row_cap=5000,
-        published_at=dt.time(0, 0), sparse=True),
-)}
+APIS: Mapping[str, Api] = {
+    api.name: api
+    for api in (
+        Api(
+            "stock_basic",
+            fields=(
+                "ts_code",
+                "symbol",
+                "name",
+                "area",
+                "industry",
+                "fullname",
+                "enname",
+                "cnspell",
+                "market",
+                "exchange",
+                "curr_type",
+                "list_status",
+                "list_date",
+                "delist_date",
+                "is_hs",
+                "act_name",
+                "act_ent_type",
+            ),
+            default_fields=(
+                "ts_code",
+                "symbol",
+                "name",
+                "area",
+                "industry",
+                "cnspell",
+                "market",
+                "list_date",
+                "act_name",
+                "act_ent_type",
+            ),
+            requested=(
+                "ts_code",
+                "symbol",
+                "name",
+                "area",
+                "industry",
+                "market",
+                "exchange",
+                "list_status",
+                "list_date",
+                "delist_date",
+            ),
+            row_cap=6000,
+            rate_per_min=50,
+        ),
+        Api(
+            "trade_cal",
+            fields=("exchange", "cal_date", "is_open", "pretrade_date"),
+            requested=("exchange", "cal_date", "is_open", "pretrade_date"),
+            row_cap=10000,
+        ),
+        Api(
+            "namechange",
+            fields=("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
+            requested=("ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"),
+            row_cap=10000,
+        ),
+        Api(
+            "daily",
+            fields=_DAILY,
+            default_fields=_DAILY[:11],
+            requested=(
+                "ts_code",
+                "trade_date",
+                "open",
+                "high",
+                "low",
+                "close",
+                "pre_close",
+                "pct_chg",
+                "vol",
+                "amount",
+            ),
+            row_cap=6000,
+            published_at=dt.time(16, 0),
+            published_window=(dt.time(15, 0), dt.time(17, 0)),
+        ),
+        Api(
+            "daily_basic",
+            fields=_DAILY_BASIC,
+            default_fields=_DAILY_BASIC[:18],
+            requested=("ts_code", "trade_date", *DAILY_BASIC_COLUMNS),
+            row_cap=6000,
+            published_at=dt.time(17, 0),
+            published_window=(dt.time(15, 0), dt.time(19, 0)),
+        ),
+        Api(
+            "stk_limit",
+            fields=("trade_date", "ts_code", "pre_close", "up_limit", "down_limit"),
+            default_fields=("trade_date", "ts_code", "up_limit", "down_limit"),
+            requested=("ts_code", "trade_date", "up_limit", "down_limit"),
+            row_cap=5800,
+            history_start=dt.date(2007, 1, 4),
+            published_at=dt.time(8, 40),
+        ),
+        Api(
+            "adj_factor",
+            fields=("ts_code", "trade_date", "adj_factor"),
+            requested=("ts_code", "trade_date", "adj_factor"),
+            row_cap=6000,
+            published_at=dt.time(9, 15),
+        ),
+        Api(
+            "suspend_d",
+            fields=("ts_code", "trade_date", "suspend_timing", "suspend_type"),
+            requested=("ts_code", "trade_date", "suspend_timing", "suspend_type"),
+            row_cap=5000,
+            published_at=dt.time(0, 0),
+            sparse=True,
+        ),
+    )
+}
 
 # stk_limit covers the whole exchange market, "A/B股和基金" (doc_id=183): funds and B shares too,
 # which stock_basic does not list. How many is not documented; this is our estimate of such codes
@@ -93,8 +211,19 @@ APIS: Mapping[str, Api] = {api.name: api for api in (
 # into a plateau). UNCONFIRMED: the planner only uses its shape, and scales it to the non-stock
 # rows it sees on one probed day. At the real market's size (FULL_MARKET_STOCKS listed by 2025),
 # a day's stk_limit cross-section passes the 5,800-row cap from about 2022.
-NONSTOCK_PER_YEAR: Mapping[int, int] = {2004: 160, 2007: 200, 2010: 350, 2013: 600, 2015: 900, 2020: 900,
-                                        2021: 1120, 2022: 1270, 2023: 1400, 2024: 1520, 2025: 1800}
+NONSTOCK_PER_YEAR: Mapping[int, int] = {
+    2004: 160,
+    2007: 200,
+    2010: 350,
+    2013: 600,
+    2015: 900,
+    2020: 900,
+    2021: 1120,
+    2022: 1270,
+    2023: 1400,
+    2024: 1520,
+    2025: 1800,
+}
 FULL_MARKET_STOCKS = 5500  # stocks listed (delisted ones included) by 2025-12-31, the scale of the estimate
 
 

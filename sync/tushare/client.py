@@ -51,7 +51,10 @@ import httpx
 import pandas as pd
 import tenacity
 
-from sync.tushare.pacing import ACCOUNT, NUDGE, SLOW, RateLimiter, Slowdown
+from sync.core.clock import ymd
+from sync.core.config import OFFICIAL_URL
+from sync.core.scrub import display_url, scrub
+from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, ROW_CAPS
 from sync.tushare.errors import (
     RetriedError,
     TushareAuthError,
@@ -64,16 +67,22 @@ from sync.tushare.errors import (
     error_from_reply,
     quota_still_refused,
 )
-from sync.core.clock import ymd
-from sync.core.scrub import display_url, scrub
-from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, ROW_CAPS
-from sync.core.config import OFFICIAL_URL
 from sync.tushare.frames import typed_frame
+from sync.tushare.pacing import ACCOUNT, NUDGE, SLOW, RateLimiter, Slowdown
 
 __all__ = [
-    "OFFICIAL_URL", "ROW_CAPS", "RateLimiter", "Slowdown", "TushareClient", "typed_frame",
-    "TushareError", "TushareAuthError", "TusharePermissionError", "TushareQuotaError",
-    "TushareTransportError", "TushareProtocolError",
+    "OFFICIAL_URL",
+    "ROW_CAPS",
+    "RateLimiter",
+    "Slowdown",
+    "TushareClient",
+    "typed_frame",
+    "TushareError",
+    "TushareAuthError",
+    "TusharePermissionError",
+    "TushareQuotaError",
+    "TushareTransportError",
+    "TushareProtocolError",
 ]
 
 logger = logging.getLogger(__name__)
@@ -92,10 +101,6 @@ REQUIRED_ONE_OF: dict[str, tuple[str, ...]] = {"daily_basic": ("ts_code", "trade
 
 
 _API_NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-
-
 
 
 class TushareClient:
@@ -214,16 +219,23 @@ class TushareClient:
         previous: list[list] | None = None
         for page in itertools.count():
             if page >= MAX_PAGES:
-                raise TushareProtocolError(f"more than {MAX_PAGES} pages of {cap} rows; the server seems "
-                                           "to ignore offset", api_name=api, retryable=False)
+                raise TushareProtocolError(
+                    f"more than {MAX_PAGES} pages of {cap} rows; the server seems to ignore offset",
+                    api_name=api,
+                    retryable=False,
+                )
             page_fields, items = self._request(api, field_text, {**params, "limit": cap, "offset": len(rows)})
             if items and fields and page_fields != fields:
-                raise TushareProtocolError(f"page {page + 1} has fields {page_fields}, page 1 had {fields}",
-                                           api_name=api, retryable=False)
+                raise TushareProtocolError(
+                    f"page {page + 1} has fields {page_fields}, page 1 had {fields}", api_name=api, retryable=False
+                )
             if items and items == previous:
-                raise TushareProtocolError(f"page {page + 1} repeats page {page}: the server ignores offset, "
-                                           "so the rows past the first page cannot be fetched",
-                                           api_name=api, retryable=False)
+                raise TushareProtocolError(
+                    f"page {page + 1} repeats page {page}: the server ignores offset, "
+                    "so the rows past the first page cannot be fetched",
+                    api_name=api,
+                    retryable=False,
+                )
             fields = fields or page_fields
             rows.extend(items)
             self._count_page(api, len(items))
@@ -238,8 +250,12 @@ class TushareClient:
         """The server capped a page below our limit (stk_limit has answered 4,800 of 5,800): remember it."""
         with self._lock:
             if rows > self._server_caps.get(api, 0):
-                logger.warning("Tushare %s pages hold at most %d rows, below the documented %d", api, rows,
-                               ROW_CAPS.get(api, DEFAULT_ROW_CAP))
+                logger.warning(
+                    "Tushare %s pages hold at most %d rows, below the documented %d",
+                    api,
+                    rows,
+                    ROW_CAPS.get(api, DEFAULT_ROW_CAP),
+                )
                 self._server_caps[api] = rows
 
     def _count_page(self, api: str, rows: int) -> None:
@@ -253,8 +269,9 @@ class TushareClient:
         body = {"api_name": api, "token": self._token, "params": params, "fields": field_text}
         transient = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self._max_attempts),
-            wait=tenacity.wait_exponential_jitter(multiplier=BACKOFF_MULTIPLIER_S, max=BACKOFF_MAX_S,
-                                                  jitter=BACKOFF_JITTER_S),
+            wait=tenacity.wait_exponential_jitter(
+                multiplier=BACKOFF_MULTIPLIER_S, max=BACKOFF_MAX_S, jitter=BACKOFF_JITTER_S
+            ),
             retry=tenacity.retry_if_exception(_is_transient),
             sleep=self._sleep,
             before_sleep=_log_retry,
@@ -291,17 +308,32 @@ class TushareClient:
                 self.limiter.slow_down(ACCOUNT, NUDGE, shared=False)  # already shared: a little slower
             else:
                 self.limiter.slowed.setdefault(ACCOUNT, Slowdown(1, int(OWN_SHARE * quota)))
-                logger.warning("Tushare %s: per-minute quota refused after %d calls to it but %d to all interfaces "
-                               "in the last minute: the quota looks per account; pacing all interfaces together "
-                               "at %d/min", api, ours, everyone, int(OWN_SHARE * quota))
+                logger.warning(
+                    "Tushare %s: per-minute quota refused after %d calls to it but %d to all interfaces "
+                    "in the last minute: the quota looks per account; pacing all interfaces together "
+                    "at %d/min",
+                    api,
+                    ours,
+                    everyone,
+                    int(OWN_SHARE * quota),
+                )
         else:
             shared = ours < OWN_SHARE * quota
             slowed = self.limiter.slow_down(api, SLOW if shared else NUDGE, shared=shared)
             if slowed is not None:
-                why = (f"only {ours} of them were ours in the last minute, so another job seems to share the token"
-                       if shared else "this client's own pace reached it")
-                logger.warning("Tushare %s: per-minute quota (%d/min) refused a request; %s; slowing %s to %d/min "
-                               "and carrying on", api, quota, why, api, slowed)
+                why = (
+                    f"only {ours} of them were ours in the last minute, so another job seems to share the token"
+                    if shared
+                    else "this client's own pace reached it"
+                )
+                logger.warning(
+                    "Tushare %s: per-minute quota (%d/min) refused a request; %s; slowing %s to %d/min and carrying on",
+                    api,
+                    quota,
+                    why,
+                    api,
+                    slowed,
+                )
         wait = min(QUOTA_WAIT_S, (60.0 / max(self.limiter.limit(api), 1)) * 2 ** min(refusals - 1, 10))
         logger.info("Tushare %s: retrying in %.1f s (refusal %d of this request)", api, wait, refusals)
         return wait
@@ -318,14 +350,17 @@ class TushareClient:
         try:
             response = self._http.post(url, json=body, timeout=self._timeout)
         except httpx.TimeoutException as exc:
-            failure = TushareTransportError(f"no reply within {self._timeout:g} s ({type(exc).__name__}) "
-                                            f"from {shown}", api_name=api)
+            failure = TushareTransportError(
+                f"no reply within {self._timeout:g} s ({type(exc).__name__}) from {shown}", api_name=api
+            )
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            failure = TushareTransportError(f"{shown} is not a usable http(s) URL ({type(exc).__name__}); "
-                                            "check TUSHARE_API_URL", api_name=api, retryable=False)
+            failure = TushareTransportError(
+                f"{shown} is not a usable http(s) URL ({type(exc).__name__}); check TUSHARE_API_URL",
+                api_name=api,
+                retryable=False,
+            )
         except httpx.HTTPError as exc:
-            failure = TushareTransportError(f"network error ({type(exc).__name__}) talking to {shown}",
-                                            api_name=api)
+            failure = TushareTransportError(f"network error ({type(exc).__name__}) talking to {shown}", api_name=api)
         if failure is not None:
             raise failure
         return self._parse(api, shown, response)
@@ -334,15 +369,19 @@ class TushareClient:
         status = response.status_code
         if not response.is_success:
             hint = "; check TUSHARE_API_URL" if status in (404, 405) else ""
-            raise TushareTransportError(f"HTTP {status} {response.reason_phrase} from {shown}{hint}",
-                                        api_name=api, status=status)
+            raise TushareTransportError(
+                f"HTTP {status} {response.reason_phrase} from {shown}{hint}", api_name=api, status=status
+            )
         try:
             envelope = json.loads(response.content)
         except ValueError:
             kind = response.headers.get("content-type", "no content-type")
             start = self._scrub(response.content[:4096].decode("utf-8", "replace"))[:60]
-            raise TushareTransportError(f"the reply from {shown} is not JSON (HTTP {status}, {kind}; "
-                                        f"starts with {start!r})", api_name=api, status=status) from None
+            raise TushareTransportError(
+                f"the reply from {shown} is not JSON (HTTP {status}, {kind}; starts with {start!r})",
+                api_name=api,
+                status=status,
+            ) from None
         code = envelope.get("code") if isinstance(envelope, dict) else None
         if not isinstance(code, int) or isinstance(code, bool):
             raise TushareProtocolError('the reply is not a Tushare envelope (no integer "code")', api_name=api)
@@ -405,8 +444,9 @@ def _failure(state: tenacity.RetryCallState, kind: type[_E]) -> _E:
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
     error = _failure(state, RetriedError)
-    logger.warning("Tushare %s: %s; retry %d in %.1f s", error.api_name, error.detail,
-                   state.attempt_number, state.upcoming_sleep)
+    logger.warning(
+        "Tushare %s: %s; retry %d in %.1f s", error.api_name, error.detail, state.attempt_number, state.upcoming_sleep
+    )
 
 
 def _give_up_transient(state: tenacity.RetryCallState) -> None:

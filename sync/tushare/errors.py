@@ -47,8 +47,15 @@ class TushareError(SyncError):
     `retryable` (whether repeating may help).
     """
 
-    def __init__(self, message: str, *, api_name: str, code: int | None = None, retryable: bool = False,
-                 server_msg: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        api_name: str,
+        code: int | None = None,
+        retryable: bool = False,
+        server_msg: str | None = None,
+    ):
         super().__init__(message, retryable=retryable)
         self.message = message
         self.api_name = api_name
@@ -64,8 +71,9 @@ class TushareAuthError(TushareError):
 class TusharePermissionError(TushareError):
     """40203 "没有…权限": this token's account lacks the points for the interface. Never retried."""
 
-    def __init__(self, message: str, *, api_name: str, code: int | None, points: int | None,
-                 server_msg: str | None = None):
+    def __init__(
+        self, message: str, *, api_name: str, code: int | None, points: int | None, server_msg: str | None = None
+    ):
         super().__init__(message, api_name=api_name, code=code, retryable=False, server_msg=server_msg)
         self.points = points
 
@@ -77,10 +85,17 @@ class TushareQuotaError(TushareError):
     Per-hour / per-day: raised at once; the message says when it resets.
     """
 
-    def __init__(self, message: str, *, api_name: str, code: int | None, period: str, limit: int | None,
-                 server_msg: str | None = None):
-        super().__init__(message, api_name=api_name, code=code, retryable=period == "minute",
-                         server_msg=server_msg)
+    def __init__(
+        self,
+        message: str,
+        *,
+        api_name: str,
+        code: int | None,
+        period: str,
+        limit: int | None,
+        server_msg: str | None = None,
+    ):
+        super().__init__(message, api_name=api_name, code=code, retryable=period == "minute", server_msg=server_msg)
         self.period = period
         self.limit = limit
 
@@ -88,8 +103,15 @@ class TushareQuotaError(TushareError):
 class RetriedError(TushareError):
     """An error about one attempt; `after_attempts` restates it once the retries are spent."""
 
-    def __init__(self, detail: str, *, api_name: str, retryable: bool = True, status: int | None = None,
-                 attempts: int | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        api_name: str,
+        retryable: bool = True,
+        status: int | None = None,
+        attempts: int | None = None,
+    ):
         if attempts is None:
             hint = "Retrying may help." if retryable else "Retrying will not help."
             message = f"Tushare {api_name} failed: {detail}. {hint}"
@@ -102,8 +124,9 @@ class RetriedError(TushareError):
         self.attempts = attempts
 
     def after_attempts(self, attempts: int) -> RetriedError:
-        return type(self)(self.detail, api_name=self.api_name, retryable=self.retryable,
-                          status=self.status, attempts=attempts)
+        return type(self)(
+            self.detail, api_name=self.api_name, retryable=self.retryable, status=self.status, attempts=attempts
+        )
 
 
 class TushareTransportError(RetriedError):
@@ -119,9 +142,13 @@ class TushareMissingFieldError(TushareProtocolError):
 
     def __init__(self, fields: list[str], *, api_name: str):
         names = ", ".join(fields)
-        super().__init__(f"the reply lacks the requested field(s) {names}; nothing was published. The interface "
-                         "or the account's permissions may have changed: check the Tushare docs for "
-                         f"{api_name}, then run again", api_name=api_name, retryable=False)
+        super().__init__(
+            f"the reply lacks the requested field(s) {names}; nothing was published. The interface "
+            "or the account's permissions may have changed: check the Tushare docs for "
+            f"{api_name}, then run again",
+            api_name=api_name,
+            retryable=False,
+        )
         self.fields = fields
 
 
@@ -136,7 +163,9 @@ def error_from_reply(api_name: str, code: int, msg: str, *, rate_per_min: int | 
         return TushareAuthError(
             f"Tushare rejected the token ({reply}). Set TUSHARE_TOKEN to a valid Tushare Pro token "
             "(your token is on https://tushare.pro under your account's interface token); nothing was published.",
-            api_name=api_name, code=code, server_msg=msg,
+            api_name=api_name,
+            code=code,
+            server_msg=msg,
         )
     quota = _QUOTA_RE.search(msg)
     if quota:
@@ -147,46 +176,61 @@ def error_from_reply(api_name: str, code: int, msg: str, *, rate_per_min: int | 
         return TushareError(
             f"Tushare does not know the interface {api_name!r} ({reply}). Check the interface name "
             "against https://tushare.pro/document/2. Retrying will not help.",
-            api_name=api_name, code=code, server_msg=msg,
+            api_name=api_name,
+            code=code,
+            server_msg=msg,
         )
     return TushareError(
-        f"Tushare refused {api_name} ({reply}). Check the parameters of the call; "
-        "retrying will not help.",
-        api_name=api_name, code=code, server_msg=msg,
+        f"Tushare refused {api_name} ({reply}). Check the parameters of the call; retrying will not help.",
+        api_name=api_name,
+        code=code,
+        server_msg=msg,
     )
 
 
 def _permission_error(api_name: str, code: int, msg: str) -> TusharePermissionError:
     reply = f"{code} {msg}".strip()
     points = MIN_POINTS.get(api_name)
-    need = (f"{api_name} needs at least {points} Tushare points" if points
-            else f"{api_name} needs more Tushare points than this account has")
+    need = (
+        f"{api_name} needs at least {points} Tushare points"
+        if points
+        else f"{api_name} needs more Tushare points than this account has"
+    )
     return TusharePermissionError(
         f"Tushare denied access to the interface {api_name} ({reply}). {need} "
         f"(see {PERMISSIONS_URL}); use a token whose account has them. Retrying will not help.",
-        api_name=api_name, code=code, points=points, server_msg=msg,
+        api_name=api_name,
+        code=code,
+        points=points,
+        server_msg=msg,
     )
 
 
-def _quota_error(api_name: str, code: int, msg: str, period: str, limit: int,
-                 rate_per_min: int | None) -> TushareQuotaError:
+def _quota_error(
+    api_name: str, code: int, msg: str, period: str, limit: int, rate_per_min: int | None
+) -> TushareQuotaError:
     reply = f"{code} {msg}".strip()
     if period == "minute":
         ours = f"; this client allows {rate_per_min}/min for {api_name}" if rate_per_min else ""
-        text = (f"Tushare's per-minute quota for {api_name} is used up ({reply}){ours}. "
-                "Waiting for the window may help.")
+        text = f"Tushare's per-minute quota for {api_name} is used up ({reply}){ours}. Waiting for the window may help."
     elif period == "hour":
-        text = (f"Tushare's per-hour quota for {api_name} ({limit} calls) is used up ({reply}). "
-                "It resets within the hour: run again later, or use a token with more Tushare points "
-                f"(see {PERMISSIONS_URL}).")
+        text = (
+            f"Tushare's per-hour quota for {api_name} ({limit} calls) is used up ({reply}). "
+            "It resets within the hour: run again later, or use a token with more Tushare points "
+            f"(see {PERMISSIONS_URL})."
+        )
     else:
-        text = (f"Tushare's daily quota for {api_name} ({limit} calls) is used up ({reply}). "
-                "It resets at midnight China time (Asia/Shanghai): run again tomorrow, or use a token "
-                f"with more Tushare points (see {PERMISSIONS_URL}).")
+        text = (
+            f"Tushare's daily quota for {api_name} ({limit} calls) is used up ({reply}). "
+            "It resets at midnight China time (Asia/Shanghai): run again tomorrow, or use a token "
+            f"with more Tushare points (see {PERMISSIONS_URL})."
+        )
     return TushareQuotaError(text, api_name=api_name, code=code, period=period, limit=limit, server_msg=msg)
 
 
-def quota_still_refused(error: TushareQuotaError, refusals: int, seconds: float, rate_per_min: int) -> TushareQuotaError:
+def quota_still_refused(
+    error: TushareQuotaError, refusals: int, seconds: float, rate_per_min: int
+) -> TushareQuotaError:
     """The per-minute quota kept refusing one request for `seconds` (`refusals` times) although the
     client slowed down: say why and what to do."""
     api = error.api_name
@@ -196,5 +240,6 @@ def quota_still_refused(error: TushareQuotaError, refusals: int, seconds: float,
         f"{error.code} {error.server_msg}). {server} had slowed {api} to {rate_per_min}/min, so other clients "
         "using the same token take the whole quota: stop them, or run later. Retrying later may help."
     )
-    return TushareQuotaError(text, api_name=api, code=error.code, period="minute", limit=error.limit,
-                             server_msg=error.server_msg)
+    return TushareQuotaError(
+        text, api_name=api, code=error.code, period="minute", limit=error.limit, server_msg=error.server_msg
+    )

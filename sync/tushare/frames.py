@@ -16,27 +16,91 @@ from pandas.api.types import infer_dtype
 
 from sync.core.clock import YMD
 
-DATE_FIELDS = frozenset({
-    "trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date",
-    "ann_date",
-})
+DATE_FIELDS = frozenset(
+    {
+        "trade_date",
+        "cal_date",
+        "pretrade_date",
+        "list_date",
+        "delist_date",
+        "start_date",
+        "end_date",
+        "ann_date",
+    }
+)
 INT_FIELDS = frozenset({"is_open", "limit_status"})
-FLOAT_FIELDS = frozenset({
-    # daily, stk_limit, adj_factor
-    "open", "high", "low", "close", "pre_close", "change", "pct_chg", "vol", "amount", "ah_vol",
-    "ah_amount", "up_limit", "down_limit", "adj_factor",
-    # daily_basic
-    "turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm",
-    "dv_ratio", "dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv",
-    # bak_basic
-    "total_assets", "liquid_assets", "fixed_assets", "reserved", "reserved_pershare", "eps", "bvps",
-    "undp", "per_undp", "rev_yoy", "profit_yoy", "gpr", "npr", "holder_num",
-})
-STR_FIELDS = frozenset({
-    "ts_code", "symbol", "name", "area", "industry", "fullname", "enname", "cnspell", "market",
-    "exchange", "curr_type", "list_status", "is_hs", "act_name", "act_ent_type", "suspend_timing",
-    "suspend_type", "change_reason",
-})
+FLOAT_FIELDS = frozenset(
+    {
+        # daily, stk_limit, adj_factor
+        "open",
+        "high",
+        "low",
+        "close",
+        "pre_close",
+        "change",
+        "pct_chg",
+        "vol",
+        "amount",
+        "ah_vol",
+        "ah_amount",
+        "up_limit",
+        "down_limit",
+        "adj_factor",
+        # daily_basic
+        "turnover_rate",
+        "turnover_rate_f",
+        "volume_ratio",
+        "pe",
+        "pe_ttm",
+        "pb",
+        "ps",
+        "ps_ttm",
+        "dv_ratio",
+        "dv_ttm",
+        "total_share",
+        "float_share",
+        "free_share",
+        "total_mv",
+        "circ_mv",
+        # bak_basic
+        "total_assets",
+        "liquid_assets",
+        "fixed_assets",
+        "reserved",
+        "reserved_pershare",
+        "eps",
+        "bvps",
+        "undp",
+        "per_undp",
+        "rev_yoy",
+        "profit_yoy",
+        "gpr",
+        "npr",
+        "holder_num",
+    }
+)
+STR_FIELDS = frozenset(
+    {
+        "ts_code",
+        "symbol",
+        "name",
+        "area",
+        "industry",
+        "fullname",
+        "enname",
+        "cnspell",
+        "market",
+        "exchange",
+        "curr_type",
+        "list_status",
+        "is_hs",
+        "act_name",
+        "act_ent_type",
+        "suspend_timing",
+        "suspend_type",
+        "change_reason",
+    }
+)
 DATE_DTYPE: Final = "datetime64[us]"  # what pandas 3 itself gives for parsed date strings
 
 
@@ -90,8 +154,7 @@ def _typed_column(name: str, values: list[Any]) -> pd.Series:
         if name in FLOAT_FIELDS or (name not in STR_FIELDS and _all_numbers(values)):
             return pd.to_numeric(raw).astype("float64")
     except (ValueError, TypeError) as exc:
-        kind = ("a YYYYMMDD date" if name in DATE_FIELDS
-                else "a whole number" if name in INT_FIELDS else "a number")
+        kind = "a YYYYMMDD date" if name in DATE_FIELDS else "a whole number" if name in INT_FIELDS else "a number"
         bad = next((v for v in raw if v is not None and not _fits(name, v)), "?")
         raise ValueError(f"field {name!r} holds {bad!r}, which is not {kind}") from exc
     return pd.Series([v if v is None or isinstance(v, str) else str(v) for v in values], dtype="str")

@@ -41,8 +41,14 @@ class RateLimiter:
     added that all keys share (`share_account`).
     """
 
-    def __init__(self, limit_for: Callable[[str], int], *, window_s: float = PACING_WINDOW_S,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        limit_for: Callable[[str], int],
+        *,
+        window_s: float = PACING_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._limit_for = limit_for
         self._window = window_s
         self._clock = clock

@@ -20,12 +20,33 @@ pytestmark = pytest.mark.slow  # `python -m benchmarks` at its tiny size still r
 def test_tiny_run_writes_every_table_with_figures(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--size", "tiny", "--only", "first,full,delta,consumer,growth",
-                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--size",
+            "tiny",
+            "--only",
+            "first,full,delta,consumer,growth",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
-    for title in ("# Benchmarks", "## 1. Full sync", "## 2. Delta of one trading day", "## 3. Consumer load",
-                  "## 4. Growth"):
+    for title in (
+        "# Benchmarks",
+        "## 1. Full sync",
+        "## 2. Delta of one trading day",
+        "## 3. Consumer load",
+        "## 4. Growth",
+    ):
         assert title in text
     assert re.search(r"\| cores \(nproc\) \| \d+ \|", text)
     assert re.search(r"\| API calls made, per-day interfaces \(server count\) \| [\d,]+ \(plan [\d,]+", text)

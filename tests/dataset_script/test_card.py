@@ -18,17 +18,45 @@ import yaml
 from dataset_script.card import render_card
 from dataset_script.card_facts import Coverage, LastRun
 from dataset_script.schema import (
-    CALENDAR_PATH, CALENDAR_SCHEMA, CHANGES_PATH, CHANGES_SCHEMA, DATA_GLOB, DAYS_PATH, DAYS_SCHEMA, PRICE_SCHEMA,
-    REPO_ID, RUNS_PATH, RUNS_SCHEMA, SCHEMA_VERSION, STOCKS_PATH, STOCKS_SCHEMA, shard_path,
+    CALENDAR_PATH,
+    CALENDAR_SCHEMA,
+    CHANGES_PATH,
+    CHANGES_SCHEMA,
+    DATA_GLOB,
+    DAYS_PATH,
+    DAYS_SCHEMA,
+    PRICE_SCHEMA,
+    REPO_ID,
+    RUNS_PATH,
+    RUNS_SCHEMA,
+    SCHEMA_VERSION,
+    STOCKS_PATH,
+    STOCKS_SCHEMA,
+    shard_path,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 META = {"stocks": STOCKS_PATH, "calendar": CALENDAR_PATH, "days": DAYS_PATH, "runs": RUNS_PATH, "changes": CHANGES_PATH}
 COVERAGE = Coverage(
-    first_date=dt.date(2024, 3, 29), watermark=dt.date(2024, 4, 2), rows=6, codes=2, trading_days=3,
-    markets=("主板",), fingerprint="0123456789abcdef", data_bytes=12_345, memory_bytes=23_456, partial_days=1,
-    last_run=LastRun(kind="delta", trigger="schedule", finished_at=dt.datetime(2024, 4, 2, 13, 5, tzinfo=UTC),
-                     status="success", days_added=1, rows_added=2, rows_changed=0),
+    first_date=dt.date(2024, 3, 29),
+    watermark=dt.date(2024, 4, 2),
+    rows=6,
+    codes=2,
+    trading_days=3,
+    markets=("主板",),
+    fingerprint="0123456789abcdef",
+    data_bytes=12_345,
+    memory_bytes=23_456,
+    partial_days=1,
+    last_run=LastRun(
+        kind="delta",
+        trigger="schedule",
+        finished_at=dt.datetime(2024, 4, 2, 13, 5, tzinfo=UTC),
+        status="success",
+        days_added=1,
+        rows_added=2,
+        rows_changed=0,
+    ),
 )
 
 
@@ -51,6 +79,7 @@ def python_blocks(text: str) -> list[str]:
 
 # -- front matter ----------------------------------------------------------------------------------
 
+
 def test_front_matter_parses_and_lists_the_six_configs_with_their_paths():
     meta = front_matter(render_card(COVERAGE))
     configs = {c["config_name"]: c for c in meta["configs"]}
@@ -64,10 +93,13 @@ def test_front_matter_parses_and_lists_the_six_configs_with_their_paths():
 
 def test_dataset_info_gives_the_exact_size_and_rows_of_the_default_config():
     meta = front_matter(render_card(COVERAGE))
-    assert meta["dataset_info"] == [{
-        "config_name": "default", "download_size": 12_345,
-        "splits": [{"name": "train", "num_bytes": 23_456, "num_examples": 6}],
-    }]
+    assert meta["dataset_info"] == [
+        {
+            "config_name": "default",
+            "download_size": 12_345,
+            "splits": [{"name": "train", "num_bytes": 23_456, "num_examples": 6}],
+        }
+    ]
 
 
 def test_front_matter_has_licence_languages_and_hub_metadata():
@@ -79,6 +111,7 @@ def test_front_matter_has_licence_languages_and_hub_metadata():
 
 
 # -- body ------------------------------------------------------------------------------------------
+
 
 def test_freshness_names_the_watermark_partial_days_and_the_last_run():
     text = section(render_card(COVERAGE), "Freshness")
@@ -113,9 +146,21 @@ def test_the_first_33_columns_are_marked_as_the_old_csv_columns():
 
 def test_card_states_the_rules_consumers_ask_about():
     card = render_card(COVERAGE)
-    for fact in ("2007-01-04", "`中小板`", "is_paused", "delist_date", "point in time", "Tushare Pro",
-                 "all-prices.csv", ".last_update_date", 'revision="20240402"', ".a-share-prices.sync/tags.json",
-                 f"**{SCHEMA_VERSION}**", "前复权", "后复权"):
+    for fact in (
+        "2007-01-04",
+        "`中小板`",
+        "is_paused",
+        "delist_date",
+        "point in time",
+        "Tushare Pro",
+        "all-prices.csv",
+        ".last_update_date",
+        'revision="20240402"',
+        ".a-share-prices.sync/tags.json",
+        f"**{SCHEMA_VERSION}**",
+        "前复权",
+        "后复权",
+    ):
         assert fact in card, fact
 
 
@@ -126,6 +171,7 @@ def test_changelog_lists_the_current_schema_version_first():
 
 
 # -- determinism -----------------------------------------------------------------------------------
+
 
 def test_rendering_is_deterministic():
     assert render_card(COVERAGE) == render_card(dataclasses.replace(COVERAGE))
@@ -140,6 +186,7 @@ def test_a_new_watermark_or_other_data_changes_the_card():
 
 # -- the qfq/hfq snippet ---------------------------------------------------------------------------
 
+
 def test_adjustment_snippet_computes_qfq_and_hfq_across_an_ex_dividend_day():
     """600000.SH goes ex-dividend on 2024-04-01 (adj_factor 1.0 → 1.1); a second code keeps factor 2.0."""
     blocks = python_blocks(section(render_card(COVERAGE), "Adjusted prices"))
@@ -151,8 +198,17 @@ def test_adjustment_snippet_computes_qfq_and_hfq_across_an_ex_dividend_day():
     for i, day in enumerate(days):  # sorted by (date, code), as the default config loads
         for code, series in (("000001.SZ", b), ("600000.SH", a)):
             close = series["close"][i]
-            records.append({"code": code, "date": day, "open": close, "high": close, "low": close,
-                            "close": close, "adj_factor": series["adj_factor"][i]})
+            records.append(
+                {
+                    "code": code,
+                    "date": day,
+                    "open": close,
+                    "high": close,
+                    "low": close,
+                    "close": close,
+                    "adj_factor": series["adj_factor"][i],
+                }
+            )
     prices = pd.DataFrame(records)
     namespace = {"prices": prices, "pd": pd}
     for block in blocks:
@@ -180,10 +236,26 @@ def price_rows(through: dt.date = DAYS[-1]) -> pa.Table:
         for code, name in (("600000.SH", "浦发银行"), ("600004.SH", "白云机场")):
             paused = code == "600004.SH" and day == dt.date(2024, 4, 1)
             row = {field.name: None for field in PRICE_SCHEMA}
-            row.update(code=code, date=day, open=10.0, high=10.0, low=10.0, close=10.0, prev_close=10.0,
-                       quote_rate=0.0, volume=0.0 if paused else 1000.0, turnover=0.0 if paused else 1000.0,
-                       name=name, market="主板", exchange="SSE", list_date=dt.date(1999, 11, 10),
-                       adj_factor=1.0, avg_price=None if paused else 10.0, is_st=False, is_paused=paused)
+            row.update(
+                code=code,
+                date=day,
+                open=10.0,
+                high=10.0,
+                low=10.0,
+                close=10.0,
+                prev_close=10.0,
+                quote_rate=0.0,
+                volume=0.0 if paused else 1000.0,
+                turnover=0.0 if paused else 1000.0,
+                name=name,
+                market="主板",
+                exchange="SSE",
+                list_date=dt.date(1999, 11, 10),
+                adj_factor=1.0,
+                avg_price=None if paused else 10.0,
+                is_st=False,
+                is_paused=paused,
+            )
             rows.append(row)
     return pa.Table.from_pylist(rows, schema=PRICE_SCHEMA)
 
@@ -191,34 +263,101 @@ def price_rows(through: dt.date = DAYS[-1]) -> pa.Table:
 def meta_tables() -> dict[str, pa.Table]:
     day = dt.date(2024, 4, 2)
     return {
-        STOCKS_PATH: pa.Table.from_pylist([
-            {"code": "600000.SH", "symbol": "600000", "name": "浦发银行", "market": "主板", "exchange": "SSE",
-             "list_status": "L", "list_date": dt.date(1999, 11, 10)},
-            {"code": "600004.SH", "symbol": "600004", "name": "白云机场", "market": "主板", "exchange": "SSE",
-             "list_status": "L", "list_date": dt.date(2003, 4, 28)},
-        ], schema=STOCKS_SCHEMA),
-        CALENDAR_PATH: pa.Table.from_pylist([
-            {"date": dt.date(2024, 3, 30), "is_open": False, "prev_trade_date": dt.date(2024, 3, 29)},
-            {"date": day, "is_open": True, "prev_trade_date": dt.date(2024, 4, 1)},
-        ], schema=CALENDAR_SCHEMA),
-        DAYS_PATH: pa.Table.from_pylist([
-            {"date": day, "status": "complete", "rows": 2, "paused": 0, "coverage_daily": 1.0,
-             "coverage_daily_basic": 1.0, "coverage_stk_limit": 1.0, "coverage_adj_factor": 1.0},
-            {"date": dt.date(2024, 4, 1), "status": "partial", "rows": 2, "paused": 1, "coverage_daily": 0.5,
-             "coverage_daily_basic": None, "coverage_stk_limit": 1.0, "coverage_adj_factor": 1.0},
-        ], schema=DAYS_SCHEMA),
-        RUNS_PATH: pa.Table.from_pylist([
-            {"run_id": "r1", "trigger": "cli", "kind": "full", "started_at": dt.datetime(2024, 4, 2, 13, tzinfo=UTC),
-             "finished_at": dt.datetime(2024, 4, 2, 13, 5, tzinfo=UTC), "status": "success", "days_added": 3,
-             "rows_added": 6, "rows_changed": 0, "api_calls": json.dumps({"daily": 3}), "commit": None,
-             "message": "full: data through 2024-04-02"},
-        ], schema=RUNS_SCHEMA),
-        CHANGES_PATH: pa.Table.from_pylist([
-            {"code": "600000.SH", "date": dt.date(2024, 4, 1), "column": "adj_factor", "old_value": "1.0",
-             "new_value": "1.1", "run_id": "r1"},
-            {"code": "600004.SH", "date": dt.date(2024, 4, 1), "column": "pe", "old_value": None,
-             "new_value": "12.5", "run_id": "r1"},
-        ], schema=CHANGES_SCHEMA),
+        STOCKS_PATH: pa.Table.from_pylist(
+            [
+                {
+                    "code": "600000.SH",
+                    "symbol": "600000",
+                    "name": "浦发银行",
+                    "market": "主板",
+                    "exchange": "SSE",
+                    "list_status": "L",
+                    "list_date": dt.date(1999, 11, 10),
+                },
+                {
+                    "code": "600004.SH",
+                    "symbol": "600004",
+                    "name": "白云机场",
+                    "market": "主板",
+                    "exchange": "SSE",
+                    "list_status": "L",
+                    "list_date": dt.date(2003, 4, 28),
+                },
+            ],
+            schema=STOCKS_SCHEMA,
+        ),
+        CALENDAR_PATH: pa.Table.from_pylist(
+            [
+                {"date": dt.date(2024, 3, 30), "is_open": False, "prev_trade_date": dt.date(2024, 3, 29)},
+                {"date": day, "is_open": True, "prev_trade_date": dt.date(2024, 4, 1)},
+            ],
+            schema=CALENDAR_SCHEMA,
+        ),
+        DAYS_PATH: pa.Table.from_pylist(
+            [
+                {
+                    "date": day,
+                    "status": "complete",
+                    "rows": 2,
+                    "paused": 0,
+                    "coverage_daily": 1.0,
+                    "coverage_daily_basic": 1.0,
+                    "coverage_stk_limit": 1.0,
+                    "coverage_adj_factor": 1.0,
+                },
+                {
+                    "date": dt.date(2024, 4, 1),
+                    "status": "partial",
+                    "rows": 2,
+                    "paused": 1,
+                    "coverage_daily": 0.5,
+                    "coverage_daily_basic": None,
+                    "coverage_stk_limit": 1.0,
+                    "coverage_adj_factor": 1.0,
+                },
+            ],
+            schema=DAYS_SCHEMA,
+        ),
+        RUNS_PATH: pa.Table.from_pylist(
+            [
+                {
+                    "run_id": "r1",
+                    "trigger": "cli",
+                    "kind": "full",
+                    "started_at": dt.datetime(2024, 4, 2, 13, tzinfo=UTC),
+                    "finished_at": dt.datetime(2024, 4, 2, 13, 5, tzinfo=UTC),
+                    "status": "success",
+                    "days_added": 3,
+                    "rows_added": 6,
+                    "rows_changed": 0,
+                    "api_calls": json.dumps({"daily": 3}),
+                    "commit": None,
+                    "message": "full: data through 2024-04-02",
+                },
+            ],
+            schema=RUNS_SCHEMA,
+        ),
+        CHANGES_PATH: pa.Table.from_pylist(
+            [
+                {
+                    "code": "600000.SH",
+                    "date": dt.date(2024, 4, 1),
+                    "column": "adj_factor",
+                    "old_value": "1.0",
+                    "new_value": "1.1",
+                    "run_id": "r1",
+                },
+                {
+                    "code": "600004.SH",
+                    "date": dt.date(2024, 4, 1),
+                    "column": "pe",
+                    "old_value": None,
+                    "new_value": "12.5",
+                    "run_id": "r1",
+                },
+            ],
+            schema=CHANGES_SCHEMA,
+        ),
     }
 
 
@@ -230,16 +369,25 @@ def build_folder(root: Path, empty: tuple[str, ...] = (), through: dt.date = DAY
     sizes = 0
     frame = prices.to_pandas()
     for path in sorted({shard_path(d) for d in frame["date"]}):
-        month = prices.filter(pa.compute.equal(
-            pa.compute.strftime(prices["date"], "%Y-%m"), path[-len("YYYY-MM.parquet"):-len(".parquet")]))
+        month = prices.filter(
+            pa.compute.equal(
+                pa.compute.strftime(prices["date"], "%Y-%m"), path[-len("YYYY-MM.parquet") : -len(".parquet")]
+            )
+        )
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(month, root / path)
         sizes += (root / path).stat().st_size
     for name, (path, table) in zip(META, meta_tables().items()):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.schema.empty_table() if name in empty else table, root / path)
-    coverage = dataclasses.replace(COVERAGE, rows=prices.num_rows, data_bytes=sizes, empty_tables=empty,
-                                   watermark=through, trading_days=len([d for d in DAYS if d <= through]))
+    coverage = dataclasses.replace(
+        COVERAGE,
+        rows=prices.num_rows,
+        data_bytes=sizes,
+        empty_tables=empty,
+        watermark=through,
+        trading_days=len([d for d in DAYS if d <= through]),
+    )
     (root / "README.md").write_text(render_card(coverage), encoding="utf-8")
     return root, prices
 
@@ -258,7 +406,7 @@ def test_every_config_loads_from_a_folder(hf_home, folder):
     table = default.to_pandas()
     assert list(zip(table["date"], table["code"])) == sorted(zip(table["date"], table["code"]))
     assert len(table) == prices.num_rows
-    for (name, path), expected in zip(META.items(), meta_tables().values()):
+    for (name, _path), expected in zip(META.items(), meta_tables().values()):
         loaded = datasets.load_dataset(str(root), name, split="train")
         assert loaded.column_names == expected.schema.names, name
         assert loaded.num_rows == expected.num_rows, name
@@ -285,13 +433,15 @@ def test_datasets_cannot_load_an_empty_table(hf_home, tmp_path):
     (tmp_path / "meta").mkdir()
     pq.write_table(CHANGES_SCHEMA.empty_table(), tmp_path / CHANGES_PATH)
     (tmp_path / "README.md").write_text(
-        "---\nconfigs:\n- config_name: changes\n  data_files:\n  - split: train\n    path: meta/changes.parquet\n---\n")
+        "---\nconfigs:\n- config_name: changes\n  data_files:\n  - split: train\n    path: meta/changes.parquet\n---\n"
+    )
     # a row group of 0 rows: "BatchSize must be greater than 0"; no row group: "corresponds to no data"
     with pytest.raises((datasets.exceptions.DatasetGenerationError, ValueError)):
         datasets.load_dataset(str(tmp_path), "changes", split="train")
 
 
 # -- the loading snippets, pointed at a local copy -------------------------------------------------
+
 
 def local_snippets(card: str, root: Path) -> list[str]:
     """The card's pandas/polars/duckdb snippets with `hf://datasets/<repo>[@tag]` pointing at `root`."""
@@ -336,12 +486,16 @@ def test_local_folder_pinning_snippet_loads_the_tagged_version(hf_home, folder, 
 
 # -- on the test Hub -------------------------------------------------------------------------------
 
+
 def publish(api, root: Path, tag: str) -> str:
     """One commit of the whole folder on main, tagged like the sync tags it; returns the commit sha."""
     from huggingface_hub import CommitOperationAdd
 
-    operations = [CommitOperationAdd(path.relative_to(root).as_posix(), str(path))
-                  for path in sorted(root.rglob("*")) if path.is_file()]
+    operations = [
+        CommitOperationAdd(path.relative_to(root).as_posix(), str(path))
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    ]
     sha = api.create_commit(REPO_ID, operations, commit_message=tag, repo_type="dataset").oid
     api.create_tag(REPO_ID, repo_type="dataset", tag=tag, revision=sha)
     return sha

@@ -14,8 +14,9 @@ import pytest
 from tests.support import ROOT
 
 PAGES = sorted([ROOT / "README.md", ROOT / "BENCHMARKS.md", *(ROOT / "docs").glob("*.md")])
-CODE = sorted(p for top in ("sync", "space_app", "dataset_script", "tests", "benchmarks")
-              for p in (ROOT / top).rglob("*.py"))
+CODE = sorted(
+    p for top in ("sync", "space_app", "dataset_script", "tests", "benchmarks") for p in (ROOT / top).rglob("*.py")
+)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 REPO_PATH = re.compile(r"`((?:sync|space_app|dataset_script|tests|benchmarks|docs)/[\w./-]*\.(?:py|md))`")
 DOC_CITE = re.compile(r"\bdocs/([\w-]+\.md)(#[\w-]+)?")
@@ -47,7 +48,13 @@ def broken_target(source: Path, target: str) -> str | None:
 
 def test_the_docs_pages_exist():
     assert {p.name for p in (ROOT / "docs").glob("*.md")} >= {
-        "operations.md", "reliability.md", "freshness.md", "architecture.md", "tushare.md", "hub.md"}
+        "operations.md",
+        "reliability.md",
+        "freshness.md",
+        "architecture.md",
+        "tushare.md",
+        "hub.md",
+    }
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -103,10 +103,22 @@ def as_version_1(repo) -> None:
 
 def test_a_repo_of_the_old_schema_version_is_rebuilt_by_the_one_command_it_names(published, market, hf_home):
     as_version_1(published)
-    assert pq.read_schema(io.BytesIO(published.read(next(
-        p for p in published.list_files(published.head()) if shard_month(p)), published.head()))).field("date").type == pa.date32()
+    assert (
+        pq.read_schema(
+            io.BytesIO(
+                published.read(
+                    next(p for p in published.list_files(published.head()) if shard_month(p)), published.head()
+                )
+            )
+        )
+        .field("date")
+        .type
+        == pa.date32()
+    )
     problems = verify_repo(published)
-    assert any("schema version 1, this sync writes 2" in p and "python -m sync full --start 20240102" in p for p in problems)
+    assert any(
+        "schema version 1, this sync writes 2" in p and "python -m sync full --start 20240102" in p for p in problems
+    )
     head = published.head()
     with served(market, at(END)) as (_, source):
         with pytest.raises(SyncError, match=r"rebuild it once with `python -m sync full --start 20240102`"):

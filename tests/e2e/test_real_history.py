@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, STOCKS_PATH
+from sync.build.shards import from_parquet
 from sync.core.config import Settings
-from sync.engine.delta import run_delta
 from sync.core.errors import SyncError
+from sync.engine.delta import run_delta
 from sync.engine.full import run_full
+from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.targets import open_repo
-from sync.build.shards import from_parquet
 from sync.tushare.errors import TushareMissingFieldError
-from sync.publish.verify import verify_repo
 from tests.support.serving import at, rows_of, served, table_of
 
 MAIN = Settings(markets=("主板",))
@@ -40,8 +40,9 @@ def serve():
 
 @pytest.fixture(scope="module")
 def old_market():
-    spec = MarketSpec(start=dt.date(2005, 1, 4), end=dt.date(2007, 12, 28), n_stocks=60, seed=3,
-                      holes={("adj_factor", HOLE_DAY): 0.5})
+    spec = MarketSpec(
+        start=dt.date(2005, 1, 4), end=dt.date(2007, 12, 28), n_stocks=60, seed=3, holes={("adj_factor", HOLE_DAY): 0.5}
+    )
     return SyntheticMarket(spec)
 
 
@@ -92,7 +93,9 @@ def wide_market():
 
 
 @pytest.mark.slow  # three full syncs of 320 stocks over two years (clean, interrupted, resumed)
-def test_interrupted_per_stock_full_sync_resumed_after_a_reordered_listing_equals_a_clean_run(tmp_path, serve, wide_market):
+def test_interrupted_per_stock_full_sync_resumed_after_a_reordered_listing_equals_a_clean_run(
+    tmp_path, serve, wide_market
+):
     end = wide_market.spec.end
     source = serve(wide_market, at(end))
     clean = open_repo(str(tmp_path / "clean"))
@@ -114,7 +117,9 @@ def test_interrupted_per_stock_full_sync_resumed_after_a_reordered_listing_equal
     before = sum(source.client.calls[a] for a in row_apis)
     result = run_full(resumed, source, MAIN, at(end))  # stock_basic now lists the stocks in another order
     assert result.published
-    assert sum(source.client.calls[a] for a in row_apis) - before < clean_calls, "the staged chunks were not fetched again"
+    assert sum(source.client.calls[a] for a in row_apis) - before < clean_calls, (
+        "the staged chunks were not fetched again"
+    )
     pd.testing.assert_frame_equal(rows_of(resumed), rows_of(clean))
     assert set(rows_of(resumed)["code"]) == set(rows_of(clean)["code"]), "no stock went missing"
 
@@ -139,8 +144,13 @@ def test_a_dropped_field_fails_the_run_and_leaves_the_repo_unchanged(tmp_path, s
 
 def test_a_settled_partial_day_is_published_and_a_fresh_one_is_held_back(tmp_path, serve):
     settled, fresh = dt.date(2024, 2, 27), dt.date(2024, 3, 27)
-    spec = MarketSpec(start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 29), n_stocks=50, seed=21,
-                      holes={("daily_basic", settled): 0.6, ("daily_basic", fresh): 0.6})
+    spec = MarketSpec(
+        start=dt.date(2024, 1, 2),
+        end=dt.date(2024, 3, 29),
+        n_stocks=50,
+        seed=21,
+        holes={("daily_basic", settled): 0.6, ("daily_basic", fresh): 0.6},
+    )
     market = SyntheticMarket(spec)
     days = market.trade_dates()
     now = at(days[-1])  # 2024-03-29: 2024-03-27 is one of the 5 newest trading days
@@ -166,8 +176,11 @@ def test_a_settled_partial_day_is_published_and_a_fresh_one_is_held_back(tmp_pat
 
 def test_a_settled_day_without_any_daily_rows_fails_naming_the_day(tmp_path, serve):
     empty = dt.date(2024, 2, 1)
-    market = SyntheticMarket(MarketSpec(start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 29), n_stocks=40, seed=4,
-                                        holes={("daily", empty): 0.0}))
+    market = SyntheticMarket(
+        MarketSpec(
+            start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 29), n_stocks=40, seed=4, holes={("daily", empty): 0.0}
+        )
+    )
     source = serve(market, at(market.spec.end))
     repo = open_repo(str(tmp_path / "dataset"))
     with pytest.raises(SyncError, match="2024-02-01"):
@@ -180,8 +193,15 @@ def test_a_half_loaded_daily_never_replaces_published_rows(tmp_path, serve, rece
     repo = open_repo(str(tmp_path / "dataset"))
     run_full(repo, serve(recent_market, at(days[-1])), MAIN, at(days[-1]), end=days[40])
     before = rows_of(repo)
-    half = SyntheticMarket(MarketSpec(start=recent_market.spec.start, end=recent_market.spec.end, n_stocks=50,
-                                      seed=21, holes={("daily", days[40]): 0.5}))
+    half = SyntheticMarket(
+        MarketSpec(
+            start=recent_market.spec.start,
+            end=recent_market.spec.end,
+            n_stocks=50,
+            seed=21,
+            holes={("daily", days[40]): 0.5},
+        )
+    )
     result = run_delta(repo, serve(half, at(days[-1])), MAIN, at(days[-1]), end=days[40])
     assert not result.published, "a re-fetch that is not complete keeps the published rows"
     pd.testing.assert_frame_equal(rows_of(repo), before)

@@ -8,16 +8,16 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import LAST_UPDATE_PATH, shard_month
+from sync.build.shards import from_parquet
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
-from sync.simulated import MarketSpec, SyntheticMarket
-from sync.targets import open_repo
-from sync.build.shards import from_parquet
 from sync.fetch.source import Source
-from sync.tushare.client import TushareClient
-from sync.simulated.server import TushareServer
 from sync.publish.verify import verify_repo
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
+from sync.targets import open_repo
+from sync.tushare.client import TushareClient
 from tests.support.expected import assert_same_rows, expected_rows
 from tests.support.serving import TOKEN, at
 
@@ -79,7 +79,9 @@ def test_full_then_deltas_give_exactly_the_contract_rows(repo, source, market, d
     assert verify_repo(repo) == []
 
 
-def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_from_disk(tmp_path, source, days, monkeypatch):
+def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_from_disk(
+    tmp_path, source, days, monkeypatch
+):
     """The first month is read from the spill before the last chunk is fetched, and the commit
     carries every shard as a file path (nothing holds all months' bytes until the commit)."""
     import threading
@@ -87,8 +89,8 @@ def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_
 
     from sync.engine import full
     from sync.fetch import plan as fetch_plan
-    from sync.publish import apply
     from sync.fetch.checkpoints import Checkpoints
+    from sync.publish import apply
 
     month_read = threading.Event()
     order = []
@@ -112,8 +114,13 @@ def test_full_builds_each_month_while_later_chunks_are_fetched_and_publishes_it_
         commits.append(commit)
         return commit, state
 
-    monkeypatch.setattr(full, "plan_full", lambda source, days, market, stocks:  # a chunk per month
-                        fetch_plan.plan_fetch(days, market, stocks, force="per-day"))
+    monkeypatch.setattr(
+        full,
+        "plan_full",
+        lambda source, days, market, stocks: (  # a chunk per month
+            fetch_plan.plan_fetch(days, market, stocks, force="per-day")
+        ),
+    )
     monkeypatch.setattr(Checkpoints, "month", month)
     monkeypatch.setattr(Checkpoints, "_spill", spill)
     monkeypatch.setattr(apply, "plan_commit", plan_commit)

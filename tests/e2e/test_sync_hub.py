@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import PRICE_SCHEMA, STATE_PATH
+from dataset_script.state import SyncState
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
-from sync.simulated import MarketSpec, SyntheticMarket
-from sync.targets import PublishError, open_repo
 from sync.fetch.source import Source
-from dataset_script.state import SyncState
-from sync.tushare.client import TushareClient
+from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.targets import PublishError, open_repo
+from sync.tushare.client import TushareClient
 from tests.support.serving import TOKEN, at
 
 REPO_ID = "ellendan/a-share-prices"

@@ -76,14 +76,19 @@ def test_create_repo_twice_is_fine_with_exist_ok_and_starts_with_gitattributes(a
 def test_commit_round_trip_with_adds_deletes_and_folder_deletes(api, hf_home):
     api.create_repo(REPO, repo_type="dataset")
     first = api.create_commit(
-        REPO, [add("a.txt", b"A"), add("dir/b.txt", b"B"), add("dir/sub/c.txt", b"C"), add("README.md", CARD.encode())],
-        commit_message="first", repo_type="dataset",
+        REPO,
+        [add("a.txt", b"A"), add("dir/b.txt", b"B"), add("dir/sub/c.txt", b"C"), add("README.md", CARD.encode())],
+        commit_message="first",
+        repo_type="dataset",
     )
     assert len(first.oid) == 40 and first.oid == first.oid.lower()
     assert api.repo_info(REPO, repo_type="dataset").sha == first.oid
     second = api.create_commit(
-        REPO, [CommitOperationDelete("a.txt"), CommitOperationDelete("dir/sub/", is_folder=True)],
-        commit_message="second", repo_type="dataset", parent_commit=first.oid,
+        REPO,
+        [CommitOperationDelete("a.txt"), CommitOperationDelete("dir/sub/", is_folder=True)],
+        commit_message="second",
+        repo_type="dataset",
+        parent_commit=first.oid,
     )
     assert sorted(api.list_repo_files(REPO, repo_type="dataset")) == [".gitattributes", "README.md", "dir/b.txt"]
     assert "a.txt" in api.list_repo_files(REPO, repo_type="dataset", revision=first.oid)
@@ -166,7 +171,9 @@ def test_ranged_reads_return_206_and_past_the_end_416(hub_server, hf_home):
 
     url = f"{hub_server.url}/datasets/{REPO}/resolve/main/blob.bin"
     r = httpx.get(url, headers={"Range": "bytes=10-19"})
-    assert r.status_code == 206 and r.content == data[10:20] and r.headers["Content-Range"] == f"bytes 10-19/{len(data)}"
+    assert (
+        r.status_code == 206 and r.content == data[10:20] and r.headers["Content-Range"] == f"bytes 10-19/{len(data)}"
+    )
     r = httpx.get(url, headers={"Range": f"bytes={len(data)}-"})
     assert r.status_code == 416 and r.headers["Content-Range"] == f"bytes */{len(data)}"
     r = httpx.head(url)
@@ -257,12 +264,18 @@ def test_load_dataset_reads_monthly_shards_in_path_order_and_keeps_meta_apart(ap
     # Committed out of order, over three commits: 2024-03 and 2024-02 first, 2023-12 last.
     api.create_commit(
         REPO,
-        [add("data/2024/2024-03.parquet", month(2024, 3, [1, 4])), add("data/2024/2024-02.parquet", month(2024, 2, [1, 2]))],
-        commit_message="two months", repo_type="dataset",
+        [
+            add("data/2024/2024-03.parquet", month(2024, 3, [1, 4])),
+            add("data/2024/2024-02.parquet", month(2024, 2, [1, 2])),
+        ],
+        commit_message="two months",
+        repo_type="dataset",
     )
     api.create_commit(
-        REPO, [add("meta/stocks.parquet", stocks), add("README.md", CARD.encode())],
-        commit_message="meta and card", repo_type="dataset",
+        REPO,
+        [add("meta/stocks.parquet", stocks), add("README.md", CARD.encode())],
+        commit_message="meta and card",
+        repo_type="dataset",
     )
     head = api.create_commit(
         REPO, [add("data/2023/2023-12.parquet", month(2023, 12, [29]))], commit_message="late", repo_type="dataset"
@@ -302,12 +315,14 @@ def test_commit_quota_answers_429_with_retry_after_and_changes_nothing(api, hub_
 def test_refs_and_folder_last_commit_give_the_dates_of_a_branch(api, hub_server):
     api.create_repo(REPO, repo_type="dataset")
     api.create_branch(REPO, branch="sync-staging/k", repo_type="dataset")
-    api.create_commit(REPO, [add("staging/a.txt", b"a")], commit_message="stage", repo_type="dataset",
-                      revision="sync-staging/k")
+    api.create_commit(
+        REPO, [add("staging/a.txt", b"a")], commit_message="stage", repo_type="dataset", revision="sync-staging/k"
+    )
     staged_at = hub_server.commit_dates(REPO, "sync-staging/k")[0]
     hub_server.advance(86400)
-    api.create_commit(REPO, [add("other.txt", b"o")], commit_message="later", repo_type="dataset",
-                      revision="sync-staging/k")
+    api.create_commit(
+        REPO, [add("other.txt", b"o")], commit_message="later", repo_type="dataset", revision="sync-staging/k"
+    )
     refs = {b.name: b.target_commit for b in api.list_repo_refs(REPO, repo_type="dataset").branches}
     assert set(refs) == {"main", "sync-staging/k"}
     commits = api.list_repo_commits(REPO, repo_type="dataset", revision=refs["sync-staging/k"])

@@ -25,22 +25,28 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import (
-    CARD_PATH, CHANGES_PATH, LAST_UPDATE_PATH, RUNS_PATH, STATE_PATH, shard_month, shard_path,
+    CARD_PATH,
+    CHANGES_PATH,
+    LAST_UPDATE_PATH,
+    RUNS_PATH,
+    STATE_PATH,
+    shard_month,
+    shard_path,
 )
-from sync.publish.head import Head
+from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
+from sync.fetch.source import Source
+from sync.publish.head import Head
+from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import PublishError, RepoBusyError, open_repo
 from sync.targets.files import walk
 from sync.targets.local import LocalFolderRepo
-from sync.build.shards import from_parquet
-from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
-from sync.publish.verify import verify_repo
 from tests.support import ROOT
 
 pytestmark = pytest.mark.slow  # the concurrency matrix: minutes of full and delta runs
@@ -67,13 +73,23 @@ def figures():
         counts = groups.setdefault(entry["group"], {"scenarios": 0, "passed": 0, "known bug": 0, "failed": 0})
         counts["scenarios"] += 1
         counts[entry["outcome"]] += 1
-    ARTIFACT.write_text(json.dumps({
-        "suite": "tests/reliability/test_concurrency.py",
-        "scenarios": len(results), "passed": sum(e["outcome"] == "passed" for e in results),
-        "known_bugs": sum(e["outcome"] == "known bug" for e in results),
-        "failed": sum(e["outcome"] == "failed" for e in results),
-        "seconds": round(time.monotonic() - began, 1), "groups": groups, "results": results,
-    }, indent=1, ensure_ascii=False) + "\n")
+    ARTIFACT.write_text(
+        json.dumps(
+            {
+                "suite": "tests/reliability/test_concurrency.py",
+                "scenarios": len(results),
+                "passed": sum(e["outcome"] == "passed" for e in results),
+                "known_bugs": sum(e["outcome"] == "known bug" for e in results),
+                "failed": sum(e["outcome"] == "failed" for e in results),
+                "seconds": round(time.monotonic() - began, 1),
+                "groups": groups,
+                "results": results,
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -81,8 +97,11 @@ def scenario(request, figures):
     """Records this test's outcome (read from the session's failure count after the call phase)."""
     name = request.node.name
     group = request.node.originalname.removeprefix("test_")
-    entry = {"group": GROUPS.get(group, group), "scenario": name.partition("[")[2].rstrip("]") or group,
-             "test": request.node.originalname}
+    entry = {
+        "group": GROUPS.get(group, group),
+        "scenario": name.partition("[")[2].rstrip("]") or group,
+        "test": request.node.originalname,
+    }
     failed_before, began = request.session.testsfailed, time.monotonic()
     yield entry
     known = request.node.get_closest_marker("xfail")
@@ -176,8 +195,9 @@ def assert_same_dataset(actual: dict, wanted: dict) -> None:
     assert sorted(actual) == sorted(wanted), "the same files"
     for path, value in wanted.items():
         if isinstance(value, pd.DataFrame):
-            pd.testing.assert_frame_equal(actual[path].reset_index(drop=True), value.reset_index(drop=True),
-                                          check_exact=True, obj=path)
+            pd.testing.assert_frame_equal(
+                actual[path].reset_index(drop=True), value.reset_index(drop=True), check_exact=True, obj=path
+            )
         else:
             assert actual[path] == value, path
 
@@ -212,8 +232,8 @@ class Sleeps:
 
 @dataclasses.dataclass
 class Target:
-    kind: str       # "folder" or "hub"
-    where: str      # the folder, or the Hub repo id
+    kind: str  # "folder" or "hub"
+    where: str  # the folder, or the Hub repo id
     tmp: Path
 
     def writer(self, machine: str, sleep: Callable[[float], None] = lambda s: None):
@@ -226,7 +246,9 @@ class Target:
         from sync.targets.hub import HubRepo
         from tests.support.hub import session_hub
 
-        return HubRepo(self.where, HfApi(endpoint=session_hub().url), lock_dir=self.tmp / f"locks-{machine}", sleep=sleep)
+        return HubRepo(
+            self.where, HfApi(endpoint=session_hub().url), lock_dir=self.tmp / f"locks-{machine}", sleep=sleep
+        )
 
 
 class OtherHost:
@@ -288,9 +310,9 @@ class Raced:
 # -- 1. two writers on one repo -------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Writer:
-    kind: str                 # "full" or "delta"
+    kind: str  # "full" or "delta"
     start: int | None = None  # index into the trading days (full only)
-    end: int | None = None    # index into the trading days; None: the newest day
+    end: int | None = None  # index into the trading days; None: the newest day
 
     def run(self, repo, source: Source, days: list[dt.date]):
         end = days[self.end] if self.end is not None else None
@@ -321,7 +343,8 @@ TARGETS = ("folder", "hub")
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("first, second, adds", PAIRS)
 def test_two_writers_publish_every_day_once_and_both_runs_are_recorded(
-        first, second, adds, target, golden, tushare, days, tmp_path, hf_home, request, scenario):
+    first, second, adds, target, golden, tushare, days, tmp_path, hf_home, request, scenario
+):
     wanted, base = golden
     where = prepared(target, base, tmp_path, request)
     a, b = new_source(tushare), new_source(tushare)
@@ -359,7 +382,8 @@ def test_a_run_with_nothing_new_on_a_moved_head_reports_the_repo_watermark(golde
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_writer_on_the_same_machine_is_refused_and_changes_nothing(
-        target, golden, tushare, days, tmp_path, hf_home, request, scenario):
+    target, golden, tushare, days, tmp_path, hf_home, request, scenario
+):
     wanted, base = golden
     where = prepared(target, base, tmp_path, request)
     same_machine = where.writer("a") if target == "hub" else LocalFolderRepo(Path(where.where))
@@ -390,7 +414,8 @@ RACES = {  # the full sync's phase right before which the delta lands
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("phase", RACES, ids=list(RACES))
 def test_a_delta_during_a_full_sync_survives_its_commit(
-        phase, target, golden, market, days, tmp_path, hf_home, request, scenario):
+    phase, target, golden, market, days, tmp_path, hf_home, request, scenario
+):
     """The full sync rebuilds [first day, days[-2]] and restates one published value (so it has
     something to commit); the delta publishes the newer days, up to days[-1], meanwhile."""
     wanted, base = golden
@@ -438,8 +463,14 @@ def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days,
     wanted, base = golden
     shutil.copytree(base, tmp_path / "target", symlinks=True)
     folder = tmp_path / "target" / "dataset"
-    settings = Settings(tushare_token=TOKEN, tushare_api_url=tushare.url, rate_per_min=1_000_000,
-                        dataset_repo=str(folder), markets=("主板",), admin_token="admin-secret")
+    settings = Settings(
+        tushare_token=TOKEN,
+        tushare_api_url=tushare.url,
+        rate_per_min=1_000_000,
+        dataset_repo=str(folder),
+        markets=("主板",),
+        admin_token="admin-secret",
+    )
     space = Space(settings, lambda: NOW)
     job = space.runner.job
     running, overlaps, both_asked = [0], [], threading.Event()
@@ -465,11 +496,17 @@ def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days,
         first = ORDERS[i % len(ORDERS)]
         gate = threading.Barrier(1 if first else 2)  # "race": both released at once
         triggers = {
-            "button": lambda: button_answers.append(space.full_sync(START.strftime("%Y%m%d"), end, "", "admin-secret")),
+            "button": lambda end=end: button_answers.append(
+                space.full_sync(START.strftime("%Y%m%d"), end, "", "admin-secret")
+            ),
             "schedule": space.scheduler.daily,
         }
-        threads = [threading.Thread(target=lambda fire=fire: (gate.wait(5), fire())) for fire in (
-            [triggers[first], triggers[next(k for k in triggers if k != first)]] if first else triggers.values())]
+        threads = [
+            threading.Thread(target=lambda fire=fire, gate=gate: (gate.wait(5), fire()))
+            for fire in (
+                [triggers[first], triggers[next(k for k in triggers if k != first)]] if first else triggers.values()
+            )
+        ]
         for t in threads:
             t.start()
             if first:  # the first trigger's run holds the slot (it waits for `both_asked`) before the second fires
@@ -499,17 +536,18 @@ def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days,
     assert_same_dataset(dataset_view(repo), wanted)
     published = [r.result.run_id for r in history if r.result and r.result.published]
     assert set(published) <= set(run_ids(repo)), "every published run is in meta/runs"
-    scenario.update(target="folder", rounds=ROUNDS, won_by_schedule=kinds.count("delta"),
-                    won_by_button=kinds.count("full"))
+    scenario.update(
+        target="folder", rounds=ROUNDS, won_by_schedule=kinds.count("delta"), won_by_button=kinds.count("full")
+    )
 
 
 # -- 4. the Hub answering 429 / 5xx -----------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class HubFault:
     name: str
-    kind: str          # the run: "delta" or "full"
+    kind: str  # the run: "delta" or "full"
     method: str
-    path: str          # fail_next's path fragment; "" for the commit quota (429 + Retry-After)
+    path: str  # fail_next's path fragment; "" for the commit quota (429 + Retry-After)
     status: int
     times: int = 2
 
@@ -556,7 +594,8 @@ def faulted_run(fault: HubFault, where: Target, tushare, days, sleep: Callable[[
 
 @pytest.mark.parametrize("fault", HUB_FAULTS, ids=[f.name for f in HUB_FAULTS])
 def test_the_hub_failing_a_commit_or_an_upload_is_backed_off_and_retried(
-        fault, golden, tushare, days, tmp_path, hub_server, client_sleeps, caplog, request, scenario):
+    fault, golden, tushare, days, tmp_path, hub_server, client_sleeps, caplog, request, scenario
+):
     wanted, base = golden
     where = prepared("hub", base, tmp_path, request)
     inject(hub_server, fault, fault.times)
@@ -590,7 +629,8 @@ PERSISTENT = [
 
 @pytest.mark.parametrize("fault", PERSISTENT, ids=[f.name for f in PERSISTENT])
 def test_a_hub_that_keeps_failing_ends_with_a_clear_error_and_the_repo_unchanged(
-        fault, golden, tushare, days, tmp_path, hub_server, client_sleeps, request, scenario):
+    fault, golden, tushare, days, tmp_path, hub_server, client_sleeps, request, scenario
+):
     _, base = golden
     where = prepared("hub", base, tmp_path, request)
     head, files = hub_server.head(HUB_REPO), hub_server.files(HUB_REPO)

@@ -18,20 +18,20 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH, shard_month
-from sync.publish.head import Head
+from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
-from sync.engine.delta import run_delta
 from sync.core.errors import SyncError
+from sync.engine.delta import run_delta
 from sync.engine.full import run_full
+from sync.fetch.source import Source
+from sync.publish.head import Head
+from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.replies import FaultPlan, Reply
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
-from sync.build.shards import from_parquet
-from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
-from sync.publish.verify import verify_repo
 from tests.support.expected import assert_same_rows, expected_rows
 
 pytestmark = pytest.mark.slow  # the fault matrix: a golden run and a full and a delta per fault
@@ -104,11 +104,11 @@ class Case:
     name: str
     expect: str
     says: tuple[str, ...] = ()
-    faults: tuple[tuple[str | None, str, int], ...] = ()   # FaultPlan schedule
-    extra: tuple[tuple[str | None, str, int], ...] = ()    # FaultyServer schedule
+    faults: tuple[tuple[str | None, str, int], ...] = ()  # FaultPlan schedule
+    extra: tuple[tuple[str | None, str, int], ...] = ()  # FaultyServer schedule
     server: dict = dataclasses.field(default_factory=dict)  # other TushareServer knobs
-    hole: tuple[str, int] | None = None                     # (api, index into the trading days) at 50%
-    quota_clock: str | None = None                          # "moving" or "frozen": FakeTime for quotas
+    hole: tuple[str, int] | None = None  # (api, index into the trading days) at 50%
+    quota_clock: str | None = None  # "moving" or "frozen": FakeTime for quotas
     timeout: float = 30.0
 
 
@@ -119,31 +119,84 @@ CASES = [
     Case("http_503", "golden", extra=(("daily_basic", "http_503", 2),)),
     Case("http_429", "golden", faults=(("adj_factor", "http_429", 2),)),
     Case("first_requests_500", "golden", faults=((None, "http_500", 3),)),  # trade_cal / stock_basic
-    Case("quota_40203_waits_out", "golden", server={"quota_per_min": {"daily": 6, "stk_limit": 6}}, quota_clock="moving"),
+    Case(
+        "quota_40203_waits_out", "golden", server={"quota_per_min": {"daily": 6, "stk_limit": 6}}, quota_clock="moving"
+    ),
     Case("timeout", "golden", extra=(("stk_limit", "slow", 2),), timeout=CLIENT_TIMEOUT_S),
     Case("dropped_connection", "golden", faults=(("daily", "drop", 2),)),
     Case("not_json", "golden", faults=(("daily", "not_json", 2),)),
     Case("data_null", "golden", faults=(("daily_basic", "null_data", 2),)),
-    Case("row_cap", "golden", server={"row_caps": {"daily": 7, "daily_basic": 7, "stk_limit": 7, "adj_factor": 7,
-                                                    "suspend_d": 3, "stock_basic": 9, "namechange": 5}}),
-    Case("http_500_persistent", "error", ("Tushare daily failed after", "HTTP 500", "Retrying later may help"),
-         faults=(("daily", "http_500", PERSISTENT),)),
-    Case("http_503_persistent", "error", ("HTTP 503", "Retrying later may help"),
-         extra=(("adj_factor", "http_503", PERSISTENT),)),
-    Case("dropped_connection_persistent", "error", ("network error", "Retrying later may help"),
-         faults=(("stk_limit", "drop", PERSISTENT),)),
-    Case("timeout_persistent", "error", ("no reply within", "Retrying later may help"),
-         extra=(("daily", "slow", PERSISTENT),), timeout=0.2),
-    Case("not_json_persistent", "error", ("is not JSON", "Retrying later may help"),
-         faults=(("daily", "not_json", PERSISTENT),)),
-    Case("data_null_persistent", "error", ('"data" is null', "Retrying later may help"),
-         faults=(("daily", "null_data", PERSISTENT),)),
-    Case("quota_40203_never_clears", "error", ("kept refusing daily", "40203", "Retrying later may help"),
-         server={"quota_per_min": {"daily": 3}}, quota_clock="frozen"),
-    Case("permission_40203", "error", ("denied access to the interface daily_basic", "Tushare points",
-                                       "Retrying will not help"), server={"denied": ("daily_basic",)}),
-    Case("field_missing", "error", ("lacks the requested field(s) vol", "check the Tushare docs for daily"),
-         server={"drop_fields": {"daily": ["vol"]}}),
+    Case(
+        "row_cap",
+        "golden",
+        server={
+            "row_caps": {
+                "daily": 7,
+                "daily_basic": 7,
+                "stk_limit": 7,
+                "adj_factor": 7,
+                "suspend_d": 3,
+                "stock_basic": 9,
+                "namechange": 5,
+            }
+        },
+    ),
+    Case(
+        "http_500_persistent",
+        "error",
+        ("Tushare daily failed after", "HTTP 500", "Retrying later may help"),
+        faults=(("daily", "http_500", PERSISTENT),),
+    ),
+    Case(
+        "http_503_persistent",
+        "error",
+        ("HTTP 503", "Retrying later may help"),
+        extra=(("adj_factor", "http_503", PERSISTENT),),
+    ),
+    Case(
+        "dropped_connection_persistent",
+        "error",
+        ("network error", "Retrying later may help"),
+        faults=(("stk_limit", "drop", PERSISTENT),),
+    ),
+    Case(
+        "timeout_persistent",
+        "error",
+        ("no reply within", "Retrying later may help"),
+        extra=(("daily", "slow", PERSISTENT),),
+        timeout=0.2,
+    ),
+    Case(
+        "not_json_persistent",
+        "error",
+        ("is not JSON", "Retrying later may help"),
+        faults=(("daily", "not_json", PERSISTENT),),
+    ),
+    Case(
+        "data_null_persistent",
+        "error",
+        ('"data" is null', "Retrying later may help"),
+        faults=(("daily", "null_data", PERSISTENT),),
+    ),
+    Case(
+        "quota_40203_never_clears",
+        "error",
+        ("kept refusing daily", "40203", "Retrying later may help"),
+        server={"quota_per_min": {"daily": 3}},
+        quota_clock="frozen",
+    ),
+    Case(
+        "permission_40203",
+        "error",
+        ("denied access to the interface daily_basic", "Tushare points", "Retrying will not help"),
+        server={"denied": ("daily_basic",)},
+    ),
+    Case(
+        "field_missing",
+        "error",
+        ("lacks the requested field(s) vol", "check the Tushare docs for daily"),
+        server={"drop_fields": {"daily": ["vol"]}},
+    ),
     Case("hole_on_a_fresh_day", "held", ("daily_basic",), hole=("daily_basic", -2)),
     Case("hole_on_a_settled_day", "partial", hole=("adj_factor", -7)),
 ]
@@ -177,9 +230,15 @@ def days(market):
 def client_for(server: TushareServer, case: Case | None = None, fake: FakeTime | None = None) -> TushareClient:
     timing = {"sleep": fake.sleep, "clock": fake.monotonic} if fake else {"sleep": lambda s: None}
     # the client pages at the caps it is told (a short page ends a listing): the server's own caps
-    return TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={},
-                         row_caps=case.server.get("row_caps") if case else None,
-                         timeout=case.timeout if case else 30.0, **timing)
+    return TushareClient(
+        TOKEN,
+        server.url,
+        rate_per_min=1_000_000,
+        rate_overrides={},
+        row_caps=case.server.get("row_caps") if case else None,
+        timeout=case.timeout if case else 30.0,
+        **timing,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -204,15 +263,15 @@ def clone(folder: Path, into: Path) -> Path:
 
 
 def assert_rows(actual: pd.DataFrame, wanted: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(actual.reset_index(drop=True), wanted.reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(actual.reset_index(drop=True), wanted.reset_index(drop=True), check_exact=True)
 
 
 # -- the matrix --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["full", "delta"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault_ends_with_the_golden_dataset_or_a_clear_error_and_the_repo_unchanged(
-        case, kind, golden, market, days, tmp_path, hf_home):
+    case, kind, golden, market, days, tmp_path, hf_home
+):
     golden_rows, base = golden
     repo = open_repo(str(clone(base, tmp_path / "target")))
     head_before, rows_before = repo.head(), shard_rows(repo)
@@ -221,8 +280,14 @@ def test_fault_ends_with_the_golden_dataset_or_a_clear_error_and_the_repo_unchan
     plan = FaultPlan()
     for api, fault, count in case.faults:
         plan.fail_next(fault, count, api)
-    server = FaultyServer(source_market, tokens=(TOKEN,), clock=fake.now if fake else (lambda: NOW), faults=plan,
-                          extra=[list(e) for e in case.extra], **case.server)
+    server = FaultyServer(
+        source_market,
+        tokens=(TOKEN,),
+        clock=fake.now if fake else (lambda: NOW),
+        faults=plan,
+        extra=[list(e) for e in case.extra],
+        **case.server,
+    )
     run: Callable = run_full if kind == "full" else run_delta
     with server, client_for(server, case, fake) as client:
         source = Source(client, "fault matrix", START)

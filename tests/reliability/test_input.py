@@ -10,16 +10,16 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from sync.targets.commit import Commit
-from sync.targets import open_repo
-from sync.targets.files import walk
 from sync.build.shards import from_parquet, to_parquet
+from sync.targets import open_repo
+from sync.targets.commit import Commit
+from sync.targets.files import walk
 from tests.support.cli import cli_env, sync
 
 pytestmark = pytest.mark.slow  # 42 runs of `python -m sync` on bad input, about two minutes
 
 PUBLISHED_NOW = "2026-01-14T18:00"  # the embedded market, published 2026-01-05 .. 2026-01-14
-LATER = "2026-01-16T18:00"          # two more trading days for a delta to add
+LATER = "2026-01-16T18:00"  # two more trading days for a delta to add
 JAN = "data/2026/2026-01.parquet"
 HUB_REPO = "input/a-share-prices"
 
@@ -27,8 +27,9 @@ HUB_REPO = "input/a-share-prices"
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("input-base")
-    result = sync("full", "--start", "20260105", "--repo", str(home / "dataset"), cwd=home,
-                  env=cli_env(SYNC_NOW=PUBLISHED_NOW))
+    result = sync(
+        "full", "--start", "20260105", "--repo", str(home / "dataset"), cwd=home, env=cli_env(SYNC_NOW=PUBLISHED_NOW)
+    )
     assert result.returncode == 0, result.stderr
     return home
 
@@ -45,13 +46,16 @@ def run(*args, now: str = LATER, **env) -> tuple[int, str]:
 
 
 # -- dates, markets and targets -------------------------------------------------------------------------
-@pytest.mark.parametrize("args, says", [
-    (["full", "--end", "20260230"], ["YYYYMMDD", "20260230"]),       # no such day
-    (["full", "--start", "20261301"], ["YYYYMMDD", "20261301"]),     # no such month
-    (["delta", "--end", "2026/01/05"], ["YYYYMMDD", "e.g. 20240105"]),
-    (["full", "--markets", "主板,nyse"], ["'all'", "nyse"]),           # one good, one unknown
-    (["full", "--markets", ","], ["'all'"]),                          # nothing named
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["full", "--end", "20260230"], ["YYYYMMDD", "20260230"]),  # no such day
+        (["full", "--start", "20261301"], ["YYYYMMDD", "20261301"]),  # no such month
+        (["delta", "--end", "2026/01/05"], ["YYYYMMDD", "e.g. 20240105"]),
+        (["full", "--markets", "主板,nyse"], ["'all'", "nyse"]),  # one good, one unknown
+        (["full", "--markets", ","], ["'all'"]),  # nothing named
+    ],
+)
 def test_malformed_dates_and_markets_exit_2_and_show_a_valid_form(tmp_path, args, says):
     code, text = run(*args, "--repo", str(tmp_path / "new"))
     assert code == 2
@@ -89,8 +93,13 @@ def test_an_end_in_the_future_means_the_newest_day_that_may_be_published(tmp_pat
     assert code == 0 and (copy / ".last_update_date").read_text() == "20260116"
 
 
-BAD_REPO_IDS = ["hf://datasets/onlyowner", "hf://models/owner/name", "hf://datasets/a/b/c", "hf://datasets/-x/name",
-                "hf://datasets/owner/na me"]
+BAD_REPO_IDS = [
+    "hf://datasets/onlyowner",
+    "hf://models/owner/name",
+    "hf://datasets/a/b/c",
+    "hf://datasets/-x/name",
+    "hf://datasets/owner/na me",
+]
 
 
 @pytest.mark.parametrize("target", BAD_REPO_IDS)
@@ -109,18 +118,23 @@ def test_a_malformed_hub_repo_id_is_a_usage_error(target):
 
 
 # -- tokens and permissions on the Hub --------------------------------------------------------------------
-@pytest.mark.parametrize("token, says", [
-    (None, "HF_TOKEN"),
-    ("hf_wrongTokenNeverShown", "HF_TOKEN"),
-    ("hf_readOnlyTokenNeverShown", "write"),
-])
+@pytest.mark.parametrize(
+    "token, says",
+    [
+        (None, "HF_TOKEN"),
+        ("hf_wrongTokenNeverShown", "HF_TOKEN"),
+        ("hf_readOnlyTokenNeverShown", "write"),
+    ],
+)
 def test_a_hub_repo_without_write_access_fails_clearly_and_keeps_its_data(hub_server, hf_home, published, token, says):
     version = published / "dataset"
     head = hub_server.commit_files(HUB_REPO, {p: (version / p).read_bytes() for p in walk(version)}, message="base")
     hub_server.tokens = {"hf_writeTokenNeverShown": "write", "hf_readOnlyTokenNeverShown": "read"}
     env = {"HF_TOKEN": token} if token else {}
     # The demo market's data, published to the Hub on purpose (the one opt-in for a Hub target).
-    code, text = run("delta", "--repo", f"hf://datasets/{HUB_REPO}", HF_HOME=str(hf_home), SYNC_SOURCE="synthetic", **env)
+    code, text = run(
+        "delta", "--repo", f"hf://datasets/{HUB_REPO}", HF_HOME=str(hf_home), SYNC_SOURCE="synthetic", **env
+    )
     assert code == 1, text
     assert says in text and "unexpected" not in text, text
     assert token is None or token not in text

@@ -7,8 +7,8 @@ re-run ends equal to the golden run."""
 from __future__ import annotations
 
 import dataclasses
-import logging
 import datetime as dt
+import logging
 import shutil
 import signal
 import subprocess
@@ -19,18 +19,18 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import REPO_ID, shard_month
+from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
+from sync.fetch.source import Source, open_source
+from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
 from sync.targets.files import walk
-from sync.build.shards import from_parquet
-from sync.fetch.source import Source, open_source
 from sync.tushare.client import TushareClient
-from sync.publish.verify import verify_repo
 from tests.support.cli import cli_env
 
 pytestmark = pytest.mark.slow  # SIGKILL at every kill point, each followed by a re-run
@@ -46,8 +46,8 @@ SETTINGS = Settings(markets=("主板",))
 @dataclasses.dataclass(frozen=True)
 class Kill:
     target: str  # "folder" or "hub"
-    kind: str    # "full" or "delta"
-    at: str      # SYNC_KILL_AT: "<point>:<n>"
+    kind: str  # "full" or "delta"
+    at: str  # SYNC_KILL_AT: "<point>:<n>"
 
     @property
     def id(self) -> str:
@@ -56,18 +56,46 @@ class Kill:
 
 KILLS = [
     # a full rebuild on a folder: staging of the 3 checkpoint chunks, the version build, the commit
-    *(Kill("folder", "full", at) for at in (
-        "checkpoint.staged:1", "checkpoint.staged:3", "local.stage_file_written:1", "local.stage_file_written:7",
-        "local.stage_version_built:2", "local.staged:2", "local.main_file_written:1", "local.main_file_written:3",
-        "local.main_version_built:1", "commit.before:1", "commit.after:1")),
+    *(
+        Kill("folder", "full", at)
+        for at in (
+            "checkpoint.staged:1",
+            "checkpoint.staged:3",
+            "local.stage_file_written:1",
+            "local.stage_file_written:7",
+            "local.stage_version_built:2",
+            "local.staged:2",
+            "local.main_file_written:1",
+            "local.main_file_written:3",
+            "local.main_version_built:1",
+            "commit.before:1",
+            "commit.after:1",
+        )
+    ),
     # a delta on a folder: the shards and meta files of the new version, the swap
-    *(Kill("folder", "delta", at) for at in (
-        "local.main_file_written:1", "local.main_file_written:2", "local.main_version_built:1",
-        "commit.before:1", "commit.after:1")),
+    *(
+        Kill("folder", "delta", at)
+        for at in (
+            "local.main_file_written:1",
+            "local.main_file_written:2",
+            "local.main_version_built:1",
+            "commit.before:1",
+            "commit.after:1",
+        )
+    ),
     # the Hub: checkpoints on this machine, the push to the staging branch, the one commit
-    *(Kill("hub", "full", at) for at in (
-        "hub.stage_local_written:1", "hub.stage_push.before:1", "hub.stage_push.after:1",
-        "hub.stage_local_written:3", "checkpoint.staged:2", "commit.before:1", "commit.after:1")),
+    *(
+        Kill("hub", "full", at)
+        for at in (
+            "hub.stage_local_written:1",
+            "hub.stage_push.before:1",
+            "hub.stage_push.after:1",
+            "hub.stage_local_written:3",
+            "checkpoint.staged:2",
+            "commit.before:1",
+            "commit.after:1",
+        )
+    ),
     *(Kill("hub", "delta", at) for at in ("commit.before:1", "commit.after:1")),
 ]
 
@@ -106,13 +134,24 @@ def golden(server, days, tmp_path_factory):
 
 # -- running the CLI ------------------------------------------------------------------------------
 def sync(kind: str, target: str, server, home: Path, kill: str | None = None) -> subprocess.CompletedProcess:
-    env = cli_env(TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url, SYNC_NOW=NOW.strftime("%Y-%m-%dT%H:%M"),
-                  HF_HOME=str(home), SYNC_MARKETS="主板")
+    env = cli_env(
+        TUSHARE_TOKEN=TOKEN,
+        TUSHARE_API_URL=server.url,
+        SYNC_NOW=NOW.strftime("%Y-%m-%dT%H:%M"),
+        HF_HOME=str(home),
+        SYNC_MARKETS="主板",
+    )
     if kill:
         env["SYNC_KILL_AT"] = kill
     args = ["--start", START.strftime("%Y%m%d")] if kind == "full" else []
-    return subprocess.run([sys.executable, "-m", "sync", kind, *args, "--repo", target], cwd=home.parent, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sync", kind, *args, "--repo", target],
+        cwd=home.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def prepared_target(kill: Kill, base_folder: Path, tmp_path: Path) -> tuple[str, object]:
@@ -125,7 +164,9 @@ def prepared_target(kill: Kill, base_folder: Path, tmp_path: Path) -> tuple[str,
     from tests.support.hub import session_hub
 
     version = base_folder / "dataset"
-    session_hub().commit_files(HUB_REPO, {path: (version / path).read_bytes() for path in walk(version)}, message="base")
+    session_hub().commit_files(
+        HUB_REPO, {path: (version / path).read_bytes() for path in walk(version)}, message="base"
+    )
     target = f"hf://datasets/{HUB_REPO}"
     return target, open_repo(target)
 
@@ -147,7 +188,8 @@ def assert_rows(actual: pd.DataFrame, wanted: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("kill", KILLS, ids=[k.id for k in KILLS])
 def test_a_kill_leaves_the_old_or_the_new_dataset_and_a_rerun_equals_the_golden_run(
-        kill, golden, server, tmp_path, hf_home, request, caplog):
+    kill, golden, server, tmp_path, hf_home, request, caplog
+):
     if kill.target == "hub":
         request.getfixturevalue("hub_server")
     golden_rows, base_folder, base_rows = golden

@@ -15,10 +15,10 @@ import pytest
 
 from dataset_script.schema import RUNS_PATH
 from sync import cli
+from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
-from sync.build.shards import from_parquet
 from tests.support.cli import cli_env, sync
 
 pytestmark = pytest.mark.slow  # full, delta, status and verify on a folder and the Hub, every output scanned
@@ -72,8 +72,14 @@ class Runner:
         self.server, self.home, self.outputs = server, home, []
 
     def __call__(self, *args, token: str = TUSHARE_TOKEN, expect: int = 0) -> str:
-        env = cli_env(TUSHARE_TOKEN=token, TUSHARE_API_URL=self.server.url, HF_TOKEN=HF_TOKEN,
-                      SYNC_ADMIN_TOKEN=ADMIN_TOKEN, SYNC_NOW=NOW, HF_HOME=str(self.home))
+        env = cli_env(
+            TUSHARE_TOKEN=token,
+            TUSHARE_API_URL=self.server.url,
+            HF_TOKEN=HF_TOKEN,
+            SYNC_ADMIN_TOKEN=ADMIN_TOKEN,
+            SYNC_NOW=NOW,
+            HF_HOME=str(self.home),
+        )
         result = sync(*args, cwd=self.home.parent, env=env)
         self.outputs.append((" ".join(args), result.stdout + result.stderr))
         assert result.returncode == expect, result.stderr[-2000:]
@@ -131,8 +137,13 @@ def test_hub_runs_and_failures_never_show_a_token_in_commits_blobs_or_files(serv
 
 def test_debug_logs_of_an_in_process_run_never_show_a_token(server, tmp_path, hf_home, monkeypatch, caplog, capsys):
     """The CLI logs at INFO; here every logger is at DEBUG (httpx, huggingface_hub, tracebacks)."""
-    for name, value in {"TUSHARE_TOKEN": TUSHARE_TOKEN, "TUSHARE_API_URL": server.url, "HF_TOKEN": HF_TOKEN,
-                        "SYNC_ADMIN_TOKEN": ADMIN_TOKEN, "SYNC_NOW": NOW}.items():
+    for name, value in {
+        "TUSHARE_TOKEN": TUSHARE_TOKEN,
+        "TUSHARE_API_URL": server.url,
+        "HF_TOKEN": HF_TOKEN,
+        "SYNC_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SYNC_NOW": NOW,
+    }.items():
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
     target = str(tmp_path / "dataset")

@@ -5,12 +5,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from sync.core.errors import ConfigError
-
 from space_app.admin import Cooldown, FailureLimiter, full_sync_disabled, parse_full_input, token_matches
 from space_app.explore import adjust, default_range, default_stock, stock_choices
 from space_app.redact import Redactor
 from space_app.status_markdown import status_markdown
+from sync.core.errors import ConfigError
 
 
 def test_full_sync_needs_an_admin_token_only_on_the_hub():
@@ -54,11 +53,12 @@ def test_full_sync_input():
 
 
 def test_adjustment_follows_the_card():
-    frame = pd.DataFrame({"open": [10.0, 10.0], "high": [11.0, 11.0], "low": [9.0, 9.0], "close": [10.0, 5.0],
-                          "adj_factor": [1.0, 2.0]})
+    frame = pd.DataFrame(
+        {"open": [10.0, 10.0], "high": [11.0, 11.0], "low": [9.0, 9.0], "close": [10.0, 5.0], "adj_factor": [1.0, 2.0]}
+    )
     assert adjust(frame, "none", 2.0)["close"].tolist() == [10.0, 5.0]
     assert adjust(frame, "hfq", 2.0)["close"].tolist() == [10.0, 10.0]
-    assert adjust(frame, "qfq", 4.0)["close"].tolist() == [2.5, 2.5]   # the latest factor of the code, not of the range
+    assert adjust(frame, "qfq", 4.0)["close"].tolist() == [2.5, 2.5]  # the latest factor of the code, not of the range
 
 
 def test_stock_choices_search_by_code_or_name_and_default_range():
@@ -69,9 +69,14 @@ def test_stock_choices_search_by_code_or_name_and_default_range():
 
 
 def test_explore_opens_on_the_first_listed_stock():
-    stocks = pd.DataFrame({"code": ["600001.SH", "000002.SZ", "000001.SZ"], "name": ["浦发", "万科", "平安"],
-                           "list_status": ["L", "L", "D"]})
-    assert default_stock(stocks) == "000002.SZ"          # 000001.SZ is delisted: no rows in the recent range
+    stocks = pd.DataFrame(
+        {
+            "code": ["600001.SH", "000002.SZ", "000001.SZ"],
+            "name": ["浦发", "万科", "平安"],
+            "list_status": ["L", "L", "D"],
+        }
+    )
+    assert default_stock(stocks) == "000002.SZ"  # 000001.SZ is delisted: no rows in the recent range
     assert default_stock(stocks.assign(list_status="D")) == "000001.SZ"
     assert default_stock(stocks.iloc[:0]) is None and default_stock(None) is None
 
@@ -79,10 +84,24 @@ def test_explore_opens_on_the_first_listed_stock():
 def test_status_text_shows_nothing_published_and_progress():
     text = status_markdown({"published": False, "running": False, "next_run": "2024-04-15T13:00:00+00:00"})
     assert text.startswith("## Nothing published yet\nStart a full sync") and "2024-04-15 21:00 Asia/Shanghai" in text
-    text = status_markdown({"published": True, "watermark": "2024-04-12", "behind_trading_days": 2, "partial_days": 1,
-                            "running": True, "next_run": "2024-04-15T21:00:00+08:00",
-                            "current_run": {"kind": "delta", "trigger": "button", "phase": "fetch", "eta_seconds": 12,
-                                            "started_at": "2024-04-15T21:00:00+08:00", "progress": "fetch 1/2 day, 4 API calls"}})
+    text = status_markdown(
+        {
+            "published": True,
+            "watermark": "2024-04-12",
+            "behind_trading_days": 2,
+            "partial_days": 1,
+            "running": True,
+            "next_run": "2024-04-15T21:00:00+08:00",
+            "current_run": {
+                "kind": "delta",
+                "trigger": "button",
+                "phase": "fetch",
+                "eta_seconds": 12,
+                "started_at": "2024-04-15T21:00:00+08:00",
+                "progress": "fetch 1/2 day, 4 API calls",
+            },
+        }
+    )
     assert "## Complete through 2024-04-12 · 2 trading days behind" in text
     assert "fetch 1/2 day, 4 API calls, about 12 s left in fetch" in text
 
@@ -93,9 +112,8 @@ def test_redaction_hides_secrets_and_folders():
 
 
 def test_the_synthetic_market_never_publishes_to_the_hub_by_itself():
-    from sync.core.config import Settings
-
     from space_app.space import Space
+    from sync.core.config import Settings
 
     space = Space(Settings(dataset_repo="hf://datasets/someone/prices"), lambda: None)
     assert not space.scheduler.automatic

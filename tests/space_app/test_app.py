@@ -16,8 +16,16 @@ from tests.support import ROOT
 from tests.support.space import WATERMARK, health, running_app, wait_for
 
 ADMIN_TOKEN = "admin-token-for-tests-0123"
-HEALTH_KEYS = {"watermark", "behind_trading_days", "partial_days", "running", "current_run", "last_success",
-               "last_error", "next_run"}
+HEALTH_KEYS = {
+    "watermark",
+    "behind_trading_days",
+    "partial_days",
+    "running",
+    "current_run",
+    "last_success",
+    "last_error",
+    "next_run",
+}
 
 
 def idle_with(url: str, predicate) -> dict:
@@ -100,9 +108,8 @@ def test_healthz_can_fail_for_an_uptime_monitor(app):
 
 
 def test_full_sync_is_disabled_on_the_hub_without_an_admin_token():
-    from sync.core.config import Settings
-
     from space_app.space import Space
+    from sync.core.config import Settings
 
     settings = Settings(dataset_repo="hf://datasets/someone/prices")
     space = Space(settings, lambda: None)  # never started: the refusal needs no Hub and no clock

@@ -50,8 +50,12 @@ def page(tmp_path):
 def test_full_loop_in_the_browser(tmp_path, page, artifacts):
     from playwright.sync_api import expect
 
-    with tushare_server() as api_url, running_app(tmp_path, TUSHARE_TOKEN="browser-tushare-token",
-                                                   TUSHARE_API_URL=api_url, SYNC_ADMIN_TOKEN=TOKEN) as url:
+    with (
+        tushare_server() as api_url,
+        running_app(
+            tmp_path, TUSHARE_TOKEN="browser-tushare-token", TUSHARE_API_URL=api_url, SYNC_ADMIN_TOKEN=TOKEN
+        ) as url,
+    ):
         page.goto(url)
         status = page.locator("#status")
         expect(status).to_contain_text("Nothing published yet", timeout=30_000)

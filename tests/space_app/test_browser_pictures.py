@@ -25,8 +25,10 @@ from tests.support import ROOT
 from tests.support.browser import BROWSER_ARGS, CHROMIUM, tushare_server
 from tests.support.space import health, running_app, wait_for
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)"),
+]
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 TOKEN = "browser-tushare-token"
@@ -38,8 +40,14 @@ FILES = ["status", "runs", "logs", "explore", "admin"]
 def sync_cli(folder: Path, api_url: str, now: str, *args: str, token: str = TOKEN, ok: bool = True) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TUSHARE_", "SYNC_")) and k != "DATASET_REPO"}
     env.update(TUSHARE_TOKEN=token, TUSHARE_API_URL=api_url, SYNC_NOW=now, HF_HOME=str(folder / "hf"))
-    done = subprocess.run([sys.executable, "-m", "sync", *args, "--repo", str(folder / "dataset")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "sync", *args, "--repo", str(folder / "dataset")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert (done.returncode == 0) == ok, done.stdout + done.stderr
 
 
@@ -57,9 +65,16 @@ def published(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def space(published):
-    with tushare_server("--hole", f"daily_basic:{HOLE.replace('-', '')}:0.5", "--latency", "3", start="20240102") as api_url:
-        with running_app(published, TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=api_url, SYNC_ADMIN_TOKEN="pictures-admin",
-                         HF_HOME=str(published / "hf")) as url:
+    with tushare_server(
+        "--hole", f"daily_basic:{HOLE.replace('-', '')}:0.5", "--latency", "3", start="20240102"
+    ) as api_url:
+        with running_app(
+            published,
+            TUSHARE_TOKEN=TOKEN,
+            TUSHARE_API_URL=api_url,
+            SYNC_ADMIN_TOKEN="pictures-admin",
+            HF_HOME=str(published / "hf"),
+        ) as url:
             yield url
 
 
@@ -147,9 +162,12 @@ def test_every_tab_draws_the_published_data_in_the_browser_language(space, publi
 
         heat = plot(page, "days-chart")[0]
         year, column = heat["y"].index("2026"), 5 - 1  # 2026-01-05 is the 5th day of the year
-        assert heat["z"][year][column] == 1, "the partial day is drawn as partial"          # charts.STATES
-        assert f"daily_basic: {short:.1f}%" in heat["text"][year][column] and f"{ {'en': 'rows', 'zh': '行数'}[lang]}: {hole['rows']}" in heat["text"][year][column]
-        assert heat["z"][year][column + 1] == 0                                               # 2026-01-06: complete
+        assert heat["z"][year][column] == 1, "the partial day is drawn as partial"  # charts.STATES
+        assert (
+            f"daily_basic: {short:.1f}%" in heat["text"][year][column]
+            and f"{ {'en': 'rows', 'zh': '行数'}[lang] }: {hole['rows']}" in heat["text"][year][column]
+        )
+        assert heat["z"][year][column + 1] == 0  # 2026-01-06: complete
         expect(page.locator("#days-chart")).to_contain_text({"en": "partial 1", "zh": "不完整 1"}[lang])
 
         coverage = {trace["name"]: trace for trace in plot(page, "coverage-chart")}
@@ -159,8 +177,8 @@ def test_every_tab_draws_the_published_data_in_the_browser_language(space, publi
 
         lags = plot(page, "lag-chart")[0]
         assert lags["x"] == ["2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12", "2026-03-13"]
-        assert [round(h, 1) for h in lags["y"][:2]] == [6.2, 6.1]      # 21:10 and 21:05 after the 15:00 close
-        assert 55 < lags["y"][2] < 56 and 7 < lags["y"][4] < 8         # the Space slept: caught up 03-13 ~22:00
+        assert [round(h, 1) for h in lags["y"][:2]] == [6.2, 6.1]  # 21:10 and 21:05 after the 15:00 close
+        assert 55 < lags["y"][2] < 56 and 7 < lags["y"][4] < 8  # the Space slept: caught up 03-13 ~22:00
 
         runs = plot(page, "runs-chart")
         failed = [t for t in runs if t.get("symbol") == "x"]

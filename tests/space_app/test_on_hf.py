@@ -49,8 +49,17 @@ START, END = dt.date(2024, 1, 2), dt.date(2024, 3, 8)  # 80 stocks: a per-day pl
 NOW = dt.datetime.combine(END, dt.time(20), tzinfo=SHANGHAI)
 REPO_ID = "maintainer/a-share-prices"
 SPACE_ID = "maintainer/a-share-prices-sync"
-SECRETS = ("TUSHARE_TOKEN", "TUSHARE_API_URL", "SYNC_ADMIN_TOKEN", "DATASET_REPO", "SYNC_NOW", "HF_TOKEN",
-           "SPACE_ID", "SYNC_KILL_AT", "HF_HOME")
+SECRETS = (
+    "TUSHARE_TOKEN",
+    "TUSHARE_API_URL",
+    "SYNC_ADMIN_TOKEN",
+    "DATASET_REPO",
+    "SYNC_NOW",
+    "HF_TOKEN",
+    "SPACE_ID",
+    "SYNC_KILL_AT",
+    "HF_HOME",
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +104,25 @@ def start_app(folder: Path, home: Path, **env: str) -> tuple[subprocess.Popen, s
     """`python space_app/app.py` with SPACE_ID set, from `folder` (its ./dataset is the ephemeral disk)."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    environment.update(SPACE_ID=SPACE_ID, SYNC_NOW=NOW.strftime("%Y-%m-%dT%H:%M"), HF_HOME=str(home),
-                       GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
-                       SYNC_MARKETS="主板", SYNC_START_DATE=START.strftime("%Y%m%d"), **env)
+    environment.update(
+        SPACE_ID=SPACE_ID,
+        SYNC_NOW=NOW.strftime("%Y-%m-%dT%H:%M"),
+        HF_HOME=str(home),
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        SYNC_MARKETS="主板",
+        SYNC_START_DATE=START.strftime("%Y%m%d"),
+        **env,
+    )
     log = folder / f"app-{port}.log"
-    process = subprocess.Popen([sys.executable, str(ROOT / "space_app" / "app.py")], cwd=folder, env=environment,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "space_app" / "app.py")],
+        cwd=folder,
+        env=environment,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     return process, f"http://127.0.0.1:{port}", log
 
 
@@ -133,14 +155,17 @@ def client(url: str):
 # -- 1. a Space without DATASET_REPO ----------------------------------------------------------------
 def test_a_space_without_dataset_repo_shows_the_error_and_refuses_everything(tmp_path, server):
     before = calls(server)
-    with running_app(tmp_path, tmp_path / "home", TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url,
-                     SYNC_ADMIN_TOKEN=ADMIN) as (url, _, _):
+    with running_app(
+        tmp_path, tmp_path / "home", TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url, SYNC_ADMIN_TOKEN=ADMIN
+    ) as (url, _, _):
         status = health(url)
         api = client(url)
         same = api.predict(api_name="/status")
-        refusals = [api.predict(api_name="/sync_now"),
-                    api.predict("", "", "", ADMIN, api_name="/full_sync"),
-                    api.predict(ADMIN, api_name="/migrate_legacy")]
+        refusals = [
+            api.predict(api_name="/sync_now"),
+            api.predict("", "", "", ADMIN, api_name="/full_sync"),
+            api.predict(ADMIN, api_name="/migrate_legacy"),
+        ]
         after = health(url)
     assert status["config_error"] and "DATASET_REPO is not set" in status["config_error"]
     assert "hf://datasets/OWNER/NAME" in status["config_error"] and "ephemeral" in status["config_error"]
@@ -151,15 +176,21 @@ def test_a_space_without_dataset_repo_shows_the_error_and_refuses_everything(tmp
         assert message.startswith("refused: configuration error: DATASET_REPO is not set"), message
     assert after["running"] is False and after["last_success"] is None
     assert calls(server) == before, "no Tushare call was spent"
-    assert not (tmp_path / "dataset").exists() and not (tmp_path / ".dataset.sync").exists(), \
+    assert not (tmp_path / "dataset").exists() and not (tmp_path / ".dataset.sync").exists(), (
         "nothing was written to the Space's ephemeral disk"
+    )
 
 
 # -- 2. a real Tushare token needs the admin token, whatever the target -------------------------------
 def test_a_real_tushare_token_needs_the_admin_token_on_a_folder_target_too(tmp_path, server):
     before = calls(server)
-    with running_app(tmp_path, tmp_path / "home", TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url,
-                     DATASET_REPO=str(tmp_path / "dataset")) as (url, _, _):
+    with running_app(
+        tmp_path,
+        tmp_path / "home",
+        TUSHARE_TOKEN=TOKEN,
+        TUSHARE_API_URL=server.url,
+        DATASET_REPO=str(tmp_path / "dataset"),
+    ) as (url, _, _):
         message = client(url).predict("", "", "", "", api_name="/full_sync")
         status = health(url)
     assert message.startswith("refused: full sync is disabled: this Space has a Tushare token")
@@ -192,8 +223,13 @@ def runs_of(hub) -> list[dict]:
 
 def test_a_space_killed_mid_full_resumes_on_restart_and_meta_runs_records_it(tmp_path, server, hub_server):
     hub_server.tokens = {WRITE: "write"}
-    env = dict(TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url, SYNC_ADMIN_TOKEN=ADMIN, HF_TOKEN=WRITE,
-               DATASET_REPO=f"hf://datasets/{REPO_ID}")
+    env = dict(
+        TUSHARE_TOKEN=TOKEN,
+        TUSHARE_API_URL=server.url,
+        SYNC_ADMIN_TOKEN=ADMIN,
+        HF_TOKEN=WRITE,
+        DATASET_REPO=f"hf://datasets/{REPO_ID}",
+    )
     process, url, log = start_app(tmp_path, tmp_path / "home-1", SYNC_KILL_AT="checkpoint.staged:2", **env)
     try:
         wait_for(lambda: health(url) is not None, 60, process, log)
@@ -208,15 +244,21 @@ def test_a_space_killed_mid_full_resumes_on_restart_and_meta_runs_records_it(tmp
     # A new machine: a fresh HF_HOME (the ephemeral disk is gone); the same Space.
     with running_app(tmp_path, tmp_path / "home-2", **env) as (url, process, log):
         shown = health(url)
-        done = wait_for(lambda: (lambda h: h if h and not h["running"] and h["last_success"] else None)(health(url)),
-                        180, process, log)
+        done = wait_for(
+            lambda: (lambda h: h if h and not h["running"] and h["last_success"] else None)(health(url)),
+            180,
+            process,
+            log,
+        )
         resumed_log = log.read_text(errors="replace")
     assert shown["interrupted"] and shown["interrupted"][0]["trigger"] == "button"
     assert shown["interrupted"][0]["resumed"] is True
     assert done["last_success"]["trigger"] == "resume" and done["watermark"] == END.isoformat()
     runs = runs_of(hub_server)
     assert [(r["kind"], r["trigger"], r["status"]) for r in runs] == [
-        ("full", "button", "interrupted"), ("full", "resume", "success")]
+        ("full", "button", "interrupted"),
+        ("full", "resume", "success"),
+    ]
     assert runs[0]["message"].startswith("interrupted:") and runs[1]["run_id"] in runs[0]["message"]
     reused = re.search(r"reusing (\d+) of (\d+) chunks already fetched by an earlier run", resumed_log)
     assert reused and int(reused.group(1)) > 0, "the checkpoints staged on the Hub were reused, not fetched again"
@@ -262,7 +304,9 @@ def test_a_failed_run_row_survives_a_fresh_hf_home_and_reaches_meta_runs(server,
 
 
 # -- 5. a read-only HF token fails before any Tushare call -------------------------------------------
-@pytest.mark.parametrize("token, words", [(READ, "read-only token"), ("not-a-token-at-all", "does not accept HF_TOKEN")])
+@pytest.mark.parametrize(
+    "token, words", [(READ, "read-only token"), ("not-a-token-at-all", "does not accept HF_TOKEN")]
+)
 def test_a_token_that_cannot_write_fails_before_any_tushare_call(server, hub_server, token, words):
     hub_server.tokens = {WRITE: "write", READ: "read"}
     before = calls(server)
@@ -280,10 +324,22 @@ def test_the_cli_with_a_read_only_token_exits_1_before_any_tushare_call(server, 
     hub_server.tokens = {WRITE: "write", READ: "read"}
     before = calls(server)
     env = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    env.update(PYTHONPATH=str(ROOT), TUSHARE_TOKEN=TOKEN, TUSHARE_API_URL=server.url, HF_TOKEN=READ,
-               HF_HOME=str(tmp_path), SYNC_NOW=NOW.strftime("%Y-%m-%dT%H:%M"))
-    done = subprocess.run([sys.executable, "-m", "sync", "full", "--repo", f"hf://datasets/{REPO_ID}"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TUSHARE_TOKEN=TOKEN,
+        TUSHARE_API_URL=server.url,
+        HF_TOKEN=READ,
+        HF_HOME=str(tmp_path),
+        SYNC_NOW=NOW.strftime("%Y-%m-%dT%H:%M"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sync", "full", "--repo", f"hf://datasets/{REPO_ID}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr
     assert "read-only token" in done.stderr and READ not in done.stderr + done.stdout
     assert calls(server) == before
@@ -292,7 +348,11 @@ def test_the_cli_with_a_read_only_token_exits_1_before_any_tushare_call(server, 
 def test_the_write_check_passes_a_write_token_and_reads_fine_grained_scopes(hub_server):
     hub_server.tokens = {WRITE: "write"}
     preflight.check_hub_write(open_repo(f"hf://datasets/{REPO_ID}", hf_token=WRITE))  # no error
-    scoped = {"scoped": [{"entity": {"type": "user", "name": "maintainer"}, "permissions": ["repo.content.read", "repo.write"]}]}
+    scoped = {
+        "scoped": [
+            {"entity": {"type": "user", "name": "maintainer"}, "permissions": ["repo.content.read", "repo.write"]}
+        ]
+    }
     elsewhere = {"scoped": [{"entity": {"type": "user", "name": "someone"}, "permissions": ["repo.write"]}]}
     reading = {"scoped": [{"entity": {"type": "dataset", "name": REPO_ID}, "permissions": ["repo.content.read"]}]}
     assert preflight._fine_grained_can_write(scoped, REPO_ID)
@@ -303,10 +363,18 @@ def test_the_write_check_passes_a_write_token_and_reads_fine_grained_scopes(hub_
 
 def test_a_wrong_tushare_token_fails_at_the_first_cheap_call(server, tmp_path):
     before = dict(server.calls)
-    with TushareClient("not-the-token", server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as api, \
-            pytest.raises(SyncError, match="TUSHARE_TOKEN") as raised:
-        run_full(open_repo(str(tmp_path / "dataset")), Source(api, "space on hf", START),
-                 Settings(tushare_token="not-the-token", markets=("主板",)), NOW)
+    with (
+        TushareClient(
+            "not-the-token", server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None
+        ) as api,
+        pytest.raises(SyncError, match="TUSHARE_TOKEN") as raised,
+    ):
+        run_full(
+            open_repo(str(tmp_path / "dataset")),
+            Source(api, "space on hf", START),
+            Settings(tushare_token="not-the-token", markets=("主板",)),
+            NOW,
+        )
     spent = {k: v - before.get(k, 0) for k, v in server.calls.items() if v != before.get(k, 0)}
     assert set(spent) <= {"trade_cal", ""} and sum(spent.values()) == 1, spent
     assert "not-the-token" not in str(raised.value)
@@ -320,8 +388,9 @@ def test_the_admin_migrate_button_migrates_a_legacy_folder(tmp_path):
     (folder / "all-prices.csv").write_text("ts_code,trade_date,close\n600000.SH,20240102,7.0\n")
     (folder / "README.md").write_text("---\nlicense: mit\n---\n# old card\n")
     (folder / ".last_update_date").write_text("20240102")
-    space = Space(Settings(dataset_repo=str(folder), admin_token=ADMIN),
-                  lambda: dt.datetime(2026, 3, 13, 22, tzinfo=SHANGHAI))
+    space = Space(
+        Settings(dataset_repo=str(folder), admin_token=ADMIN), lambda: dt.datetime(2026, 3, 13, 22, tzinfo=SHANGHAI)
+    )
     assert space.migrate_legacy("wrong") == "refused: wrong admin token; nothing was started"
     assert space.migrate_legacy(ADMIN).startswith("started full sync (button; migrating the legacy layout)")
     # the run goes on in a thread; wait here (the test process must not shut down under it)

@@ -3,22 +3,31 @@
 import datetime as dt
 import threading
 
-from sync.core.clock import SHANGHAI
-from sync.core.errors import TransientError
-from sync.runs.result import RunResult
-from sync.core.progress import Progress
-
 from space_app.redact import Redactor
 from space_app.run_slot import Runner, RunRecord, busy_message, eta_seconds
-from sync.engine.run import RunRequest
 from space_app.status_json import outcome_of
+from sync.core.clock import SHANGHAI
+from sync.core.errors import TransientError
+from sync.core.progress import Progress
+from sync.engine.run import RunRequest
+from sync.runs.result import RunResult
 
 NOW = dt.datetime(2024, 4, 12, 21, 0, tzinfo=SHANGHAI)
 
 
 def result(stopped=None) -> RunResult:
-    return RunResult("delta", True, "c0ffee", dt.date(2024, 4, 11), dt.date(2024, 4, 12), [dt.date(2024, 4, 12)],
-                     100, 10, {"daily": 1}, stopped=stopped)
+    return RunResult(
+        "delta",
+        True,
+        "c0ffee",
+        dt.date(2024, 4, 11),
+        dt.date(2024, 4, 12),
+        [dt.date(2024, 4, 12)],
+        100,
+        10,
+        {"daily": 1},
+        stopped=stopped,
+    )
 
 
 def test_a_second_request_is_told_what_is_running():
@@ -64,7 +73,9 @@ def test_an_unexpected_error_is_shown_too():
 
 
 def test_a_stopped_run_is_recorded_as_stopped():
-    runner = Runner(lambda request, report: result(stopped=(dt.date(2024, 4, 15), "daily_basic 40%")), lambda: NOW, Redactor())
+    runner = Runner(
+        lambda request, report: result(stopped=(dt.date(2024, 4, 15), "daily_basic 40%")), lambda: NOW, Redactor()
+    )
     runner.start(RunRequest("delta", "schedule"))
     runner.wait(5)
     record = runner.snapshot()[1][-1]
@@ -80,8 +91,10 @@ def test_eta_from_the_pace_of_the_phase():
 
 def test_busy_message_names_the_progress():
     record = RunRecord(RunRequest("delta", "schedule"), NOW, 0.0, progress=Progress("fetch", 2, 4, "day", 8))
-    assert busy_message(record) == ("a delta sync (schedule) is already running since 21:00:00: "
-                                    "fetch 2/4 day, 8 API calls; try again when it finishes")
+    assert busy_message(record) == (
+        "a delta sync (schedule) is already running since 21:00:00: "
+        "fetch 2/4 day, 8 API calls; try again when it finishes"
+    )
 
 
 def test_the_runs_table_shows_a_run_once_when_meta_runs_already_holds_it():
@@ -91,20 +104,57 @@ def test_the_runs_table_shows_a_run_once_when_meta_runs_already_holds_it():
     from space_app.status_json import runs_table
 
     started = dt.datetime(2024, 4, 12, 21, 0, tzinfo=SHANGHAI)
-    published = pd.DataFrame([{
-        "run_id": "abc123", "trigger": "schedule", "kind": "delta", "started_at": started,
-        "finished_at": started + dt.timedelta(seconds=9), "status": "success", "days_added": 1, "rows_added": 60,
-        "rows_changed": 0, "api_calls": '{"daily": 4}', "commit": "parent-sha", "message": "1 trading day(s)",
-    }])
-    result = RunResult(kind="delta", published=True, commit="new-sha", watermark_before=dt.date(2024, 4, 11),
-                       watermark=dt.date(2024, 4, 12), days=[dt.date(2024, 4, 12)], rows=60, bytes_written=1,
-                       api_calls={"daily": 4}, run_id="abc123")
-    record = RunRecord(RunRequest("delta", "schedule"), started, 0.0, finished_at=started, status="success",
-                       result=result)
-    other = RunRecord(RunRequest("delta", "button"), started + dt.timedelta(hours=1), 0.0,
-                      finished_at=started + dt.timedelta(hours=1), status="nothing new",
-                      result=RunResult(kind="delta", published=False, commit=None, watermark_before=None,
-                                       watermark=dt.date(2024, 4, 12), days=[], rows=60, bytes_written=0,
-                                       api_calls={}, run_id="def456"))
+    published = pd.DataFrame(
+        [
+            {
+                "run_id": "abc123",
+                "trigger": "schedule",
+                "kind": "delta",
+                "started_at": started,
+                "finished_at": started + dt.timedelta(seconds=9),
+                "status": "success",
+                "days_added": 1,
+                "rows_added": 60,
+                "rows_changed": 0,
+                "api_calls": '{"daily": 4}',
+                "commit": "parent-sha",
+                "message": "1 trading day(s)",
+            }
+        ]
+    )
+    result = RunResult(
+        kind="delta",
+        published=True,
+        commit="new-sha",
+        watermark_before=dt.date(2024, 4, 11),
+        watermark=dt.date(2024, 4, 12),
+        days=[dt.date(2024, 4, 12)],
+        rows=60,
+        bytes_written=1,
+        api_calls={"daily": 4},
+        run_id="abc123",
+    )
+    record = RunRecord(
+        RunRequest("delta", "schedule"), started, 0.0, finished_at=started, status="success", result=result
+    )
+    other = RunRecord(
+        RunRequest("delta", "button"),
+        started + dt.timedelta(hours=1),
+        0.0,
+        finished_at=started + dt.timedelta(hours=1),
+        status="nothing new",
+        result=RunResult(
+            kind="delta",
+            published=False,
+            commit=None,
+            watermark_before=None,
+            watermark=dt.date(2024, 4, 12),
+            days=[],
+            rows=60,
+            bytes_written=0,
+            api_calls={},
+            run_id="def456",
+        ),
+    )
     table = runs_table(Facts(head="h", published=True, runs=published), [record, other], None)
     assert len(table) == 2, "the published run once, plus the unpublished button run"

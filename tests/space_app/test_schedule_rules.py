@@ -6,12 +6,19 @@ import zoneinfo
 import pytest
 
 from space_app.schedule_rules import (
-    Outcome, catch_up_needed, is_trading_day, newest_expected_day, next_retry, next_run,
-    next_scheduled_run, retry_cutoff, startup_action,
+    Outcome,
+    catch_up_needed,
+    is_trading_day,
+    newest_expected_day,
+    next_retry,
+    next_run,
+    next_scheduled_run,
+    retry_cutoff,
+    startup_action,
 )
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 D = dt.date
 
 # SSE, 2024-09-23 .. 2024-10-11: National Day closes Oct 1-7 (Tue..Mon).
@@ -48,24 +55,29 @@ def test_utc_evening_is_already_the_next_day_in_shanghai():
 
 def test_sync_time_in_another_zone():
     now = dt.datetime(2024, 9, 27, 12, 0, tzinfo=UTC)
-    assert next_scheduled_run(now, OPEN, "13:00", "UTC") == dt.datetime(2024, 9, 27, 13, 0, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    assert next_scheduled_run(now, OPEN, "13:00", "UTC") == dt.datetime(
+        2024, 9, 27, 13, 0, tzinfo=zoneinfo.ZoneInfo("UTC")
+    )
 
 
 def test_beyond_the_known_calendar_weekdays_count_as_trading_days():
-    assert is_trading_day(D(2024, 10, 14), OPEN)       # a Monday after the calendar ends
-    assert not is_trading_day(D(2024, 10, 12), OPEN)   # a Saturday
-    assert not is_trading_day(D(2024, 10, 1), OPEN)    # a holiday inside the calendar
+    assert is_trading_day(D(2024, 10, 14), OPEN)  # a Monday after the calendar ends
+    assert not is_trading_day(D(2024, 10, 12), OPEN)  # a Saturday
+    assert not is_trading_day(D(2024, 10, 1), OPEN)  # a holiday inside the calendar
     assert next_scheduled_run(sh(2024, 10, 11, 22, 0), OPEN, "21:00", "Asia/Shanghai") == sh(2024, 10, 14, 21, 0)
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (sh(2024, 9, 25, 20, 59), D(2024, 9, 24)),   # before today's run time: yesterday
-    (sh(2024, 9, 25, 21, 0), D(2024, 9, 25)),    # from the run time on: today
-    (sh(2024, 9, 28, 12, 0), D(2024, 9, 27)),    # Saturday: Friday
-    (sh(2024, 9, 30, 9, 0), D(2024, 9, 27)),     # Monday morning: still Friday
-    (sh(2024, 10, 8, 10, 0), D(2024, 9, 30)),    # the morning after the holiday: the day before it
-    (dt.datetime(2024, 9, 25, 13, 30, tzinfo=UTC), D(2024, 9, 25)),  # 21:30 Shanghai
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (sh(2024, 9, 25, 20, 59), D(2024, 9, 24)),  # before today's run time: yesterday
+        (sh(2024, 9, 25, 21, 0), D(2024, 9, 25)),  # from the run time on: today
+        (sh(2024, 9, 28, 12, 0), D(2024, 9, 27)),  # Saturday: Friday
+        (sh(2024, 9, 30, 9, 0), D(2024, 9, 27)),  # Monday morning: still Friday
+        (sh(2024, 10, 8, 10, 0), D(2024, 9, 30)),  # the morning after the holiday: the day before it
+        (dt.datetime(2024, 9, 25, 13, 30, tzinfo=UTC), D(2024, 9, 25)),  # 21:30 Shanghai
+    ],
+)
 def test_newest_expected_day(now, expected):
     assert newest_expected_day(now, OPEN, "21:00", "Asia/Shanghai") == expected
 
@@ -86,7 +98,9 @@ def test_catch_up_when_behind_and_not_when_current():
 
 def test_start_builds_the_demo_only_with_the_embedded_market():
     now = sh(2024, 9, 26, 8, 0)
-    assert startup_action(now, [], None, published=False, embedded=True, sync_time="21:00", tz="Asia/Shanghai") == "full"
+    assert (
+        startup_action(now, [], None, published=False, embedded=True, sync_time="21:00", tz="Asia/Shanghai") == "full"
+    )
     assert startup_action(now, [], None, published=False, embedded=False, sync_time="21:00", tz="Asia/Shanghai") is None
     assert startup_action(now, OPEN, D(2024, 9, 20), True, False, "21:00", "Asia/Shanghai") == "delta"
     assert startup_action(now, OPEN, D(2024, 9, 25), True, True, "21:00", "Asia/Shanghai") is None
@@ -107,14 +121,23 @@ def test_retries_stop_at_midnight_shanghai():
     last = stopped_at(sh(2024, 9, 25, 23, 40))
     assert retry_cutoff(last.finished_at) == sh(2024, 9, 26, 0, 0)
     assert next_retry(sh(2024, 9, 25, 23, 45), last) is None
-    assert next_run(sh(2024, 9, 25, 23, 45), OPEN, last, "21:00", "Asia/Shanghai") == (sh(2024, 9, 26, 21, 0), "schedule")
+    assert next_run(sh(2024, 9, 25, 23, 45), OPEN, last, "21:00", "Asia/Shanghai") == (
+        sh(2024, 9, 26, 21, 0),
+        "schedule",
+    )
 
 
 def test_the_cutoff_is_shanghai_midnight_even_for_a_utc_timestamp():
     # 15:50 UTC is 23:50 in Shanghai: ten minutes left, so no retry; at 15:00 UTC (23:00) one more.
-    assert next_retry(dt.datetime(2024, 9, 25, 15, 55, tzinfo=UTC), stopped_at(dt.datetime(2024, 9, 25, 15, 50, tzinfo=UTC))) is None
-    assert next_retry(dt.datetime(2024, 9, 25, 15, 1, tzinfo=UTC), stopped_at(dt.datetime(2024, 9, 25, 15, 0, tzinfo=UTC))) \
-        == sh(2024, 9, 25, 23, 30)
+    assert (
+        next_retry(
+            dt.datetime(2024, 9, 25, 15, 55, tzinfo=UTC), stopped_at(dt.datetime(2024, 9, 25, 15, 50, tzinfo=UTC))
+        )
+        is None
+    )
+    assert next_retry(
+        dt.datetime(2024, 9, 25, 15, 1, tzinfo=UTC), stopped_at(dt.datetime(2024, 9, 25, 15, 0, tzinfo=UTC))
+    ) == sh(2024, 9, 25, 23, 30)
 
 
 def test_success_and_permanent_failures_are_not_retried():

@@ -4,14 +4,13 @@ import datetime as dt
 
 import schedule
 
-from sync.core.clock import SHANGHAI
-from sync.core.config import Settings
-from sync.runs.result import RunResult
-
 from space_app.repo_view import Facts
 from space_app.run_slot import RunRecord
-from sync.engine.run import RunRequest
 from space_app.scheduler import SyncScheduler
+from sync.core.clock import SHANGHAI
+from sync.core.config import Settings
+from sync.engine.run import RunRequest
+from sync.runs.result import RunResult
 
 OPEN = (dt.date(2024, 9, 27), dt.date(2024, 9, 30), dt.date(2024, 10, 8))
 
@@ -45,7 +44,9 @@ def make(now: dt.datetime, facts: Facts, **settings):
 
 def stopped(finished: dt.datetime) -> RunRecord:
     result = RunResult("delta", False, None, OPEN[0], OPEN[0], [], 0, 0, {}, stopped=(OPEN[1], "daily_basic 40%"))
-    return RunRecord(RunRequest("delta", "schedule"), finished, 0.0, finished_at=finished, status="stopped", result=result)
+    return RunRecord(
+        RunRequest("delta", "schedule"), finished, 0.0, finished_at=finished, status="stopped", result=result
+    )
 
 
 def test_uses_its_own_scheduler_and_runs_the_daily_job_at_sync_time():
@@ -94,7 +95,8 @@ def test_on_start_the_demo_builds_itself_only_without_a_token():
     sched, runner = make(now, Facts(), tushare_token="real-token")
     sched.catch_up()
     assert runner.requests == []
-    sched, runner = make(now, Facts(head="h", published=True, watermark=dt.date(2024, 9, 26), open_days=OPEN),
-                         tushare_token="real-token")
+    sched, runner = make(
+        now, Facts(head="h", published=True, watermark=dt.date(2024, 9, 26), open_days=OPEN), tushare_token="real-token"
+    )
     sched.catch_up()
     assert runner.requests == [RunRequest("delta", "catch-up")]

@@ -40,8 +40,11 @@ def source(market):
 
 def shard_downloads(hub_server) -> list[str]:
     """The shard files the Hub served (GET .../resolve/<rev>/data/...)."""
-    return [path.split("/resolve/", 1)[1].split("/", 1)[1] for method, path in hub_server.requests
-            if method == "GET" and "/resolve/" in path and "/data/" in path]
+    return [
+        path.split("/resolve/", 1)[1].split("/", 1)[1]
+        for method, path in hub_server.requests
+        if method == "GET" and "/resolve/" in path and "/data/" in path
+    ]
 
 
 def listed_stock(view: RepoView) -> str:
@@ -65,12 +68,29 @@ def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(hub
 
     hub_server.requests.clear()
     first = chart_rows(view, code)
-    assert sorted(set(shard_downloads(hub_server))) == ["data/2024/2024-01.parquet", "data/2024/2024-02.parquet",
-                                                          "data/2024/2024-03.parquet"]
+    assert sorted(set(shard_downloads(hub_server))) == [
+        "data/2024/2024-01.parquet",
+        "data/2024/2024-02.parquet",
+        "data/2024/2024-03.parquet",
+    ]
     assert len(shard_downloads(hub_server)) == 3 and view.cache.downloads == 3  # each once, qfq's factor included
     assert len(first) == len(days) - 1 and set(first["code"]) == {code}
-    assert list(first.columns) == ["code", "date", "name", "open", "high", "low", "close", "prev_close", "quote_rate",
-                                   "volume", "turnover", "adj_factor", "is_paused", "is_st"]  # not the ~40 of a shard
+    assert list(first.columns) == [
+        "code",
+        "date",
+        "name",
+        "open",
+        "high",
+        "low",
+        "close",
+        "prev_close",
+        "quote_rate",
+        "volume",
+        "turnover",
+        "adj_factor",
+        "is_paused",
+        "is_st",
+    ]  # not the ~40 of a shard
 
     hub_server.requests.clear()
     restarted = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
@@ -117,17 +137,22 @@ def test_a_kept_shard_holds_explores_columns_sorted_by_stock_in_small_row_groups
     from space_app import repo_view
 
     days = [dt.date(2024, 1, d) for d in (2, 3, 4)]
-    published = pa.table({"code": [c for _ in days for c in ("000001.SZ", "600000.SH")],
-                          "date": [d for d in days for _ in range(2)], "close": [1.0, 2.0, 1.1, 2.1, 1.2, 2.2],
-                          "pe": [9.0] * 6})  # sorted by (date, code), as published
+    published = pa.table(
+        {
+            "code": [c for _ in days for c in ("000001.SZ", "600000.SH")],
+            "date": [d for d in days for _ in range(2)],
+            "close": [1.0, 2.0, 1.1, 2.1, 1.2, 2.2],
+            "pe": [9.0] * 6,
+        }
+    )  # sorted by (date, code), as published
     buffer = io.BytesIO()
     pq.write_table(published, buffer)
     monkeypatch.setattr(repo_view, "STOCK_ROW_GROUP", 3)
     kept = pq.ParquetFile(io.BytesIO(repo_view.by_stock(buffer.getvalue())))
-    assert kept.schema_arrow.names == ["code", "date", "close"]           # no column Explore does not use
-    assert kept.metadata.num_row_groups == 2                              # one stock per group here
+    assert kept.schema_arrow.names == ["code", "date", "close"]  # no column Explore does not use
+    assert kept.metadata.num_row_groups == 2  # one stock per group here
     table = kept.read()
     assert table.column("code").to_pylist() == ["000001.SZ"] * 3 + ["600000.SH"] * 3
     assert table.column("close").to_pylist() == [1.0, 1.1, 1.2, 2.0, 2.1, 2.2]
     stats = kept.metadata.row_group(1).column(0).statistics
-    assert stats.min == stats.max == "600000.SH"                          # what lets a filter skip the other group
+    assert stats.min == stats.max == "600000.SH"  # what lets a filter skip the other group

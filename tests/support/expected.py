@@ -33,7 +33,10 @@ def expected_rows(market, days: list[dt.date], markets=("主板",), overrides=No
 
     `overrides` maps (api, ts_code, trade_date 'YYYYMMDD') → {field: value}, mirroring restatements.
     """
-    tables = {api: market.table(api).copy() for api in ("stock_basic", "daily", "stk_limit", "daily_basic", "adj_factor", "namechange")}
+    tables = {
+        api: market.table(api).copy()
+        for api in ("stock_basic", "daily", "stk_limit", "daily_basic", "adj_factor", "namechange")
+    }
     for (api, code, date), values in (overrides or {}).items():
         table = tables[api]
         hit = (table["ts_code"] == code) & (table["trade_date"] == date)
@@ -44,8 +47,23 @@ def expected_rows(market, days: list[dt.date], markets=("主板",), overrides=No
     for r in tables["namechange"].to_dict("records"):
         if _day(r["start_date"]):
             names.setdefault(r["ts_code"], []).append((_day(r["start_date"]), r["name"]))
-    basic_fields = ["turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm",
-                    "dv_ratio", "dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv"]
+    basic_fields = [
+        "turnover_rate",
+        "turnover_rate_f",
+        "volume_ratio",
+        "pe",
+        "pe_ttm",
+        "pb",
+        "ps",
+        "ps_ttm",
+        "dv_ratio",
+        "dv_ttm",
+        "total_share",
+        "float_share",
+        "free_share",
+        "total_mv",
+        "circ_mv",
+    ]
     out = []
     for s in tables["stock_basic"].to_dict("records"):
         if s["market"] not in markets:
@@ -63,13 +81,30 @@ def expected_rows(market, days: list[dt.date], markets=("主板",), overrides=No
                 continue
             row = {"code": code, "date": day}
             if bar is not None:
-                row.update(open=bar["open"], high=bar["high"], low=bar["low"], close=bar["close"],
-                           prev_close=bar["pre_close"], quote_rate=bar["pct_chg"], volume=bar["vol"], turnover=bar["amount"])
+                row.update(
+                    open=bar["open"],
+                    high=bar["high"],
+                    low=bar["low"],
+                    close=bar["close"],
+                    prev_close=bar["pre_close"],
+                    quote_rate=bar["pct_chg"],
+                    volume=bar["vol"],
+                    turnover=bar["amount"],
+                )
                 row["avg_price"] = bar["amount"] * 10 / bar["vol"] if bar["vol"] else None
                 last_close = bar["close"]
             else:
-                row.update(open=last_close, high=last_close, low=last_close, close=last_close, prev_close=last_close,
-                           quote_rate=0.0, volume=0.0, turnover=0.0, avg_price=None)
+                row.update(
+                    open=last_close,
+                    high=last_close,
+                    low=last_close,
+                    close=last_close,
+                    prev_close=last_close,
+                    quote_rate=0.0,
+                    volume=0.0,
+                    turnover=0.0,
+                    avg_price=None,
+                )
             limit = limits.get((code, day))
             row["high_limit"] = _num(limit["up_limit"]) if limit else None
             row["low_limit"] = _num(limit["down_limit"]) if limit else None
@@ -78,7 +113,9 @@ def expected_rows(market, days: list[dt.date], markets=("主板",), overrides=No
                 row[field] = _num(basic[field]) if basic else None
             in_force = [name for start, name in sorted(names.get(code, [])) if start <= day]
             row["name"] = in_force[-1] if in_force else s["name"]
-            row.update(area=s["area"], industry=s["industry"], market=s["market"], exchange=s["exchange"], list_date=listed)
+            row.update(
+                area=s["area"], industry=s["industry"], market=s["market"], exchange=s["exchange"], list_date=listed
+            )
             row["adj_factor"] = last_adj
             row["is_st"] = row["name"].startswith(ST_PREFIXES)
             row["is_paused"] = bar is None

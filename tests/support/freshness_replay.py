@@ -36,16 +36,16 @@ import pandas as pd
 from dataset_script.schema import DAYS_PATH
 from space_app import schedule_rules
 from space_app.repo_view import Facts, RepoView
+from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
-from sync.engine.delta import run_delta
 from sync.core.errors import SyncError
+from sync.engine.delta import run_delta
 from sync.engine.full import run_full
+from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.calendar import sse_sessions
 from sync.targets import open_repo
-from sync.build.shards import from_parquet
-from sync.publish.verify import verify_repo
 from sync.tushare.apis import APIS
 from tests.support.serving import served
 
@@ -53,9 +53,9 @@ log = logging.getLogger(__name__)
 
 MARKET = MarketSpec(dt.date(2023, 11, 1), dt.date(2024, 12, 31), n_stocks=40, seed=2024)
 SEED = 20240101
-LATE_DAYS = 4                           # daily_basic after 21:00 ...
-LATE_WINDOW = (dt.time(21, 5), dt.time(23, 30))   # ... within the evening's retry window
-MORNING_WINDOW = (dt.time(8, 0), dt.time(9, 0))   # the next-morning day's daily and daily_basic
+LATE_DAYS = 4  # daily_basic after 21:00 ...
+LATE_WINDOW = (dt.time(21, 5), dt.time(23, 30))  # ... within the evening's retry window
+MORNING_WINDOW = (dt.time(8, 0), dt.time(9, 0))  # the next-morning day's daily and daily_basic
 
 
 # --- publication times ------------------------------------------------------------------------
@@ -83,8 +83,9 @@ def _in(rng: np.random.Generator, day: dt.date, window: tuple[dt.time, dt.time])
     return start + dt.timedelta(minutes=int(rng.integers(0, (end - start) // dt.timedelta(minutes=1) + 1)))
 
 
-def draw_publication(days: Sequence[dt.date], seed: int = SEED, late: int = LATE_DAYS,
-                     within: tuple[dt.date, dt.date] | None = None) -> Publication:
+def draw_publication(
+    days: Sequence[dt.date], seed: int = SEED, late: int = LATE_DAYS, within: tuple[dt.date, dt.date] | None = None
+) -> Publication:
     """Seeded times: daily and daily_basic in their documented windows, `late` days with daily_basic
     after 21:00, and one day (followed by a trading day) published only the next morning; the late
     and next-morning days fall `within` (first, last), by default anywhere in `days`."""
@@ -125,14 +126,14 @@ class ReplayClock:
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    trigger: str                    # "schedule", "retry" or "catch-up"
+    trigger: str  # "schedule", "retry" or "catch-up"
     started: dt.datetime
     finished: dt.datetime
     watermark_before: dt.date
     watermark: dt.date
-    target: dt.date | None          # the first trading day after the watermark it set out to publish
-    stopped: dt.date | None         # the day it held back
-    calls: int                      # API calls it made, counted at the server
+    target: dt.date | None  # the first trading day after the watermark it set out to publish
+    stopped: dt.date | None  # the day it held back
+    calls: int  # API calls it made, counted at the server
     error: str | None = None
 
     @property
@@ -144,17 +145,17 @@ class Run:
 class Scenario:
     name: str
     sync_time: str
-    first: dt.date                  # first trading day replayed (the repo is synced up to the one before)
-    last: dt.date                   # last trading day replayed (its evening is replayed to midnight)
-    asleep: tuple[dt.date, dt.date] | None = None   # first and last trading day the Space sleeps through
-    wake_at: dt.time = dt.time(10, 0)               # the visit, on the trading day after `asleep`
+    first: dt.date  # first trading day replayed (the repo is synced up to the one before)
+    last: dt.date  # last trading day replayed (its evening is replayed to midnight)
+    asleep: tuple[dt.date, dt.date] | None = None  # first and last trading day the Space sleeps through
+    wake_at: dt.time = dt.time(10, 0)  # the visit, on the trading day after `asleep`
 
 
 @dataclasses.dataclass
 class DayRecord:
     day: dt.date
-    published: dt.datetime          # daily_basic (the day's last interface)
-    scheduled: dt.datetime          # the day's daily run time
+    published: dt.datetime  # daily_basic (the day's last interface)
+    scheduled: dt.datetime  # the day's daily run time
     committed: dt.datetime | None = None
     attempts: int = 0
     wasted_calls: int = 0
@@ -177,9 +178,9 @@ class Replay:
     days: list[DayRecord]
     runs: list[Run]
     publication: Publication
-    seconds: float                  # wall time of the replay
-    published_days: list[dt.date]   # meta/days.parquet at the end
-    problems: list[str]             # `sync verify` at the end
+    seconds: float  # wall time of the replay
+    published_days: list[dt.date]  # meta/days.parquet at the end
+    problems: list[str]  # `sync verify` at the end
 
 
 def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication, scratch: Path) -> Replay:
@@ -200,15 +201,32 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
             before, calls_before, now = facts.watermark, sum(server.calls.values()), clock()
             target = next((d for d in facts.open_days if d > before), None)
             try:
-                result = run_delta(repo, source, settings, now, trigger="catch-up" if trigger == "catch-up" else "schedule")
+                result = run_delta(
+                    repo, source, settings, now, trigger="catch-up" if trigger == "catch-up" else "schedule"
+                )
                 watermark, stopped, error, retryable = result.watermark, result.stopped, None, False
             except SyncError as failure:
                 watermark, stopped, error, retryable = before, None, str(failure), failure.retryable
             finished = clock()
-            run = Run(trigger, now, finished, before, watermark, target, stopped and stopped[0],
-                      sum(server.calls.values()) - calls_before, error)
-            outcome = schedule_rules.Outcome("delta", "catch-up" if trigger == "catch-up" else "schedule", finished,
-                                             ok=error is None, stopped=stopped is not None, retryable=retryable)
+            run = Run(
+                trigger,
+                now,
+                finished,
+                before,
+                watermark,
+                target,
+                stopped and stopped[0],
+                sum(server.calls.values()) - calls_before,
+                error,
+            )
+            outcome = schedule_rules.Outcome(
+                "delta",
+                "catch-up" if trigger == "catch-up" else "schedule",
+                finished,
+                ok=error is None,
+                stopped=stopped is not None,
+                retryable=retryable,
+            )
             return run, outcome
 
         runs, last, now, asleep = [], None, clock(), scenario.asleep
@@ -219,8 +237,15 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
                 wake = dt.datetime.combine(_next(sessions, asleep[1]), scenario.wake_at, tzinfo=SHANGHAI)
                 asleep, last = None, None  # a restarted Space remembers no outcome
                 clock.jump(wake)
-                action = schedule_rules.startup_action(wake, facts.open_days, facts.watermark, facts.published,
-                                                       settings.embedded_source, settings.sync_time, settings.sync_tz)
+                action = schedule_rules.startup_action(
+                    wake,
+                    facts.open_days,
+                    facts.watermark,
+                    facts.published,
+                    settings.embedded_source,
+                    settings.sync_time,
+                    settings.sync_tz,
+                )
                 if action == "delta":
                     run, last = attempt("catch-up", facts)
                     runs.append(run)
@@ -231,14 +256,20 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
             clock.jump(at)
             run, last = attempt(why, facts)
             runs.append(run)
-            log.info("%s %s %s → %s%s (%d calls)", scenario.name, why, at.isoformat(timespec="minutes"),
-                     run.watermark, f", stopped before {run.stopped}" if run.stopped else "", run.calls)
+            log.info(
+                "%s %s %s → %s%s (%d calls)",
+                scenario.name,
+                why,
+                at.isoformat(timespec="minutes"),
+                run.watermark,
+                f", stopped before {run.stopped}" if run.stopped else "",
+                run.calls,
+            )
             now = clock()
         manifest = from_parquet(repo.read(DAYS_PATH, repo.head())).to_pandas()
         published_days = sorted(pd.to_datetime(manifest["date"]).dt.date)
     days = _day_records(scenario, settings, sessions, publication, runs)
-    return Replay(scenario, days, runs, publication, time.monotonic() - started_wall, published_days,
-                  verify_repo(repo))
+    return Replay(scenario, days, runs, publication, time.monotonic() - started_wall, published_days, verify_repo(repo))
 
 
 def _run_time(day: dt.date, settings: Settings) -> dt.datetime:
@@ -249,12 +280,17 @@ def _next(sessions: list[dt.date], day: dt.date) -> dt.date:
     return sessions[sessions.index(day) + 1]
 
 
-def _day_records(scenario: Scenario, settings: Settings, sessions: list[dt.date], publication: Publication,
-                 runs: list[Run]) -> list[DayRecord]:
+def _day_records(
+    scenario: Scenario, settings: Settings, sessions: list[dt.date], publication: Publication, runs: list[Run]
+) -> list[DayRecord]:
     replayed = [d for d in sessions if scenario.first <= d <= scenario.last]
     asleep = scenario.asleep
-    records = {d: DayRecord(d, publication.ready(d), _run_time(d, settings),
-                            slept=bool(asleep and asleep[0] <= d <= asleep[1])) for d in replayed}
+    records = {
+        d: DayRecord(
+            d, publication.ready(d), _run_time(d, settings), slept=bool(asleep and asleep[0] <= d <= asleep[1])
+        )
+        for d in replayed
+    }
     for run in runs:
         if run.target in records:
             records[run.target].attempts += 1
@@ -273,8 +309,11 @@ def _minutes(values: Sequence[dt.timedelta]) -> dict[str, float | None]:
     if not values:
         return {"median": None, "p95": None, "max": None}
     m = np.array([v.total_seconds() / 60 for v in values])
-    return {"median": round(float(np.median(m)), 1), "p95": round(float(np.percentile(m, 95, method="higher")), 1),
-            "max": round(float(m.max()), 1)}
+    return {
+        "median": round(float(np.median(m)), 1),
+        "p95": round(float(np.percentile(m, 95, method="higher")), 1),
+        "max": round(float(m.max()), 1),
+    }
 
 
 def missed(result: Replay) -> list[dt.date]:
@@ -303,30 +342,53 @@ def figures(result: Replay) -> dict:
     slept = [r for r in result.days if r.slept]
     catch_ups = [r for r in result.runs if r.trigger == "catch-up"]
     return {
-        "scenario": result.scenario.name, "sync_time": result.scenario.sync_time,
-        "first": result.scenario.first.isoformat(), "last": result.scenario.last.isoformat(),
-        "trading_days": len(result.days), "runs": len(result.runs),
+        "scenario": result.scenario.name,
+        "sync_time": result.scenario.sync_time,
+        "first": result.scenario.first.isoformat(),
+        "last": result.scenario.last.isoformat(),
+        "trading_days": len(result.days),
+        "runs": len(result.runs),
         "runs_publishing": sum(r.published_new for r in result.runs),
-        "runs_wasted": len(wasted), "wasted_calls": sum(r.calls for r in wasted),
+        "runs_wasted": len(wasted),
+        "wasted_calls": sum(r.calls for r in wasted),
         "max_calls_per_wasted_run": max((r.calls for r in wasted), default=0),
         "runs_beyond_published_calendar": [r.started.date().isoformat() for r in wasted if r.target is None],
-        "calls": sum(r.calls for r in result.runs), "errors": [r.error for r in result.runs if r.error],
+        "calls": sum(r.calls for r in result.runs),
+        "errors": [r.error for r in result.runs if r.error],
         "days_missed": [d.isoformat() for d in missed(result)],
         "days_missing": [r.day.isoformat() for r in result.days if r.committed is None],
-        "attempts_per_day": {"mean": round(float(np.mean([r.attempts for r in awake])), 2) if awake else None,
-                             "max": max((r.attempts for r in awake), default=0)},
+        "attempts_per_day": {
+            "mean": round(float(np.mean([r.attempts for r in awake])), 2) if awake else None,
+            "max": max((r.attempts for r in awake), default=0),
+        },
         "lag_from_publication_min": _minutes([r.lag for r in awake if r.lag is not None]),
         "lag_in_retry_window_min": _minutes([r.lag_in_window for r in awake if r.lag_in_window is not None]),
-        "late_days": [{"day": d.isoformat(), "published": by_day[d].published.isoformat(timespec="minutes"),
-                       "committed": _iso(by_day[d].committed)} for d in result.publication.late if d in by_day],
-        "next_morning_day": None if morning is None else {
-            "day": morning.day.isoformat(), "published": morning.published.isoformat(timespec="minutes"),
-            "committed": _iso(morning.committed)},
-        "asleep": None if not slept else {
-            "days": [r.day.isoformat() for r in slept], "catch_up_runs": len(catch_ups),
-            "caught_up_in_one_run": len({r.committed for r in slept}) == 1 and bool(catch_ups)
+        "late_days": [
+            {
+                "day": d.isoformat(),
+                "published": by_day[d].published.isoformat(timespec="minutes"),
+                "committed": _iso(by_day[d].committed),
+            }
+            for d in result.publication.late
+            if d in by_day
+        ],
+        "next_morning_day": None
+        if morning is None
+        else {
+            "day": morning.day.isoformat(),
+            "published": morning.published.isoformat(timespec="minutes"),
+            "committed": _iso(morning.committed),
+        },
+        "asleep": None
+        if not slept
+        else {
+            "days": [r.day.isoformat() for r in slept],
+            "catch_up_runs": len(catch_ups),
+            "caught_up_in_one_run": len({r.committed for r in slept}) == 1
+            and bool(catch_ups)
             and slept[-1].committed == catch_ups[0].finished,
-            "lag_from_publication_min": _minutes([r.lag for r in slept if r.lag is not None])},
+            "lag_from_publication_min": _minutes([r.lag for r in slept if r.lag is not None]),
+        },
         "wall_seconds": round(result.seconds, 1),
     }
 
@@ -337,19 +399,25 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 def markdown(all_figures: Sequence[dict]) -> str:
     """One table row per scenario, then the notable days."""
-    lines = ["# Freshness replay (2024 trading calendar)", "",
-             "Lag in minutes: from daily_basic's publication to the commit that made the day visible, and from "
-             "max(publication, the day's scheduled run) to that commit (responsiveness within the retry window). "
-             "Wasted: runs that published no new day, and their API calls (counted at the server).", "",
-             "| scenario | SYNC_TIME | days | runs | lag median / p95 / max | in-window median / p95 / max "
-             "| days missed | wasted runs | wasted calls | attempts/day mean (max) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Freshness replay (2024 trading calendar)",
+        "",
+        "Lag in minutes: from daily_basic's publication to the commit that made the day visible, and from "
+        "max(publication, the day's scheduled run) to that commit (responsiveness within the retry window). "
+        "Wasted: runs that published no new day, and their API calls (counted at the server).",
+        "",
+        "| scenario | SYNC_TIME | days | runs | lag median / p95 / max | in-window median / p95 / max "
+        "| days missed | wasted runs | wasted calls | attempts/day mean (max) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for f in all_figures:
         lag, win = f["lag_from_publication_min"], f["lag_in_retry_window_min"]
-        lines.append(f"| {f['scenario']} | {f['sync_time']} | {f['trading_days']} | {f['runs']} "
-                     f"| {lag['median']} / {lag['p95']} / {lag['max']} | {win['median']} / {win['p95']} / {win['max']} "
-                     f"| {len(f['days_missed'])} | {f['runs_wasted']} | {f['wasted_calls']} "
-                     f"| {f['attempts_per_day']['mean']} ({f['attempts_per_day']['max']}) |")
+        lines.append(
+            f"| {f['scenario']} | {f['sync_time']} | {f['trading_days']} | {f['runs']} "
+            f"| {lag['median']} / {lag['p95']} / {lag['max']} | {win['median']} / {win['p95']} / {win['max']} "
+            f"| {len(f['days_missed'])} | {f['runs_wasted']} | {f['wasted_calls']} "
+            f"| {f['attempts_per_day']['mean']} ({f['attempts_per_day']['max']}) |"
+        )
     lines.append("")
     for f in all_figures:
         notes = [f"late day {d['day']}: published {d['published']}, committed {d['committed']}" for d in f["late_days"]]
@@ -358,9 +426,11 @@ def markdown(all_figures: Sequence[dict]) -> str:
             notes.append(f"next-morning day {m['day']}: published {m['published']}, committed {m['committed']}")
         if f["asleep"]:
             a = f["asleep"]
-            notes.append(f"asleep through {', '.join(a['days'])}: caught up in one run: {a['caught_up_in_one_run']}; "
-                         f"lag median / max {a['lag_from_publication_min']['median']} / "
-                         f"{a['lag_from_publication_min']['max']} min")
+            notes.append(
+                f"asleep through {', '.join(a['days'])}: caught up in one run: {a['caught_up_in_one_run']}; "
+                f"lag median / max {a['lag_from_publication_min']['median']} / "
+                f"{a['lag_from_publication_min']['max']} min"
+            )
         if notes:
             lines += [f"**{f['scenario']}** ({f['wall_seconds']} s)", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
@@ -369,8 +439,13 @@ def markdown(all_figures: Sequence[dict]) -> str:
 YEAR = (dt.date(2024, 1, 2), dt.date(2024, 12, 31))
 Q1 = (YEAR[0], dt.date(2024, 3, 29))
 FEATURED = Q1  # where the late days and the next-morning day fall, so every scenario below meets them
-ASLEEP = Scenario("asleep 3 days, 21:00", "21:00", dt.date(2024, 6, 3), dt.date(2024, 6, 21),
-                  asleep=(dt.date(2024, 6, 11), dt.date(2024, 6, 13)))
+ASLEEP = Scenario(
+    "asleep 3 days, 21:00",
+    "21:00",
+    dt.date(2024, 6, 3),
+    dt.date(2024, 6, 21),
+    asleep=(dt.date(2024, 6, 11), dt.date(2024, 6, 13)),
+)
 # Both schedules over the whole year: `python -m tests.support.freshness_replay` (~9 CPU-minutes).
 YEAR_SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024", "17:30", *YEAR), ASLEEP)
 # CI (tests/reliability/test_freshness.py): the whole year at the default 21:00; the earlier
@@ -385,8 +460,7 @@ def run_group(scenarios: Sequence[Scenario], scratch: Path) -> list[Replay]:
     return [replay(s, market, publication, scratch) for s in scenarios]
 
 
-def run_all(scenarios: Sequence[Scenario] = SCENARIOS, scratch: Path | None = None,
-            processes: int = 2) -> list[Replay]:
+def run_all(scenarios: Sequence[Scenario] = SCENARIOS, scratch: Path | None = None, processes: int = 2) -> list[Replay]:
     """Every scenario, in `processes` worker processes (longest first, each to the least loaded);
     results in the order of `scenarios`. Each process builds the same market and draws."""
     loads: list[list[Scenario]] = [[] for _ in range(max(1, processes))]

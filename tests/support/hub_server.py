@@ -296,8 +296,12 @@ class HubServer:
                 per_hour, fixed = self._commit_limit
                 wait = fixed if fixed is not None else max(1, math.ceil(times[-per_hour] + 3600 - now))
                 self.throttled += 1
-                raise HubError(429, "You have exceeded our hourly quotas for action: commit. We invite you to retry later.",
-                               None, {"Retry-After": str(int(wait))})
+                raise HubError(
+                    429,
+                    "You have exceeded our hourly quotas for action: commit. We invite you to retry later.",
+                    None,
+                    {"Retry-After": str(int(wait))},
+                )
 
     def _record_commit(self, repo: _Repo) -> None:
         with self._lock:
@@ -309,11 +313,12 @@ class HubServer:
 
 
 def _iso(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _last_change(repo: _Repo, commit: _Commit, path: str) -> _Commit:
     """The newest commit up to `commit` that changed `path` (a file, or anything below a folder)."""
+
     def view(c: _Commit) -> list[tuple[str, str]]:
         return sorted((p, b) for p, b in c.tree.items() if p == path or p.startswith(path + "/"))
 
@@ -334,7 +339,7 @@ def _children(tree: Mapping[str, str], base: str, recursive: bool) -> tuple[list
     for path in tree:
         if not path.startswith(prefix):
             continue
-        parts = path[len(prefix):].split("/")
+        parts = path[len(prefix) :].split("/")
         if recursive:
             files.append(path)
             dirs.update(prefix + "/".join(parts[:i]) for i in range(1, len(parts)))
@@ -401,7 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
         if tokens is None or segments[:2] == ["api", "agent-harnesses"]:
             return
         header = self.headers.get("Authorization", "")
-        token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         is_write = method in ("POST", "DELETE", "PUT") and segments[:2] != ["api", "validate-yaml"]
         is_write = is_write and not (len(segments) > 4 and segments[4] == "paths-info")
         if token is not None and token not in tokens:
@@ -460,12 +465,20 @@ class _Handler(BaseHTTPRequestHandler):
         """Like the Hub: 401 without a (valid) token, else the user and the token's role ("read" or
         "write"; every token is "write" when the server checks no auth)."""
         header = self.headers.get("Authorization", "")
-        token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         if token is None:
             raise HubError(401, "Invalid credentials in Authorization header")
         role = "write" if self.hub.tokens is None else self.hub.tokens[token]  # unknown tokens got 401 already
-        self._send_json({"type": "user", "id": "0" * 24, "name": "test-user", "fullname": "Test User", "orgs": [],
-                         "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": role}}})
+        self._send_json(
+            {
+                "type": "user",
+                "id": "0" * 24,
+                "name": "test-user",
+                "fullname": "Test User",
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": role}},
+            }
+        )
 
     # -- repos -------------------------------------------------------------------------------
     def _repo_from_body(self) -> tuple[str, str, dict]:
@@ -596,7 +609,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json({"success": True, "commitOid": sha, "commitUrl": url, "hookOutput": "", "pullRequestUrl": None})
 
     # -- listings ----------------------------------------------------------------------------
-    def _entry(self, commit: _Commit, path: str, is_dir: bool, expand: bool, repo: _Repo | None = None) -> dict[str, object]:
+    def _entry(
+        self, commit: _Commit, path: str, is_dir: bool, expand: bool, repo: _Repo | None = None
+    ) -> dict[str, object]:
         if is_dir:
             oid = hashlib.sha1(f"tree {commit.sha} {path}".encode()).hexdigest()
             entry: dict[str, object] = {"type": "directory", "oid": oid, "size": 0, "path": path}
@@ -630,7 +645,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw_path = self.path.partition("?")[0]
             query = f"recursive={str(recursive).lower()}&expand={str(expand).lower()}&cursor={cursor + size}"
             headers["Link"] = f'<{self._base_url()}{raw_path}?{query}>; rel="next"'
-        self._send_json(entries[cursor:cursor + size], headers=headers)
+        self._send_json(entries[cursor : cursor + size], headers=headers)
 
     def _paths_info(self, repo: _Repo, args: list[str]) -> None:
         commit = self.hub._resolve(repo, args[0] if args else "main")
@@ -663,10 +678,15 @@ class _Handler(BaseHTTPRequestHandler):
         commit: _Commit | None = self.hub._resolve(repo, args[0] if args else "main")
         history = []
         while commit is not None:
-            history.append({
-                "id": commit.sha, "title": commit.title, "message": commit.message,
-                "authors": [{"user": "test"}], "date": commit.date,
-            })
+            history.append(
+                {
+                    "id": commit.sha,
+                    "title": commit.title,
+                    "message": commit.message,
+                    "authors": [{"user": "test"}],
+                    "date": commit.date,
+                }
+            )
             commit = repo.commits[commit.parent] if commit.parent else None
         self._send_json(history)
 
@@ -728,13 +748,13 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Content-Range"] = f"bytes */{len(data)}"
                 return self._send(416, b"", headers, method)
             start, end = bounds
-            status, body = 206, data[start:end + 1]
+            status, body = 206, data[start : end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
         self._send(status, body, headers, method)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _base_url(self) -> str:
-        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         return f"http://{host}"
 
     def _json_body(self) -> dict:

@@ -10,11 +10,11 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import shard_month
+from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
+from sync.fetch.source import Source
 from sync.simulated import SyntheticMarket
 from sync.simulated.server import TushareServer
-from sync.build.shards import from_parquet
-from sync.fetch.source import Source
 from sync.tushare.client import TushareClient
 
 TOKEN = "e2e-test-token"
@@ -29,7 +29,9 @@ def at(day: dt.date, hour: int = 20, minute: int = 0) -> dt.datetime:
 def served(market: SyntheticMarket, now: dt.datetime, **knobs) -> Iterator[tuple[TushareServer, Source]]:
     """Our Tushare server over `market` with its clock at `now`, and a Source talking to it (no quota, no sleeps)."""
     with TushareServer(market, tokens=(TOKEN,), clock=lambda: now, **knobs) as server:
-        with TushareClient(TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None) as client:
+        with TushareClient(
+            TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None
+        ) as client:
             yield server, Source(client, "test market", market.spec.start)
 
 

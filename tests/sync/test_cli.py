@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sync.simulated import MarketSpec, SyntheticMarket
-from sync.targets.local import LocalFolderRepo
 from sync.simulated.server import TushareServer
+from sync.targets.local import LocalFolderRepo
 from tests.support import ROOT
 from tests.support.cli import cli_env, sync
 
@@ -52,12 +52,15 @@ def test_delta_adds_the_next_day(tmp_path):
     assert (tmp_path / "dataset" / ".last_update_date").read_text() == "20260115"
 
 
-@pytest.mark.parametrize("args, says", [
-    (["full", "--start", "2024-01-01"], "YYYYMMDD"),
-    (["full", "--markets", "纳斯达克"], "主板"),
-    (["delta", "--unknown"], "unrecognized arguments"),
-    ([], "required"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["full", "--start", "2024-01-01"], "YYYYMMDD"),
+        (["full", "--markets", "纳斯达克"], "主板"),
+        (["delta", "--unknown"], "unrecognized arguments"),
+        ([], "required"),
+    ],
+)
 def test_usage_errors_exit_2_and_say_what_is_expected(tmp_path, args, says):
     result = sync(*args, cwd=tmp_path)
     assert result.returncode == 2 and says in result.stderr
@@ -84,8 +87,14 @@ def test_a_second_concurrent_run_fails_fast(tmp_path):
 
 @pytest.fixture
 def small_server():
-    market = SyntheticMarket(MarketSpec(start=__import__("datetime").date(2024, 1, 2),
-                                        end=__import__("datetime").date(2024, 2, 29), n_stocks=30, seed=5))
+    market = SyntheticMarket(
+        MarketSpec(
+            start=__import__("datetime").date(2024, 1, 2),
+            end=__import__("datetime").date(2024, 2, 29),
+            n_stocks=30,
+            seed=5,
+        )
+    )
     with TushareServer(market, tokens=("secret-tushare-token-8f3a",)) as server:
         yield server
 
@@ -115,23 +124,35 @@ def test_tokens_never_reach_output_or_written_files(tmp_path, small_server):
 
 
 def start_server_process(*args) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "sync.simulated.server", "--port", "0", *args],
-                               cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sync.simulated.server", "--port", "0", *args],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     return process, process.stdout.readline().strip()
 
 
 def test_killed_full_sync_resumes_without_refetching_and_matches_a_clean_run(tmp_path):
     # More stocks than days: a per-day fetch in three monthly chunks, each checkpointed.
-    server, url = start_server_process("--stocks", "150", "--start", "20240102", "--end", "20240329",
-                                       "--token", "tok", "--latency", "0.05")
+    server, url = start_server_process(
+        "--stocks", "150", "--start", "20240102", "--end", "20240329", "--token", "tok", "--latency", "0.05"
+    )
     try:
         env = cli_env(TUSHARE_TOKEN="tok", TUSHARE_API_URL=url)
         args = ("full", "--start", "20240102", "--end", "20240329", "--markets", "all")
         clean = sync(*args, "--repo", str(tmp_path / "clean"), cwd=tmp_path, env=env)
         assert clean.returncode == 0, clean.stderr
 
-        run = subprocess.Popen([sys.executable, "-m", "sync", *args, "--repo", str(tmp_path / "resumed")],
-                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "sync", *args, "--repo", str(tmp_path / "resumed")],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         staging = tmp_path / ".resumed.sync" / "staging"
         deadline = time.monotonic() + 120
         while run.poll() is None and not (staging.is_dir() and any(staging.iterdir())) and time.monotonic() < deadline:
@@ -143,9 +164,14 @@ def test_killed_full_sync_resumes_without_refetching_and_matches_a_clean_run(tmp
         resumed = sync(*args, "--repo", str(tmp_path / "resumed"), cwd=tmp_path, env=env)
         assert resumed.returncode == 0, resumed.stderr
         assert "chunks already fetched by an earlier run" in resumed.stderr
-        calls = lambda folder: json.loads((folder / ".sync" / "state.json").read_text())["last_run"]["api_calls"]
+
+        def calls(folder):
+            return json.loads((folder / ".sync" / "state.json").read_text())["last_run"]["api_calls"]
+
         per_day = ("daily", "stk_limit", "daily_basic", "adj_factor", "suspend_d")  # each interface has its chunks
-        assert sum(calls(tmp_path / "resumed").get(a, 0) for a in per_day) < sum(calls(tmp_path / "clean")[a] for a in per_day)
+        assert sum(calls(tmp_path / "resumed").get(a, 0) for a in per_day) < sum(
+            calls(tmp_path / "clean")[a] for a in per_day
+        )
         for shard in sorted((tmp_path / "clean" / "data").rglob("*.parquet")):
             twin = tmp_path / "resumed" / shard.relative_to(tmp_path / "clean")
             assert twin.read_bytes() == shard.read_bytes(), f"{shard.name} differs after resuming"

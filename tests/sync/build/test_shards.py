@@ -26,7 +26,11 @@ def test_merge_replaces_refetched_days_and_keeps_the_others_sorted():
     fresh = table([("A", JAN3, 6), ("B", JAN3, 7)])
     merged = merge_shard(old, fresh, [JAN3])
     assert [(r["code"], r["date"], r["close"]) for r in merged.select(["code", "date", "close"]).to_pylist()] == [
-        ("A", JAN2, 1.0), ("B", JAN2, 1.0), ("A", JAN3, 6.0), ("B", JAN3, 7.0)]
+        ("A", JAN2, 1.0),
+        ("B", JAN2, 1.0),
+        ("A", JAN3, 6.0),
+        ("B", JAN3, 7.0),
+    ]
 
 
 def test_parquet_bytes_are_deterministic_and_round_trip():

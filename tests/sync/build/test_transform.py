@@ -18,26 +18,59 @@ def ts(day):
 
 
 def stock_basic(*rows):
-    columns = ["ts_code", "symbol", "name", "area", "industry", "market", "exchange", "list_status", "list_date", "delist_date"]
+    columns = [
+        "ts_code",
+        "symbol",
+        "name",
+        "area",
+        "industry",
+        "market",
+        "exchange",
+        "list_status",
+        "list_date",
+        "delist_date",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"list_date": "datetime64[us]", "delist_date": "datetime64[us]"})
 
 
 def stock(code, name="平安银行", market="主板", listed=dt.date(2000, 1, 1), delisted=None):
     status = "D" if delisted else "L"
-    return (code, code[:6], name, "深圳", "银行", market, "SZSE", status, ts(listed), ts(delisted) if delisted else pd.NaT)
+    return (
+        code,
+        code[:6],
+        name,
+        "深圳",
+        "银行",
+        market,
+        "SZSE",
+        status,
+        ts(listed),
+        ts(delisted) if delisted else pd.NaT,
+    )
 
 
 def bar(code, day, close, vol=1000.0, amount=None, pre_close=None):
     amount = close * vol / 10 if amount is None else amount
     pre_close = close if pre_close is None else pre_close
-    return {"ts_code": code, "trade_date": ts(day), "open": close, "high": close * 1.01, "low": close * 0.99,
-            "close": close, "pre_close": pre_close, "pct_chg": (close - pre_close) / pre_close * 100,
-            "vol": vol, "amount": amount}
+    return {
+        "ts_code": code,
+        "trade_date": ts(day),
+        "open": close,
+        "high": close * 1.01,
+        "low": close * 0.99,
+        "close": close,
+        "pre_close": pre_close,
+        "pct_chg": (close - pre_close) / pre_close * 100,
+        "vol": vol,
+        "amount": amount,
+    }
 
 
 def frames(bars, factors=(), limits=(), basics=()):
-    daily = pd.DataFrame(bars, columns=["ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "pct_chg", "vol", "amount"])
+    daily = pd.DataFrame(
+        bars, columns=["ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "pct_chg", "vol", "amount"]
+    )
     adj = pd.DataFrame(factors, columns=["ts_code", "trade_date", "adj_factor"])
     stk = pd.DataFrame(limits, columns=["ts_code", "trade_date", "up_limit", "down_limit"])
     basic_columns = ["ts_code", "trade_date"] + PRICE_SCHEMA.names[12:27]
@@ -48,7 +81,8 @@ def frames(bars, factors=(), limits=(), basics=()):
 
 
 NO_NAMES = pd.DataFrame(columns=["ts_code", "name", "start_date", "end_date", "ann_date", "change_reason"]).astype(
-    {"start_date": "datetime64[us]", "end_date": "datetime64[us]", "ann_date": "datetime64[us]"})
+    {"start_date": "datetime64[us]", "end_date": "datetime64[us]", "ann_date": "datetime64[us]"}
+)
 
 
 def build(days, stocks, bars, names=NO_NAMES, carry=None, markets=("主板",)):
@@ -72,12 +106,19 @@ def test_carry_in_gives_paused_rows_on_the_first_day_of_a_batch():
     stocks = stock_basic(stock("000001.SZ"))
     carry = pd.DataFrame({"code": ["000001.SZ"], "close": [9.99], "adj_factor": [1.5]})
     rows = build([D1], stocks, frames([]), carry=carry)
-    assert len(rows) == 1 and rows.iloc[0]["is_paused"] and rows.iloc[0]["close"] == 9.99 and rows.iloc[0]["adj_factor"] == 1.5
+    assert (
+        len(rows) == 1
+        and rows.iloc[0]["is_paused"]
+        and rows.iloc[0]["close"] == 9.99
+        and rows.iloc[0]["adj_factor"] == 1.5
+    )
 
 
 def test_never_traded_stock_has_no_paused_rows():
     stocks = stock_basic(stock("000001.SZ"), stock("000002.SZ", listed=D1))
-    rows = build([D1, D2, D3], stocks, frames([bar("000001.SZ", d, 10) for d in (D1, D2, D3)] + [bar("000002.SZ", D3, 5)]))
+    rows = build(
+        [D1, D2, D3], stocks, frames([bar("000001.SZ", d, 10) for d in (D1, D2, D3)] + [bar("000002.SZ", D3, 5)])
+    )
     assert rows[rows["code"] == "000002.SZ"]["date"].tolist() == [ts(D3)]
 
 
@@ -96,7 +137,10 @@ def test_stock_listed_later_has_no_rows_before_its_list_date():
 def test_name_is_point_in_time_and_sets_is_st():
     stocks = stock_basic(stock("000004.SZ", name="*ST国华"))
     names = pd.DataFrame(
-        [("000004.SZ", "*ST国华", ts(D3), pd.NaT, ts(D2), "*ST"), ("000004.SZ", "国华网安", ts(dt.date(2010, 1, 1)), ts(D2), pd.NaT, "改名")],
+        [
+            ("000004.SZ", "*ST国华", ts(D3), pd.NaT, ts(D2), "*ST"),
+            ("000004.SZ", "国华网安", ts(dt.date(2010, 1, 1)), ts(D2), pd.NaT, "改名"),
+        ],
         columns=NO_NAMES.columns,
     )
     rows = build([D1, D2, D3], stocks, frames([bar("000004.SZ", d, 10) for d in (D1, D2, D3)]), names=names)
@@ -104,8 +148,18 @@ def test_name_is_point_in_time_and_sets_is_st():
     assert rows["is_st"].tolist() == [False, False, True]
 
 
-@pytest.mark.parametrize("name, is_st", [("ST大集", True), ("*ST大集", True), ("SST华新", True), ("S*ST天发", True),
-                                         ("S佳通", False), ("大集控股", False), ("STAR", True)])
+@pytest.mark.parametrize(
+    "name, is_st",
+    [
+        ("ST大集", True),
+        ("*ST大集", True),
+        ("SST华新", True),
+        ("S*ST天发", True),
+        ("S佳通", False),
+        ("大集控股", False),
+        ("STAR", True),
+    ],
+)
 def test_is_st_follows_the_name_prefix(name, is_st):
     stocks = stock_basic(stock("000005.SZ", name=name))
     rows = build([D1], stocks, frames([bar("000005.SZ", D1, 4)]))
@@ -128,8 +182,9 @@ def test_other_markets_are_left_out_unless_selected():
 
 def test_rows_sorted_by_date_then_code_with_contract_columns():
     stocks = stock_basic(stock("600000.SH"), stock("000001.SZ"))
-    bars = frames([bar(c, d, 10) for d in (D2, D1) for c in ("600000.SH", "000001.SZ")],
-                  limits=[("000001.SZ", ts(D1), 11.0, 9.0)])
+    bars = frames(
+        [bar(c, d, 10) for d in (D2, D1) for c in ("600000.SH", "000001.SZ")], limits=[("000001.SZ", ts(D1), 11.0, 9.0)]
+    )
     rows = build([D1, D2], stocks, bars)
     assert list(zip(rows["date"], rows["code"])) == sorted(zip(rows["date"], rows["code"]))
     table = to_table(rows)
@@ -141,7 +196,10 @@ def test_rows_sorted_by_date_then_code_with_contract_columns():
 
 def test_carry_from_keeps_each_codes_last_row():
     stocks = stock_basic(stock("000001.SZ"))
-    rows = build([D1, D2], stocks, frames([bar("000001.SZ", D1, 10), bar("000001.SZ", D2, 12)],
-                                          factors=[("000001.SZ", ts(D2), 3.0)]))
+    rows = build(
+        [D1, D2],
+        stocks,
+        frames([bar("000001.SZ", D1, 10), bar("000001.SZ", D2, 12)], factors=[("000001.SZ", ts(D2), 3.0)]),
+    )
     carry = carry_from(rows)
     assert carry.to_dict("records") == [{"code": "000001.SZ", "close": 12.0, "adj_factor": 3.0}]

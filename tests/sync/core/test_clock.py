@@ -14,7 +14,7 @@ from sync.core.clock import newest_allowed_day, now_from_env, parse_ymd, shangha
 from sync.core.errors import ConfigError
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MON, TUE = dt.date(2024, 4, 15), dt.date(2024, 4, 16)
 SUN = dt.date(2024, 4, 14)
 
@@ -24,6 +24,7 @@ def shanghai(day: dt.date, hour: int, minute: int = 0, second: int = 0, micro: i
 
 
 # -- the close gate ---------------------------------------------------------------------------
+
 
 def test_newest_allowed_day_is_yesterday_one_minute_before_1530():
     assert newest_allowed_day(shanghai(TUE, 15, 29)) == MON
@@ -63,6 +64,7 @@ def test_newest_allowed_day_is_a_calendar_day_not_a_trading_day():
 
 # -- time zones: a UTC "now" --------------------------------------------------------------------
 
+
 def test_a_utc_now_of_1700_is_already_0100_the_next_day_in_shanghai():
     now = dt.datetime(2024, 4, 15, 17, 0, tzinfo=UTC)  # = 2024-04-16 01:00 in Shanghai
     assert shanghai_date(now) == TUE
@@ -91,6 +93,7 @@ def test_a_new_york_evening_is_already_the_next_afternoon_in_shanghai():
 
 # -- capping at `end` -------------------------------------------------------------------------
 
+
 def test_end_caps_the_newest_allowed_day():
     assert newest_allowed_day(shanghai(TUE, 18, 0), end=dt.date(2024, 4, 10)) == dt.date(2024, 4, 10)
 
@@ -106,12 +109,15 @@ def test_end_equal_to_the_newest_allowed_day_keeps_it():
 
 # -- YYYYMMDD ---------------------------------------------------------------------------------
 
+
 def test_ymd_is_eight_digits_zero_padded():
     assert ymd(dt.date(2024, 4, 5)) == "20240405"
     assert ymd(dt.date(2005, 1, 1)) == "20050101"
 
 
-@pytest.mark.parametrize("day", [dt.date(2005, 1, 1), dt.date(2024, 2, 29), dt.date(2024, 12, 31), dt.date(1990, 12, 19)])
+@pytest.mark.parametrize(
+    "day", [dt.date(2005, 1, 1), dt.date(2024, 2, 29), dt.date(2024, 12, 31), dt.date(1990, 12, 19)]
+)
 def test_ymd_and_parse_ymd_round_trip(day):
     assert parse_ymd(ymd(day), "x") == day
 
@@ -138,6 +144,7 @@ def test_parse_ymd_refuses_a_date_with_fewer_than_eight_digits_instead_of_guessi
 
 
 # -- SYNC_NOW ---------------------------------------------------------------------------------
+
 
 def test_sync_now_without_an_offset_is_shanghai_time():
     now = now_from_env({"SYNC_NOW": "2024-04-15T18:00"})

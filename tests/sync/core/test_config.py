@@ -31,10 +31,25 @@ def test_an_empty_environment_gives_the_documented_defaults():
 
 
 def test_blank_values_count_as_unset():
-    blank = {name: "  " for name in ("TUSHARE_TOKEN", "TUSHARE_API_URL", "TUSHARE_RATE_PER_MIN", "DATASET_REPO",
-                                     "HF_TOKEN", "SYNC_MARKETS", "SYNC_START_DATE", "SYNC_TIME", "SYNC_TZ",
-                                     "SYNC_ADMIN_TOKEN", "SYNC_RESTATEMENT_DAYS", "SYNC_COMPLETENESS", "SYNC_SETTLE_DAYS",
-                                     "SYNC_CHECKPOINT_MAX_AGE")}
+    blank = {
+        name: "  "
+        for name in (
+            "TUSHARE_TOKEN",
+            "TUSHARE_API_URL",
+            "TUSHARE_RATE_PER_MIN",
+            "DATASET_REPO",
+            "HF_TOKEN",
+            "SYNC_MARKETS",
+            "SYNC_START_DATE",
+            "SYNC_TIME",
+            "SYNC_TZ",
+            "SYNC_ADMIN_TOKEN",
+            "SYNC_RESTATEMENT_DAYS",
+            "SYNC_COMPLETENESS",
+            "SYNC_SETTLE_DAYS",
+            "SYNC_CHECKPOINT_MAX_AGE",
+        )
+    }
     assert Settings.from_env(blank) == Settings.from_env({})
 
 
@@ -50,8 +65,10 @@ def test_a_token_switches_off_the_embedded_source():
 
 
 def test_the_api_url_is_read_without_a_trailing_slash():
-    assert Settings.from_env({"TUSHARE_API_URL": "http://127.0.0.1:8765/dataapi/"}).tushare_api_url == \
-        "http://127.0.0.1:8765/dataapi"
+    assert (
+        Settings.from_env({"TUSHARE_API_URL": "http://127.0.0.1:8765/dataapi/"}).tushare_api_url
+        == "http://127.0.0.1:8765/dataapi"
+    )
 
 
 @pytest.mark.parametrize("text, expected", [("500", 500), ("1", 1), (" 50 ", 50)])
@@ -70,14 +87,17 @@ def test_secrets_are_read_from_the_environment():
     assert settings.admin_token == "admin-secret"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("主板", ("主板",)),
-    ("主板,创业板", ("主板", "创业板")),
-    (" 科创板 , 北交所 ", ("科创板", "北交所")),
-    ("主板,主板,创业板", ("主板", "创业板")),
-    ("all", ALL),
-    ("ALL", ALL),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("主板", ("主板",)),
+        ("主板,创业板", ("主板", "创业板")),
+        (" 科创板 , 北交所 ", ("科创板", "北交所")),
+        ("主板,主板,创业板", ("主板", "创业板")),
+        ("all", ALL),
+        ("ALL", ALL),
+    ],
+)
 def test_markets_are_a_comma_list_or_all(text, expected):
     assert Settings.from_env({"SYNC_MARKETS": text}).markets == expected
 
@@ -91,7 +111,9 @@ def test_no_start_date_leaves_the_choice_to_the_run():
     assert Settings.from_env({}).start_date is None
 
 
-@pytest.mark.parametrize("text, expected", [("21:00", "21:00"), ("9:05", "09:05"), ("00:00", "00:00"), ("23:59", "23:59")])
+@pytest.mark.parametrize(
+    "text, expected", [("21:00", "21:00"), ("9:05", "09:05"), ("00:00", "00:00"), ("23:59", "23:59")]
+)
 def test_sync_time_is_normalised_to_hh_mm(text, expected):
     assert Settings.from_env({"SYNC_TIME": text}).sync_time == expected
 
@@ -128,29 +150,33 @@ def test_completeness_is_a_fraction_up_to_one(text, expected):
 
 # -- malformed values: a ConfigError naming the variable and showing a valid example ----------
 
-@pytest.mark.parametrize("name, text, example", [
-    ("TUSHARE_RATE_PER_MIN", "abc", "200"),
-    ("TUSHARE_RATE_PER_MIN", "0", "200"),
-    ("TUSHARE_RATE_PER_MIN", "-5", "200"),
-    ("TUSHARE_RATE_PER_MIN", "1.5", "200"),
-    ("SYNC_MARKETS", "纳斯达克", "主板"),
-    ("SYNC_MARKETS", "主板,中小板", "主板"),
-    ("SYNC_MARKETS", ",", "主板"),
-    ("SYNC_MARKETS", "all,主板", "主板"),
-    ("SYNC_START_DATE", "2005-01-01", "20240105"),
-    ("SYNC_START_DATE", "20050132", "20240105"),
-    ("SYNC_TIME", "25:00", "21:00"),
-    ("SYNC_TIME", "9pm", "21:00"),
-    ("SYNC_TIME", "21:00:00", "21:00"),
-    ("SYNC_RESTATEMENT_DAYS", "-1", "3"),
-    ("SYNC_RESTATEMENT_DAYS", "three", "3"),
-    ("SYNC_COMPLETENESS", "0", "0.98"),
-    ("SYNC_COMPLETENESS", "1.5", "0.98"),
-    ("SYNC_COMPLETENESS", "98%", "0.98"),
-    ("SYNC_COMPLETENESS", "nan", "0.98"),
-    ("SYNC_SETTLE_DAYS", "-1", "5"),
-    ("SYNC_SETTLE_DAYS", "five", "5"),
-])
+
+@pytest.mark.parametrize(
+    "name, text, example",
+    [
+        ("TUSHARE_RATE_PER_MIN", "abc", "200"),
+        ("TUSHARE_RATE_PER_MIN", "0", "200"),
+        ("TUSHARE_RATE_PER_MIN", "-5", "200"),
+        ("TUSHARE_RATE_PER_MIN", "1.5", "200"),
+        ("SYNC_MARKETS", "纳斯达克", "主板"),
+        ("SYNC_MARKETS", "主板,中小板", "主板"),
+        ("SYNC_MARKETS", ",", "主板"),
+        ("SYNC_MARKETS", "all,主板", "主板"),
+        ("SYNC_START_DATE", "2005-01-01", "20240105"),
+        ("SYNC_START_DATE", "20050132", "20240105"),
+        ("SYNC_TIME", "25:00", "21:00"),
+        ("SYNC_TIME", "9pm", "21:00"),
+        ("SYNC_TIME", "21:00:00", "21:00"),
+        ("SYNC_RESTATEMENT_DAYS", "-1", "3"),
+        ("SYNC_RESTATEMENT_DAYS", "three", "3"),
+        ("SYNC_COMPLETENESS", "0", "0.98"),
+        ("SYNC_COMPLETENESS", "1.5", "0.98"),
+        ("SYNC_COMPLETENESS", "98%", "0.98"),
+        ("SYNC_COMPLETENESS", "nan", "0.98"),
+        ("SYNC_SETTLE_DAYS", "-1", "5"),
+        ("SYNC_SETTLE_DAYS", "five", "5"),
+    ],
+)
 def test_a_malformed_value_names_its_variable_and_a_valid_example(name, text, example):
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({name: text})
@@ -191,7 +217,11 @@ def test_a_config_error_is_also_a_value_error():
 
 # -- secrets ----------------------------------------------------------------------------------
 
-SECRETS = {"TUSHARE_TOKEN": "tushare-secret-1234", "HF_TOKEN": "hf_secretToken5678", "SYNC_ADMIN_TOKEN": "admin-secret-9012"}
+SECRETS = {
+    "TUSHARE_TOKEN": "tushare-secret-1234",
+    "HF_TOKEN": "hf_secretToken5678",
+    "SYNC_ADMIN_TOKEN": "admin-secret-9012",
+}
 
 
 def test_secrets_never_appear_in_repr_or_str():

@@ -15,19 +15,37 @@ import pytest
 
 import sync.cli
 from sync.cli import main
-from sync.publish.plan import InvariantError
 from sync.core.errors import ConfigError, SyncError, TransientError
+from sync.publish.plan import InvariantError
 from sync.targets import ConcurrentWriteError, PublishError, RepoBusyError
 from sync.targets.local import LocalFolderRepo
 from sync.tushare.errors import (
-    TushareAuthError, TushareError, TushareQuotaError, TushareTransportError, error_from_reply,
+    TushareAuthError,
+    TushareError,
+    TushareQuotaError,
+    TushareTransportError,
+    error_from_reply,
 )
 from tests.support import ROOT
 
 TOKEN = "tushare-secret-token-4e1d"
-ENVIRONMENT = ("TUSHARE_TOKEN", "TUSHARE_API_URL", "TUSHARE_RATE_PER_MIN", "HF_TOKEN", "DATASET_REPO",
-               "SYNC_MARKETS", "SYNC_START_DATE", "SYNC_NOW", "SYNC_ADMIN_TOKEN", "SYNC_TIME", "SYNC_TZ",
-               "SYNC_RESTATEMENT_DAYS", "SYNC_COMPLETENESS", "SYNC_SETTLE_DAYS", "SYNC_CHECKPOINT_MAX_AGE")
+ENVIRONMENT = (
+    "TUSHARE_TOKEN",
+    "TUSHARE_API_URL",
+    "TUSHARE_RATE_PER_MIN",
+    "HF_TOKEN",
+    "DATASET_REPO",
+    "SYNC_MARKETS",
+    "SYNC_START_DATE",
+    "SYNC_NOW",
+    "SYNC_ADMIN_TOKEN",
+    "SYNC_TIME",
+    "SYNC_TZ",
+    "SYNC_RESTATEMENT_DAYS",
+    "SYNC_COMPLETENESS",
+    "SYNC_SETTLE_DAYS",
+    "SYNC_CHECKPOINT_MAX_AGE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +57,7 @@ def clean_environment(monkeypatch, tmp_path):
 
 
 # -- the family -------------------------------------------------------------------------------
+
 
 def test_a_sync_error_is_final_by_default_and_exits_1():
     error = SyncError("the repo has no data; run `python -m sync full` first")
@@ -68,17 +87,20 @@ def test_a_transient_error_says_a_retry_can_help():
     assert TransientError("x", retryable=False).retryable is False
 
 
-@pytest.mark.parametrize("error, retryable", [
-    (RepoBusyError("another sync is running"), True),
-    (ConcurrentWriteError("the head moved"), True),
-    (PublishError("unsupported Hub target"), False),
-    (InvariantError(["2024-01-03 missing"]), False),
-    (error_from_reply("daily", 40101, "您的token不对，请确认。"), False),
-    (error_from_reply("daily", 40203, "抱歉，您每分钟最多访问该接口200次"), True),
-    (error_from_reply("daily", 40203, "抱歉，您每天最多访问该接口1000次"), False),
-    (error_from_reply("daily_basic", 40203, "抱歉，您没有接口(daily_basic)访问权限"), False),
-    (TushareTransportError("HTTP 502", api_name="daily"), True),
-])
+@pytest.mark.parametrize(
+    "error, retryable",
+    [
+        (RepoBusyError("another sync is running"), True),
+        (ConcurrentWriteError("the head moved"), True),
+        (PublishError("unsupported Hub target"), False),
+        (InvariantError(["2024-01-03 missing"]), False),
+        (error_from_reply("daily", 40101, "您的token不对，请确认。"), False),
+        (error_from_reply("daily", 40203, "抱歉，您每分钟最多访问该接口200次"), True),
+        (error_from_reply("daily", 40203, "抱歉，您每天最多访问该接口1000次"), False),
+        (error_from_reply("daily_basic", 40203, "抱歉，您没有接口(daily_basic)访问权限"), False),
+        (TushareTransportError("HTTP 502", api_name="daily"), True),
+    ],
+)
 def test_every_project_error_is_a_sync_error_that_says_whether_a_retry_helps(error, retryable):
     assert isinstance(error, SyncError)
     assert error.retryable is retryable
@@ -92,6 +114,7 @@ def test_tushare_errors_keep_their_specific_classes():
 
 
 # -- the CLI maps classes to exit codes -------------------------------------------------------
+
 
 def test_a_malformed_setting_exits_2_and_names_the_variable(monkeypatch, capsys):
     monkeypatch.setenv("TUSHARE_RATE_PER_MIN", "fast")
@@ -227,8 +250,14 @@ def test_an_interrupted_run_exits_1_and_says_nothing_was_published(monkeypatch, 
 def test_the_module_entry_point_returns_the_mapped_exit_code(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
     env.update(PYTHONPATH=str(ROOT), SYNC_COMPLETENESS="most")
-    result = subprocess.run([sys.executable, "-m", "sync", "status", "--repo", str(tmp_path / "out")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "sync", "status", "--repo", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "SYNC_COMPLETENESS" in result.stderr and "e.g. 0.98" in result.stderr
     assert "Traceback" not in result.stderr

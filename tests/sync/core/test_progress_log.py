@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import re
 
-from sync.core.progress_log import INTERVAL, ProgressLog
 from sync.core.progress import Progress
+from sync.core.progress_log import INTERVAL, ProgressLog
 from tests.support.cli import cli_env, sync
 
 LINE = re.compile(r"progress: (plan|fetch|build|publish)( \d+/\d+ \w+ \(\d+%\))?, \d+ API calls(, ETA \S+)?$")

@@ -15,6 +15,7 @@ def no_secrets_in_the_environment(monkeypatch):
 
 # -- scrub ------------------------------------------------------------------------------------
 
+
 def test_a_given_secret_is_replaced_everywhere_in_the_text():
     text = "POST token=f00dcafe1234 refused; retry with f00dcafe1234"
     assert scrub(text, ["f00dcafe1234"]) == "POST token=*** refused; retry with ***"
@@ -77,42 +78,55 @@ def test_a_text_without_secrets_is_unchanged():
 
 # -- display_url ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url, shown", [
-    ("http://api.waditu.com/dataapi", "http://api.waditu.com/dataapi"),
-    ("http://user:pw@api.waditu.com/dataapi", "http://api.waditu.com/dataapi"),
-    ("http://token-only@api.waditu.com/dataapi", "http://api.waditu.com/dataapi"),
-    ("http://api.waditu.com/dataapi?token=abcd1234", "http://api.waditu.com/dataapi"),
-    ("http://api.waditu.com/dataapi#token=abcd1234", "http://api.waditu.com/dataapi"),
-    ("http://u:p@api.waditu.com/dataapi?token=t&x=1#frag", "http://api.waditu.com/dataapi"),
-])
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://api.waditu.com/dataapi", "http://api.waditu.com/dataapi"),
+        ("http://user:pw@api.waditu.com/dataapi", "http://api.waditu.com/dataapi"),
+        ("http://token-only@api.waditu.com/dataapi", "http://api.waditu.com/dataapi"),
+        ("http://api.waditu.com/dataapi?token=abcd1234", "http://api.waditu.com/dataapi"),
+        ("http://api.waditu.com/dataapi#token=abcd1234", "http://api.waditu.com/dataapi"),
+        ("http://u:p@api.waditu.com/dataapi?token=t&x=1#frag", "http://api.waditu.com/dataapi"),
+    ],
+)
 def test_display_url_drops_userinfo_query_and_fragment(url, shown):
     assert display_url(url) == shown
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("http://127.0.0.1:8765/dataapi", "http://127.0.0.1:8765/dataapi"),
-    ("http://user:pw@127.0.0.1:8765/dataapi?token=x", "http://127.0.0.1:8765/dataapi"),
-    ("https://huggingface.co:443/api", "https://huggingface.co:443/api"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://127.0.0.1:8765/dataapi", "http://127.0.0.1:8765/dataapi"),
+        ("http://user:pw@127.0.0.1:8765/dataapi?token=x", "http://127.0.0.1:8765/dataapi"),
+        ("https://huggingface.co:443/api", "https://huggingface.co:443/api"),
+    ],
+)
 def test_display_url_keeps_the_port(url, shown):
     assert display_url(url) == shown
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("http://[::1]:8765/dataapi?token=x", "http://[::1]:8765/dataapi"),
-    ("http://user:pw@[::1]/dataapi", "http://[::1]/dataapi"),
-    ("http://[2001:db8::7]:80/a/b", "http://[2001:db8::7]:80/a/b"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://[::1]:8765/dataapi?token=x", "http://[::1]:8765/dataapi"),
+        ("http://user:pw@[::1]/dataapi", "http://[::1]/dataapi"),
+        ("http://[2001:db8::7]:80/a/b", "http://[2001:db8::7]:80/a/b"),
+    ],
+)
 def test_display_url_keeps_ipv6_hosts_in_brackets(url, shown):
     assert display_url(url) == shown
 
 
-@pytest.mark.parametrize("url", [
-    "http://api.waditu.com:99999/dataapi",
-    "http://api.waditu.com:port/dataapi",
-    "http://user:secret1234@api.waditu.com:notaport/dataapi",
-    "http://[::1/dataapi",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.waditu.com:99999/dataapi",
+        "http://api.waditu.com:port/dataapi",
+        "http://user:secret1234@api.waditu.com:notaport/dataapi",
+        "http://[::1/dataapi",
+    ],
+)
 def test_display_url_of_an_invalid_url_shows_no_part_of_it(url):
     shown = display_url(url)
     assert shown == "<invalid URL>"
@@ -120,5 +134,7 @@ def test_display_url_of_an_invalid_url_shows_no_part_of_it(url):
 
 
 def test_display_url_keeps_the_path():
-    assert display_url("http://localhost:8000/datasets/owner/name/commit/main") == \
-        "http://localhost:8000/datasets/owner/name/commit/main"
+    assert (
+        display_url("http://localhost:8000/datasets/owner/name/commit/main")
+        == "http://localhost:8000/datasets/owner/name/commit/main"
+    )

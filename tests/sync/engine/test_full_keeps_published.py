@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH
+from sync.build.shards import from_parquet
 from sync.core.config import Settings
-from sync.engine.delta import run_delta
 from sync.core.errors import SyncError
+from sync.engine.delta import run_delta
 from sync.engine.full import run_full
+from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.targets import open_repo
-from sync.build.shards import from_parquet
-from sync.publish.verify import verify_repo
 from tests.support.serving import at, rows_of
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 4, 30)

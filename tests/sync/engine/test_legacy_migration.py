@@ -17,9 +17,9 @@ from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, STATE_PATH
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
-from tests.support.serving import at, rows_of
 from tests.support.cli import cli_env, sync
 from tests.support.folders import snapshot
+from tests.support.serving import at, rows_of
 
 TOKEN = "legacy-test-token-41f0"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 29)
@@ -34,9 +34,7 @@ pretty_name: the old name
 
 # A-share prices (old pipeline)
 """
-OLD_CSV = (b"code,date,open,high,low,close\n"
-           b"600000.SH,2024-01-02,7.1,7.3,7.0,7.2\n"
-           b"600001.SH,2024-01-02,5.0,5.2,4.9,5.1\n")
+OLD_CSV = b"code,date,open,high,low,close\n600000.SH,2024-01-02,7.1,7.3,7.0,7.2\n600001.SH,2024-01-02,5.0,5.2,4.9,5.1\n"
 OLD_FILES = {"README.md": OLD_CARD, LEGACY_CSV: OLD_CSV, ".last_update_date": b"20240102"}
 
 
@@ -58,8 +56,12 @@ def legacy_hub(hub_server):
 
     api = HfApi()
     api.create_repo(REPO_ID, repo_type="dataset")
-    api.create_commit(REPO_ID, [CommitOperationAdd(path, data) for path, data in OLD_FILES.items()],
-                      commit_message="Upload all-prices.csv", repo_type="dataset")
+    api.create_commit(
+        REPO_ID,
+        [CommitOperationAdd(path, data) for path, data in OLD_FILES.items()],
+        commit_message="Upload all-prices.csv",
+        repo_type="dataset",
+    )
     return hub_server
 
 
@@ -82,6 +84,7 @@ def assert_names_the_migration(text: str) -> None:
 
 
 # -- refused until migrated on purpose ---------------------------------------------------------
+
 
 def test_status_and_verify_name_the_legacy_layout_on_the_hub(tmp_path, legacy_hub, env):
     status = sync("status", "--repo", HUB_TARGET, cwd=tmp_path, env=env)
@@ -117,13 +120,24 @@ def test_a_legacy_folder_is_named_and_refused_and_left_alone(tmp_path, legacy_fo
 
 # -- the migration -----------------------------------------------------------------------------
 
+
 def test_migrating_the_hub_repo_tags_the_csv_and_replaces_it_in_one_commit(tmp_path, legacy_hub, env, hf_home):
     from huggingface_hub import hf_hub_download
 
     legacy_head = legacy_hub.head(REPO_ID)
     commits_before = len(legacy_hub.commit_dates(REPO_ID))
-    result = sync("full", "--migrate-legacy", "--start", "20240102", "--end", "20240227", "--repo", HUB_TARGET,
-                  cwd=tmp_path, env=env)
+    result = sync(
+        "full",
+        "--migrate-legacy",
+        "--start",
+        "20240102",
+        "--end",
+        "20240227",
+        "--repo",
+        HUB_TARGET,
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert f'revision="{LEGACY_TAG}"' in result.stdout  # the command says where the old file is
 
@@ -140,8 +154,17 @@ def test_migrating_the_hub_repo_tags_the_csv_and_replaces_it_in_one_commit(tmp_p
     assert front["configs"][0]["config_name"] == "default"  # the generator's own keys are its own
     assert legacy_hub.tags(REPO_ID)["20240227"] == legacy_hub.head(REPO_ID)
 
-    fresh = sync("full", "--start", "20240102", "--end", "20240227", "--repo", "hf://datasets/someone/fresh",
-                 cwd=tmp_path, env=env)
+    fresh = sync(
+        "full",
+        "--start",
+        "20240102",
+        "--end",
+        "20240227",
+        "--repo",
+        "hf://datasets/someone/fresh",
+        cwd=tmp_path,
+        env=env,
+    )
     assert fresh.returncode == 0, fresh.stderr
     pd.testing.assert_frame_equal(rows_of(open_repo(HUB_TARGET)), rows_of(open_repo("hf://datasets/someone/fresh")))
     verify = sync("verify", "--repo", HUB_TARGET, cwd=tmp_path, env=env)

@@ -19,9 +19,9 @@ from sync.publish.plan import Commit
 from sync.simulated import DEMO_START, DEMO_STOCKS, MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
-from tests.support.serving import at, served
 from tests.support.cli import cli_env, sync
 from tests.support.folders import snapshot
+from tests.support.serving import at, served
 
 TOKEN = "identity-test-token-5c1d"
 START, END = dt.date(2024, 1, 2), dt.date(2024, 2, 29)
@@ -60,6 +60,7 @@ def assert_never_advises_unsetting(text: str) -> None:
 
 # -- folder ------------------------------------------------------------------------------------
 
+
 def test_the_state_records_tushare_for_a_run_with_a_token(tmp_path, tushare):
     full = sync("full", "--start", "20240102", "--end", "20240131", cwd=tmp_path, env=tushare_env(tushare))
     assert full.returncode == 0, full.stderr
@@ -72,13 +73,16 @@ def test_the_state_records_the_demo_market_and_its_spec(tmp_path):
     full = sync("full", "--start", "20260105", cwd=tmp_path, env=cli_env(SYNC_NOW=DEMO_NOW))
     assert full.returncode == 0, full.stderr
     assert state_of(tmp_path / "dataset")["source"] == {
-        "kind": "synthetic", "spec": {"seed": 7, "start": DEMO_START.isoformat(), "stocks": DEMO_STOCKS}}
+        "kind": "synthetic",
+        "spec": {"seed": 7, "start": DEMO_START.isoformat(), "stocks": DEMO_STOCKS},
+    }
 
 
 @pytest.mark.parametrize("command", [["delta"], ["full", "--start", "20240102"]])
 def test_an_empty_token_over_a_tushare_folder_is_refused_and_changes_nothing(tmp_path, tushare, command):
-    assert sync("full", "--start", "20240102", "--end", "20240131", cwd=tmp_path,
-                env=tushare_env(tushare)).returncode == 0
+    assert (
+        sync("full", "--start", "20240102", "--end", "20240131", cwd=tmp_path, env=tushare_env(tushare)).returncode == 0
+    )
     folder = tmp_path / "dataset"
     before = snapshot(folder)
     result = sync(*command, cwd=tmp_path, env=no_token_env())
@@ -121,18 +125,25 @@ def test_a_url_without_a_token_names_the_token_and_never_advises_unsetting(tmp_p
 
 
 def test_a_rejected_token_never_advises_unsetting_it(tmp_path, tushare):
-    result = sync("full", "--start", "20240102", cwd=tmp_path,
-                  env=tushare_env(tushare, TUSHARE_TOKEN="not-the-token-93ab"))
+    result = sync(
+        "full", "--start", "20240102", cwd=tmp_path, env=tushare_env(tushare, TUSHARE_TOKEN="not-the-token-93ab")
+    )
     assert result.returncode == 1 and "Set TUSHARE_TOKEN to a valid Tushare Pro token" in result.stderr
     assert_never_advises_unsetting(result.stderr)
 
 
 # -- Hub ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("command", [["full", "--start", "20260105"], ["delta"]])
 def test_no_token_and_a_hub_target_is_refused_and_creates_nothing(tmp_path, hub_server, command):
-    result = sync(*command, "--repo", "hf://datasets/someone/prices", cwd=tmp_path, env=cli_env(
-        TUSHARE_TOKEN="", SYNC_NOW=DEMO_NOW))
+    result = sync(
+        *command,
+        "--repo",
+        "hf://datasets/someone/prices",
+        cwd=tmp_path,
+        env=cli_env(TUSHARE_TOKEN="", SYNC_NOW=DEMO_NOW),
+    )
     assert result.returncode == 1
     assert "TUSHARE_TOKEN is not set" in result.stderr and "SYNC_SOURCE=synthetic" in result.stderr
     assert_never_advises_unsetting(result.stderr)
@@ -141,8 +152,15 @@ def test_no_token_and_a_hub_target_is_refused_and_creates_nothing(tmp_path, hub_
 
 
 def test_the_demo_market_publishes_to_the_hub_only_when_asked_explicitly(tmp_path, hub_server):
-    result = sync("full", "--start", "20260112", "--repo", "hf://datasets/someone/demo", cwd=tmp_path,
-                  env=cli_env(SYNC_SOURCE="synthetic", SYNC_NOW=DEMO_NOW))
+    result = sync(
+        "full",
+        "--start",
+        "20260112",
+        "--repo",
+        "hf://datasets/someone/demo",
+        cwd=tmp_path,
+        env=cli_env(SYNC_SOURCE="synthetic", SYNC_NOW=DEMO_NOW),
+    )
     assert result.returncode == 0, result.stderr
     state = json.loads(hub_server.files("someone/demo")[STATE_PATH])
     assert state["source"]["kind"] == "synthetic"
@@ -150,8 +168,12 @@ def test_the_demo_market_publishes_to_the_hub_only_when_asked_explicitly(tmp_pat
 
 def test_synthetic_over_a_tushare_hub_repo_is_refused_even_when_asked(tmp_path, hub_server, tushare):
     repo = "hf://datasets/ellendan/a-share-prices"
-    assert sync("full", "--start", "20240102", "--end", "20240131", "--repo", repo, cwd=tmp_path,
-                env=tushare_env(tushare)).returncode == 0
+    assert (
+        sync(
+            "full", "--start", "20240102", "--end", "20240131", "--repo", repo, cwd=tmp_path, env=tushare_env(tushare)
+        ).returncode
+        == 0
+    )
     head, tags = hub_server.head("ellendan/a-share-prices"), hub_server.tags("ellendan/a-share-prices")
     for env in (no_token_env(), no_token_env(SYNC_SOURCE="synthetic")):
         result = sync("delta", "--repo", repo, cwd=tmp_path, env=env)
@@ -163,6 +185,7 @@ def test_synthetic_over_a_tushare_hub_repo_is_refused_even_when_asked(tmp_path, 
 
 
 # -- the engine: every caller obeys; states from before sources were recorded ------------------
+
 
 def other_market() -> SyntheticMarket:
     return SyntheticMarket(MarketSpec(start=START, end=END, n_stocks=30, seed=6))

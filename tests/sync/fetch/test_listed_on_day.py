@@ -10,9 +10,9 @@ import random
 import pandas as pd
 import pytest
 
+from sync.fetch.listed_on_day import listed_codes_per_day, listed_days_per_code, listed_on, listed_pairs, select_stocks
 from sync.tushare.apis import APIS
 from sync.tushare.frames import typed_frame
-from sync.fetch.listed_on_day import listed_codes_per_day, listed_days_per_code, listed_on, listed_pairs, select_stocks
 
 # A week around a weekend: Fri 5th, (Sat 6th, Sun 7th), Mon 8th .. Fri 12th of January 2024.
 FRI5, SAT6, SUN7, MON8, TUE9, WED10, THU11, FRI12 = (dt.date(2024, 1, d) for d in (5, 6, 7, 8, 9, 10, 11, 12))
@@ -21,15 +21,19 @@ TRADING = [FRI5, MON8, TUE9, WED10, THU11, FRI12]
 
 def reply(*rows) -> pd.DataFrame:
     """A stock_basic reply as the client types it; rows: (ts_code, market, exchange, status, list, delist)."""
-    items = [[code, code[:6], f"name{code[:6]}", "area", "industry", market, exchange, status, listed, delisted]
-             for code, market, exchange, status, listed, delisted in rows]
+    items = [
+        [code, code[:6], f"name{code[:6]}", "area", "industry", market, exchange, status, listed, delisted]
+        for code, market, exchange, status, listed, delisted in rows
+    ]
     return typed_frame(APIS["stock_basic"].requested, items)
 
 
 def universe(*spans) -> pd.DataFrame:
     """Selected stocks with (code, list_date, delist_date); dates as dt.date or None."""
-    rows = [(code, "主板", "SSE", "D" if delisted else "L", _ymd(listed), _ymd(delisted))
-            for code, listed, delisted in spans]
+    rows = [
+        (code, "主板", "SSE", "D" if delisted else "L", _ymd(listed), _ymd(delisted))
+        for code, listed, delisted in spans
+    ]
     return select_stocks(reply(*rows), ("主板",))
 
 
@@ -50,6 +54,7 @@ def listed_by_hand(stocks: pd.DataFrame, days) -> list[tuple[str, dt.date]]:
 
 # -- the rule at its edges --------------------------------------------------------------------
 
+
 def test_a_stock_is_listed_on_its_list_date_but_not_the_day_before():
     stocks = universe(("600001.SH", TUE9, None))
     assert not listed_on(stocks, MON8).iloc[0]
@@ -66,8 +71,9 @@ def test_a_delisted_stock_is_listed_the_day_before_its_delist_date_but_not_on_it
 
 def test_listed_pairs_at_the_edges_of_listing_and_delisting():
     stocks = universe(("600001.SH", TUE9, THU11))
-    assert [(c, d.date()) for c, d in zip(listed_pairs(TRADING, stocks)["code"], listed_pairs(TRADING, stocks)["date"])] == [
-        ("600001.SH", TUE9), ("600001.SH", WED10)]
+    assert [
+        (c, d.date()) for c, d in zip(listed_pairs(TRADING, stocks)["code"], listed_pairs(TRADING, stocks)["date"])
+    ] == [("600001.SH", TUE9), ("600001.SH", WED10)]
 
 
 def test_a_listing_on_a_weekend_counts_from_the_next_trading_day():
@@ -111,6 +117,7 @@ def test_no_days_or_no_stocks_give_nothing():
 
 
 # -- the vectorised helpers agree with the naive rule --------------------------------------------
+
 
 def random_universe(seed: int, n: int = 60) -> tuple[pd.DataFrame, list[dt.date]]:
     rng = random.Random(seed)
@@ -166,21 +173,25 @@ def test_listed_on_agrees_with_a_naive_double_loop(seed):
 
 # -- selecting stocks -------------------------------------------------------------------------
 
+
 def test_select_stocks_maps_the_legacy_sme_board_to_the_main_board():
     stocks = select_stocks(reply(("002001.SZ", "中小板", "SZSE", "L", "20040625", None)), ("主板",))
     assert stocks["code"].tolist() == ["002001.SZ"]
     assert stocks["market"].tolist() == ["主板"]
 
 
-@pytest.mark.parametrize("code, exchange, board", [
-    ("600001.SH", "SSE", "主板"),
-    ("000001.SZ", "SZSE", "主板"),
-    ("002001.SZ", "SZSE", "主板"),
-    ("300001.SZ", "SZSE", "创业板"),
-    ("688001.SH", "SSE", "科创板"),
-    ("920001.BJ", "BSE", "北交所"),
-    ("830799.BJ", "BSE", "北交所"),
-])
+@pytest.mark.parametrize(
+    "code, exchange, board",
+    [
+        ("600001.SH", "SSE", "主板"),
+        ("000001.SZ", "SZSE", "主板"),
+        ("002001.SZ", "SZSE", "主板"),
+        ("300001.SZ", "SZSE", "创业板"),
+        ("688001.SH", "SSE", "科创板"),
+        ("920001.BJ", "BSE", "北交所"),
+        ("830799.BJ", "BSE", "北交所"),
+    ],
+)
 def test_select_stocks_derives_an_empty_label_from_code_prefix_and_exchange(code, exchange, board):
     stocks = select_stocks(reply((code, "", exchange, "D", "20000104", "20200102")), (board,))
     assert stocks["code"].tolist() == [code]
@@ -189,8 +200,12 @@ def test_select_stocks_derives_an_empty_label_from_code_prefix_and_exchange(code
 
 def test_select_stocks_derives_a_null_label_from_code_prefix_and_exchange():
     # docs/tushare.md, boards: "A delisted stock may carry an old label or none" - none may be null.
-    stocks = select_stocks(reply(("600001.SH", None, "SSE", "D", "19980122", "20091229"),
-                                 ("300001.SZ", None, "SZSE", "L", "20091030", None)), ("主板",))
+    stocks = select_stocks(
+        reply(
+            ("600001.SH", None, "SSE", "D", "19980122", "20091229"), ("300001.SZ", None, "SZSE", "L", "20091030", None)
+        ),
+        ("主板",),
+    )
     assert stocks["code"].tolist() == ["600001.SH"]
     assert stocks["market"].tolist() == ["主板"]
 
@@ -207,28 +222,34 @@ def test_select_stocks_derives_an_unknown_label_from_the_code():
 
 
 def test_select_stocks_keeps_delisted_and_paused_stocks():
-    stocks = select_stocks(reply(
-        ("600001.SH", "主板", "SSE", "D", "19980122", "20091229"),
-        ("600002.SH", "主板", "SSE", "P", "19980122", None),
-        ("600003.SH", "主板", "SSE", "L", "19980122", None),
-    ), ("主板",))
+    stocks = select_stocks(
+        reply(
+            ("600001.SH", "主板", "SSE", "D", "19980122", "20091229"),
+            ("600002.SH", "主板", "SSE", "P", "19980122", None),
+            ("600003.SH", "主板", "SSE", "L", "19980122", None),
+        ),
+        ("主板",),
+    )
     assert sorted(stocks["code"]) == ["600001.SH", "600002.SH", "600003.SH"]
     delisted = stocks.set_index("code").loc["600001.SH"]
     assert delisted["delist_date"] == pd.Timestamp(2009, 12, 29)
 
 
 def test_select_stocks_keeps_only_the_chosen_markets():
-    rows = reply(("600001.SH", "主板", "SSE", "L", "19980122", None),
-                 ("300001.SZ", "创业板", "SZSE", "L", "20091030", None),
-                 ("688001.SH", "科创板", "SSE", "L", "20190722", None))
+    rows = reply(
+        ("600001.SH", "主板", "SSE", "L", "19980122", None),
+        ("300001.SZ", "创业板", "SZSE", "L", "20091030", None),
+        ("688001.SH", "科创板", "SSE", "L", "20190722", None),
+    )
     assert select_stocks(rows, ("主板",))["code"].tolist() == ["600001.SH"]
     assert sorted(select_stocks(rows, ("创业板", "科创板"))["code"]) == ["300001.SZ", "688001.SH"]
     assert select_stocks(rows, ("北交所",)).empty
 
 
 def test_select_stocks_gives_one_row_per_code_named_as_published():
-    rows = reply(("600001.SH", "主板", "SSE", "L", "19980122", None),
-                 ("600001.SH", "主板", "SSE", "L", "19980122", None))
+    rows = reply(
+        ("600001.SH", "主板", "SSE", "L", "19980122", None), ("600001.SH", "主板", "SSE", "L", "19980122", None)
+    )
     stocks = select_stocks(rows, ("主板",))
     assert stocks["code"].tolist() == ["600001.SH"]
     assert "ts_code" not in stocks.columns

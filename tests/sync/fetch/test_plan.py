@@ -8,11 +8,13 @@ from sync.fetch.plan import group_by_month, plan_fetch
 
 
 def stocks(n, listed="2000-01-04", delisted=None, first=600000):
-    return pd.DataFrame({
-        "code": [f"{first + i}.SH" for i in range(n)],
-        "list_date": pd.Series([pd.Timestamp(listed)] * n, dtype="datetime64[us]"),
-        "delist_date": pd.Series([pd.Timestamp(delisted) if delisted else pd.NaT] * n, dtype="datetime64[us]"),
-    })
+    return pd.DataFrame(
+        {
+            "code": [f"{first + i}.SH" for i in range(n)],
+            "list_date": pd.Series([pd.Timestamp(listed)] * n, dtype="datetime64[us]"),
+            "delist_date": pd.Series([pd.Timestamp(delisted) if delisted else pd.NaT] * n, dtype="datetime64[us]"),
+        }
+    )
 
 
 def weekdays(start, count):
@@ -67,14 +69,21 @@ def test_funds_in_stk_limit_are_counted_and_can_move_it_to_per_stock():
 def test_describe_prints_each_interfaces_shape_and_pages():
     days = weekdays(dt.date(2020, 3, 2), 5)
     text = plan_fetch(days, stocks(5900), stocks(5900)).describe(200)
-    assert text == ("planned fetch: daily per-day 6, stk_limit per-day 10, daily_basic per-day 5, adj_factor per-day 5, "
-                    "suspend_d range 1 API calls (pages); the busiest interface needs ~1 min at 200/min")
+    assert text == (
+        "planned fetch: daily per-day 6, stk_limit per-day 10, daily_basic per-day 5, adj_factor per-day 5, "
+        "suspend_d range 1 API calls (pages); the busiest interface needs ~1 min at 200/min"
+    )
 
 
 def test_stocks_not_listed_in_the_range_cost_nothing():
     days = weekdays(dt.date(2020, 1, 1), 100)
-    universe = pd.concat([stocks(3), stocks(4, listed="2030-01-02", first=601000),
-                          stocks(2, listed="1995-01-03", delisted="1999-01-04", first=602000)])
+    universe = pd.concat(
+        [
+            stocks(3),
+            stocks(4, listed="2030-01-02", first=601000),
+            stocks(2, listed="1995-01-03", delisted="1999-01-04", first=602000),
+        ]
+    )
     plan = plan_fetch(days, stocks(5000), universe)
     assert plan.shapes["daily"] == "per-stock" and plan.calls_per_api["daily"] == 3 + 1
 
@@ -100,8 +109,11 @@ def test_a_chunk_id_changes_when_its_days_change():
     same = {c.id for c in longer.chunks} & {c.id for c in shorter.chunks}
     assert same, "a month's range chunk that holds the same days keeps its id (reusable)"
     by_id = {c.id: c for c in shorter.chunks}
-    assert all((c.days, c.codes, c.calls) == (by_id[c.id].days, by_id[c.id].codes, by_id[c.id].calls)
-               for c in longer.chunks if c.id in same)
+    assert all(
+        (c.days, c.codes, c.calls) == (by_id[c.id].days, by_id[c.id].codes, by_id[c.id].calls)
+        for c in longer.chunks
+        if c.id in same
+    )
     assert all(c.api == "suspend_d" for c in longer.chunks if c.id in same)  # per-stock chunks span every day
 
 

@@ -49,9 +49,12 @@ def test_funds_never_reach_the_dataset_and_calls_stay_within_5_percent_of_the_pl
     plans = []
     real_plan = full.plan_full
     monkeypatch.setattr(full, "plan_full", lambda *args: plans.append(real_plan(*args)) or plans[-1])  # records it
-    with TushareServer(market, tokens=("tok",), clock=lambda: NOW, row_caps=CAPS) as server, \
-            TushareClient("tok", server.url, rate_per_min=1_000_000, rate_overrides={}, row_caps=CAPS,
-                          sleep=lambda s: None) as client:
+    with (
+        TushareServer(market, tokens=("tok",), clock=lambda: NOW, row_caps=CAPS) as server,
+        TushareClient(
+            "tok", server.url, rate_per_min=1_000_000, rate_overrides={}, row_caps=CAPS, sleep=lambda s: None
+        ) as client,
+    ):
         repo = open_repo(str(tmp_path / "dataset"))
         result = full.run_full(repo, Source(client, "funds test", START), Settings(markets=ALL_MARKETS), NOW)
         calls = dict(server.calls)

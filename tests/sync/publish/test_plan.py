@@ -10,31 +10,45 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import STATE_PATH
+from sync.core.errors import SyncError
 from sync.publish.plan import BuiltShard, InvariantError, PublishInput, plan_commit
 from sync.targets.commit import Commit, check_repo_path
-from sync.core.errors import SyncError
 from tests.support.tables import FEB1, JAN2, JAN3, JAN31, table
+
 
 def manifest(tables, days, watermark):
     """meta/days.parquet for these shard tables: each trading day through the watermark, its row count."""
     dates = [d for t in tables for d in t.column("date").to_pylist()]
-    return pa.table({
-        "date": pa.array([d for d in days if d <= watermark], pa.date32()),
-        "status": ["complete"] * len([d for d in days if d <= watermark]),
-        "rows": pa.array([dates.count(d) for d in days if d <= watermark], pa.int64()),
-        "paused": pa.array([0] * len([d for d in days if d <= watermark]), pa.int64()),
-        **{f"coverage_{api}": pa.array([None] * len([d for d in days if d <= watermark]), pa.float64())
-           for api in ("daily", "daily_basic", "stk_limit", "adj_factor")},
-    })
+    return pa.table(
+        {
+            "date": pa.array([d for d in days if d <= watermark], pa.date32()),
+            "status": ["complete"] * len([d for d in days if d <= watermark]),
+            "rows": pa.array([dates.count(d) for d in days if d <= watermark], pa.int64()),
+            "paused": pa.array([0] * len([d for d in days if d <= watermark]), pa.int64()),
+            **{
+                f"coverage_{api}": pa.array([None] * len([d for d in days if d <= watermark]), pa.float64())
+                for api in ("daily", "daily_basic", "stk_limit", "adj_factor")
+            },
+        }
+    )
 
 
 def publish_input(shards, days, watermark, full=True):
     stocks = pa.table({n: pa.array([], type=t) for n, t in zip(["code"], [pa.string()])})
     calendar = pa.table({"date": pa.array(days, pa.date32())})
     built = {path: BuiltShard.build(path, t) for path, t in shards.items()}
-    return PublishInput(shards=built, stocks=stocks, calendar=calendar, days=manifest(shards.values(), days, watermark),
-                        trading_days=days, first_date=days[0], watermark=watermark, markets=("主板",),
-                        run={"kind": "test"}, replace_all=full)
+    return PublishInput(
+        shards=built,
+        stocks=stocks,
+        calendar=calendar,
+        days=manifest(shards.values(), days, watermark),
+        trading_days=days,
+        first_date=days[0],
+        watermark=watermark,
+        markets=("主板",),
+        run={"kind": "test"},
+        replace_all=full,
+    )
 
 
 def test_plan_refuses_to_publish_a_gap_before_the_watermark():
@@ -67,14 +81,16 @@ def test_plan_is_empty_when_nothing_changed():
 
 # -- BuiltShard -------------------------------------------------------------------------------
 
+
 def test_a_shard_built_with_a_spill_is_on_disk_and_planned_as_its_path(tmp_path):
     jan = table([("A", JAN2, 1), ("B", JAN2, 2)])
     in_memory = BuiltShard.build("data/2024/2024-01.parquet", jan)
     spilled = BuiltShard.build("data/2024/2024-01.parquet", jan, spill=tmp_path)
     assert spilled.content == tmp_path / f"{spilled.info.sha256}.parquet"
     assert spilled.data == in_memory.data and spilled.info == in_memory.info
-    planned = dataclasses.replace(publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2),
-                                  shards={"data/2024/2024-01.parquet": spilled})
+    planned = dataclasses.replace(
+        publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2), shards={"data/2024/2024-01.parquet": spilled}
+    )
     commit, _ = plan_commit(planned, None, [], "o/n")
     assert commit.adds["data/2024/2024-01.parquet"] == spilled.content
 
@@ -106,24 +122,32 @@ def test_a_shard_in_the_wrong_file_is_refused():
 
 # -- InvariantError ---------------------------------------------------------------------------
 
+
 def test_invariant_error_lists_every_problem_and_is_a_final_sync_error():
     error = InvariantError(["data/2024/2024-01.parquet: not sorted", "2024-01-03 missing"])
     assert isinstance(error, SyncError)
     assert error.problems == ["data/2024/2024-01.parquet: not sorted", "2024-01-03 missing"]
-    assert str(error) == ("refusing to publish, the dataset invariants do not hold:\n"
-                          "  - data/2024/2024-01.parquet: not sorted\n"
-                          "  - 2024-01-03 missing\n"
-                          "Nothing was published. Run `python -m sync verify` to see the state of the repo; "
-                          "`python -m sync full` rebuilds it")
+    assert str(error) == (
+        "refusing to publish, the dataset invariants do not hold:\n"
+        "  - data/2024/2024-01.parquet: not sorted\n"
+        "  - 2024-01-03 missing\n"
+        "Nothing was published. Run `python -m sync verify` to see the state of the repo; "
+        "`python -m sync full` rebuilds it"
+    )
     assert error.retryable is False
     assert error.exit_code == 1
 
 
 # -- Commit validation ------------------------------------------------------------------------
 
+
 def test_a_valid_commit_is_built_and_frozen():
-    commit = Commit(adds={"data/2024/2024-01.parquet": b"x", ".last_update_date": b"20240131"},
-                    deletes=["a-share-prices.py"], message="delta: data through 2024-01-31", tag="20240131")
+    commit = Commit(
+        adds={"data/2024/2024-01.parquet": b"x", ".last_update_date": b"20240131"},
+        deletes=["a-share-prices.py"],
+        message="delta: data through 2024-01-31",
+        tag="20240131",
+    )
     assert commit.tag == "20240131"
     with pytest.raises(dataclasses.FrozenInstanceError):
         commit.message = "other"  # type: ignore[misc]
@@ -133,10 +157,20 @@ def test_a_commit_without_deletes_or_tag_is_valid():
     assert Commit(adds={"README.md": b"# card"}, deletes=(), message="card").tag is None
 
 
-@pytest.mark.parametrize("path", [
-    "/etc/passwd", "../outside", "data/../../x", "./README.md", "data//2024.parquet", "data/", "",
-    "data\\2024\\2024-01.parquet", "data/./x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/passwd",
+        "../outside",
+        "data/../../x",
+        "./README.md",
+        "data//2024.parquet",
+        "data/",
+        "",
+        "data\\2024\\2024-01.parquet",
+        "data/./x",
+    ],
+)
 def test_a_commit_refuses_a_path_outside_the_repo_or_not_posix(path):
     with pytest.raises(ValueError, match="not a valid path inside a dataset repo") as raised:
         Commit(adds={path: b"x"}, deletes=(), message="m")
@@ -152,8 +186,11 @@ def test_check_repo_path_accepts_relative_posix_paths(path):
 
 def test_a_commit_cannot_add_and_delete_the_same_path():
     with pytest.raises(ValueError, match="both add and delete") as raised:
-        Commit(adds={"README.md": b"x", "data/2024/2024-01.parquet": b"y"},
-               deletes=["data/2024/2024-01.parquet", "old.py"], message="m")
+        Commit(
+            adds={"README.md": b"x", "data/2024/2024-01.parquet": b"y"},
+            deletes=["data/2024/2024-01.parquet", "old.py"],
+            message="m",
+        )
     assert "data/2024/2024-01.parquet" in str(raised.value)
     assert "README.md" not in str(raised.value)
 

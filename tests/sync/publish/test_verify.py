@@ -6,16 +6,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from sync.build.shards import from_parquet, to_parquet
 from sync.core.config import Settings
 from sync.engine.full import run_full
-from sync.simulated import MarketSpec, SyntheticMarket
-from sync.targets.commit import Commit
-from sync.targets import open_repo
-from sync.build.shards import from_parquet, to_parquet
 from sync.fetch.source import Source
-from sync.tushare.client import TushareClient
-from sync.simulated.server import TushareServer
 from sync.publish.verify import status_of, verify_repo
+from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
+from sync.targets import open_repo
+from sync.targets.commit import Commit
+from sync.tushare.client import TushareClient
 from tests.support.serving import TOKEN, at
 
 END = dt.date(2024, 2, 29)
@@ -53,7 +53,14 @@ def test_a_missing_shard_is_reported(repo):
 
 def test_duplicate_rows_and_checksum_drift_are_reported(repo):
     table = from_parquet(repo.read(FEB, repo.head()))
-    tamper(repo, adds={FEB: to_parquet(pa.concat_tables([table, table.slice(0, 1)]).sort_by([("date", "ascending"), ("code", "ascending")]))})
+    tamper(
+        repo,
+        adds={
+            FEB: to_parquet(
+                pa.concat_tables([table, table.slice(0, 1)]).sort_by([("date", "ascending"), ("code", "ascending")])
+            )
+        },
+    )
     problems = verify_repo(repo)
     assert any("duplicate (code, date)" in p for p in problems)
     assert any("differs from .sync/state.json" in p for p in problems)

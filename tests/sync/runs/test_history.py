@@ -76,15 +76,24 @@ def test_a_restatement_produces_exactly_the_expected_change_rows(tmp_path, hf_ho
     run_id = table_of(repo, RUNS_PATH)["run_id"].iloc[-1]
     new_volume = traded["volume"].iloc[0] + 100
     new_avg = traded["turnover"].iloc[0] * 10 / new_volume
-    expected = pd.DataFrame({
-        "code": [code] * 3, "date": [days[29]] * 3, "column": ["adj_factor", "avg_price", "volume"],
-        "old_value": [float(old), float(traded["avg_price"].iloc[0]), float(traded["volume"].iloc[0])],
-        "new_value": [float(old * 2), float(new_avg), float(new_volume)], "run_id": [run_id] * 3,
-    })
-    pd.testing.assert_frame_equal(changes.drop(columns=["old_value", "new_value"]),
-                                  expected.drop(columns=["old_value", "new_value"]))
-    for got, want in zip(changes[["old_value", "new_value"]].to_numpy().ravel(),
-                         expected[["old_value", "new_value"]].to_numpy().ravel(), strict=True):
+    expected = pd.DataFrame(
+        {
+            "code": [code] * 3,
+            "date": [days[29]] * 3,
+            "column": ["adj_factor", "avg_price", "volume"],
+            "old_value": [float(old), float(traded["avg_price"].iloc[0]), float(traded["volume"].iloc[0])],
+            "new_value": [float(old * 2), float(new_avg), float(new_volume)],
+            "run_id": [run_id] * 3,
+        }
+    )
+    pd.testing.assert_frame_equal(
+        changes.drop(columns=["old_value", "new_value"]), expected.drop(columns=["old_value", "new_value"])
+    )
+    for got, want in zip(
+        changes[["old_value", "new_value"]].to_numpy().ravel(),
+        expected[["old_value", "new_value"]].to_numpy().ravel(),
+        strict=True,
+    ):
         assert float(got) == pytest.approx(want, rel=1e-12)
     assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 1
 

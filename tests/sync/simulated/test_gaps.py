@@ -21,12 +21,29 @@ pytestmark = pytest.mark.filterwarnings("ignore:Series.values returning")  # exc
 
 TOKEN = "history-token"
 ADJ_HOLE, BASIC_HOLE = dt.date(2008, 3, 5), dt.date(2006, 6, 1)
-SPEC = MarketSpec(dt.date(2005, 1, 4), dt.date(2008, 3, 31), n_stocks=400, seed=7,
-                  holes={("adj_factor", ADJ_HOLE): 0.5, ("daily_basic", BASIC_HOLE): 0.6})
+SPEC = MarketSpec(
+    dt.date(2005, 1, 4),
+    dt.date(2008, 3, 31),
+    n_stocks=400,
+    seed=7,
+    holes={("adj_factor", ADJ_HOLE): 0.5, ("daily_basic", BASIC_HOLE): 0.6},
+)
 # Boards by code prefix, restated from the exchanges' rules (docs/tushare.md, boards), not read from the code.
-BOARD_BY_PREFIX = {"600": "主板", "601": "主板", "603": "主板", "605": "主板", "000": "主板", "001": "主板",
-                   "002": "主板", "003": "主板", "300": "创业板", "301": "创业板", "688": "科创板", "689": "科创板",
-                   "920": "北交所"}
+BOARD_BY_PREFIX = {
+    "600": "主板",
+    "601": "主板",
+    "603": "主板",
+    "605": "主板",
+    "000": "主板",
+    "001": "主板",
+    "002": "主板",
+    "003": "主板",
+    "300": "创业板",
+    "301": "创业板",
+    "688": "科创板",
+    "689": "科创板",
+    "920": "北交所",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +53,10 @@ def market() -> SyntheticMarket:
 
 @pytest.fixture(scope="module")
 def client(market):
-    with TushareServer(market, tokens=(TOKEN,)) as server, \
-            TushareClient(TOKEN, server.url, rate_per_min=1_000_000) as client:
+    with (
+        TushareServer(market, tokens=(TOKEN,)) as server,
+        TushareClient(TOKEN, server.url, rate_per_min=1_000_000) as client,
+    ):
         yield client
 
 
@@ -113,19 +132,24 @@ def test_a_hole_on_an_old_day_overrides_the_usual_gap(client):
 
 def test_a_hole_gives_the_same_coverage_when_paged(market):
     day = ADJ_HOLE.strftime("%Y%m%d")
-    with TushareServer(market, tokens=(TOKEN,), row_caps={"adj_factor": 17}) as server, \
-            TushareClient(TOKEN, server.url, rate_per_min=1_000_000, row_caps={"adj_factor": 17}) as paged:
+    with (
+        TushareServer(market, tokens=(TOKEN,), row_caps={"adj_factor": 17}) as server,
+        TushareClient(TOKEN, server.url, rate_per_min=1_000_000, row_caps={"adj_factor": 17}) as paged,
+    ):
         frame = paged.query("adj_factor", trade_date=day)
         assert paged.pages["adj_factor"] > 1
     table = market.table("adj_factor")
     assert sorted(frame["ts_code"]) == sorted(table.loc[table["trade_date"] == day, "ts_code"])
 
 
-@pytest.mark.parametrize(("holes", "words"), [
-    ({("adj_factor", dt.date(2008, 3, 8)): 0.5}, "not SSE trading days: 20080308"),
-    ({("namechange", ADJ_HOLE): 0.5}, "per-day interfaces"),
-    ({("daily", ADJ_HOLE): 1.5}, "between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    ("holes", "words"),
+    [
+        ({("adj_factor", dt.date(2008, 3, 8)): 0.5}, "not SSE trading days: 20080308"),
+        ({("namechange", ADJ_HOLE): 0.5}, "per-day interfaces"),
+        ({("daily", ADJ_HOLE): 1.5}, "between 0 and 1"),
+    ],
+)
 def test_a_nonsense_hole_is_refused_with_its_reason(holes, words):
     with pytest.raises(ValueError, match=words):
         MarketSpec(dt.date(2008, 1, 2), dt.date(2008, 3, 31), holes=holes)
@@ -150,9 +174,16 @@ def listing() -> list[dict]:
     """Every stock of a market with a long delisting history, as the raw JSON reply gives them."""
     market = SyntheticMarket(MarketSpec(dt.date(2024, 12, 2), dt.date(2024, 12, 31), n_stocks=1500, seed=7))
     with TushareServer(market, tokens=(TOKEN,)) as server:
-        reply = requests.post(server.url, timeout=30, json={
-            "api_name": "stock_basic", "token": TOKEN, "fields": "ts_code,exchange,market,list_status",
-            "params": {"list_status": "L,D,P"}}).json()
+        reply = requests.post(
+            server.url,
+            timeout=30,
+            json={
+                "api_name": "stock_basic",
+                "token": TOKEN,
+                "fields": "ts_code,exchange,market,list_status",
+                "params": {"list_status": "L,D,P"},
+            },
+        ).json()
     return [dict(zip(reply["data"]["fields"], item)) for item in reply["data"]["items"]]
 
 
@@ -168,7 +199,7 @@ def test_delisted_stocks_carry_legacy_and_empty_labels(listing):
     labels = [row["market"] for row in delisted]
     sme = [row for row in delisted if row["market"] == "中小板"]
     assert sme and all(row["ts_code"].startswith("002") and row["ts_code"].endswith(".SZ") for row in sme)
-    assert "" in labels and None in labels, "an empty label arrives both as \"\" and as JSON null"
+    assert "" in labels and None in labels, 'an empty label arrives both as "" and as JSON null'
     assert 0.02 < (labels.count("") + labels.count(None)) / len(labels) < 0.3
     assert any(label == "主板" for label in labels), "most delisted stocks keep their label"
 
@@ -180,8 +211,10 @@ def test_board_of_maps_every_label_to_the_board_of_the_code(listing):
 
 def test_the_client_reads_every_label_and_board_of_maps_it(listing):
     market = SyntheticMarket(MarketSpec(dt.date(2024, 12, 2), dt.date(2024, 12, 31), n_stocks=1500, seed=7))
-    with TushareServer(market, tokens=(TOKEN,)) as server, \
-            TushareClient(TOKEN, server.url, rate_per_min=1_000_000) as client:
+    with (
+        TushareServer(market, tokens=(TOKEN,)) as server,
+        TushareClient(TOKEN, server.url, rate_per_min=1_000_000) as client,
+    ):
         frame = client.query("stock_basic", "ts_code,exchange,market,list_status", list_status="L,D,P")
     assert len(frame) == len(listing) and frame["market"].isna().any()
     boards = [board_of(c, e, m) for c, e, m in zip(frame["ts_code"], frame["exchange"], frame["market"])]

@@ -64,7 +64,10 @@ def name_on(names: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
     merged = pd.merge_asof(
         frame.assign(_d=frame["trade_date"].astype(int)).sort_values("_d"),
         history.assign(_d=history["start_date"].astype(int)).sort_values("_d")[["ts_code", "_d", "name"]],
-        on="_d", by="ts_code", direction="backward")
+        on="_d",
+        by="ts_code",
+        direction="backward",
+    )
     return merged.set_index(["ts_code", "trade_date"])["name"]
 
 
@@ -178,8 +181,24 @@ def test_demo_market_is_about_a_hundred_stocks_with_60_on_the_main_board():
 
 def test_stock_basic_has_documented_fields_and_values(stocks):
     assert list(stocks.columns) == [
-        "ts_code", "symbol", "name", "area", "industry", "fullname", "enname", "cnspell", "market", "exchange",
-        "curr_type", "list_status", "list_date", "delist_date", "is_hs", "act_name", "act_ent_type"]
+        "ts_code",
+        "symbol",
+        "name",
+        "area",
+        "industry",
+        "fullname",
+        "enname",
+        "cnspell",
+        "market",
+        "exchange",
+        "curr_type",
+        "list_status",
+        "list_date",
+        "delist_date",
+        "is_hs",
+        "act_name",
+        "act_ent_type",
+    ]
     assert set(stocks["list_status"]) <= {"L", "D", "P"}
     assert set(stocks["is_hs"]) <= {"N", "H", "S"}
     assert stocks["name"].is_unique
@@ -407,9 +426,15 @@ def test_limit_status_codes_match_prices(basic, market):
     close = frame["close"]
     one_price = (frame["open"] == close) & (frame["high"] == close) & (frame["low"] == close)
     expected = np.select(
-        [close == frame["up_limit"], close == frame["down_limit"], close > frame["pre_close"],
-         close < frame["pre_close"]],
-        [np.where(one_price, 3, 2), np.where(one_price, 6, 5), 1, 4], 0)
+        [
+            close == frame["up_limit"],
+            close == frame["down_limit"],
+            close > frame["pre_close"],
+            close < frame["pre_close"],
+        ],
+        [np.where(one_price, 3, 2), np.where(one_price, 6, 5), 1, 4],
+        0,
+    )
     assert (frame["limit_status"] == expected).all()
     assert {0, 1, 2, 4, 5} <= set(frame["limit_status"])
 
@@ -452,8 +477,21 @@ def test_same_seed_same_market():
 
 def test_tables_are_in_wire_form_with_every_documented_field(market):
     expected = {
-        "daily": ["ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change", "pct_chg", "vol",
-                  "amount", "ah_vol", "ah_amount"],
+        "daily": [
+            "ts_code",
+            "trade_date",
+            "open",
+            "high",
+            "low",
+            "close",
+            "pre_close",
+            "change",
+            "pct_chg",
+            "vol",
+            "amount",
+            "ah_vol",
+            "ah_amount",
+        ],
         "stk_limit": ["trade_date", "ts_code", "pre_close", "up_limit", "down_limit"],
         "adj_factor": ["ts_code", "trade_date", "adj_factor"],
         "suspend_d": ["ts_code", "trade_date", "suspend_timing", "suspend_type"],

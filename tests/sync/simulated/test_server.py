@@ -62,21 +62,53 @@ def post(url: str, body: dict) -> dict:
 
 def test_default_fields_come_in_documented_order(pro):
     assert list(pro.daily(trade_date="20240329").columns) == [
-        "ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change", "pct_chg", "vol", "amount"]
+        "ts_code",
+        "trade_date",
+        "open",
+        "high",
+        "low",
+        "close",
+        "pre_close",
+        "change",
+        "pct_chg",
+        "vol",
+        "amount",
+    ]
     assert list(pro.stock_basic().columns) == [
-        "ts_code", "symbol", "name", "area", "industry", "cnspell", "market", "list_date", "act_name", "act_ent_type"]
+        "ts_code",
+        "symbol",
+        "name",
+        "area",
+        "industry",
+        "cnspell",
+        "market",
+        "list_date",
+        "act_name",
+        "act_ent_type",
+    ]
     assert list(pro.stk_limit(trade_date="20240329").columns) == ["trade_date", "ts_code", "up_limit", "down_limit"]
     assert list(pro.daily_basic(trade_date="20240329").columns)[-1] == "circ_mv"
     assert list(pro.trade_cal(start_date="20240101", end_date="20240105").columns) == [
-        "exchange", "cal_date", "is_open", "pretrade_date"]
+        "exchange",
+        "cal_date",
+        "is_open",
+        "pretrade_date",
+    ]
 
 
 def test_requested_fields_come_back_in_request_order(pro, server):
     frame = pro.daily_basic(trade_date="20240329", fields="limit_status,close,ts_code")
     assert list(frame.columns) == ["limit_status", "close", "ts_code"]
     assert frame["limit_status"].dtype.kind == "i"
-    body = post(server.url, {"api_name": "stk_limit", "token": TOKEN, "params": {"trade_date": "20240329"},
-                             "fields": ["pre_close", "ts_code", "no_such_field"]})
+    body = post(
+        server.url,
+        {
+            "api_name": "stk_limit",
+            "token": TOKEN,
+            "params": {"trade_date": "20240329"},
+            "fields": ["pre_close", "ts_code", "no_such_field"],
+        },
+    )
     assert body["data"]["fields"] == ["pre_close", "ts_code"] and body["code"] == 0 and body["msg"] == ""
 
 
@@ -101,22 +133,32 @@ def test_several_codes_in_one_call(pro, market):
     frame = pro.adj_factor(ts_code=",".join(codes), start_date="20240311", end_date="20240315")
     assert set(frame["ts_code"]) == set(codes)
     assert list(zip(frame["trade_date"], frame["ts_code"])) == sorted(
-        zip(frame["trade_date"], frame["ts_code"]), key=lambda k: (-int(k[0]), k[1]))
+        zip(frame["trade_date"], frame["ts_code"]), key=lambda k: (-int(k[0]), k[1])
+    )
 
 
 def test_unknown_params_nulls_and_empty_strings_are_ignored(server, pro):
     frame = pro.daily(trade_date="20240329", start_date="", end_date=None, limit="", offset=None)
     assert len(frame) > 0  # the SDK also slips in ts_type_name=<url>
-    body = post(server.url, {"api_name": "daily", "token": TOKEN, "fields": "",
-                             "params": {"trade_date": "20240329", "whatever": 1, "limit": None}})
+    body = post(
+        server.url,
+        {
+            "api_name": "daily",
+            "token": TOKEN,
+            "fields": "",
+            "params": {"trade_date": "20240329", "whatever": 1, "limit": None},
+        },
+    )
     assert len(body["data"]["items"]) == len(frame)
 
 
 def test_every_documented_path_routes_by_body(server):
     base = server.url.removesuffix("/dataapi")
     for path in ("/", "/dataapi", "/dataapi/daily", "/dataapi/anything"):
-        body = post(base + path, {"api_name": "trade_cal", "token": TOKEN, "params": {"start_date": "20240102",
-                                                                                       "end_date": "20240102"}})
+        body = post(
+            base + path,
+            {"api_name": "trade_cal", "token": TOKEN, "params": {"start_date": "20240102", "end_date": "20240102"}},
+        )
         assert body["data"]["items"] == [["SSE", "20240102", 1, "20231229"]]
     assert requests.post(base + "/other", json={}, timeout=5).status_code == 404
 
@@ -268,10 +310,15 @@ def test_quota_per_minute_is_counted_per_interface(market):
 # --- publication times -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("api", "before", "after"), [
-    ("stk_limit", (8, 39), (8, 40)), ("adj_factor", (9, 14), (9, 15)),
-    ("daily", (15, 59), (16, 0)), ("daily_basic", (16, 59), (17, 0)),
-])
+@pytest.mark.parametrize(
+    ("api", "before", "after"),
+    [
+        ("stk_limit", (8, 39), (8, 40)),
+        ("adj_factor", (9, 14), (9, 15)),
+        ("daily", (15, 59), (16, 0)),
+        ("daily_basic", (16, 59), (17, 0)),
+    ],
+)
 def test_todays_rows_appear_at_publication_time(market, api, before, after):
     at = lambda h, m: dt.datetime(2024, 3, 29, h, m, tzinfo=SHANGHAI)  # noqa: E731
     with TushareServer(market, clock=lambda: at(*before)) as server:
@@ -283,7 +330,7 @@ def test_todays_rows_appear_at_publication_time(market, api, before, after):
 
 
 def test_clock_in_utc_is_read_in_shanghai_time(market):
-    utc_evening = dt.datetime(2024, 3, 29, 9, 0, tzinfo=dt.timezone.utc)  # 17:00 in Shanghai
+    utc_evening = dt.datetime(2024, 3, 29, 9, 0, tzinfo=dt.UTC)  # 17:00 in Shanghai
     with TushareServer(market, clock=lambda: utc_evening) as server:
         assert not official(server.url).daily_basic(trade_date="20240329").empty
 
@@ -292,8 +339,11 @@ def test_a_publication_schedule_sets_each_days_time(market):
     """A late day appears at its own time, a next-morning day only the next morning; other days and
     interfaces keep their documented times."""
     at = lambda d, h, m: dt.datetime(2024, 3, d, h, m, tzinfo=SHANGHAI)  # noqa: E731
-    times = {("daily_basic", dt.date(2024, 3, 27)): at(27, 21, 40),
-             ("daily", dt.date(2024, 3, 28)): at(29, 8, 30), ("daily_basic", dt.date(2024, 3, 28)): at(29, 8, 50)}
+    times = {
+        ("daily_basic", dt.date(2024, 3, 27)): at(27, 21, 40),
+        ("daily", dt.date(2024, 3, 28)): at(29, 8, 30),
+        ("daily_basic", dt.date(2024, 3, 28)): at(29, 8, 50),
+    }
     now = [at(27, 21, 39)]
     with TushareServer(market, clock=lambda: now[0], publication=lambda api, day: times.get((api, day))) as server:
         pro = official(server.url)
@@ -423,8 +473,9 @@ def test_a_dropped_field_is_absent_even_when_requested(market):
         assert "vol" not in pro.daily(trade_date="20240329").columns
         assert "amount" in pro.daily(trade_date="20240329").columns
         assert list(pro.daily_basic(trade_date="20240329", fields="ts_code,close").columns) == ["ts_code", "close"]
-        body = post(server.url, {"api_name": "daily", "token": TOKEN, "fields": ["vol"],
-                                 "params": {"trade_date": "20240329"}})
+        body = post(
+            server.url, {"api_name": "daily", "token": TOKEN, "fields": ["vol"], "params": {"trade_date": "20240329"}}
+        )
         assert body["code"] == 0 and body["data"]["fields"] == [] and body["data"]["items"]
 
 
@@ -434,8 +485,21 @@ def test_dropping_a_field_an_interface_lacks_is_refused(market):
 
 
 def test_command_line_serves_until_stopped():
-    command = [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "20",
-               "--start", "20240102", "--end", "20240131", "--token", "cli-token"]
+    command = [
+        sys.executable,
+        "-m",
+        "sync.simulated.server",
+        "--port",
+        "0",
+        "--stocks",
+        "20",
+        "--start",
+        "20240102",
+        "--end",
+        "20240131",
+        "--token",
+        "cli-token",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().strip()
@@ -448,9 +512,25 @@ def test_command_line_serves_until_stopped():
 
 
 def test_command_line_serves_holes_and_dropped_fields():
-    command = [sys.executable, "-m", "sync.simulated.server", "--port", "0", "--stocks", "60", "--start", "20100104",
-               "--end", "20100331", "--hole", "adj_factor:20100305:0.5", "--drop-field", "daily:vol",
-               "--drop-field", "daily:amount"]
+    command = [
+        sys.executable,
+        "-m",
+        "sync.simulated.server",
+        "--port",
+        "0",
+        "--stocks",
+        "60",
+        "--start",
+        "20100104",
+        "--end",
+        "20100331",
+        "--hole",
+        "adj_factor:20100305:0.5",
+        "--drop-field",
+        "daily:vol",
+        "--drop-field",
+        "daily:amount",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         pro = official(process.stdout.readline().strip())
@@ -470,8 +550,10 @@ def test_command_line_documents_and_checks_its_knobs():
     assert "--hole API:YYYYMMDD:COVERAGE" in helped.stdout and "--drop-field API:FIELD" in helped.stdout
     assert "2007-01-04" in helped.stdout
     saturday = ["--hole", "adj_factor:20240106:0.5", "--start", "20240102", "--end", "20240131"]
-    for bad, words in ((["--hole", "adj_factor:0.5"], "is not API:YYYYMMDD:COVERAGE"),
-                       (["--drop-field", "daily"], "is not API:FIELD"),
-                       (saturday, "not SSE trading days: 20240106")):
+    for bad, words in (
+        (["--hole", "adj_factor:0.5"], "is not API:YYYYMMDD:COVERAGE"),
+        (["--drop-field", "daily"], "is not API:FIELD"),
+        (saturday, "not SSE trading days: 20240106"),
+    ):
         refused = subprocess.run([*run, *bad], capture_output=True, text=True, timeout=60)
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr

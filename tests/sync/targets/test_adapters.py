@@ -13,12 +13,13 @@ import traceback
 import pytest
 from huggingface_hub import HfApi
 
-from sync.targets.commit import Commit
 from sync.targets import ConcurrentWriteError, PublishError, RepoBusyError, open_repo
+from sync.targets.commit import Commit
 from sync.targets.hub import HubRepo
 from sync.targets.local import LocalFolderRepo
 from tests.support import ROOT
 from tests.support.repos import CARD, REPO_ID, TOKEN, first_commit, parquet
+
 
 def visible(files: list[str]) -> list[str]:
     """Repo files without the `.gitattributes` that the Hub adds to every new repo."""
@@ -46,7 +47,9 @@ def waits() -> list[float]:
 
 @pytest.fixture
 def hub(hub_server, tmp_path, waits) -> HubRepo:
-    return HubRepo(REPO_ID, HfApi(endpoint=hub_server.url, token=TOKEN), lock_dir=tmp_path / "locks", sleep=waits.append)
+    return HubRepo(
+        REPO_ID, HfApi(endpoint=hub_server.url, token=TOKEN), lock_dir=tmp_path / "locks", sleep=waits.append
+    )
 
 
 # -- behaviour shared by both adapters -----------------------------------------------------------
@@ -62,8 +65,11 @@ def test_new_repo_has_no_head_and_a_first_commit_reads_back(repo):
 def test_commit_applies_adds_and_deletes_at_once_and_the_old_revision_stays_readable(repo):
     old = first_commit(repo)
     new = repo.commit(
-        Commit(adds={"data/2024/2024-02.parquet": parquet([1], 2), ".last_update_date": b"20240201"},
-               deletes=["data/2024/2024-01.parquet"], message="second"),
+        Commit(
+            adds={"data/2024/2024-02.parquet": parquet([1], 2), ".last_update_date": b"20240201"},
+            deletes=["data/2024/2024-01.parquet"],
+            message="second",
+        ),
         parent=old,
     )
     assert new != old and repo.head() == new
@@ -166,7 +172,9 @@ def test_lock_held_by_another_process_makes_this_one_fail_fast(repo, tmp_path):
             print("locked", flush=True)
             sys.stdin.read()
     """)
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "locked"
         with pytest.raises(RepoBusyError):
@@ -185,7 +193,11 @@ def test_staging_round_trip_is_invisible_on_main_and_dropped_cleanly(repo):
     repo.stage_write("full-1", {"data/2024/2024-01.parquet": b"one", "meta/stocks.parquet": b"stocks"})
     repo.stage_write("full-1", {"data/2024/2024-02.parquet": b"two", "meta/stocks.parquet": b"stocks v2"})
     repo.stage_write("full-2", {"other.bin": b"o"})
-    assert repo.stage_files("full-1") == ["data/2024/2024-01.parquet", "data/2024/2024-02.parquet", "meta/stocks.parquet"]
+    assert repo.stage_files("full-1") == [
+        "data/2024/2024-01.parquet",
+        "data/2024/2024-02.parquet",
+        "meta/stocks.parquet",
+    ]
     assert repo.stage_read("full-1", "meta/stocks.parquet") == b"stocks v2"
     assert repo.stage_read("full-2", "other.bin") == b"o"
     with pytest.raises(FileNotFoundError):
@@ -211,11 +223,11 @@ def test_prune_drops_only_staging_areas_last_written_before_max_age(repo):
     repo.stage_write("full-new", {"b.bin": b"b"})
     if isinstance(repo, LocalFolderRepo):  # age the old key's link (replaced on every write)
         link = repo.store / "staging" / "full-old"
-        old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=8)).timestamp()
+        old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=8)).timestamp()
         os.utime(link, (old, old), follow_symlinks=False)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
     else:  # the Hub side is covered in test_publish_hub_limits; here both keys are equally old
-        now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=8)
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
     removed = repo.stage_prune(dt.timedelta(days=7), now)
     if isinstance(repo, LocalFolderRepo):
         assert removed == ["full-old"] and repo.stage_files("full-new") == ["b.bin"]
@@ -278,8 +290,11 @@ def test_server_errors_that_persist_publish_nothing_and_say_retry_later(hub_serv
     head = first_commit(hub)
     for _ in range(6):
         hub_server.fail_next("POST", "/commit/", 503)
-    with pytest.raises(PublishError, match=r"kept answering HTTP 503 \(6 attempts, 62 s of waiting\); nothing was "
-                                           r"published, retry later") as e:
+    with pytest.raises(
+        PublishError,
+        match=r"kept answering HTTP 503 \(6 attempts, 62 s of waiting\); nothing was "
+        r"published, retry later",
+    ) as e:
         hub.commit(Commit(adds={"a.txt": b"a"}, deletes=(), message="m"), parent=head)
     assert e.value.retryable and waits == [2.0, 4.0, 8.0, 16.0, 32.0]
     assert hub.head() == head
@@ -297,8 +312,13 @@ def test_writer_committing_between_our_read_and_our_commit_is_detected(hub_serve
     hub_server.before_next_commit(lambda: hub_server.commit_files(REPO_ID, {"theirs.txt": b"t"}))
     with pytest.raises(ConcurrentWriteError):
         hub.commit(Commit(adds={"mine.txt": b"m"}, deletes=(), message="m"), parent=head)
-    assert set(hub_server.files(REPO_ID)) == {".gitattributes", ".last_update_date", "README.md",
-                                               "data/2024/2024-01.parquet", "theirs.txt"}
+    assert set(hub_server.files(REPO_ID)) == {
+        ".gitattributes",
+        ".last_update_date",
+        "README.md",
+        "data/2024/2024-01.parquet",
+        "theirs.txt",
+    }
 
 
 def test_hub_repo_holding_only_gitattributes_counts_as_new(hub_server, hub):
@@ -328,8 +348,10 @@ def test_staging_lives_on_a_side_branch_of_the_dataset_repo(hub_server, hub):
 def test_published_hub_repo_loads_with_datasets(hub, hf_home):
     import datasets
 
-    head = hub.commit(Commit(adds={"README.md": CARD, "data/2024/2024-02.parquet": parquet([1], 2)},
-                             deletes=(), message="m"), parent=None)
+    head = hub.commit(
+        Commit(adds={"README.md": CARD, "data/2024/2024-02.parquet": parquet([1], 2)}, deletes=(), message="m"),
+        parent=None,
+    )
     hub.commit(Commit(adds={"data/2024/2024-01.parquet": parquet([2, 3])}, deletes=(), message="m"), parent=head)
     assert datasets.load_dataset(REPO_ID, split="train")["date"] == ["2024-01-02", "2024-01-03", "2024-02-01"]
 
@@ -354,9 +376,15 @@ def test_loading_the_version_path_after_a_commit_sees_the_new_data(local, hf_hom
     head = first_commit(local)
     assert local.version_path() == local.path.resolve()
     assert len(datasets.load_dataset(str(local.version_path()), split="train")) == 2
-    new = local.commit(Commit(adds={"data/2024/2024-01.parquet": parquet([2, 3, 4])}, deletes=(), message="m"), parent=head)
+    new = local.commit(
+        Commit(adds={"data/2024/2024-01.parquet": parquet([2, 3, 4])}, deletes=(), message="m"), parent=head
+    )
     assert local.version_path().name == new
-    assert datasets.load_dataset(str(local.version_path()), split="train")["date"] == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    assert datasets.load_dataset(str(local.version_path()), split="train")["date"] == [
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+    ]
 
 
 def test_folder_with_foreign_files_is_refused_with_advice(tmp_path):
@@ -413,14 +441,18 @@ def test_crash_mid_commit_leaves_the_old_version_whole_and_the_next_commit_works
             raise OSError(f"simulated crash while {step}")
         return real(*args, **kwargs)
 
-    plan = Commit(adds={"data/2024/2024-02.parquet": parquet([1], 2), "new.txt": b"n"}, deletes=[".last_update_date"], message="m")
+    plan = Commit(
+        adds={"data/2024/2024-02.parquet": parquet([1], 2), "new.txt": b"n"}, deletes=[".last_update_date"], message="m"
+    )
     with monkeypatch.context() as patch:
         patch.setattr(target, name, crash)
         with pytest.raises(OSError, match="simulated crash"):
             local.commit(plan, parent=head)
     assert calls, f"the commit never reached the step: {step}"
     assert local.head() == head
-    assert {p.relative_to(local.path).as_posix(): p.read_bytes() for p in local.path.rglob("*") if p.is_file()} == before
+    assert {
+        p.relative_to(local.path).as_posix(): p.read_bytes() for p in local.path.rglob("*") if p.is_file()
+    } == before
     assert datasets.load_dataset(str(local.path), split="train")["date"] == ["2024-01-02", "2024-01-03"]
     new = local.commit(plan, parent=head)
     assert local.read("new.txt", new) == b"n" and local.read(".last_update_date", new) is None
@@ -452,7 +484,9 @@ for generation in range(10**6):
 
 def test_writer_killed_with_sigkill_mid_commit_never_leaves_a_mix(local):
     for delay in (0.05, 0.13, 0.21, 0.34):
-        child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(local.path)], cwd=ROOT, stdout=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(local.path)], cwd=ROOT, stdout=subprocess.PIPE
+        )
         try:
             assert child.stdout.readline().strip() == b"ready"
             threading.Event().wait(delay)

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from sync.targets.commit import Commit
-from sync.targets import PublishError
-from sync.targets.local import LocalFolderRepo
 from dataset_script.state import ShardInfo, SyncState
+from sync.targets import PublishError
+from sync.targets.commit import Commit
+from sync.targets.local import LocalFolderRepo
 from tests.support import ROOT
 from tests.support.repos import CARD, parquet
 
@@ -28,11 +28,22 @@ def dataset_files() -> dict[str, bytes]:
     shards = {}
     for path, (days, month) in SHARDS.items():
         files[path] = data = parquet(days, month)
-        shards[path] = ShardInfo(rows=len(days), sha256=hashlib.sha256(data).hexdigest(), days=len(days),
-                                 first_date=dt.date(2024, month, days[0]), last_date=dt.date(2024, month, days[-1]))
-    state = SyncState(watermark=dt.date(2024, 2, 2), first_date=dt.date(2024, 1, 2), markets=("主板",), shards=shards,
-                      files={p: hashlib.sha256(files[p]).hexdigest() for p in ("README.md", ".last_update_date",
-                                                                             "meta/stocks.parquet")})
+        shards[path] = ShardInfo(
+            rows=len(days),
+            sha256=hashlib.sha256(data).hexdigest(),
+            days=len(days),
+            first_date=dt.date(2024, month, days[0]),
+            last_date=dt.date(2024, month, days[-1]),
+        )
+    state = SyncState(
+        watermark=dt.date(2024, 2, 2),
+        first_date=dt.date(2024, 1, 2),
+        markets=("主板",),
+        shards=shards,
+        files={
+            p: hashlib.sha256(files[p]).hexdigest() for p in ("README.md", ".last_update_date", "meta/stocks.parquet")
+        },
+    )
     files[".sync/state.json"] = state.to_json().encode()
     return files
 
@@ -65,8 +76,9 @@ def test_cp_r_copy_of_a_dataset_folder_is_adopted_and_committed_to(published, co
     with repo.lock():
         assert copy.is_symlink(), "adopted when the run takes the lock"
         assert repo.head() == head, "the same commit id before and after adoption"
-        new = repo.commit(Commit(adds={"data/2024/2024-03.parquet": parquet([1], 3)}, deletes=(), message="delta"),
-                          parent=head)
+        new = repo.commit(
+            Commit(adds={"data/2024/2024-03.parquet": parquet([1], 3)}, deletes=(), message="delta"), parent=head
+        )
     assert repo.head() == new != head
     assert tree(copy) == {**original, "data/2024/2024-03.parquet": parquet([1], 3)}
     assert repo.read(".last_update_date", head) == b"20240202", "the adopted version stays readable"
@@ -84,8 +96,14 @@ def test_reading_a_plain_dataset_folder_works_before_adoption(copy):
 
 def test_status_of_a_copied_folder_works_from_the_command_line(copy):
     env = {**os.environ, "SYNC_NOW": "2024-02-05T20:00:00"}
-    out = subprocess.run([sys.executable, "-m", "sync", "status", "--json", "--repo", str(copy)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "sync", "status", "--json", "--repo", str(copy)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["watermark"] == "2024-02-02"
     assert not copy.is_symlink()
@@ -146,13 +164,18 @@ def test_plain_folder_with_a_tampered_shard_is_refused(copy):
     assert not copy.is_symlink() and "x.parquet" not in tree(copy)
 
 
-@pytest.mark.parametrize("change, problem", [
-    (lambda f: (f / "data" / "2024" / "2024-02.parquet").unlink(), "data/2024/2024-02.parquet is missing"),
-    (lambda f: (f / "data" / "2024" / "2024-05.parquet").write_bytes(parquet([6], 5)),
-     "data/2024/2024-05.parquet is not listed in the state"),
-    (lambda f: (f / ".last_update_date").write_text("20991231"), ".last_update_date has another sha256"),
-    (lambda f: (f / ".sync" / "state.json").write_text("{"), ".sync/state.json is unreadable"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda f: (f / "data" / "2024" / "2024-02.parquet").unlink(), "data/2024/2024-02.parquet is missing"),
+        (
+            lambda f: (f / "data" / "2024" / "2024-05.parquet").write_bytes(parquet([6], 5)),
+            "data/2024/2024-05.parquet is not listed in the state",
+        ),
+        (lambda f: (f / ".last_update_date").write_text("20991231"), ".last_update_date has another sha256"),
+        (lambda f: (f / ".sync" / "state.json").write_text("{"), ".sync/state.json is unreadable"),
+    ],
+)
 def test_plain_folder_that_disagrees_with_its_state_is_refused(copy, change, problem):
     change(copy)
     with pytest.raises(PublishError, match="does not match its .sync/state.json") as e:

@@ -11,8 +11,8 @@ import datetime as dt
 import pytest
 from huggingface_hub import HfApi
 
-from sync.targets.commit import Commit
 from sync.targets import ConcurrentWriteError, PublishError
+from sync.targets.commit import Commit
 from sync.targets.hub import HubRepo
 from tests.support.repos import REPO_ID, TOKEN, first_commit
 
@@ -44,8 +44,14 @@ def fake(hub_server) -> FakeTime:
 
 
 def make_repo(hub_server, tmp_path, fake: FakeTime, token: str = TOKEN, **kwargs) -> HubRepo:
-    return HubRepo(REPO_ID, HfApi(endpoint=hub_server.url, token=token), lock_dir=tmp_path / "locks",
-                   sleep=fake.sleep, clock=fake.clock, **kwargs)
+    return HubRepo(
+        REPO_ID,
+        HfApi(endpoint=hub_server.url, token=token),
+        lock_dir=tmp_path / "locks",
+        sleep=fake.sleep,
+        clock=fake.clock,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -200,7 +206,7 @@ def test_prune_removes_only_old_staging_branches(hub_server, tmp_path, fake):
     hub_server.advance(8 * 86400)
     fresh = make_repo(hub_server, tmp_path, FakeTime())
     fresh.stage_write("full-new", chunk(2))
-    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=8, minutes=1)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=8, minutes=1)
     assert fresh.stage_prune(dt.timedelta(days=7), now) == ["full-local", "full-old"]
     branches = set(hub_server.repos[("dataset", REPO_ID)].branches)
     assert branches == {"main", "feature", "sync-staging/full-new"}
@@ -210,7 +216,7 @@ def test_prune_removes_only_old_staging_branches(hub_server, tmp_path, fake):
 
 
 def test_prune_on_a_missing_repo_removes_nothing(hub_server, hub):
-    assert hub.stage_prune(dt.timedelta(days=7), dt.datetime.now(dt.timezone.utc)) == []
+    assert hub.stage_prune(dt.timedelta(days=7), dt.datetime.now(dt.UTC)) == []
 
 
 def test_prune_keeps_a_branch_written_recently_even_if_it_was_created_long_ago(hub_server, tmp_path, fake):
@@ -219,13 +225,15 @@ def test_prune_keeps_a_branch_written_recently_even_if_it_was_created_long_ago(h
     hub_server.advance(8 * 86400)
     fake.tick(120)
     repo.stage_write("full-1", chunk(1))  # a resumed run wrote to it today
-    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=8, minutes=1)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=8, minutes=1)
     assert repo.stage_prune(dt.timedelta(days=7), now) == []
 
 
 # -- read retries ----------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [429, 500, 503])
-@pytest.mark.parametrize("method, path", [("GET", f"/api/datasets/{REPO_ID}"), ("GET", "/resolve/"), ("HEAD", "/resolve/")])
+@pytest.mark.parametrize(
+    "method, path", [("GET", f"/api/datasets/{REPO_ID}"), ("GET", "/resolve/"), ("HEAD", "/resolve/")]
+)
 def test_a_read_rides_out_a_transient_hub_answer(hub_server, hub, fake, method, path, status):
     head = first_commit(hub)
     hub_server.fail_next(method, path, status)

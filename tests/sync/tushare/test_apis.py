@@ -8,57 +8,71 @@ import datetime as dt
 
 import pytest
 
-from sync.tushare.apis import APIS, DAY_APIS, available, board_of
 from sync.core.config import DEFAULT_RATE_PER_MIN, OFFICIAL_URL
-
+from sync.tushare.apis import APIS, DAY_APIS, available, board_of
 
 # -- board_of: real codes (docs/tushare.md: fields, boards) -----------------------------------------
 
-@pytest.mark.parametrize("code, exchange, board", [
-    # SSE main board: 600, 601, 603, 605
-    ("600000.SH", "SSE", "主板"),
-    ("601226.SH", "SSE", "主板"),
-    ("603288.SH", "SSE", "主板"),
-    ("605499.SH", "SSE", "主板"),
-    # SZSE main board: 000, 001, 002 (the old SME board), 003
-    ("000001.SZ", "SZSE", "主板"),
-    ("001979.SZ", "SZSE", "主板"),
-    ("002594.SZ", "SZSE", "主板"),
-    ("003816.SZ", "SZSE", "主板"),
-    # ChiNext: 300, 301, 302 (boards: 创业板 1,398 = 300 (937) + 301 (460) + 302 (1))
-    ("300750.SZ", "SZSE", "创业板"),
-    ("301269.SZ", "SZSE", "创业板"),
-    ("302132.SZ", "SZSE", "创业板"),
-    # STAR market: 688, 689 (689009.SH 九号公司-WD is 科创板, boards)
-    ("688433.SH", "SSE", "科创板"),
-    ("689009.SH", "SSE", "科创板"),
-    # Beijing: 920 since the 2025-10-09 migration; 43/83/87 before it (boards)
-    ("920001.BJ", "BSE", "北交所"),
-    ("430047.BJ", "BSE", "北交所"),
-    ("830799.BJ", "BSE", "北交所"),
-    ("871981.BJ", "BSE", "北交所"),
-])
+
+@pytest.mark.parametrize(
+    "code, exchange, board",
+    [
+        # SSE main board: 600, 601, 603, 605
+        ("600000.SH", "SSE", "主板"),
+        ("601226.SH", "SSE", "主板"),
+        ("603288.SH", "SSE", "主板"),
+        ("605499.SH", "SSE", "主板"),
+        # SZSE main board: 000, 001, 002 (the old SME board), 003
+        ("000001.SZ", "SZSE", "主板"),
+        ("001979.SZ", "SZSE", "主板"),
+        ("002594.SZ", "SZSE", "主板"),
+        ("003816.SZ", "SZSE", "主板"),
+        # ChiNext: 300, 301, 302 (boards: 创业板 1,398 = 300 (937) + 301 (460) + 302 (1))
+        ("300750.SZ", "SZSE", "创业板"),
+        ("301269.SZ", "SZSE", "创业板"),
+        ("302132.SZ", "SZSE", "创业板"),
+        # STAR market: 688, 689 (689009.SH 九号公司-WD is 科创板, boards)
+        ("688433.SH", "SSE", "科创板"),
+        ("689009.SH", "SSE", "科创板"),
+        # Beijing: 920 since the 2025-10-09 migration; 43/83/87 before it (boards)
+        ("920001.BJ", "BSE", "北交所"),
+        ("430047.BJ", "BSE", "北交所"),
+        ("830799.BJ", "BSE", "北交所"),
+        ("871981.BJ", "BSE", "北交所"),
+    ],
+)
 @pytest.mark.parametrize("label", ["", None, "未知"])
 def test_board_of_derives_an_empty_or_unknown_label_from_code_prefix_and_exchange(code, exchange, board, label):
     assert board_of(code, exchange, label) == board
 
 
-@pytest.mark.parametrize("code, board", [
-    ("600000.SH", "主板"), ("000001.SZ", "主板"), ("300750.SZ", "创业板"), ("688433.SH", "科创板"),
-    ("920001.BJ", "北交所"), ("430047.BJ", "北交所"), ("302132.SZ", "创业板"),
-])
+@pytest.mark.parametrize(
+    "code, board",
+    [
+        ("600000.SH", "主板"),
+        ("000001.SZ", "主板"),
+        ("300750.SZ", "创业板"),
+        ("688433.SH", "科创板"),
+        ("920001.BJ", "北交所"),
+        ("430047.BJ", "北交所"),
+        ("302132.SZ", "创业板"),
+    ],
+)
 def test_board_of_derives_the_exchange_from_the_code_suffix_when_it_is_missing(code, board):
     assert board_of(code, None, "") == board
     assert board_of(code, "", None) == board
 
 
-@pytest.mark.parametrize("code, exchange, label", [
-    ("000001.SZ", "SZSE", "主板"),
-    ("300750.SZ", "SZSE", "创业板"),
-    ("688433.SH", "SSE", "科创板"),
-    ("920001.BJ", "BSE", "北交所"),
-    ("689009.SH", "SSE", "CDR"),  # a current label is trusted as is
-])
+@pytest.mark.parametrize(
+    "code, exchange, label",
+    [
+        ("000001.SZ", "SZSE", "主板"),
+        ("300750.SZ", "SZSE", "创业板"),
+        ("688433.SH", "SSE", "科创板"),
+        ("920001.BJ", "BSE", "北交所"),
+        ("689009.SH", "SSE", "CDR"),  # a current label is trusted as is
+    ],
+)
 def test_board_of_keeps_a_current_label(code, exchange, label):
     assert board_of(code, exchange, label) == label
 
@@ -73,26 +87,33 @@ def test_board_of_maps_the_legacy_sme_label_to_the_main_board(code):
     assert board_of(code, "SZSE", "中小板") == "主板"
 
 
-@pytest.mark.parametrize("code, exchange", [
-    ("900901.SH", "SSE"),   # an SSE B share
-    ("200002.SZ", "SZSE"),  # an SZSE B share
-    ("600000.SZ", "SZSE"),  # an SSE prefix on the wrong exchange
-    ("300750.SH", "SSE"),   # a ChiNext prefix on the wrong exchange
-])
+@pytest.mark.parametrize(
+    "code, exchange",
+    [
+        ("900901.SH", "SSE"),  # an SSE B share
+        ("200002.SZ", "SZSE"),  # an SZSE B share
+        ("600000.SZ", "SZSE"),  # an SSE prefix on the wrong exchange
+        ("300750.SH", "SSE"),  # a ChiNext prefix on the wrong exchange
+    ],
+)
 def test_board_of_gives_no_board_for_codes_outside_the_a_share_boards(code, exchange):
     assert board_of(code, exchange, "") is None
 
 
 # -- available: when an interface's history starts (docs/tushare.md#history-start-dates) ------------
 
-@pytest.mark.parametrize("day, has_history", [
-    (dt.date(2005, 1, 4), False),
-    (dt.date(2006, 12, 29), False),   # the last trading day of 2006
-    (dt.date(2007, 1, 3), False),     # the day before
-    (dt.date(2007, 1, 4), True),      # the first day of stk_limit's history
-    (dt.date(2007, 1, 5), True),
-    (dt.date(2024, 4, 15), True),
-])
+
+@pytest.mark.parametrize(
+    "day, has_history",
+    [
+        (dt.date(2005, 1, 4), False),
+        (dt.date(2006, 12, 29), False),  # the last trading day of 2006
+        (dt.date(2007, 1, 3), False),  # the day before
+        (dt.date(2007, 1, 4), True),  # the first day of stk_limit's history
+        (dt.date(2007, 1, 5), True),
+        (dt.date(2024, 4, 15), True),
+    ],
+)
 def test_stk_limit_is_available_from_2007_01_04(day, has_history):
     assert available("stk_limit", day) is has_history
 
@@ -104,6 +125,7 @@ def test_the_other_day_interfaces_are_available_on_every_day(api, day):
 
 
 # -- the table itself -------------------------------------------------------------------------
+
 
 def test_the_day_interfaces_include_the_four_a_row_is_built_from():
     # docs/dataset.md#day-status: coverage per interface for daily, daily_basic, stk_limit, adj_factor.
@@ -128,16 +150,27 @@ def test_requested_fields_are_a_subset_of_the_interface_fields(api):
 
 @pytest.mark.parametrize("api", sorted(APIS))
 def test_every_interface_requests_its_key_fields(api):
-    keys = {"stock_basic": {"ts_code", "list_date"}, "trade_cal": {"cal_date", "is_open"},
-            "namechange": {"ts_code", "name", "start_date", "end_date"}, "suspend_d": {"ts_code", "trade_date"}}
+    keys = {
+        "stock_basic": {"ts_code", "list_date"},
+        "trade_cal": {"cal_date", "is_open"},
+        "namechange": {"ts_code", "name", "start_date", "end_date"},
+        "suspend_d": {"ts_code", "trade_date"},
+    }
     assert keys.get(api, {"ts_code", "trade_date"}) <= set(APIS[api].requested)
 
 
-@pytest.mark.parametrize("api, cap", [
-    # docs/tushare.md#row-caps-and-paging, documented caps
-    ("stock_basic", 6000), ("daily", 6000), ("daily_basic", 6000), ("stk_limit", 5800),
-    ("suspend_d", 5000), ("namechange", 10000),
-])
+@pytest.mark.parametrize(
+    "api, cap",
+    [
+        # docs/tushare.md#row-caps-and-paging, documented caps
+        ("stock_basic", 6000),
+        ("daily", 6000),
+        ("daily_basic", 6000),
+        ("stk_limit", 5800),
+        ("suspend_d", 5000),
+        ("namechange", 10000),
+    ],
+)
 def test_documented_row_caps(api, cap):
     assert APIS[api].row_cap == cap
 
@@ -145,8 +178,21 @@ def test_documented_row_caps(api, cap):
 def test_daily_fields_and_defaults_follow_the_reference():
     # docs/tushare.md#fields: ah_vol and ah_amount are not returned by default.
     daily = APIS["daily"]
-    assert daily.fields == ("ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change",
-                            "pct_chg", "vol", "amount", "ah_vol", "ah_amount")
+    assert daily.fields == (
+        "ts_code",
+        "trade_date",
+        "open",
+        "high",
+        "low",
+        "close",
+        "pre_close",
+        "change",
+        "pct_chg",
+        "vol",
+        "amount",
+        "ah_vol",
+        "ah_amount",
+    )
     assert "ah_vol" not in daily.returned_by_default and "ah_amount" not in daily.returned_by_default
 
 
@@ -167,8 +213,23 @@ def test_stock_basic_requests_the_fields_it_does_not_get_by_default():
 
 def test_daily_basic_requests_every_price_table_column_it_feeds():
     # docs/dataset.md#columns: the daily_basic columns of the price table.
-    wanted = {"turnover_rate", "turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio",
-              "dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv"}
+    wanted = {
+        "turnover_rate",
+        "turnover_rate_f",
+        "volume_ratio",
+        "pe",
+        "pe_ttm",
+        "pb",
+        "ps",
+        "ps_ttm",
+        "dv_ratio",
+        "dv_ttm",
+        "total_share",
+        "float_share",
+        "free_share",
+        "total_mv",
+        "circ_mv",
+    }
     assert wanted <= set(APIS["daily_basic"].requested)
 
 
@@ -190,4 +251,4 @@ def test_stock_basic_has_its_own_lower_quota():
 
 def test_the_official_url_and_default_quota():
     assert OFFICIAL_URL == "http://api.waditu.com/dataapi"  # docs/tushare.md#endpoint-and-envelope
-    assert DEFAULT_RATE_PER_MIN == 200                     # docs/operations.md#configuration
+    assert DEFAULT_RATE_PER_MIN == 200  # docs/operations.md#configuration

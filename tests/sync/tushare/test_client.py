@@ -36,8 +36,19 @@ from sync.tushare.client import (
 TOKEN = "tok" + "5f3a9c0e" * 7  # a Tushare token is 56 hex characters
 URL = "http://tushare.test/dataapi/"
 MINUTE_QUOTA_MSG = "抱歉，您每分钟最多访问该接口200次，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
-DAILY_FIELDS = ["ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change", "pct_chg",
-                "vol", "amount"]
+DAILY_FIELDS = [
+    "ts_code",
+    "trade_date",
+    "open",
+    "high",
+    "low",
+    "close",
+    "pre_close",
+    "change",
+    "pct_chg",
+    "vol",
+    "amount",
+]
 
 
 class FakeTime:
@@ -59,8 +70,15 @@ class FakeTime:
 
 
 def ok(fields: list[str], items: list[list]) -> httpx.Response:
-    return httpx.Response(200, json={"request_id": "r1", "code": 0, "msg": "",
-                                     "data": {"fields": fields, "items": items, "has_more": False, "count": 0}})
+    return httpx.Response(
+        200,
+        json={
+            "request_id": "r1",
+            "code": 0,
+            "msg": "",
+            "data": {"fields": fields, "items": items, "has_more": False, "count": 0},
+        },
+    )
 
 
 def fail(code: int, msg: str) -> httpx.Response:
@@ -90,8 +108,9 @@ class Server:
         return [json.loads(r.content) for r in self.requests]
 
 
-def make_client(handler: Callable[[httpx.Request], httpx.Response], time_: FakeTime | None = None,
-                **kwargs) -> TushareClient:
+def make_client(
+    handler: Callable[[httpx.Request], httpx.Response], time_: FakeTime | None = None, **kwargs
+) -> TushareClient:
     time_ = time_ or FakeTime()
     http = httpx.Client(transport=httpx.MockTransport(handler))
     return TushareClient(TOKEN, URL, http=http, sleep=time_.sleep, clock=time_.clock, **kwargs)
@@ -105,6 +124,7 @@ def assert_no_token(error: BaseException) -> None:
 
 # -- request shape -----------------------------------------------------------------------------
 
+
 def test_request_posts_the_tushare_body_to_url_slash_api():
     server = Server(ok(["ts_code", "close"], [["600000.SH", 10.2]]))
     client = make_client(server)
@@ -113,8 +133,12 @@ def test_request_posts_the_tushare_body_to_url_slash_api():
     assert str(request.url) == "http://tushare.test/dataapi/daily"
     assert request.method == "POST"
     assert request.headers["content-type"] == "application/json"
-    assert server.bodies[0] == {"api_name": "daily", "token": TOKEN, "fields": "ts_code,close",
-                                "params": {"trade_date": "20250110", "limit": 6000, "offset": 0}}
+    assert server.bodies[0] == {
+        "api_name": "daily",
+        "token": TOKEN,
+        "fields": "ts_code,close",
+        "params": {"trade_date": "20250110", "limit": 6000, "offset": 0},
+    }
 
 
 def test_constructor_does_no_io_and_repr_hides_the_token():
@@ -138,6 +162,7 @@ def test_calls_count_every_http_request_per_interface():
 
 # -- errors that are not retried ---------------------------------------------------------------
 
+
 def test_bad_token_is_not_retried_and_never_printed():
     time_ = FakeTime()
     server = Server(fail(40101, "您的token不对，请确认。"))
@@ -155,7 +180,12 @@ def test_bad_token_is_not_retried_and_never_printed():
 
 
 def test_permission_40203_names_the_interface():
-    server = Server(fail(40203, "抱歉，您没有接口(daily_basic)访问权限，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"))
+    server = Server(
+        fail(
+            40203,
+            "抱歉，您没有接口(daily_basic)访问权限，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。",
+        )
+    )
     client = make_client(server)
     with pytest.raises(TusharePermissionError) as caught:
         client.query("daily_basic", trade_date="20250110")
@@ -202,6 +232,7 @@ def test_server_text_echoing_the_token_is_scrubbed():
 
 
 # -- transient failures: retried, then raised, never empty -------------------------------------
+
 
 def test_http_500_is_retried_then_raises_not_empty():
     time_ = FakeTime()
@@ -270,13 +301,19 @@ def test_data_null_is_a_protocol_error():
     assert len(client.query("daily", trade_date="20250110")) == 1
 
 
-@pytest.mark.parametrize("body, detail", [
-    ({"msg": "", "data": {"fields": [], "items": []}}, 'the reply is not a Tushare envelope (no integer "code")'),
-    ([1, 2], 'the reply is not a Tushare envelope (no integer "code")'),
-    ({"code": 0, "data": {"fields": ["a"]}}, '"data" lacks a "fields" list or an "items" list'),
-    ({"code": 0, "data": {"fields": ["a", "b"], "items": [["x", 1], ["y"]]}}, "row 1 has 1 values for 2 fields"),
-    ({"code": 0, "data": {"fields": ["a", "a"], "items": []}}, "\"data.fields\" must be distinct names; got ['a', 'a']"),
-])
+@pytest.mark.parametrize(
+    "body, detail",
+    [
+        ({"msg": "", "data": {"fields": [], "items": []}}, 'the reply is not a Tushare envelope (no integer "code")'),
+        ([1, 2], 'the reply is not a Tushare envelope (no integer "code")'),
+        ({"code": 0, "data": {"fields": ["a"]}}, '"data" lacks a "fields" list or an "items" list'),
+        ({"code": 0, "data": {"fields": ["a", "b"], "items": [["x", 1], ["y"]]}}, "row 1 has 1 values for 2 fields"),
+        (
+            {"code": 0, "data": {"fields": ["a", "a"], "items": []}},
+            "\"data.fields\" must be distinct names; got ['a', 'a']",
+        ),
+    ],
+)
 def test_malformed_envelopes_are_protocol_errors(body, detail):
     client = make_client(Server(httpx.Response(200, json=body)), max_attempts=1)
     with pytest.raises(TushareProtocolError) as caught:
@@ -311,8 +348,9 @@ def test_httpx_error_text_never_leaks_the_token():
 
 def test_url_credentials_are_not_printed():
     http = httpx.Client(transport=httpx.MockTransport(Server(httpx.Response(500))))
-    client = TushareClient(TOKEN, "http://user:secret@tushare.test/dataapi?key=secret2", http=http,
-                           sleep=lambda s: None, max_attempts=1)
+    client = TushareClient(
+        TOKEN, "http://user:secret@tushare.test/dataapi?key=secret2", http=http, sleep=lambda s: None, max_attempts=1
+    )
     with pytest.raises(TushareTransportError) as caught:
         client.query("daily", trade_date="20250110")
     assert "secret" not in str(caught.value) and "secret" not in repr(client)
@@ -362,6 +400,7 @@ def test_dropped_connection_is_retried(dropping_server):
 
 
 # -- quotas ------------------------------------------------------------------------------------
+
 
 def test_quota_40203_slows_the_interface_waits_briefly_then_succeeds():
     time_ = FakeTime()
@@ -478,6 +517,7 @@ def test_quota_per_day_raises_at_once_and_says_when_it_resets():
 
 # -- pagination --------------------------------------------------------------------------------
 
+
 def paged(rows: list[list], fields: list[str] = DAILY_FIELDS, server_cap: int | None = None):
     """A server slicing `rows` by the limit/offset it is sent, as Tushare does."""
 
@@ -485,7 +525,7 @@ def paged(rows: list[list], fields: list[str] = DAILY_FIELDS, server_cap: int | 
         params = json.loads(request.content)["params"]
         limit = min(params["limit"], server_cap or params["limit"])
         offset = params["offset"]
-        return ok(fields, rows[offset:offset + limit])
+        return ok(fields, rows[offset : offset + limit])
 
     return reply
 
@@ -557,6 +597,7 @@ def test_caller_limit_fetches_one_page():
 
 # -- rate limiting -----------------------------------------------------------------------------
 
+
 def assert_within_quota(times: list[float], limit: int, window: float = 60.0) -> None:
     times = sorted(times)
     for i in range(len(times) - limit):
@@ -625,14 +666,21 @@ def test_rate_overrides_set_per_interface_quotas():
 
 # -- typed frames ------------------------------------------------------------------------------
 
+
 def test_typed_frame_dtypes():
-    client = make_client(Server(
-        ok(DAILY_FIELDS, [daily_row(), ["000001.SZ", "20250110", None, None, None, None, None, None, None, 0, 0]]),
-        ok(["exchange", "cal_date", "is_open", "pretrade_date"], [["SSE", "20250105", 0, "20250103"],
-                                                                   ["SSE", "20250106", 1, ""]]),
-        ok(["ts_code", "name", "list_date", "delist_date"], [["600000.SH", "浦发银行", "19991110", None]]),
-        ok(["ts_code", "trade_date", "pe", "total_mv", "limit_status"], [["600000.SH", "20250110", None, 3.2e7, 2]]),
-    ))
+    client = make_client(
+        Server(
+            ok(DAILY_FIELDS, [daily_row(), ["000001.SZ", "20250110", None, None, None, None, None, None, None, 0, 0]]),
+            ok(
+                ["exchange", "cal_date", "is_open", "pretrade_date"],
+                [["SSE", "20250105", 0, "20250103"], ["SSE", "20250106", 1, ""]],
+            ),
+            ok(["ts_code", "name", "list_date", "delist_date"], [["600000.SH", "浦发银行", "19991110", None]]),
+            ok(
+                ["ts_code", "trade_date", "pe", "total_mv", "limit_status"], [["600000.SH", "20250110", None, 3.2e7, 2]]
+            ),
+        )
+    )
     daily = client.query("daily", trade_date="20250110")
     assert list(daily.columns) == DAILY_FIELDS
     assert daily["trade_date"].dtype == "datetime64[us]"
@@ -685,6 +733,7 @@ def test_unknown_fields_are_numbers_or_text():
 
 
 # -- argument checks ---------------------------------------------------------------------------
+
 
 def test_daily_basic_without_ts_code_or_trade_date_is_refused():
     server = Server(ok([], []))

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 
 from sync.simulated import MarketSpec, SyntheticMarket
+from sync.simulated.server import TushareServer
 from sync.tushare.client import TushareAuthError, TushareClient
 from sync.tushare.errors import TushareMissingFieldError
-from sync.simulated.server import TushareServer
 
 DAY = dt.date(2025, 6, 3)
 
@@ -46,8 +46,10 @@ def small_market():
 
 
 def test_a_dropped_field_fails_the_query_naming_interface_and_field(small_market):
-    with TushareServer(small_market, tokens=("tok",), drop_fields={"daily": {"vol"}}) as server, \
-            TushareClient("tok", server.url, rate_per_min=1_000_000) as client:
+    with (
+        TushareServer(small_market, tokens=("tok",), drop_fields={"daily": {"vol"}}) as server,
+        TushareClient("tok", server.url, rate_per_min=1_000_000) as client,
+    ):
         with pytest.raises(TushareMissingFieldError) as raised:
             client.query("daily", "ts_code,trade_date,vol,amount", trade_date="20240329")
         assert raised.value.fields == ["vol"] and raised.value.api_name == "daily"
@@ -57,8 +59,10 @@ def test_a_dropped_field_fails_the_query_naming_interface_and_field(small_market
 
 def test_the_client_pages_a_reordered_listing_and_gets_every_stock_once(small_market):
     expected = sorted(small_market.table("stock_basic")["ts_code"])
-    with TushareServer(small_market, tokens=("tok",), row_caps={"stock_basic": 9}) as server, \
-            TushareClient("tok", server.url, rate_per_min=1_000_000, row_caps={"stock_basic": 9}) as client:
+    with (
+        TushareServer(small_market, tokens=("tok",), row_caps={"stock_basic": 9}) as server,
+        TushareClient("tok", server.url, rate_per_min=1_000_000, row_caps={"stock_basic": 9}) as client,
+    ):
         first = list(client.query("stock_basic", "ts_code,market", list_status="L,D,P")["ts_code"])
         second = list(client.query("stock_basic", "ts_code,market", list_status="L,D,P")["ts_code"])
         assert client.pages["stock_basic"] > 2 * len(expected) // 9

@@ -16,7 +16,6 @@ import pytest
 
 from dataset_script.schema import shard_month
 from sync.build.shards import from_parquet
-
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.full import run_full
@@ -44,15 +43,23 @@ class Pages:
         params = json.loads(request.content)["params"]
         self.asked.append((params["limit"], params["offset"]))
         limit = min(params["limit"], self.cap or params["limit"])
-        page = self.items[params["offset"]:params["offset"] + limit]
-        more = self.has_more(params["offset"] + len(page) < len(self.items)) if callable(self.has_more) else self.has_more
-        return httpx.Response(200, json={"code": 0, "msg": "", "data": {
-            "fields": FIELDS, "items": page, "has_more": more, "count": -1}})
+        page = self.items[params["offset"] : params["offset"] + limit]
+        more = (
+            self.has_more(params["offset"] + len(page) < len(self.items)) if callable(self.has_more) else self.has_more
+        )
+        return httpx.Response(
+            200, json={"code": 0, "msg": "", "data": {"fields": FIELDS, "items": page, "has_more": more, "count": -1}}
+        )
 
 
 def client_for(pages: Pages, **kwargs) -> TushareClient:
-    return TushareClient("tok", "http://tushare.test/dataapi", http=httpx.Client(transport=httpx.MockTransport(pages)),
-                         sleep=lambda s: None, **kwargs)
+    return TushareClient(
+        "tok",
+        "http://tushare.test/dataapi",
+        http=httpx.Client(transport=httpx.MockTransport(pages)),
+        sleep=lambda s: None,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("has_more", [True, False, lambda truth: truth, lambda truth: not truth])
@@ -114,9 +121,12 @@ def market():
 
 def full_sync(market, tmp_path, has_more: str):
     now = dt.datetime.combine(END, dt.time(20), tzinfo=SHANGHAI)
-    with TushareServer(market, tokens=("tok",), clock=lambda: now, row_caps=CAPS, has_more=has_more) as server, \
-            TushareClient("tok", server.url, rate_per_min=1_000_000, rate_overrides={}, row_caps=CAPS,
-                          sleep=lambda s: None) as client:
+    with (
+        TushareServer(market, tokens=("tok",), clock=lambda: now, row_caps=CAPS, has_more=has_more) as server,
+        TushareClient(
+            "tok", server.url, rate_per_min=1_000_000, rate_overrides={}, row_caps=CAPS, sleep=lambda s: None
+        ) as client,
+    ):
         repo = open_repo(str(tmp_path / has_more))
         result = run_full(repo, Source(client, "paging test", START), SETTINGS, now)
         return result, dict(server.calls), repo

@@ -65,12 +65,17 @@ def test_two_runs_sharing_a_quota_both_finish_and_say_they_were_slowed(market, t
     with TushareServer(market, tokens=("shared",), clock=timing.now, quota_per_min=QUOTA) as server:
 
         def one_run(name: str):
-            client = TushareClient("shared", server.url, rate_per_min=QUOTA, rate_overrides={},
-                                   sleep=timing.sleep, clock=timing.clock)
+            client = TushareClient(
+                "shared", server.url, rate_per_min=QUOTA, rate_overrides={}, sleep=timing.sleep, clock=timing.clock
+            )
             with client:
                 repo = open_repo(str(tmp_path / name))
-                result = run_full(repo, Source(client, "shared quota", START, rate_per_min=QUOTA),
-                                  Settings(markets=("主板",)), EVENING)
+                result = run_full(
+                    repo,
+                    Source(client, "shared quota", START, rate_per_min=QUOTA),
+                    Settings(markets=("主板",)),
+                    EVENING,
+                )
                 return result, repo
 
         with ThreadPoolExecutor(2) as pool:
