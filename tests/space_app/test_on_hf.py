@@ -221,6 +221,7 @@ def runs_of(hub) -> list[dict]:
     return pq.read_table(io.BytesIO(data)).to_pylist()
 
 
+@pytest.mark.slow  # a Space process killed and restarted: a kill-point test like tests/reliability/test_kills.py
 def test_a_space_killed_mid_full_resumes_on_restart_and_meta_runs_records_it(tmp_path, server, hub_server):
     hub_server.tokens = {WRITE: "write"}
     env = dict(

@@ -135,6 +135,7 @@ def start_server_process(*args) -> tuple[subprocess.Popen, str]:
     return process, process.stdout.readline().strip()
 
 
+@pytest.mark.slow  # two real CLI processes, one killed: a kill-point test like tests/reliability/test_kills.py
 def test_killed_full_sync_resumes_without_refetching_and_matches_a_clean_run(tmp_path):
     # More stocks than days: a per-day fetch in three monthly chunks, each checkpointed.
     server, url = start_server_process(
