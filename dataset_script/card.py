@@ -17,15 +17,7 @@ import yaml
 
 from dataset_script import card_sections
 from dataset_script.card_facts import Coverage
-from dataset_script.schema import (
-    CALENDAR_PATH,
-    CHANGES_PATH,
-    DATA_GLOB,
-    DAYS_PATH,
-    REPO_ID,
-    RUNS_PATH,
-    STOCKS_PATH,
-)
+from dataset_script.schema import CALENDAR_PATH, CHANGES_PATH, DATA_GLOB, DAYS_PATH, REPO_ID, RUNS_PATH, STOCKS_PATH
 
 # Data from Tushare Pro is redistributed under Tushare's terms, not an open licence: `other`, with
 # a name and a link, and the card's licence section says what that means for users.
@@ -37,11 +29,7 @@ META_CONFIGS = {
     "changes": CHANGES_PATH,
 }
 
-LICENSE = {
-    "license": "other",
-    "license_name": "tushare-pro-terms",
-    "license_link": "https://tushare.pro",
-}
+LICENSE = {"license": "other", "license_name": "tushare-pro-terms", "license_link": "https://tushare.pro"}
 
 
 def card_configs(empty_tables: Collection[str] = ()) -> list[dict]:

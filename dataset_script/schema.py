@@ -91,13 +91,7 @@ STOCKS_SCHEMA = pa.schema(
     ]
 )
 
-CALENDAR_SCHEMA = pa.schema(
-    [
-        ("date", pa.date32()),
-        ("is_open", pa.bool_()),
-        ("prev_trade_date", pa.date32()),
-    ]
-)
+CALENDAR_SCHEMA = pa.schema([("date", pa.date32()), ("is_open", pa.bool_()), ("prev_trade_date", pa.date32())])
 
 # meta/days.parquet: one row per trading day in the dataset, with its coverage per interface
 # (null where the interface's history has not started on that day).

@@ -27,32 +27,16 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
+from space_app import explore
 from space_app.shard_cache import ShardCache
 from sync.publish.head import Head
 from sync.publish.verify import status_at
 from sync.targets import DatasetRepo
 
 log = logging.getLogger(__name__)
-DAYS_PATH = getattr(schema, "DAYS_PATH", "meta/days.parquet")
-RUNS_PATH = getattr(schema, "RUNS_PATH", "meta/runs.parquet")
+DAYS_PATH, RUNS_PATH = schema.DAYS_PATH, schema.RUNS_PATH
 PRICE_CACHE = 32  # (code, range) results kept for the Explore tab
-# The columns Explore shows or computes with; a shard has ~40.
-PRICE_COLUMNS = [
-    "code",
-    "date",
-    "name",
-    "open",
-    "high",
-    "low",
-    "close",
-    "prev_close",
-    "quote_rate",
-    "volume",
-    "turnover",
-    "adj_factor",
-    "is_paused",
-    "is_st",
-]
+PRICE_COLUMNS = ["code", *explore.TABLE_COLUMNS]  # what Explore shows or computes with; a shard has ~40
 
 
 @dataclasses.dataclass(frozen=True)

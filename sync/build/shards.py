@@ -140,9 +140,7 @@ def shard_problems(path: str, table: pa.Table) -> list[str]:
 
 
 def coverage_problems(
-    days_by_shard: Mapping[str, Sequence[dt.date]],
-    trading_days: Sequence[dt.date],
-    watermark: dt.date,
+    days_by_shard: Mapping[str, Sequence[dt.date]], trading_days: Sequence[dt.date], watermark: dt.date
 ) -> list[str]:
     """Every trading day from the first one up to the watermark present; nothing after it.
 

@@ -47,11 +47,7 @@ def point_in_time_names(rows: pd.DataFrame, names: pd.DataFrame, current: pd.Ser
 
 
 def canonical_rows(
-    days: Sequence[dt.date],
-    stocks: pd.DataFrame,
-    names: pd.DataFrame,
-    frames: DayFrames,
-    carry: pd.DataFrame,
+    days: Sequence[dt.date], stocks: pd.DataFrame, names: pd.DataFrame, frames: DayFrames, carry: pd.DataFrame
 ) -> pd.DataFrame:
     """Canonical rows for `days`, sorted by (date, code), columns as PRICE_SCHEMA.
 

@@ -23,12 +23,7 @@ from typing import TYPE_CHECKING
 
 from dataset_script.schema import REPO_ID
 from sync.core.errors import ConfigError
-from sync.targets.repo import (
-    ConcurrentWriteError,
-    DatasetRepo,
-    PublishError,
-    RepoBusyError,
-)
+from sync.targets.repo import ConcurrentWriteError, DatasetRepo, PublishError, RepoBusyError
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi

@@ -63,27 +63,7 @@ _DAILY = (
     "ah_vol",
     "ah_amount",
 )
-_DAILY_BASIC = (
-    "ts_code",
-    "trade_date",
-    "close",
-    "turnover_rate",
-    "turnover_rate_f",
-    "volume_ratio",
-    "pe",
-    "pe_ttm",
-    "pb",
-    "ps",
-    "ps_ttm",
-    "dv_ratio",
-    "dv_ttm",
-    "total_share",
-    "float_share",
-    "free_share",
-    "total_mv",
-    "circ_mv",
-    "limit_status",
-)
+_DAILY_BASIC = ("ts_code", "trade_date", "close", *DAILY_BASIC_COLUMNS, "limit_status")  # the documented order
 
 APIS: Mapping[str, Api] = {
     api.name: api

@@ -14,19 +14,11 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from dataset_script.schema import DAILY_BASIC_COLUMNS
 from sync.core.clock import YMD
 
 DATE_FIELDS = frozenset(
-    {
-        "trade_date",
-        "cal_date",
-        "pretrade_date",
-        "list_date",
-        "delist_date",
-        "start_date",
-        "end_date",
-        "ann_date",
-    }
+    {"trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date", "ann_date"}
 )
 INT_FIELDS = frozenset({"is_open", "limit_status"})
 FLOAT_FIELDS = frozenset(
@@ -46,22 +38,8 @@ FLOAT_FIELDS = frozenset(
         "up_limit",
         "down_limit",
         "adj_factor",
-        # daily_basic
-        "turnover_rate",
-        "turnover_rate_f",
-        "volume_ratio",
-        "pe",
-        "pe_ttm",
-        "pb",
-        "ps",
-        "ps_ttm",
-        "dv_ratio",
-        "dv_ttm",
-        "total_share",
-        "float_share",
-        "free_share",
-        "total_mv",
-        "circ_mv",
+        # daily_basic: every dataset column it gives is a float
+        *DAILY_BASIC_COLUMNS,
         # bak_basic
         "total_assets",
         "liquid_assets",

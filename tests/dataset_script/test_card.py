@@ -333,7 +333,7 @@ def meta_tables() -> dict[str, pa.Table]:
                     "api_calls": json.dumps({"daily": 3}),
                     "commit": None,
                     "message": "full: data through 2024-04-02",
-                },
+                }
             ],
             schema=RUNS_SCHEMA,
         ),

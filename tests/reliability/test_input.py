@@ -120,11 +120,7 @@ def test_a_malformed_hub_repo_id_is_a_usage_error(target):
 # -- tokens and permissions on the Hub --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "token, says",
-    [
-        (None, "HF_TOKEN"),
-        ("hf_wrongTokenNeverShown", "HF_TOKEN"),
-        ("hf_readOnlyTokenNeverShown", "write"),
-    ],
+    [(None, "HF_TOKEN"), ("hf_wrongTokenNeverShown", "HF_TOKEN"), ("hf_readOnlyTokenNeverShown", "write")],
 )
 def test_a_hub_repo_without_write_access_fails_clearly_and_keeps_its_data(hub_server, hf_home, published, token, says):
     version = published / "dataset"
