@@ -229,6 +229,10 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
             r"^full sync is disabled: this Space publishes to the Hub and has no admin token\. (.*)$",
             "全量同步已停用：此 Space 发布到 Hub，但没有配置管理员令牌。请在 Space 设置中添加名为 SYNC_ADMIN_TOKEN 的 secret 并重启。",
         ),
+        (
+            r"^migration is disabled: it needs an admin token\. (.*)$",
+            "迁移已停用：需要管理员令牌。请在 Space 设置中添加名为 SYNC_ADMIN_TOKEN 的 secret 并重启。",
+        ),
         (r"^start (\S+) is after end (\S+)$", "开始日期 \\1 晚于结束日期 \\2"),
         (r"^pick a stock \(type a code or a name\)$", "请选择一只股票（输入代码或名称）"),
         (r"^no rows for (\S+) between (\S+) and (\S+)$", "\\1 在 \\2 至 \\3 之间没有数据"),

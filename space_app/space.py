@@ -18,7 +18,7 @@ from space_app.run_slot import Clock, Runner, RunRecord
 from space_app.scheduler import SyncScheduler
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
-from sync.engine.run import RunRequest, can_migrate, run
+from sync.engine.run import RunRequest, run
 from sync.runs import failures
 from sync.targets import is_hub, open_repo
 
@@ -156,8 +156,6 @@ class Space:
     def migrate_disabled(self) -> str | None:
         if self.config_error:
             return self.config_error
-        if not can_migrate():
-            return "migration is not available in this version of the sync"
         return admin.migrate_disabled(self.settings.admin_token)
 
     def sync_now(self) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import inspect
 import logging
 
 from sync.core.config import Settings
@@ -36,7 +35,9 @@ class RunRequest:
     end: dt.date | None = None
     markets: tuple[str, ...] | None = None
     target: str | None = None
-    migrate_legacy: bool = False  # full only: replace the old pipeline's all-prices.csv layout (see can_migrate)
+    migrate_legacy: bool = (
+        False  # full only: replace the old pipeline's all-prices.csv layout (`full --migrate-legacy`)
+    )
 
     def describe(self) -> str:
         """'full sync (button; 2024-01-02 .. newest; 主板)' or 'delta sync (schedule)'."""
@@ -48,11 +49,6 @@ class RunRequest:
         if self.migrate_legacy:
             details.append("migrating the legacy layout")
         return f"{self.kind} sync ({'; '.join(details)})"
-
-
-def can_migrate() -> bool:
-    """Whether this engine offers `run_full(..., migrate_legacy=True)` (`full --migrate-legacy`)."""
-    return "migrate_legacy" in inspect.signature(run_full).parameters
 
 
 def run(
