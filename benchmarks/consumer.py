@@ -4,7 +4,7 @@
 the same rows, shuffled, as one CSV loaded with `load_dataset("csv")` and with `pandas.read_csv`,
 each then sorted by (date, code) as the CSV's consumers had to. Also what other encodings would
 do to the shard bytes: the previous writer (dictionary everywhere, zstd level 1), zstd level 9, and
-`avg_price` rounded to 0.001 (re-encoded here only; the product's writer is `sync.build.shards.to_parquet`).
+`avg_price` rounded to 0.001 (re-encoded here only; the product's writer is `sync.tables.shards.to_parquet`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from benchmarks.files import shard_files, write_history_csv
 from benchmarks.measure import NICE, load_average
 from benchmarks.report import Figure, Section, mb, num, ratio, secs, table
-from sync.build.shards import to_parquet
+from sync.tables.shards import to_parquet
 
 ROUND_COLUMN, ROUND_DIGITS, LEVEL = "avg_price", 3, 9
 
@@ -83,7 +83,7 @@ def loads(repo: Path, csv: Path, scratch: Path, ways: tuple[str, ...] = tuple(WA
 
 
 def encode(table: pa.Table, level: int | None = None, rounded: bool = False, previous: bool = False) -> bytes:
-    """The product's Parquet bytes (`sync.build.shards.to_parquet`), or a variant: another zstd level,
+    """The product's Parquet bytes (`sync.tables.shards.to_parquet`), or a variant: another zstd level,
     avg_price rounded, or the previous writer (dictionary for every column, zstd's level 1)."""
     if rounded:
         index = table.schema.get_field_index(ROUND_COLUMN)

@@ -1,6 +1,6 @@
 """Delta sync: re-fetch the restatement window, add each new trading day that may be published, publish once.
 
-Each fetched day is judged by `sync.build.day_status`. A new day is published when complete, or as
+Each fetched day is judged by `sync.tables.day_status`. A new day is published when complete, or as
 partial once it is settled; the run stops before a fresh day that is not complete yet, and that
 day is retried by the next run. A re-fetched, already published day is replaced only by a complete
 fetch, so a half-loaded source never overwrites good rows. The watermark only moves over a
@@ -25,10 +25,6 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
-from sync.build.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
-from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
-from sync.build.shards import split_by_month
-from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.core.config import Settings
 from sync.core.errors import SyncError
@@ -44,6 +40,10 @@ from sync.publish.merge import merge_months
 from sync.publish.plan import BuiltShard, PublishInput
 from sync.runs import failures
 from sync.runs.result import RunInfo, RunResult, slowed_note
+from sync.tables.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
+from sync.tables.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.tables.shards import split_by_month
+from sync.tables.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.targets import DatasetRepo
 from sync.tushare.apis import APIS, DAY_APIS, ROW_APIS
 

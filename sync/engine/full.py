@@ -5,7 +5,7 @@ from one probed day, `plan_full`), all of them concurrently, each at its own quo
 (one interface's month of days, or batch of stocks) are checkpointed as soon as they arrive
 (see `sync.fetch.checkpoints`), so an interrupted rebuild resumes without refetching them. Each month is
 built from a local spill as soon as its chunks are in (`MonthBuilder`, while the fetcher waits on
-the quota) and written to disk at once, each day judged by `sync.build.day_status`: complete and
+the quota) and written to disk at once, each day judged by `sync.tables.day_status`: complete and
 settled-partial days are published, and the rebuild stops before a fresh day that is not
 complete. Nothing is visible on main until the one final commit, and that commit never shrinks
 what is published: days outside the rebuilt range stay, the watermark never moves back.
@@ -27,9 +27,6 @@ import pandas as pd
 
 from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
 from dataset_script.state import SyncState
-from sync.build.day_status import NoBarsError, day_coverage, fresh_days, judge
-from sync.build.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
-from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.core.config import DEFAULT_START, Settings
 from sync.core.errors import SyncError
@@ -46,6 +43,9 @@ from sync.publish.merge import merge_months
 from sync.publish.plan import BuiltShard, PublishInput
 from sync.runs import failures
 from sync.runs.result import RunInfo, RunResult, slowed_note
+from sync.tables.day_status import NoBarsError, day_coverage, fresh_days, judge
+from sync.tables.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.tables.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.targets import DatasetRepo
 from sync.targets.repo import Retired
 from sync.tushare.apis import FULL_MARKET_STOCKS, available, nonstock_listed, year_fraction

@@ -1,4 +1,4 @@
-"""`DayFrames`: what the fetch stage hands to the build stage, the per-day interfaces' typed frames."""
+"""`DayFrames`: what the fetch stage hands to the tables stage, the per-day interfaces' typed frames."""
 
 from __future__ import annotations
 

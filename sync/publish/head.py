@@ -21,12 +21,12 @@ import pyarrow as pa
 
 from dataset_script.schema import CALENDAR_PATH, CHANGES_PATH, DAYS_PATH, PRICE_SCHEMA, RUNS_PATH, STATE_PATH
 from dataset_script.state import SyncState
-from sync.build.meta import days_from_shard, days_table
-from sync.build.shards import from_parquet
 from sync.core.errors import SyncError
 from sync.core.progress import RunStatus
 from sync.runs import failures
 from sync.runs.result import RunInfo
+from sync.tables.meta import days_from_shard, days_table
+from sync.tables.shards import from_parquet
 from sync.targets import DatasetRepo
 
 log = logging.getLogger(__name__)

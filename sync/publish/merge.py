@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sync.build.restatements import diff_rows, no_changes
-from sync.build.shards import from_parquet, merge_shard
 from sync.publish.head import Head
 from sync.publish.plan import BuiltShard
+from sync.tables.restatements import diff_rows, no_changes
+from sync.tables.shards import from_parquet, merge_shard
 
 
 def merge_months(

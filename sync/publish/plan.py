@@ -31,12 +31,12 @@ from dataset_script.schema import (
     shard_month,
 )
 from dataset_script.state import ShardInfo, SourceIdentity, SyncState
-from sync.build.restatements import changed_rows, changes_table, no_changes
-from sync.build.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.core.files import write_atomic
 from sync.runs.history import runs_table
+from sync.tables.restatements import changed_rows, changes_table, no_changes
+from sync.tables.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
 from sync.targets.commit import Commit, Content, content_bytes
 
 

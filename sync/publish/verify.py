@@ -28,11 +28,11 @@ from dataset_script.schema import (
     shard_month,
 )
 from dataset_script.state import SyncState
-from sync.build.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.core.clock import shanghai_date, ymd
 from sync.core.errors import SyncError
 from sync.publish.head import Head
 from sync.publish.plan import days_with_status
+from sync.tables.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.targets import DatasetRepo
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from dataset_script.schema import SCHEMA_VERSION, STATE_PATH, shard_month
 from dataset_script.state import SyncState
-from sync.build.shards import from_parquet, sha256
 from sync.core.config import Settings
 from sync.core.errors import SyncError
 from sync.engine.delta import run_delta
@@ -24,6 +23,7 @@ from sync.engine.full import run_full
 from sync.publish.plan import Commit
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
+from sync.tables.shards import from_parquet, sha256
 from sync.targets import open_repo
 from tests.support.serving import at, rows_of, served
 

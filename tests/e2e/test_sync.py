@@ -8,7 +8,6 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import LAST_UPDATE_PATH, shard_month
-from sync.build.shards import from_parquet
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
@@ -16,6 +15,7 @@ from sync.fetch.source import Source
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from sync.tushare.client import TushareClient
 from tests.support.expected import assert_same_rows, expected_rows

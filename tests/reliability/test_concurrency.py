@@ -33,7 +33,6 @@ from dataset_script.schema import (
     shard_month,
     shard_path,
 )
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
@@ -43,6 +42,7 @@ from sync.publish.head import Head
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from sync.targets import PublishError, RepoBusyError, open_repo
 from sync.targets.files import walk
 from sync.targets.local import LocalFolderRepo

@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH, shard_month
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.core.errors import SyncError
@@ -30,6 +29,7 @@ from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.replies import FaultPlan, Reply
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from sync.tushare.client import TushareClient
 from tests.support.expected import assert_same_rows, expected_rows

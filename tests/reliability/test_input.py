@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from sync.build.shards import from_parquet, to_parquet
+from sync.tables.shards import from_parquet, to_parquet
 from sync.targets import open_repo
 from sync.targets.commit import Commit
 from sync.targets.files import walk

@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import REPO_ID, shard_month
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
@@ -28,6 +27,7 @@ from sync.fetch.source import Source, open_source
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from sync.targets.files import walk
 from sync.tushare.client import TushareClient

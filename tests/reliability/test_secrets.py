@@ -15,10 +15,10 @@ import pytest
 
 from dataset_script.schema import RUNS_PATH
 from sync import cli
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from tests.support.cli import cli_env, sync
 
 pytestmark = pytest.mark.slow  # full, delta, status and verify on a folder and the Hub, every output scanned

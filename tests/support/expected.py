@@ -1,6 +1,6 @@
 """The contract's rows, computed straight from a synthetic market's wire tables.
 
-Deliberately written as plain loops over the raw tables, sharing no code with `sync.build.transform`,
+Deliberately written as plain loops over the raw tables, sharing no code with `sync.tables.transform`,
 so the end-to-end tests compare the engine against an independent reading of docs/dataset.md#row-rule.
 """
 

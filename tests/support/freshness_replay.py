@@ -36,7 +36,6 @@ import pandas as pd
 from dataset_script.schema import DAYS_PATH
 from space_app import schedule_rules
 from space_app.repo_view import Facts, RepoView
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.core.errors import SyncError
@@ -45,6 +44,7 @@ from sync.engine.full import run_full
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.calendar import sse_sessions
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from sync.tushare.apis import APIS
 from tests.support.serving import served

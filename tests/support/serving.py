@@ -10,11 +10,11 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import shard_month
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.fetch.source import Source
 from sync.simulated import SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from sync.tushare.client import TushareClient
 
 TOKEN = "e2e-test-token"

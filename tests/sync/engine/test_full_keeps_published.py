@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import DAYS_PATH, LAST_UPDATE_PATH
-from sync.build.shards import from_parquet
 from sync.core.config import Settings
 from sync.core.errors import SyncError
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from tests.support.serving import at, rows_of
 

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import ALL_MARKETS, shard_month
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine import full
 from sync.fetch.source import Source
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from sync.tushare.apis import DAY_APIS
 from sync.tushare.client import TushareClient

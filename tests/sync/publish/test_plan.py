@@ -1,6 +1,6 @@
 """The commit plan (one atomic commit as data), `Commit` validation and `InvariantError`.
 
-The plan tests moved here from tests/sync/build/test_shards.py unchanged in what they assert.
+The plan tests moved here from tests/sync/tables/test_shards.py unchanged in what they assert.
 """
 
 import dataclasses

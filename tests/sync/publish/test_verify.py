@@ -6,13 +6,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from sync.build.shards import from_parquet, to_parquet
 from sync.core.config import Settings
 from sync.engine.full import run_full
 from sync.fetch.source import Source
 from sync.publish.verify import status_of, verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
+from sync.tables.shards import from_parquet, to_parquet
 from sync.targets import open_repo
 from sync.targets.commit import Commit
 from sync.tushare.client import TushareClient

@@ -15,13 +15,13 @@ import pyarrow as pa
 import pytest
 
 from dataset_script.schema import shard_month
-from sync.build.shards import from_parquet
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.engine.full import run_full
 from sync.fetch.source import Source
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import HAS_MORE_MODES, TushareServer
+from sync.tables.shards import from_parquet
 from sync.targets import open_repo
 from sync.tushare.client import TushareClient
 from tests.support.expected import assert_same_rows, expected_rows

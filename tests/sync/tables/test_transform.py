@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from dataset_script.schema import PRICE_SCHEMA
-from sync.build.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import select_stocks
+from sync.tables.transform import canonical_rows, carry_from, empty_carry, to_table
 
 D1, D2, D3 = dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pyarrow as pa
 
 from dataset_script.schema import shard_month, shard_path
-from sync.build.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
+from sync.tables.shards import coverage_problems, from_parquet, merge_shard, shard_problems, split_by_month, to_parquet
 from tests.support.tables import FEB1, JAN2, JAN3, JAN31, table
 
 

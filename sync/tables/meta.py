@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dataset_script.schema import CALENDAR_SCHEMA, COVERAGE_APIS, DAYS_SCHEMA, STOCKS_SCHEMA
-from sync.build.day_status import DayCoverage
+from sync.tables.day_status import DayCoverage
 
 
 def stocks_table(stocks: pd.DataFrame) -> pa.Table:
