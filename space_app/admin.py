@@ -1,27 +1,27 @@
-"""Guards of the Admin actions: who may start a full sync, how often, and with which input.
+"""Guards of the Admin actions: who may start a full sync, and with which input.
 
-Pure apart from the clock you pass in. The admin token is compared in constant time; failed
-attempts are limited per client (a few per window), so guessing a long token is hopeless and a
-stranger's failures cannot lock the maintainer out.
+Pure, apart from `answered`, which sleeps. The admin token is compared in constant time and must
+be at least `MIN_ADMIN_TOKEN` characters long. A wrong token is answered after `WRONG_TOKEN_DELAY`
+seconds, waited on the event loop (no worker thread, no queue slot), so guessing a long token is
+hopeless; there is no lockout, shared or per client, so a stranger's wrong tokens cannot lock the
+maintainer out (a client address can be forged, so a per-client lockout could be aimed at them).
 """
 
 from __future__ import annotations
 
-import collections
+import asyncio
 import dataclasses
 import datetime as dt
 import hmac
-import threading
 from collections.abc import Mapping
 
 from sync.core.clock import parse_ymd
 from sync.core.config import parse_markets
 from sync.core.errors import ConfigError
 
-SYNC_NOW_COOLDOWN = 60.0  # seconds between two "Sync now" starts
-MAX_FAILED_ATTEMPTS = 5  # wrong admin tokens per client per window
-MAX_FAILED_ATTEMPTS_ALL = 30  # wrong admin tokens from all clients together per window
-FAILED_WINDOW = 600.0  # seconds
+MIN_ADMIN_TOKEN = 16  # characters; a shorter SYNC_ADMIN_TOKEN is a configuration error
+WRONG_TOKEN_DELAY = 1.0  # seconds a wrong admin token waits for its answer
+WRONG_TOKEN = "refused: wrong admin token; nothing was started"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,45 +97,22 @@ def token_matches(given: str, expected: str | None) -> bool:
     return hmac.compare_digest((given or "").encode(), expected.encode())
 
 
-class FailureLimiter:
-    """At most `limit` failed attempts per client in a sliding `window` of seconds."""
-
-    def __init__(self, limit: int = MAX_FAILED_ATTEMPTS, window: float = FAILED_WINDOW):
-        self.limit, self.window = limit, window
-        self.failures: dict[str, collections.deque[float]] = {}
-        self.guard = threading.Lock()
-
-    def wait_seconds(self, client: str, now: float) -> float:
-        """0 when `client` may try; else how long until its oldest failure leaves the window."""
-        with self.guard:
-            recent = self._recent(client, now)
-            return 0.0 if len(recent) < self.limit else recent[0] + self.window - now
-
-    def record_failure(self, client: str, now: float) -> None:
-        with self.guard:
-            self._recent(client, now).append(now)
-
-    def _recent(self, client: str, now: float) -> collections.deque[float]:
-        recent = self.failures.setdefault(client, collections.deque())
-        while recent and recent[0] <= now - self.window:
-            recent.popleft()
-        if len(self.failures) > 10_000:  # bound memory against many clients
-            self.failures = {k: v for k, v in self.failures.items() if v}
-        return recent
+def admin_token_error(token: str | None) -> str | None:
+    """A configured SYNC_ADMIN_TOKEN shorter than `MIN_ADMIN_TOKEN` characters: the error to show
+    (admin actions are refused; the schedule runs on). The token itself is never in the text."""
+    if not token or len(token) >= MIN_ADMIN_TOKEN:
+        return None
+    return (
+        f"configuration error: SYNC_ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN} characters, so admin actions "
+        "(full sync, migration) are refused; the daily schedule runs on. Set a longer secret in the Space settings "
+        '(e.g. the output of: python -c "import secrets; print(secrets.token_urlsafe(24))") and restart the Space.'
+    )
 
 
-class Cooldown:
-    """'Sync now' at most once per `seconds`."""
-
-    def __init__(self, seconds: float = SYNC_NOW_COOLDOWN):
-        self.seconds = seconds
-        self.last: float | None = None
-        self.guard = threading.Lock()
-
-    def remaining(self, now: float) -> float:
-        with self.guard:
-            return 0.0 if self.last is None else max(0.0, self.last + self.seconds - now)
-
-    def mark(self, now: float) -> None:
-        with self.guard:
-            self.last = now
+async def answered(message: str) -> str:
+    """`message`, after `WRONG_TOKEN_DELAY` seconds when it refuses a wrong admin token. Awaited on the
+    event loop: a pending wrong token holds no worker thread and no queue slot, so the right token
+    is answered at once however many wrong ones wait."""
+    if message == WRONG_TOKEN:
+        await asyncio.sleep(WRONG_TOKEN_DELAY)
+    return message

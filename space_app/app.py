@@ -44,7 +44,8 @@ def create_app(settings: Settings, clock: Callable[[], dt.datetime], env: Mappin
     from space_app.admin import space_config_error
     from space_app.space import Space
 
-    space = Space(settings, clock, space_config_error(os.environ if env is None else env))
+    env = os.environ if env is None else env
+    space = Space(settings, clock, space_config_error(env), space_id=env.get("SPACE_ID"))
     app = fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")

@@ -209,7 +209,19 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
             "尚未发布数据：请先运行全量同步（管理 → 全量同步）",
         ),
         (r"^nothing published yet$", "尚未发布数据"),
-        (r"^Sync now was used moments ago; try again in (\d+) s$", "刚刚已使用过“立即同步”；请 \\1 秒后再试"),
+        (
+            r"^not started: nothing new can be published yet; complete through (\S+)$",
+            "未开始：暂时没有可发布的新交易日；已完整发布至 \\1",
+        ),
+        (
+            r"^not started: a run started (\d+) min ago; Sync now waits 30 minutes after any run \(try again in (\d+) min\)$",
+            "未开始：\\1 分钟前已有一次运行开始；任何运行开始后 30 分钟内“立即同步”不再启动（请 \\2 分钟后再试）",
+        ),
+        (
+            r"^configuration error: SYNC_ADMIN_TOKEN is shorter than (\d+) characters(.*)$",
+            "配置错误：SYNC_ADMIN_TOKEN 短于 \\1 个字符，管理操作（全量同步、迁移）一律拒绝；每日定时同步照常运行。"
+            "请在 Space 设置中换一个更长的 secret 并重启 Space。",
+        ),
         (
             r"^started (full|delta) sync \((.*)\); follow it in Status and Logs$",
             "已开始\\1同步（\\2）；可在“状态”和“日志”中查看",
@@ -219,10 +231,6 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
             "未开始：已有 \\1 自 \\2 起在运行（\\3）；请等它结束后再试",
         ),
         (r"^refused: wrong admin token; nothing was started$", "已拒绝：管理员令牌错误；未启动任何任务"),
-        (
-            r"^refused: too many wrong admin tokens; try again in (\d+) min$",
-            "已拒绝：错误的管理员令牌次数过多；请 \\1 分钟后再试",
-        ),
         (r"^refused: (.*); nothing was started$", "已拒绝：\\1；未启动任何任务"),
         (r"^refused: (.*)$", "已拒绝：\\1"),
         (
@@ -235,6 +243,16 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
         ),
         (r"^start (\S+) is after end (\S+)$", "开始日期 \\1 晚于结束日期 \\2"),
         (r"^pick a stock \(type a code or a name\)$", "请选择一只股票（输入代码或名称）"),
+        (
+            r"^the dataset's visibility could not be read and this app is not a private Space(.*)$",
+            "无法读取数据集的可见性，而本应用不是私有 Space，因此不显示任何行（不显示走势图、股票列表和原始行）；"
+            "数据新鲜度见“状态”页。把 Space 设为私有即可在此查看，或用你自己的令牌通过 load_dataset 读取。",
+        ),
+        (
+            r"^the dataset is private or gated and this app is not a private Space(.*)$",
+            "数据集是私有或需申请访问的，而本应用不是私有 Space，因此不显示任何行（不显示走势图、股票列表和原始行）；"
+            "数据新鲜度见“状态”页。把 Space 设为私有即可在此查看，或用你自己的令牌通过 load_dataset 读取。",
+        ),
         (r"^no rows for (\S+) between (\S+) and (\S+)$", "\\1 在 \\2 至 \\3 之间没有数据"),
         (r"^(\d+) trading days$", "\\1 个交易日"),
         (r"^(.*); (\d{4}-\d\d-\d\d) not yet published \((.*)\)$", "\\1；\\2 尚未发布（\\3）"),

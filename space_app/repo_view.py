@@ -89,6 +89,11 @@ class RepoView:
                 self.facts = dataclasses.replace(self.facts, error=str(error) or type(error).__name__)
             return self.facts
 
+    def held(self) -> Facts | None:
+        """The facts as last read, without reading anything (None before the first read): what a
+        stranger's request may be answered from at no cost. Never waits for a read in progress."""
+        return None if self.checked == float("-inf") else self.facts
+
     def _read(self, head: str | None) -> Facts:
         if head is None:
             return Facts()

@@ -25,7 +25,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 
-from sync.core.clock import CLOSE_GATE, SHANGHAI
+from sync.core.clock import CLOSE_GATE, SHANGHAI, newest_allowed_day
 
 RETRY_EVERY = dt.timedelta(minutes=30)
 HORIZON_DAYS = 400  # how far ahead to look for a trading day before giving up
@@ -86,6 +86,27 @@ def newest_expected_day(now: dt.datetime, open_days: Sequence[dt.date], sync_tim
     while not is_trading_day(last, open_days):  # beyond the known calendar: weekdays
         last -= dt.timedelta(days=1)
     return last
+
+
+def newer_day_publishable(now: dt.datetime, open_days: Sequence[dt.date], watermark: dt.date) -> bool:
+    """True when a trading day after `watermark` may be published by the clock at `now`: today from
+    the 15:30 close gate on, else up to yesterday (the engine's own gate, `newest_allowed_day`).
+
+    >>> friday, monday = dt.date(2024, 4, 12), dt.date(2024, 4, 15)
+    >>> at = lambda day, hh: dt.datetime.combine(day, dt.time(hh), tzinfo=SHANGHAI)
+    >>> newer_day_publishable(at(monday, 15), [friday, monday], friday), newer_day_publishable(at(monday, 16), [friday, monday], friday)
+    (False, True)
+    """
+    day, newest = watermark + dt.timedelta(days=1), newest_allowed_day(now)
+    while day <= newest:
+        if is_trading_day(day, open_days):
+            return True
+        if open_days and day <= open_days[-1]:  # jump to the next open day of the known calendar
+            index = bisect.bisect_right(open_days, day)
+            day = open_days[index] if index < len(open_days) else open_days[-1] + dt.timedelta(days=1)
+        else:
+            day += dt.timedelta(days=1)
+    return False
 
 
 def catch_up_needed(

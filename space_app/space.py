@@ -7,30 +7,45 @@ gradio_client script or an uptime monitor asks.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Callable
 
 import pandas as pd
 
-from space_app import admin, explore, logs, schedule_rules, status_json
+from space_app import admin, explore, logs, schedule_rules, status_json, visibility
 from space_app.redact import for_target
 from space_app.repo_view import Facts, RepoView
-from space_app.run_slot import Clock, Runner, RunRecord
+from space_app.run_slot import Clock, Runner, RunRecord, busy_message
 from space_app.scheduler import SyncScheduler
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
 from sync.engine.run import RunRequest, run
 from sync.runs import failures
-from sync.targets import is_hub, open_repo
+from sync.targets import hub_repo_id, is_hub, open_repo
 
 log = logging.getLogger(__name__)
+ANONYMOUS_QUIET = 30 * 60.0  # seconds: an anonymous Sync now starts nothing when any run started this recently
 
 
 class Space:
     """`config_error` (see `admin.space_config_error`): the Space is misconfigured; it then shows
-    the error in its status, schedules nothing, and every button and API call refuses with it."""
+    the error in its status, schedules nothing, and every button and API call refuses with it.
+    `admin_error` (a too short SYNC_ADMIN_TOKEN) only refuses the admin actions; the schedule runs on.
+    `monotonic`: real elapsed seconds (injectable), for the "no run in the last 30 minutes" rule.
+    `space_id`: SPACE_ID, whose visibility decides whether a private dataset's rows may be shown."""
 
-    def __init__(self, settings: Settings, clock: Clock, config_error: str | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        config_error: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        space_id: str | None = None,
+    ):
         self.settings, self.clock, self.config_error = settings, clock, config_error
+        self.admin_error = admin.admin_token_error(settings.admin_token)
+        self.monotonic = monotonic
         self.interrupted: list[dict] = []  # full syncs a restart cut off, found on start (shown, resumed)
         self.is_hub = is_hub(settings.dataset_repo)
         self.redactor = for_target(
@@ -47,9 +62,9 @@ class Space:
             on_finish=self._after_run,
         )
         self.scheduler = SyncScheduler(self.runner, self.view, settings, clock)
-        self.limiter, self.cooldown = admin.FailureLimiter(), admin.Cooldown()
-        # Per client, and a looser cap for everyone: a forwarded address can be forged.
-        self.global_limiter = admin.FailureLimiter(limit=admin.MAX_FAILED_ATTEMPTS_ALL)
+        self.rows_gate = visibility.RowsGate(
+            hub_repo_id(settings.dataset_repo) if self.is_hub else None, space_id, settings.hf_token
+        )
         self.source = "embedded synthetic market" if settings.embedded_source else "Tushare Pro"
         self.target = settings.dataset_repo if self.is_hub else "local folder"
 
@@ -122,6 +137,9 @@ class Space:
         )
         if result["repo_error"]:
             result["repo_error"] = self.redactor.text(result["repo_error"])
+        if self.admin_error:  # shown until fixed: the admin actions stay refused, the schedule runs on
+            result["last_error"] = _error_record(self.admin_error, result["now"])
+            result["config_errors"] = [self.admin_error]
         return {**result, "config_error": None, "interrupted": list(self.interrupted)}
 
     def _misconfigured_status(self) -> dict:
@@ -130,14 +148,7 @@ class Space:
         result = status_json.status_json(
             Facts(), current, history, self.clock(), None, None, 0.0, self.source, self.target
         )
-        error = {
-            "kind": None,
-            "trigger": None,
-            "status": "failed",
-            "started_at": None,
-            "finished_at": result["now"],
-            "message": self.config_error,
-        }
+        error = _error_record(self.config_error, result["now"])
         return {**result, "last_error": error, "config_error": self.config_error, "interrupted": []}
 
     def runs(self) -> pd.DataFrame:
@@ -149,33 +160,55 @@ class Space:
 
     # -- actions ----------------------------------------------------------------------------
     def full_sync_disabled(self) -> str | None:
-        return self.config_error or admin.full_sync_disabled(
-            self.is_hub, self.settings.admin_token, real_token=bool(self.settings.tushare_token)
+        return (
+            self.config_error
+            or self.admin_error
+            or admin.full_sync_disabled(
+                self.is_hub, self.settings.admin_token, real_token=bool(self.settings.tushare_token)
+            )
         )
 
     def migrate_disabled(self) -> str | None:
-        if self.config_error:
-            return self.config_error
-        return admin.migrate_disabled(self.settings.admin_token)
+        return self.config_error or self.admin_error or admin.migrate_disabled(self.settings.admin_token)
 
-    def sync_now(self) -> str:
-        """Start a delta in the background, or say why not."""
+    def sync_now(self, admin_token: str = "") -> str:
+        """Start a delta in the background, or say why not.
+
+        Anonymous (no admin token given, or none configured): a delta starts only when a trading
+        day newer than the watermark may be published by the clock and no run of any kind started
+        in the last 30 minutes; otherwise the answer comes from the status already held, with no
+        Tushare call and no Hub request. With the right admin token a delta starts whenever the
+        slot is free; a wrong one is refused (and answered late, see `admin.answered`)."""
         if self.config_error:
             return f"refused: {self.config_error}"
-        facts = self.view.get()
-        if not facts.published:
+        if not (admin_token or "").strip() or not self.settings.admin_token:
+            return self._anonymous_sync_now()
+        refused = self._admin_refusal(self.admin_error, admin_token, "sync now")
+        if refused:
+            return refused
+        if not self.view.get().published:
             return "nothing published yet: run a full sync first (Admin → Full sync)"
-        wait = self.cooldown.remaining(time.monotonic())
-        if wait > 0:
-            return f"Sync now was used moments ago; try again in {wait:.0f} s"
-        started, message = self.runner.start(RunRequest("delta", "button"))
-        if started:
-            self.cooldown.mark(time.monotonic())
-        return message
+        return self.runner.start(RunRequest("delta", "button"))[1]
 
-    def full_sync(self, start: str, end: str, markets: str, admin_token: str, client: str = "api") -> str:
+    def _anonymous_sync_now(self) -> str:
+        facts = self.view.held()
+        if facts is None or not facts.published or facts.watermark is None:
+            return "nothing published yet: run a full sync first (Admin → Full sync)"
+        current, history = self.runner.snapshot()
+        if current is not None:
+            return f"not started: {busy_message(current)}"
+        if not schedule_rules.newer_day_publishable(self.clock(), facts.open_days, facts.watermark):
+            return f"not started: nothing new can be published yet; complete through {facts.watermark.isoformat()}"
+        last = max((r.started_mono for r in history), default=None)
+        elapsed = None if last is None else self.monotonic() - last
+        if elapsed is not None and elapsed < ANONYMOUS_QUIET:
+            wait = math.ceil((ANONYMOUS_QUIET - elapsed) / 60)
+            return f"not started: a run started {int(elapsed // 60)} min ago; Sync now waits 30 minutes after any run (try again in {wait} min)"
+        return self.runner.start(RunRequest("delta", "button"))[1]
+
+    def full_sync(self, start: str, end: str, markets: str, admin_token: str) -> str:
         """Start a full sync in the background, or refuse and change nothing."""
-        refused = self._admin_refusal(self.full_sync_disabled(), admin_token, client, "full sync")
+        refused = self._admin_refusal(self.full_sync_disabled(), admin_token, "full sync")
         if refused:
             return refused
         try:
@@ -185,36 +218,32 @@ class Space:
         started, message = self.runner.start(RunRequest("full", "button", chosen.start, chosen.end, chosen.markets))
         return message
 
-    def migrate_legacy(self, admin_token: str, client: str = "api") -> str:
+    def migrate_legacy(self, admin_token: str) -> str:
         """Start `full --migrate-legacy` in the background (the old pipeline's all-prices.csv layout is
         replaced by this dataset's; the old head keeps tag legacy-csv), or refuse and change nothing."""
-        refused = self._admin_refusal(self.migrate_disabled(), admin_token, client, "migration")
+        refused = self._admin_refusal(self.migrate_disabled(), admin_token, "migration")
         if refused:
             return refused
         started, message = self.runner.start(RunRequest("full", "button", migrate_legacy=True))
         return message
 
-    def _admin_refusal(self, disabled: str | None, admin_token: str, client: str, action: str) -> str | None:
-        """Why an admin action is refused (disabled, too many wrong tokens, a wrong token), or None."""
+    def _admin_refusal(self, disabled: str | None, admin_token: str, action: str) -> str | None:
+        """Why an admin action is refused (disabled, a wrong token), or None. No lockout: a wrong
+        token is slowed down by whoever answers it (`admin.answered`), never counted against others."""
         if disabled:
             return f"refused: {disabled}"
-        now = time.monotonic()
-        wait = max(self.limiter.wait_seconds(client, now), self.global_limiter.wait_seconds("*", now))
-        if wait > 0:
-            return f"refused: too many wrong admin tokens; try again in {wait / 60:.0f} min"
-        if not admin.token_matches(admin_token, self.settings.admin_token):
-            self.limiter.record_failure(client, now)
-            self.global_limiter.record_failure("*", now)
+        if not admin.token_matches((admin_token or "").strip(), self.settings.admin_token):
             log.warning("%s refused: wrong admin token", action)
-            return "refused: wrong admin token; nothing was started"
+            return admin.WRONG_TOKEN
         return None
 
     # -- explore ----------------------------------------------------------------------------
+    # A public Space never serves a private or gated dataset's rows (space_app.visibility).
     def stock_choices(self) -> list[tuple[str, str]]:
-        return explore.stock_choices(self.view.get().stocks)
+        return [] if self.rows_gate.refusal() else explore.stock_choices(self.view.get().stocks)
 
     def default_stock(self) -> str | None:
-        return explore.default_stock(self.view.get().stocks)
+        return None if self.rows_gate.refusal() else explore.default_stock(self.view.get().stocks)
 
     def default_range(self) -> tuple[str, str]:
         facts = self.view.get()
@@ -222,6 +251,9 @@ class Space:
 
     def chart(self, code: str | None, start: str, end: str, mode: str):
         """(figure or None, rows table, message) for one stock."""
+        hidden = self.rows_gate.refusal()
+        if hidden:
+            return None, explore.table(pd.DataFrame()), hidden
         facts = self.view.get()
         if not facts.published:
             return None, explore.table(pd.DataFrame()), "nothing published yet"
@@ -252,10 +284,13 @@ def resume_request(mark: dict) -> RunRequest:
     )
 
 
-def client_id(request) -> str:
-    """Who is asking, for the failed-token limiter: the first forwarded address on Spaces, else the peer."""
-    if request is None:
-        return "api"
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    host = getattr(getattr(request, "client", None), "host", None)
-    return forwarded or host or "unknown"
+def _error_record(message: str, now: str) -> dict:
+    """A configuration error shown as the status JSON's `last_error`."""
+    return {
+        "kind": None,
+        "trigger": None,
+        "status": "failed",
+        "started_at": None,
+        "finished_at": now,
+        "message": message,
+    }

@@ -15,9 +15,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from space_app import charts, explore, i18n
+from space_app import admin, charts, explore, i18n
 from space_app.i18n import t
-from space_app.space import Space, client_id
+from space_app.space import Space
 from space_app.status_markdown import PROGRESS_CSS, progress_html, status_markdown
 
 REFRESH_SECONDS = 2.0
@@ -342,12 +342,9 @@ def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:
     )
     full_message = gr.Markdown(elem_id="full-sync-message")
 
-    def full(
-        start_text: str, end_text: str, markets_text: str, token_text: str, language: str, request: gr.Request
-    ) -> str:
-        return i18n.message(
-            language, space.full_sync(start_text, end_text, markets_text, token_text, client_id(request))
-        )
+    async def full(start_text: str, end_text: str, markets_text: str, token_text: str, language: str) -> str:
+        answer = await admin.answered(space.full_sync(start_text, end_text, markets_text, token_text))
+        return i18n.message(language, answer)
 
     full_button.click(
         full, inputs=[start, end, markets, token, lang], outputs=full_message, api_visibility="private", queue=False
@@ -367,8 +364,8 @@ def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:
     )
     migrate_message = gr.Markdown(elem_id="migrate-legacy-message")
 
-    def migrate(token_text: str, language: str, request: gr.Request) -> str:
-        return i18n.message(language, space.migrate_legacy(token_text, client_id(request)))
+    async def migrate(token_text: str, language: str) -> str:
+        return i18n.message(language, await admin.answered(space.migrate_legacy(token_text)))
 
     migrate_button.click(
         migrate, inputs=[migrate_token, lang], outputs=migrate_message, api_visibility="private", queue=False
@@ -376,25 +373,27 @@ def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:
 
 
 def _api(space: Space) -> None:
-    """The named endpoints (docs/operations.md#the-space) for gradio_client; their messages stay in English."""
+    """The named endpoints (docs/operations.md#the-space) for gradio_client; their messages stay in English.
+
+    The ones that take an admin token are async: a wrong token's answer waits on the event loop
+    (`admin.answered`), holding no worker thread and no queue slot (queue=False)."""
 
     def status() -> dict:
         """The status JSON (same as GET /healthz)."""
         return space.status()
 
-    def sync_now() -> str:
-        """Start a delta in the background, or say why not."""
-        return space.sync_now()
+    async def sync_now(admin_token: str = "") -> str:
+        """Start a delta in the background, or say why not (anonymous: only when a newer day may be
+        published and no run started in the last 30 minutes; with the admin token: whenever free)."""
+        return await admin.answered(space.sync_now(admin_token))
 
-    def full_sync(
-        start: str = "", end: str = "", markets: str = "", admin_token: str = "", request: gr.Request = None
-    ) -> str:
+    async def full_sync(start: str = "", end: str = "", markets: str = "", admin_token: str = "") -> str:
         """Start a full sync in the background (dates YYYYMMDD, markets a comma list or 'all'), or refuse."""
-        return space.full_sync(start, end, markets, admin_token, client_id(request))
+        return await admin.answered(space.full_sync(start, end, markets, admin_token))
 
-    def migrate_legacy(admin_token: str = "", request: gr.Request = None) -> str:
+    async def migrate_legacy(admin_token: str = "") -> str:
         """Start `full --migrate-legacy` in the background (admin token required), or refuse."""
-        return space.migrate_legacy(admin_token, client_id(request))
+        return await admin.answered(space.migrate_legacy(admin_token))
 
     gr.api(status, api_name="status", queue=False)
     gr.api(sync_now, api_name="sync_now", queue=False)

@@ -469,7 +469,7 @@ def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days,
         rate_per_min=1_000_000,
         dataset_repo=str(folder),
         markets=("主板",),
-        admin_token="admin-secret",
+        admin_token="admin-secret-0123456",
     )
     space = Space(settings, lambda: NOW)
     job = space.runner.job
@@ -497,7 +497,7 @@ def test_scheduler_and_button_never_run_two_syncs_at_once(golden, tushare, days,
         gate = threading.Barrier(1 if first else 2)  # "race": both released at once
         triggers = {
             "button": lambda end=end: button_answers.append(
-                space.full_sync(START.strftime("%Y%m%d"), end, "", "admin-secret")
+                space.full_sync(START.strftime("%Y%m%d"), end, "", "admin-secret-0123456")
             ),
             "schedule": space.scheduler.daily,
         }

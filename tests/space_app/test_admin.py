@@ -1,11 +1,13 @@
-"""Admin guards and the Explore tab's pure parts: tokens, rate limits, input, adjustment, status text."""
+"""Admin guards and the Explore tab's pure parts: tokens, the wrong-token delay, input, adjustment, status text."""
 
+import asyncio
 import datetime as dt
 
 import pandas as pd
 import pytest
 
-from space_app.admin import Cooldown, FailureLimiter, full_sync_disabled, parse_full_input, token_matches
+from space_app import admin
+from space_app.admin import full_sync_disabled, parse_full_input, token_matches
 from space_app.explore import adjust, default_range, default_stock, stock_choices
 from space_app.redact import Redactor
 from space_app.status_markdown import status_markdown
@@ -24,20 +26,16 @@ def test_token_comparison():
     assert token_matches("", None)  # a local folder without a configured token
 
 
-def test_failed_attempts_are_limited_per_client_and_expire():
-    limiter = FailureLimiter(limit=3, window=60)
-    for t in (0, 1, 2):
-        limiter.record_failure("a", t)
-    assert limiter.wait_seconds("a", 3) == pytest.approx(57)
-    assert limiter.wait_seconds("b", 3) == 0
-    assert limiter.wait_seconds("a", 60.5) == 0
+def test_only_a_wrong_token_refusal_waits_and_it_waits_on_the_event_loop(monkeypatch):
+    waited = []
 
+    async def sleep(seconds):  # the event loop's sleep: a pending wrong token holds no thread
+        waited.append(seconds)
 
-def test_sync_now_cooldown():
-    cooldown = Cooldown(60)
-    assert cooldown.remaining(100) == 0
-    cooldown.mark(100)
-    assert cooldown.remaining(130) == 30 and cooldown.remaining(170) == 0
+    monkeypatch.setattr(admin.asyncio, "sleep", sleep)
+    for message in (admin.WRONG_TOKEN, "started full sync (button); follow it in Status and Logs", "refused: x"):
+        assert asyncio.run(admin.answered(message)) == message
+    assert waited == [admin.WRONG_TOKEN_DELAY] and admin.WRONG_TOKEN_DELAY >= 1.0
 
 
 def test_full_sync_input():

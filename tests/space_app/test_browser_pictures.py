@@ -72,7 +72,7 @@ def space(published):
             published,
             TUSHARE_TOKEN=TOKEN,
             TUSHARE_API_URL=api_url,
-            SYNC_ADMIN_TOKEN="pictures-admin",
+            SYNC_ADMIN_TOKEN="pictures-admin-token-0123",
             HF_HOME=str(published / "hf"),
         ) as url:
             yield url

@@ -9,6 +9,7 @@ from space_app.schedule_rules import (
     Outcome,
     catch_up_needed,
     is_trading_day,
+    newer_day_publishable,
     newest_expected_day,
     next_retry,
     next_run,
@@ -146,3 +147,19 @@ def test_success_and_permanent_failures_are_not_retried():
     retryable = stopped_at(sh(2024, 9, 25, 21, 2), ok=False, stopped=False, retryable=True)
     assert next_retry(sh(2024, 9, 25, 21, 10), retryable) == sh(2024, 9, 25, 21, 32)
     assert next_retry(sh(2024, 9, 25, 21, 10), None) is None
+
+
+@pytest.mark.parametrize(
+    "now, watermark, publishable",
+    [
+        (sh(2024, 9, 30, 15, 29), D(2024, 9, 27), False),  # Monday before the close gate: Friday is the newest
+        (sh(2024, 9, 30, 15, 30), D(2024, 9, 27), True),  # from 15:30 Monday may be published
+        (sh(2024, 10, 6, 22, 0), D(2024, 9, 30), False),  # National Day: no trading day since
+        (sh(2024, 10, 8, 16, 0), D(2024, 9, 30), True),
+        (dt.datetime(2024, 10, 8, 7, 30, tzinfo=UTC), D(2024, 9, 30), True),  # 15:30 in Shanghai
+        (sh(2024, 10, 14, 9, 0), D(2024, 10, 11), False),  # beyond the calendar: weekdays; Monday morning
+        (sh(2024, 10, 15, 9, 0), D(2024, 10, 11), True),  # ... Monday the 14th may be published by Tuesday
+    ],
+)
+def test_a_newer_day_is_publishable_by_the_engines_close_gate_and_the_calendar(now, watermark, publishable):
+    assert newer_day_publishable(now, OPEN, watermark) is publishable

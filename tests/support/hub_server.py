@@ -24,6 +24,11 @@ Knobs for tests:
   e.g. to age staging branches or to let a quota hour pass while a test's fake `sleep` waits.
 - `commit_files(...)`, `files(...)`, `head(...)`: direct in-process access to the state.
 - `requests`: a log of (method, path) for every request received.
+- `set_visibility(repo_id, repo_type, private=, gated=)`: a repo's visibility as repo info shows it
+  (`private`, `gated`: False, "auto" or "manual"), creating the repo when missing; a Space's info
+  (`GET /api/spaces/OWNER/NAME`, `HfApi.space_info`) also carries `sdk`, `host`, `subdomain` and
+  `runtime`, like the Hub's. Like the Hub, the info of a private repo asked without a token is 401
+  `RepoNotFound`.
 
 Everything stays in memory; `reset()` forgets all repos and knobs.
 """
@@ -85,6 +90,7 @@ class _Repo:
     branches: dict[str, str] = dataclasses.field(default_factory=dict)
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
     created: str = ""
+    gated: bool | str = False  # False, "auto" or "manual" (see `set_visibility`)
 
 
 class HubServer:
@@ -228,6 +234,15 @@ class HubServer:
     def tags(self, repo_id: str, repo_type: str = "dataset") -> dict[str, str]:
         with self._lock:
             return dict(self.repos[(repo_type, repo_id)].tags)
+
+    def set_visibility(
+        self, repo_id: str, repo_type: str = "dataset", *, private: bool | None = None, gated: bool | str | None = None
+    ) -> None:
+        """Make a repo private or public, gated ("auto", "manual") or not; creates it when missing."""
+        with self._lock:
+            repo = self.create_repo(repo_id, repo_type)
+            repo.private = repo.private if private is None else private
+            repo.gated = repo.gated if gated is None else gated
 
     # -- internals ---------------------------------------------------------------------------
     def _new_commit(
@@ -519,6 +534,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json({"errors": [], "warnings": []})
 
     def _repo_info(self, repo: _Repo, args: list[str]) -> None:
+        if repo.private and not self.headers.get("Authorization", "").startswith("Bearer "):
+            raise HubError(401, "Repository not found", "RepoNotFound")  # the Hub hides a private repo
         commit = self.hub._resolve(repo, args[0] if args else "main")
         blobs = self.query.get("blobs", [""])[0].lower() in ("1", "true")
         siblings = []
@@ -533,7 +550,7 @@ class _Handler(BaseHTTPRequestHandler):
             "author": repo.repo_id.split("/")[0],
             "sha": commit.sha,
             "private": repo.private,
-            "gated": False,
+            "gated": repo.gated,
             "disabled": False,
             "lastModified": commit.date,
             "createdAt": repo.created,
@@ -542,6 +559,7 @@ class _Handler(BaseHTTPRequestHandler):
             "likes": 0,
             "siblings": siblings,
         }
+        info.update(_space_fields(repo))
         readme = commit.tree.get("README.md")
         card = _front_matter(self.hub.blobs[readme]) if readme else None
         if card is not None:
@@ -811,3 +829,13 @@ def _front_matter(readme: bytes) -> dict | None:
     except Exception:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _space_fields(repo: _Repo) -> dict:
+    """What the Hub adds to a Space's repo info (read by `HfApi.space_info`): SDK, host, runtime."""
+    if repo.repo_type != "space":
+        return {}
+    name = repo.repo_id.replace("/", "-").lower()
+    hardware = {"current": "cpu-basic", "requested": "cpu-basic"}
+    runtime = {"stage": "RUNNING", "hardware": hardware, "storage": None, "replicas": {"current": 1, "requested": 1}}
+    return {"sdk": "gradio", "subdomain": name, "host": f"https://{name}.hf.space", "runtime": runtime}
