@@ -7,16 +7,15 @@ gradio_client script or an uptime monitor asks.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
 import pandas as pd
 
-from space_app import admin, explore, logs, schedule_rules, status_json, visibility
+from space_app import admin, anonymous, explore, logs, schedule_rules, status_json, visibility
 from space_app.redact import for_target
 from space_app.repo_view import Facts, RepoView
-from space_app.run_slot import Clock, Runner, RunRecord, busy_message
+from space_app.run_slot import Clock, Runner, RunRecord
 from space_app.scheduler import SyncScheduler
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
@@ -25,7 +24,6 @@ from sync.runs import failures
 from sync.targets import hub_repo_id, is_hub, open_repo
 
 log = logging.getLogger(__name__)
-ANONYMOUS_QUIET = 30 * 60.0  # seconds: an anonymous Sync now starts nothing when any run started this recently
 
 
 class Space:
@@ -187,24 +185,14 @@ class Space:
         if refused:
             return refused
         if not self.view.get().published:
-            return "nothing published yet: run a full sync first (Admin → Full sync)"
+            return anonymous.NOTHING_PUBLISHED
         return self.runner.start(RunRequest("delta", "button"))[1]
 
     def _anonymous_sync_now(self) -> str:
-        facts = self.view.held()
-        if facts is None or not facts.published or facts.watermark is None:
-            return "nothing published yet: run a full sync first (Admin → Full sync)"
+        """The rules of `space_app.anonymous`: no Hub request (the repo as last read) and no Tushare call."""
         current, history = self.runner.snapshot()
-        if current is not None:
-            return f"not started: {busy_message(current)}"
-        if not schedule_rules.newer_day_publishable(self.clock(), facts.open_days, facts.watermark):
-            return f"not started: nothing new can be published yet; complete through {facts.watermark.isoformat()}"
-        last = max((r.started_mono for r in history), default=None)
-        elapsed = None if last is None else self.monotonic() - last
-        if elapsed is not None and elapsed < ANONYMOUS_QUIET:
-            wait = math.ceil((ANONYMOUS_QUIET - elapsed) / 60)
-            return f"not started: a run started {int(elapsed // 60)} min ago; Sync now waits 30 minutes after any run (try again in {wait} min)"
-        return self.runner.start(RunRequest("delta", "button"))[1]
+        refused = anonymous.refusal(self.view.held(), current, history, self.clock(), self.monotonic())
+        return refused or self.runner.start(RunRequest("delta", "button"))[1]
 
     def full_sync(self, start: str, end: str, markets: str, admin_token: str) -> str:
         """Start a full sync in the background, or refuse and change nothing."""
@@ -239,6 +227,10 @@ class Space:
 
     # -- explore ----------------------------------------------------------------------------
     # A public Space never serves a private or gated dataset's rows (space_app.visibility).
+    def rows_hidden(self) -> str | None:
+        """Why no rows are shown (a private or gated dataset on a public Space), or None."""
+        return self.rows_gate.refusal()
+
     def stock_choices(self) -> list[tuple[str, str]]:
         return [] if self.rows_gate.refusal() else explore.stock_choices(self.view.get().stocks)
 

@@ -134,12 +134,17 @@ def build(space: Space) -> gr.Blocks:
             # A new version: fresh stock choices, and a default range unless the visitor typed one.
             # A listed stock is preselected so the Explore tab opens on a chart, not an empty frame.
             first, last = (first, last) if (first or last) else space.default_range()
+            hidden = space.rows_hidden()  # a private or gated dataset on a public Space: no stock list, and why
             return [
                 *texts(language),
                 drawn_key,
                 *figures,
                 facts.head,
-                gr.update(choices=space.stock_choices(), value=chosen or space.default_stock()),
+                gr.update(
+                    choices=space.stock_choices(),
+                    value=None if hidden else chosen or space.default_stock(),
+                    **({"info": i18n.message(language, hidden)} if hidden else {}),
+                ),
                 first,
                 last,
             ]

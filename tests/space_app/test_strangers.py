@@ -17,7 +17,8 @@ import time
 import pytest
 
 from space_app import admin, ui
-from space_app.space import ANONYMOUS_QUIET, Space
+from space_app.anonymous import QUIET as ANONYMOUS_QUIET
+from space_app.space import Space
 from space_app.status_markdown import status_markdown
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
@@ -212,3 +213,18 @@ def test_rows_are_hidden_when_the_visibility_cannot_be_read(server, hub_server):
 def test_a_folder_target_serves_its_rows(tmp_path):
     space = Space(Settings(dataset_repo=str(tmp_path / "dataset")), lambda: NOW, space_id=SPACE_ID)
     assert space.rows_gate.refusal() is None  # no Hub dataset: nothing to hide, nothing read
+
+
+def test_an_anonymous_sync_now_before_the_first_read_or_during_a_run_is_answered_at_no_cost():
+    from space_app import anonymous
+    from space_app.repo_view import Facts
+    from space_app.run_slot import RunRecord
+    from sync.engine.run import RunRequest
+
+    behind = Facts(head="abc", published=True, watermark=END - dt.timedelta(days=1), open_days=(END,))
+    running = RunRecord(RunRequest("delta", "schedule"), NOW, started_mono=0.0)
+    assert anonymous.refusal(None, None, [], NOW, 0.0) == anonymous.NOTHING_PUBLISHED  # the repo not read yet
+    assert anonymous.refusal(behind, running, [], NOW, 1e9).startswith(
+        "not started: a delta sync (schedule) is already running since 20:00:00"
+    )
+    assert anonymous.refusal(behind, None, [], NOW, 0.0) is None  # a newer day, no run yet: a delta may start
