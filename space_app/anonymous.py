@@ -25,6 +25,7 @@ from space_app.run_slot import RunRecord, busy_message
 
 QUIET = 30 * 60.0  # seconds after any run's start during which an anonymous Sync now starts nothing
 NOTHING_PUBLISHED = "nothing published yet: run a full sync first (Admin → Full sync)"
+NOT_READ = "not started: the published dataset has not been read yet; try again in a minute"
 
 
 def refusal(
@@ -34,7 +35,9 @@ def refusal(
 
     `held`: the repo as last read (None: not read yet); `history`: this process's finished runs;
     `monotonic`: now on the clock of their `started_mono`."""
-    if held is None or not held.published or held.watermark is None:
+    if held is None or (held.error and not held.published):
+        return NOT_READ
+    if not held.published or held.watermark is None:
         return NOTHING_PUBLISHED
     if current is not None:
         return f"not started: {busy_message(current)}"

@@ -210,6 +210,10 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
         ),
         (r"^nothing published yet$", "尚未发布数据"),
         (
+            r"^not started: the published dataset has not been read yet; try again in a minute$",
+            "未开始：尚未读取到已发布的数据集；请一分钟后再试",
+        ),
+        (
             r"^not started: nothing new can be published yet; complete through (\S+)$",
             "未开始：暂时没有可发布的新交易日；已完整发布至 \\1",
         ),

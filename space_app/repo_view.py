@@ -72,6 +72,7 @@ class RepoView:
         self.guard = threading.Lock()
         self.facts = Facts()
         self.checked = float("-inf")
+        self.read_once = False  # a read (or a failed read) has finished
         self.prices_cache: collections.OrderedDict[tuple, pd.DataFrame] = collections.OrderedDict()
 
     def get(self, force: bool = False) -> Facts:
@@ -87,12 +88,13 @@ class RepoView:
             except Exception as error:  # shown on the dashboard; the next tick tries again
                 log.warning("could not read the published repo: %s", error)
                 self.facts = dataclasses.replace(self.facts, error=str(error) or type(error).__name__)
+            self.read_once = True
             return self.facts
 
     def held(self) -> Facts | None:
         """The facts as last read, without reading anything (None before the first read): what a
         stranger's request may be answered from at no cost. Never waits for a read in progress."""
-        return None if self.checked == float("-inf") else self.facts
+        return self.facts if self.read_once else None
 
     def _read(self, head: str | None) -> Facts:
         if head is None:

@@ -223,7 +223,9 @@ def test_an_anonymous_sync_now_before_the_first_read_or_during_a_run_is_answered
 
     behind = Facts(head="abc", published=True, watermark=END - dt.timedelta(days=1), open_days=(END,))
     running = RunRecord(RunRequest("delta", "schedule"), NOW, started_mono=0.0)
-    assert anonymous.refusal(None, None, [], NOW, 0.0) == anonymous.NOTHING_PUBLISHED  # the repo not read yet
+    assert anonymous.refusal(None, None, [], NOW, 0.0) == anonymous.NOT_READ  # the repo not read yet
+    assert anonymous.refusal(Facts(error="HTTP 503"), None, [], NOW, 0.0) == anonymous.NOT_READ
+    assert anonymous.refusal(Facts(), None, [], NOW, 0.0) == anonymous.NOTHING_PUBLISHED
     assert anonymous.refusal(behind, running, [], NOW, 1e9).startswith(
         "not started: a delta sync (schedule) is already running since 20:00:00"
     )
