@@ -189,6 +189,8 @@ def _summary(result: RunResult, target: str) -> str:
     ]
     if result.legacy_kept_at:
         lines.append(f"  the old all-prices.csv is kept at {result.legacy_kept_at}")
+        kept = ", ".join(result.legacy_kept_files) or "none"
+        lines.append(f"  files of yours kept as they were: {kept}")
     load = dataset_id(target) if is_hub(target) else os.path.abspath(target)
     lines.append(f'Load it with: datasets.load_dataset("{load}", split="train")')
     return "\n".join(lines)

@@ -3,8 +3,10 @@ its scheduler) can publish over data it must not touch:
 
 - `check_target`: the embedded synthetic (demo) market never publishes to a Hub repo unless
   `SYNC_SOURCE=synthetic` asks for it. No I/O: nothing is created.
-- `check_layout`: a target in the old pipeline's layout (`all-prices.csv`) is migrated only on
-  purpose (`full --migrate-legacy`).
+- `check_layout`: a target in the old pipeline's layout (`all-prices.csv`, no state) is migrated
+  only on purpose (`full --migrate-legacy`).
+- `check_foreign`: a target with no state, no `all-prices.csv` and files of someone else's is not
+  published into (`dataset_script.schema.foreign_files`).
 - `check_source`: the run's source is the one recorded in the state (`tushare`, or `synthetic`
   with its spec). A state written before sources were recorded has none; then one `daily` call
   for the newest published day decides: when its bars are the published ones (the same codes,
@@ -22,13 +24,14 @@ import logging
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_script.schema import SCHEMA_VERSION, shard_path
+from dataset_script.schema import LEGACY_CSV, SCHEMA_VERSION, STATE_PATH, foreign_files, shard_path
 from dataset_script.state import SourceIdentity, SyncState
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.fetch.source import Source
 from sync.publish.head import Head
 from sync.targets import DatasetRepo, is_hub
+from sync.targets.repo import ForeignFilesError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,16 @@ def check_layout(repo: DatasetRepo, migrate_legacy: bool) -> bool:
     if not migrate_legacy:
         raise repo.legacy_error()
     return True
+
+
+def check_foreign(head: Head) -> None:
+    """Refuse a target without a state that holds foreign files (a legacy one is refused by `check_layout`)."""
+    if STATE_PATH in head.files or LEGACY_CSV in head.files:
+        return
+    foreign = foreign_files(head.files)
+    if foreign:
+        where = "delete them from the repo" if is_hub(head.description) else "move them out of the folder"
+        raise ForeignFilesError(head.description, foreign, where)
 
 
 def check_schema(repo: DatasetRepo, state: SyncState) -> None:

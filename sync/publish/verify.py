@@ -9,6 +9,8 @@ import pyarrow.compute as pc
 import yaml
 
 from dataset_script.schema import (
+    CALENDAR_CSV,
+    CALENDAR_CSV_FIRST,
     CALENDAR_PATH,
     CALENDAR_SCHEMA,
     CARD_PATH,
@@ -32,6 +34,7 @@ from sync.core.clock import shanghai_date, ymd
 from sync.core.errors import SyncError
 from sync.publish.head import Head
 from sync.publish.plan import days_with_status
+from sync.tables.meta import calendar_csv
 from sync.tables.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.targets import DatasetRepo
 
@@ -83,12 +86,34 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         counts = table.group_by("date").aggregate([([], "count_all")])
         rows_by_day.update(zip(counts.column("date").to_pylist(), counts.column("count_all").to_pylist(), strict=True))
     problems += [f"{path}: listed in {STATE_PATH} but missing" for path in sorted(set(state.shards) - files)]
+    problems += _calendar_csv_problems(head, state, calendar)
     if calendar is not None:
         open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
         expected = [d for d in open_days if state.first_date <= d <= state.watermark]
         problems += coverage_problems(days_by_shard, expected, state.watermark)
     problems += _manifest_problems(head.read_bytes(DAYS_PATH) if DAYS_PATH in files else None, rows_by_day)
     return problems
+
+
+def _calendar_csv_problems(head: Head, state: SyncState, calendar: pa.Table | None) -> list[str]:
+    """Where the repo owns the old calendar.csv (its state lists it): the open days of
+    meta/calendar.parquet from 2005 on, in the old format."""
+    if CALENDAR_CSV not in state.files:
+        return []
+    data = head.read_bytes(CALENDAR_CSV)
+    fix = "the next sync rewrites it"
+    if data is None:
+        return [f"{CALENDAR_CSV} is missing; {fix}"]
+    if calendar is None or calendar.num_rows == 0 or calendar.column("date")[0].as_py() > CALENDAR_CSV_FIRST:
+        return [
+            f"{CALENDAR_PATH} does not start by {CALENDAR_CSV_FIRST.isoformat()}, so {CALENDAR_CSV} cannot be checked"
+        ]
+    if data != calendar_csv(calendar):
+        return [
+            f"{CALENDAR_CSV} is not the SSE trading days of {CALENDAR_PATH} from {CALENDAR_CSV_FIRST.year} "
+            f"(header cal_date, one YYYY-MM-DD line per day, LF line ends); {fix}"
+        ]
+    return []
 
 
 def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> list[str]:
