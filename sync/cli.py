@@ -143,7 +143,7 @@ def _status(args, settings: Settings) -> int:
         print(f"{facts['repo']}: legacy layout (the old pipeline's all-prices.csv)")
         print(f"  {facts['message']}")
     elif not facts["published"]:
-        print(f"{facts['repo']}: nothing published yet; run `python -m sync full`")
+        print(facts.get("message") or f"{facts['repo']}: nothing published yet; run `python -m sync full`")
     else:
         behind = facts["trading_days_behind"]
         print(f"{facts['repo']} at {facts['commit']}")

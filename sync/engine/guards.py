@@ -24,14 +24,14 @@ import logging
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_script.schema import LEGACY_CSV, SCHEMA_VERSION, STATE_PATH, foreign_files, shard_path
+from dataset_script.schema import SCHEMA_VERSION, shard_path
 from dataset_script.state import SourceIdentity, SyncState
 from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.fetch.source import Source
 from sync.publish.head import Head
 from sync.targets import DatasetRepo, is_hub
-from sync.targets.repo import ForeignFilesError
+from sync.targets.repo import foreign_refusal
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,9 @@ def check_layout(repo: DatasetRepo, migrate_legacy: bool) -> bool:
 
 def check_foreign(head: Head) -> None:
     """Refuse a target without a state that holds foreign files (a legacy one is refused by `check_layout`)."""
-    if STATE_PATH in head.files or LEGACY_CSV in head.files:
-        return
-    foreign = foreign_files(head.files)
-    if foreign:
-        where = "delete them from the repo" if is_hub(head.description) else "move them out of the folder"
-        raise ForeignFilesError(head.description, foreign, where)
+    refusal = foreign_refusal(head.description, head.files)
+    if refusal is not None:
+        raise refusal
 
 
 def check_schema(repo: DatasetRepo, state: SyncState) -> None:

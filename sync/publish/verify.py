@@ -37,6 +37,7 @@ from sync.publish.plan import days_with_status
 from sync.tables.meta import calendar_csv
 from sync.tables.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.targets import DatasetRepo
+from sync.targets.repo import ForeignFilesError, foreign_refusal
 
 
 def verify_repo(repo: DatasetRepo) -> list[str]:
@@ -147,7 +148,11 @@ def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
             "legacy_layout": True,
             "message": str(repo.legacy_error()),
         }
-    return status_at(Head.read(repo), now)
+    try:
+        head = Head.read(repo)
+    except ForeignFilesError as error:  # a plain folder of someone else's
+        return {"repo": repo.description, "published": False, "legacy_layout": False, "message": str(error)}
+    return status_at(head, now)
 
 
 def status_at(head: Head, now: dt.datetime) -> dict:
@@ -161,7 +166,9 @@ def status_at(head: Head, now: dt.datetime) -> dict:
                 "legacy_layout": True,
                 "message": str(head.repo.legacy_error()),
             }
-        return {"repo": head.description, "published": False, "legacy_layout": False}
+        facts = {"repo": head.description, "published": False, "legacy_layout": False}
+        refusal = foreign_refusal(head.description, head.files)
+        return {**facts, "message": str(refusal)} if refusal else facts
     lag = None
     calendar = head.calendar()
     if calendar is not None:

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from dataset_script.schema import CALENDAR_CSV, LEGACY_CSV, STATE_PATH
+from dataset_script.schema import CALENDAR_CSV, LEGACY_CSV, STATE_PATH, foreign_files
 from sync.core.errors import SyncError, TransientError
 from sync.core.files import write_atomic
 from sync.targets.commit import Commit, check_repo_path
@@ -50,6 +50,17 @@ class ForeignFilesError(PublishError):
             f"({', '.join(files[:FOREIGN_SHOWN])}{more}), so it does not publish there. Publish to another target "
             f"(--repo or DATASET_REPO, e.g. a new or empty one), or {remove} first; nothing was changed"
         )
+
+
+def foreign_refusal(description: str, files: Sequence[str]) -> ForeignFilesError | None:
+    """The refusal of a target with no state and no `all-prices.csv` that holds foreign files; None otherwise."""
+    if STATE_PATH in files or LEGACY_CSV in files:
+        return None
+    foreign = foreign_files(files)
+    if not foreign:
+        return None
+    where = "delete them from the repo" if description.startswith("hf://") else "move them out of the folder"
+    return ForeignFilesError(description, foreign, where)
 
 
 @dataclasses.dataclass(frozen=True)

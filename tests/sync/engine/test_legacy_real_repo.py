@@ -246,6 +246,21 @@ def test_a_target_without_a_state_holding_foreign_files_is_refused_naming_them(t
     assert (hub.head(REPO_ID) if kind == "hub" else snapshot(folder)) == before
 
 
+@pytest.mark.parametrize("kind", ["hub", "folder"])
+def test_status_says_why_a_target_of_someone_else_s_is_not_published_into(tmp_path, env, kind, request):
+    if kind == "hub":
+        request.getfixturevalue("hub_server").commit_files(REPO_ID, {"notes.md": b"mine"})
+        target = HUB_TARGET
+    else:
+        (tmp_path / "dataset").mkdir()
+        (tmp_path / "dataset" / "notes.md").write_bytes(b"mine")
+        target = "dataset"
+    status = sync("status", "--repo", target, cwd=tmp_path, env=env)
+    assert status.returncode == 0, status.stderr
+    assert "holds files that are not a dataset this sync published (notes.md)" in status.stdout
+    assert "nothing published yet" not in status.stdout
+
+
 def test_a_hub_repo_with_only_a_card_is_published_into_keeping_its_license(tmp_path, hub_server, env):
     hub_server.commit_files(REPO_ID, {"README.md": b"---\nlicense: apache-2.0\n---\n# soon\n"})
     result = sync("full", "--start", "20240102", "--repo", HUB_TARGET, cwd=tmp_path, env=env)
