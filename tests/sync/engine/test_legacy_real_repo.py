@@ -214,6 +214,24 @@ def test_migrating_the_real_folder_keeps_the_old_files_aside_and_the_picture_in_
     assert sync("verify", cwd=tmp_path, env=env).returncode == 0
 
 
+def test_a_folder_migration_cut_off_before_its_commit_is_finished_by_running_it_again(tmp_path, legacy_folder, env):
+    from sync.targets.local import LocalFolderRepo
+
+    repo = LocalFolderRepo(legacy_folder)
+    first = repo.retire_legacy()  # what the migration does right before its one commit; then the machine stops
+    assert first is not None and legacy_folder.is_symlink() and (legacy_folder / "all-prices.csv").is_file()
+    assert "legacy layout" in sync("status", cwd=tmp_path, env=env).stdout
+    assert sync("delta", cwd=tmp_path, env=env).returncode == 1  # still refused: it is still the legacy layout
+
+    result = sync(*MIGRATE, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"the old all-prices.csv is kept at {first.location}" in result.stdout
+    assert sorted(p.name for p in (tmp_path / ".dataset.sync").iterdir() if p.name.startswith("legacy-csv")) == [
+        "legacy-csv"
+    ]
+    assert (legacy_folder / IMAGE_PATH).read_bytes() == IMAGE and not (legacy_folder / "all-prices.csv").exists()
+
+
 # -- someone else's files --------------------------------------------------------------------
 
 
