@@ -25,12 +25,15 @@ import errno
 import hashlib
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from dataset_script.schema import STATE_PATH, foreign_files, shard_month
 from dataset_script.state import SyncState
+from sync.core.files import fsync_dir
+from sync.targets.files import fsync_tree, link_or_copy
 from sync.targets.files import walk as walk_all
 from sync.targets.repo import ForeignFilesError, PublishError
 
@@ -112,6 +115,28 @@ def legacy(folder: Path) -> PlainFolder:
     """The old pipeline's plain folder (`all-prices.csv`, no state) as it is, to become a version of its own."""
     files = walk(folder)
     return PlainFolder(_plain_id(b"legacy folder\n", folder, files), tuple(files))
+
+
+def keep_copy(version: Path, store: Path, name: str) -> Path:
+    """`<store>/<name>` (or `<name>-2`, ...): a copy of a version's files in hard links, made once
+    (an earlier identical copy is reused), built in `<store>/tmp` and renamed into place."""
+    files = walk(version)
+    sizes = [(p, (version / p).stat().st_size) for p in files]
+    n = 1
+    while True:
+        keep = store / (name if n == 1 else f"{name}-{n}")
+        if not os.path.lexists(keep):
+            break
+        if keep.is_dir() and [(p, (keep / p).stat().st_size) for p in walk(keep)] == sizes:
+            return keep
+        n += 1
+    build = store / "tmp" / f"keep-{uuid.uuid4().hex[:8]}"
+    for path in files:
+        link_or_copy(version / path, build / path)
+    fsync_tree(build)
+    os.rename(build, keep)
+    fsync_dir(store)
+    return keep
 
 
 def _plain_id(prefix: bytes, folder: Path, files: list[str]) -> str:

@@ -123,30 +123,10 @@ class LocalFolderRepo:
             if self._is_plain():
                 self._swap_in(adopt.legacy(self.path))
             version = self.store / "versions" / (self.head() or "")
-            keep = self._keep_copy(version)
+            keep = adopt.keep_copy(version, self.store, LEGACY_TAG)
+            log.info("kept the legacy layout of %s in %s", self.description, keep)
             card = version / "README.md"
             return Retired(str(keep / LEGACY_CSV), card.read_bytes() if card.is_file() else None)
-
-    def _keep_copy(self, version: Path) -> Path:
-        """`<store>/legacy-csv` (or -2, -3, ...): a copy of the legacy version's files, made once."""
-        files = adopt.walk(version)
-        sizes = [(p, (version / p).stat().st_size) for p in files]
-        n = 1
-        while True:
-            keep = self.store / (LEGACY_TAG if n == 1 else f"{LEGACY_TAG}-{n}")
-            if not os.path.lexists(keep):
-                break
-            if keep.is_dir() and [(p, (keep / p).stat().st_size) for p in adopt.walk(keep)] == sizes:
-                return keep  # kept by an earlier attempt
-            n += 1
-        build = self.store / "tmp" / f"keep-{uuid.uuid4().hex[:8]}"
-        for path in files:
-            link_or_copy(version / path, build / path)
-        fsync_tree(build)
-        os.rename(build, keep)
-        fsync_dir(self.store)
-        log.info("kept the legacy layout of %s in %s", self.description, keep)
-        return keep
 
     def _visible(self) -> Path | None:
         """The folder readers see: the plain folder, or main's version; None when there is none."""
