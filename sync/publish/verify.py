@@ -50,7 +50,8 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         return [str(error)]
     state = head.state
     if state is None:
-        return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
+        refusal = foreign_refusal(head.description, head.files)
+        return [str(refusal) if refusal else f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
     files = set(head.files)
     problems = _meta_problems(head, state, files)
     if state.schema_version != SCHEMA_VERSION:

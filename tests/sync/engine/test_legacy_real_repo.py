@@ -265,7 +265,7 @@ def test_a_target_without_a_state_holding_foreign_files_is_refused_naming_them(t
 
 
 @pytest.mark.parametrize("kind", ["hub", "folder"])
-def test_status_says_why_a_target_of_someone_else_s_is_not_published_into(tmp_path, env, kind, request):
+def test_status_and_verify_say_why_a_target_of_someone_else_s_is_not_published_into(tmp_path, env, kind, request):
     if kind == "hub":
         request.getfixturevalue("hub_server").commit_files(REPO_ID, {"notes.md": b"mine"})
         target = HUB_TARGET
@@ -277,6 +277,8 @@ def test_status_says_why_a_target_of_someone_else_s_is_not_published_into(tmp_pa
     assert status.returncode == 0, status.stderr
     assert "holds files that are not a dataset this sync published (notes.md)" in status.stdout
     assert "nothing published yet" not in status.stdout
+    verify = sync("verify", "--repo", target, cwd=tmp_path, env=env)
+    assert verify.returncode == 1 and "holds files that are not a dataset this sync published" in verify.stdout
 
 
 def test_a_hub_repo_with_only_a_card_is_published_into_keeping_its_license(tmp_path, hub_server, env):
