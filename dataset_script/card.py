@@ -88,7 +88,8 @@ def front_matter(card: bytes | str | None) -> dict:
 
 
 def merged_metadata(coverage: Coverage, kept: Mapping | None = None) -> dict:
-    """The generated front matter, with the existing card's keys that the generator does not own.
+    """The generated front matter, with the existing card's keys that the generator does not own;
+    no `license_name`/`license_link` beside a license of the maintainer's other than `other`.
 
     >>> merged_metadata(Coverage(dt.date(2024, 1, 2), dt.date(2024, 1, 2), 1, 1, 1, ("主板",), "f", 1),
     ...                 {"license": "cc-by-4.0", "configs": []})["license"]
@@ -98,6 +99,8 @@ def merged_metadata(coverage: Coverage, kept: Mapping | None = None) -> dict:
     theirs = {k: v for k, v in (kept or {}).items() if k not in OWNED_KEYS}
     merged = {k: theirs.get(k, v) for k, v in generated.items()}
     merged.update((k, v) for k, v in theirs.items() if k not in merged)
+    if merged.get("license") != "other":  # the Hub reads license_name/link only with `license: other`
+        merged = {k: v for k, v in merged.items() if k not in ("license_name", "license_link")}
     return merged
 
 

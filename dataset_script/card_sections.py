@@ -459,6 +459,8 @@ def migration(repo_id: str) -> str:
   `name` is the name in force on `date`, not today's.
 - `{LAST_UPDATE_PATH}` is kept and still holds `YYYYMMDD`; it now moves only when every trading day up to
   it is published, in the same commit as the data.
+- `calendar.csv`, where the repo had it, stays in its old format (`cal_date`, one `YYYY-MM-DD` line per
+  SSE trading day from 2005 through 31 December of the current year) and is regenerated on every publish.
 
 Type changes against the CSV (a CSV has only text; these are the types a reader infers from it) ·
 与 CSV 相比的类型变化（CSV 只有文本，以下为读取时推断的类型）:
@@ -480,6 +482,7 @@ Type changes against the CSV (a CSV has only text; these are the types a reader 
   每个 (`code`, `date`) 恰好一行：没有重复，也没有乱序追加。
 - 包含已退市股票和停牌日（按 `is_paused` 过滤可去掉停牌行）；`name` 为当日有效的简称，而非今天的简称。
 - 保留 `{LAST_UPDATE_PATH}`，仍为 `YYYYMMDD`；只有在该日及之前的每个交易日都已发布时才会更新，并与数据在同一次提交中更新。
+- 原有的 `calendar.csv` 保持旧格式（`cal_date`，2005 年起至当年 12 月 31 日的每个上交所交易日一行），每次发布时重新生成。
 - 类型：`date`、`list_date` 为午夜时间戳（pandas 中为 datetime64，可与 "2024-03-01" 比较、使用 `.dt` 和
   `.loc["2024-03"]`）；数值列一律为 float64（CSV 读取时可能推断为 int64）；文本列不变；`is_st`、`is_paused` 为新增布尔列。
 """

@@ -149,18 +149,48 @@ LAST_UPDATE_PATH = ".last_update_date"
 CARD_PATH = "README.md"
 DATA_GLOB = "data/*/*.parquet"
 
-# The old pipeline's repo: one CSV beside its card and date marker. A target holding exactly that
-# is migrated on purpose only (`python -m sync full --migrate-legacy`); the Hub keeps the old file
-# at tag LEGACY_TAG.
+# The old pipeline's repo: `all-prices.csv` with no `.sync/state.json`, whatever else is beside it
+# (its `.last_update_date`, the calendar flow's `calendar.csv`, the maintainer's own files). Such a
+# target is migrated on purpose only (`python -m sync full --migrate-legacy`); the Hub keeps the old
+# files at tag LEGACY_TAG.
 LEGACY_CSV = "all-prices.csv"
 LEGACY_TAG = "legacy-csv"
-LEGACY_COMPANIONS = frozenset({"README.md", ".last_update_date", ".gitattributes"})
+# The old calendar flow's file: header `cal_date`, one `YYYY-MM-DD` line per SSE trading day from
+# 2005 through 31 December of the current year. Ours (regenerated on every publish) only where a
+# migration found it; the state then lists it among its files.
+CALENDAR_CSV = "calendar.csv"
+CALENDAR_CSV_FIRST = dt.date(2005, 1, 1)
+
+# The project's own paths: a publish writes or deletes nothing else (the README.md keeps the
+# maintainer's front-matter keys). Extend OWN_FOLDERS when a layout adds a folder.
+OWN_FOLDERS = ("data/", "meta/", ".sync/", "by_code/", "index/")
+OWN_ROOT_FILES = ("README.md", ".last_update_date", ".gitattributes")
+_NEVER_FOREIGN = frozenset({"README.md", ".gitattributes"})
+
+
+def is_own_path(path: str, calendar_csv: bool = False) -> bool:
+    """A path the sync may write or delete; `calendar.csv` only where the repo owns it (`calendar_csv`)."""
+    return path in OWN_ROOT_FILES or path.startswith(OWN_FOLDERS) or (calendar_csv and path == CALENDAR_CSV)
+
+
+def foreign_files(files) -> list[str]:
+    """Paths that make a target without a state someone else's: anything but README.md, .gitattributes and
+    dot-paths (a name starting with `.` anywhere in the path, e.g. `.last_update_date`, `.cache/...`)."""
+    return sorted(
+        p for p in files if p not in _NEVER_FOREIGN and not any(part.startswith(".") for part in p.split("/"))
+    )
+
+
+def maintainer_files(legacy_files) -> list[str]:
+    """The files of a legacy layout that a migration keeps as they are: all but the project's own,
+    `all-prices.csv` (deleted) and `calendar.csv` (from then on the project's)."""
+    return sorted(p for p in legacy_files if not is_own_path(p, calendar_csv=True) and p != LEGACY_CSV)
 
 
 def is_legacy_layout(files) -> bool:
-    """True for the old pipeline's layout: `all-prices.csv`, and otherwise only its card, marker and .gitattributes."""
+    """The old pipeline's layout: `all-prices.csv` and no `.sync/state.json`, whatever else is there."""
     names = set(files)
-    return LEGACY_CSV in names and names - {LEGACY_CSV} <= LEGACY_COMPANIONS
+    return LEGACY_CSV in names and STATE_PATH not in names
 
 
 _SHARD_RE = re.compile(r"^data/(\d{4})/(\d{4})-(\d{2})\.parquet$")

@@ -192,9 +192,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "full_sync": ("全量同步", "Full sync"),
     "migrate_title": (
         "### 从 all-prices.csv 迁移\n用一次全量同步把旧流水线的布局（`all-prices.csv`）换成本数据集的布局；"
-        "在 Hub 上，旧的版本保留标签 `legacy-csv`。需要管理员令牌。",
+        "在 Hub 上，旧的版本保留标签 `legacy-csv`。你自己的文件保持不变；`calendar.csv` 此后每次发布按原格式重新生成。"
+        "需要管理员令牌。",
         "### Migrate from all-prices.csv\nReplaces the old pipeline's layout (`all-prices.csv`) with this "
-        "dataset's in one full sync; on the Hub the old head keeps the tag `legacy-csv`. Needs the admin token.",
+        "dataset's in one full sync; on the Hub the old head keeps the tag `legacy-csv`. Your own files stay as "
+        "they are; `calendar.csv` is regenerated in its old format on every publish. Needs the admin token.",
     ),
     "migrate": ("迁移旧布局", "Migrate legacy layout"),
 }

@@ -143,7 +143,7 @@ def _status(args, settings: Settings) -> int:
         print(f"{facts['repo']}: legacy layout (the old pipeline's all-prices.csv)")
         print(f"  {facts['message']}")
     elif not facts["published"]:
-        print(f"{facts['repo']}: nothing published yet; run `python -m sync full`")
+        print(facts.get("message") or f"{facts['repo']}: nothing published yet; run `python -m sync full`")
     else:
         behind = facts["trading_days_behind"]
         print(f"{facts['repo']} at {facts['commit']}")
@@ -189,6 +189,8 @@ def _summary(result: RunResult, target: str) -> str:
     ]
     if result.legacy_kept_at:
         lines.append(f"  the old all-prices.csv is kept at {result.legacy_kept_at}")
+        kept = ", ".join(result.legacy_kept_files) or "none"
+        lines.append(f"  files of yours kept as they were: {kept}")
     load = dataset_id(target) if is_hub(target) else os.path.abspath(target)
     lines.append(f'Load it with: datasets.load_dataset("{load}", split="train")')
     return "\n".join(lines)

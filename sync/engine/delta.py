@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from dataset_script.schema import PRICE_SCHEMA, REPO_ID, shard_path
+from dataset_script.schema import CALENDAR_CSV, PRICE_SCHEMA, REPO_ID, shard_path
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.core.config import Settings
 from sync.core.errors import SyncError
@@ -41,7 +41,7 @@ from sync.publish.plan import BuiltShard, PublishInput
 from sync.runs import failures
 from sync.runs.result import RunInfo, RunResult, slowed_note
 from sync.tables.day_status import COMPLETE, DayCoverage, NoBarsError, day_coverage, fresh_days, judge
-from sync.tables.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.tables.meta import calendar_span, calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.tables.shards import split_by_month
 from sync.tables.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.targets import DatasetRepo
@@ -101,13 +101,17 @@ def _delta(
     with repo.lock(), failures.recorded(repo, run, calls):
         guards.check_layout(repo, migrate_legacy=False)
         start_head = Head.read(repo)
+        guards.check_foreign(start_head)
         state = start_head.state
         if state is None:
             raise SyncError(f"{repo.description} has no published data yet; run `python -m sync full` first")
         guards.check_schema(repo, state)
         identity = guards.check_source(start_head, source)
         newest = newest_allowed_day(now, end)
-        calendar = source.calendar(state.first_date, dt.date(max(newest, state.watermark).year, 12, 31))
+        owns_csv = CALENDAR_CSV in state.files  # the old calendar.csv, regenerated where a migration found it
+        calendar = source.calendar(
+            *calendar_span(state.first_date, shanghai_date(now), newest, state.watermark, calendar_csv=owns_csv)
+        )
         days = trading_days(calendar, state.first_date, max(newest, state.watermark))
         published = [d for d in days if d <= min(state.watermark, newest)]
         window = published[-settings.restatement_days :] if settings.restatement_days else []
@@ -154,7 +158,8 @@ def _delta(
                 changes=changes,
                 stocks=stocks_table(stocks),
                 **head.run_history(run, status, calls(), message),
-                calendar=calendar_table(calendar, previous.first_date),
+                calendar=calendar_table(calendar, calendar_span(previous.first_date, today, calendar_csv=owns_csv)[0]),
+                calendar_csv=owns_csv,
                 days=days_table(head.manifest(), day_rows(rows, fetched.verdicts), watermark),
                 trading_days=[d for d in head_days if d <= watermark],
                 first_date=previous.first_date,

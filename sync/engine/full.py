@@ -25,7 +25,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from dataset_script.schema import ALL_MARKETS, LEGACY_CSV, REPO_ID, SCHEMA_VERSION, shard_path
+from dataset_script.schema import (
+    ALL_MARKETS,
+    CALENDAR_CSV,
+    LEGACY_CSV,
+    REPO_ID,
+    SCHEMA_VERSION,
+    maintainer_files,
+    shard_path,
+)
 from dataset_script.state import SyncState
 from sync.core.clock import newest_allowed_day, shanghai_date, ymd
 from sync.core.config import DEFAULT_START, Settings
@@ -44,7 +52,7 @@ from sync.publish.plan import BuiltShard, PublishInput
 from sync.runs import failures
 from sync.runs.result import RunInfo, RunResult, slowed_note
 from sync.tables.day_status import NoBarsError, day_coverage, fresh_days, judge
-from sync.tables.meta import calendar_table, day_rows, days_table, stocks_table, trading_days
+from sync.tables.meta import calendar_span, calendar_table, day_rows, days_table, stocks_table, trading_days
 from sync.tables.transform import canonical_rows, carry_from, empty_carry, to_table
 from sync.targets import DatasetRepo
 from sync.targets.repo import Retired
@@ -114,8 +122,13 @@ def _full(
         ),
     ):
         migrating = guards.check_layout(repo, migrate_legacy)
+        legacy = repo.legacy_files() if migrating else []
         start_head = None if migrating else Head.read(repo, damaged_ok=True)
+        if start_head is not None:
+            guards.check_foreign(start_head)
         before = start_head.state if start_head else None
+        # calendar.csv is ours where a migration finds it, and from then on (the state lists it)
+        owns_csv = CALENDAR_CSV in legacy if migrating else bool(before and CALENDAR_CSV in before.files)
         identity = guards.check_source(start_head, source)
         newest = newest_allowed_day(now, end)
         start = start or settings.start_date or source.default_start or DEFAULT_START
@@ -125,7 +138,9 @@ def _full(
                 f"use an earlier --start, e.g. --start {ymd(newest - dt.timedelta(days=30))}"
             )
         first = min(start, before.first_date) if before else start
-        calendar = source.calendar(first, dt.date(max(newest, before.watermark if before else newest).year, 12, 31))
+        today = shanghai_date(now)
+        later = [newest, before.watermark] if before else [newest]
+        calendar = source.calendar(*calendar_span(first, today, *later, calendar_csv=owns_csv))
         days = trading_days(calendar, start, newest)
         if not days:
             raise SyncError(
@@ -189,6 +204,10 @@ def _full(
                     **head.run_history(run, status, calls(), message),
                     source=identity,
                     retired=(LEGACY_CSV,) if migrating else (),
+                    calendar=calendar_table(
+                        calendar, calendar_span(planned.first_date, today, calendar_csv=owns_csv)[0]
+                    ),
+                    calendar_csv=owns_csv,
                 )
 
             retired: list[Retired] = []
@@ -203,8 +222,10 @@ def _full(
                 return done.card if done else None
 
             commit, written = apply_once(repo, build, repo_id, damaged_state_ok=before is None, prepare=prepare)
+            kept_files = tuple(maintainer_files(legacy))
             if retired:
                 log.info("migrated from the legacy layout: the old %s is kept at %s", LEGACY_CSV, retired[-1].location)
+                log.info("kept the maintainer's files: %s", ", ".join(kept_files) or "none")
         repo.stage_drop(key)
         after = Head.read(repo, damaged_ok=True).state
         return RunResult(
@@ -221,6 +242,7 @@ def _full(
             run_id=run.run_id,
             slowed=slowed(),
             legacy_kept_at=retired[-1].location if retired else None,
+            legacy_kept_files=kept_files if retired else (),
         )
 
 

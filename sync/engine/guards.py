@@ -3,8 +3,10 @@ its scheduler) can publish over data it must not touch:
 
 - `check_target`: the embedded synthetic (demo) market never publishes to a Hub repo unless
   `SYNC_SOURCE=synthetic` asks for it. No I/O: nothing is created.
-- `check_layout`: a target in the old pipeline's layout (`all-prices.csv`) is migrated only on
-  purpose (`full --migrate-legacy`).
+- `check_layout`: a target in the old pipeline's layout (`all-prices.csv`, no state) is migrated
+  only on purpose (`full --migrate-legacy`).
+- `check_foreign`: a target with no state, no `all-prices.csv` and files of someone else's is not
+  published into (`dataset_script.schema.foreign_files`).
 - `check_source`: the run's source is the one recorded in the state (`tushare`, or `synthetic`
   with its spec). A state written before sources were recorded has none; then one `daily` call
   for the newest published day decides: when its bars are the published ones (the same codes,
@@ -29,6 +31,7 @@ from sync.core.errors import SyncError
 from sync.fetch.source import Source
 from sync.publish.head import Head
 from sync.targets import DatasetRepo, is_hub
+from sync.targets.repo import foreign_refusal
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,13 @@ def check_layout(repo: DatasetRepo, migrate_legacy: bool) -> bool:
     if not migrate_legacy:
         raise repo.legacy_error()
     return True
+
+
+def check_foreign(head: Head) -> None:
+    """Refuse a target without a state that holds foreign files (a legacy one is refused by `check_layout`)."""
+    refusal = foreign_refusal(head.description, head.files)
+    if refusal is not None:
+        raise refusal
 
 
 def check_schema(repo: DatasetRepo, state: SyncState) -> None:

@@ -18,6 +18,7 @@ import pyarrow as pa
 from dataset_script.card import front_matter, render_card
 from dataset_script.card_facts import Coverage, LastRun
 from dataset_script.schema import (
+    CALENDAR_CSV,
     CALENDAR_PATH,
     CARD_PATH,
     CHANGES_PATH,
@@ -27,7 +28,7 @@ from dataset_script.schema import (
     RUNS_PATH,
     STATE_PATH,
     STOCKS_PATH,
-    is_loading_script,
+    is_own_path,
     shard_month,
 )
 from dataset_script.state import ShardInfo, SourceIdentity, SyncState
@@ -35,6 +36,7 @@ from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.core.files import write_atomic
 from sync.runs.history import runs_table
+from sync.tables.meta import calendar_csv
 from sync.tables.restatements import changed_rows, changes_table, no_changes
 from sync.tables.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
 from sync.targets.commit import Commit, Content, content_bytes
@@ -112,6 +114,7 @@ class PublishInput:
     changes_before: pa.Table | None = None  # meta/changes.parquet at the head
     source: SourceIdentity | None = None  # where the rows come from (None: keep the state's)
     retired: Sequence[str] = ()  # legacy files this commit deletes (a migration)
+    calendar_csv: bool = False  # the repo owns the old calendar.csv: regenerate it from `calendar`
 
 
 def plan_commit(
@@ -147,6 +150,7 @@ def plan_commit(
         CALENDAR_PATH: to_parquet(planned.calendar),
         DAYS_PATH: to_parquet(planned.days),
         LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
+        **({CALENDAR_CSV: calendar_csv(planned.calendar)} if planned.calendar_csv else {}),
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
@@ -201,6 +205,7 @@ def plan_commit(
         source=source,
     )
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
+    _check_own(adds, deletes, planned)
     message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
     # Tag YYYYMMDD names the first commit complete through that day and never moves: a later commit
     # with the same watermark (a restatement, logged in meta/changes) gets no date tag.
@@ -225,12 +230,17 @@ def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[st
 
 
 def _stale_files(existing: Sequence[str], shards: Mapping[str, ShardInfo], replace_all: bool) -> list[str]:
-    """Files a commit removes: any loading script (it breaks load_dataset), and after a rebuild of
-    everything, shards that no longer belong."""
-    stale = [p for p in existing if is_loading_script(p)]
-    if replace_all:
-        stale += [p for p in existing if shard_month(p) is not None and p not in shards]
-    return stale
+    """Files a commit removes: after a rebuild of everything, shards that no longer belong. A loading
+    script is the maintainer's file, never deleted (`verify` reports it: it breaks load_dataset)."""
+    return [p for p in existing if shard_month(p) is not None and p not in shards] if replace_all else []
+
+
+def _check_own(adds: Mapping[str, Content], deletes: Sequence[str], planned: PublishInput) -> None:
+    """A publish writes and deletes only the project's own paths (and, migrating, the retired CSV)."""
+    outside = [p for p in adds if not is_own_path(p, planned.calendar_csv)]
+    outside += [p for p in deletes if not is_own_path(p, planned.calendar_csv) and p not in planned.retired]
+    if outside:
+        raise InvariantError([f"{p}: not one of the sync's own paths; a publish never changes it" for p in outside])
 
 
 def _manifest_problems(days: pa.Table, trading_days: Sequence[dt.date], shards: Mapping[str, ShardInfo]) -> list[str]:

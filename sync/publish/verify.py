@@ -9,6 +9,8 @@ import pyarrow.compute as pc
 import yaml
 
 from dataset_script.schema import (
+    CALENDAR_CSV,
+    CALENDAR_CSV_FIRST,
     CALENDAR_PATH,
     CALENDAR_SCHEMA,
     CARD_PATH,
@@ -32,8 +34,10 @@ from sync.core.clock import shanghai_date, ymd
 from sync.core.errors import SyncError
 from sync.publish.head import Head
 from sync.publish.plan import days_with_status
+from sync.tables.meta import calendar_csv
 from sync.tables.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.targets import DatasetRepo
+from sync.targets.repo import ForeignFilesError, foreign_refusal
 
 
 def verify_repo(repo: DatasetRepo) -> list[str]:
@@ -46,7 +50,8 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         return [str(error)]
     state = head.state
     if state is None:
-        return [f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
+        refusal = foreign_refusal(head.description, head.files)
+        return [str(refusal) if refusal else f"{repo.description} has no {STATE_PATH}; run `python -m sync full`"]
     files = set(head.files)
     problems = _meta_problems(head, state, files)
     if state.schema_version != SCHEMA_VERSION:
@@ -83,12 +88,34 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         counts = table.group_by("date").aggregate([([], "count_all")])
         rows_by_day.update(zip(counts.column("date").to_pylist(), counts.column("count_all").to_pylist(), strict=True))
     problems += [f"{path}: listed in {STATE_PATH} but missing" for path in sorted(set(state.shards) - files)]
+    problems += _calendar_csv_problems(head, state, calendar)
     if calendar is not None:
         open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
         expected = [d for d in open_days if state.first_date <= d <= state.watermark]
         problems += coverage_problems(days_by_shard, expected, state.watermark)
     problems += _manifest_problems(head.read_bytes(DAYS_PATH) if DAYS_PATH in files else None, rows_by_day)
     return problems
+
+
+def _calendar_csv_problems(head: Head, state: SyncState, calendar: pa.Table | None) -> list[str]:
+    """Where the repo owns the old calendar.csv (its state lists it): the open days of
+    meta/calendar.parquet from 2005 on, in the old format."""
+    if CALENDAR_CSV not in state.files:
+        return []
+    data = head.read_bytes(CALENDAR_CSV)
+    fix = "the next sync rewrites it"
+    if data is None:
+        return [f"{CALENDAR_CSV} is missing; {fix}"]
+    if calendar is None or calendar.num_rows == 0 or calendar.column("date")[0].as_py() > CALENDAR_CSV_FIRST:
+        return [
+            f"{CALENDAR_PATH} does not start by {CALENDAR_CSV_FIRST.isoformat()}, so {CALENDAR_CSV} cannot be checked"
+        ]
+    if data != calendar_csv(calendar):
+        return [
+            f"{CALENDAR_CSV} is not the SSE trading days of {CALENDAR_PATH} from {CALENDAR_CSV_FIRST.year} "
+            f"(header cal_date, one YYYY-MM-DD line per day, LF line ends); {fix}"
+        ]
+    return []
 
 
 def _manifest_problems(data: bytes | None, rows_by_day: dict[dt.date, int]) -> list[str]:
@@ -122,7 +149,11 @@ def status_of(repo: DatasetRepo, now: dt.datetime) -> dict:
             "legacy_layout": True,
             "message": str(repo.legacy_error()),
         }
-    return status_at(Head.read(repo), now)
+    try:
+        head = Head.read(repo)
+    except ForeignFilesError as error:  # a plain folder of someone else's
+        return {"repo": repo.description, "published": False, "legacy_layout": False, "message": str(error)}
+    return status_at(head, now)
 
 
 def status_at(head: Head, now: dt.datetime) -> dict:
@@ -136,7 +167,9 @@ def status_at(head: Head, now: dt.datetime) -> dict:
                 "legacy_layout": True,
                 "message": str(head.repo.legacy_error()),
             }
-        return {"repo": head.description, "published": False, "legacy_layout": False}
+        facts = {"repo": head.description, "published": False, "legacy_layout": False}
+        refusal = foreign_refusal(head.description, head.files)
+        return {**facts, "message": str(refusal)} if refusal else facts
     lag = None
     calendar = head.calendar()
     if calendar is not None:

@@ -27,6 +27,7 @@ class RunResult:
     run_id: str | None = None  # the run's row in meta/runs.parquet, when it published
     slowed: Mapping[str, int] = dataclasses.field(default_factory=dict)  # interface ("*": all) → lowest pace/min
     legacy_kept_at: str | None = None  # a migration: where the old all-prices.csv is kept
+    legacy_kept_files: tuple[str, ...] = ()  # a migration: the maintainer's files it kept as they were
 
     def headline(self) -> str:
         """One line for humans, e.g. 'complete through 2024-04-12; 2024-04-15 not yet published'."""

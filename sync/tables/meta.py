@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 import pyarrow as pa
 
-from dataset_script.schema import CALENDAR_SCHEMA, COVERAGE_APIS, DAYS_SCHEMA, STOCKS_SCHEMA
+from dataset_script.schema import CALENDAR_CSV_FIRST, CALENDAR_SCHEMA, COVERAGE_APIS, DAYS_SCHEMA, STOCKS_SCHEMA
 from sync.tables.day_status import DayCoverage
 
 
@@ -25,6 +25,32 @@ def calendar_table(trade_cal: pd.DataFrame, start: dt.date) -> pa.Table:
     frame = frame[frame["date"] >= pd.Timestamp(start)].drop_duplicates("date")
     frame = frame.assign(is_open=frame["is_open"].astype(int) == 1).sort_values("date", ignore_index=True)
     return pa.Table.from_pandas(frame[CALENDAR_SCHEMA.names], schema=CALENDAR_SCHEMA, preserve_index=False)
+
+
+def calendar_span(
+    first: dt.date, today: dt.date, *later: dt.date, calendar_csv: bool = False
+) -> tuple[dt.date, dt.date]:
+    """The days a run fetches the calendar for (and keeps in `meta/calendar.parquet`): from `first` (from
+    2005 when the repo owns the old `calendar.csv`) through 31 December of the current year (`today`,
+    Shanghai) or of a later day in `later`. `trade_cal` serves the pre-announced days of the year.
+
+    >>> calendar_span(dt.date(2024, 1, 2), dt.date(2025, 6, 3), calendar_csv=True)
+    (datetime.date(2005, 1, 1), datetime.date(2025, 12, 31))
+    """
+    start = min(first, CALENDAR_CSV_FIRST) if calendar_csv else first
+    return start, dt.date(max([today, *later]).year, 12, 31)
+
+
+def calendar_csv(calendar: pa.Table) -> bytes:
+    """The old calendar flow's `calendar.csv` from `meta/calendar.parquet`: header `cal_date`, then one
+    `YYYY-MM-DD` line per open day on or after 2005-01-01, through the calendar's last day; LF line ends.
+    Pure; the calendar runs to 31 December of the current year (`calendar_span`)."""
+    days = [
+        d
+        for d, is_open in zip(calendar.column("date").to_pylist(), calendar.column("is_open").to_pylist(), strict=True)
+        if is_open and d >= CALENDAR_CSV_FIRST
+    ]
+    return "".join(["cal_date\n", *(f"{d.isoformat()}\n" for d in sorted(days))]).encode()
 
 
 def trading_days(trade_cal: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.date]:

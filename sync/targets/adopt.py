@@ -5,10 +5,12 @@ at a plain folder that holds a published dataset: `cp -r dataset copy`, a restor
 Hub snapshot downloaded with `hf download --local-dir`. Such a folder is read as it is, and
 adopted into the versioned layout on the next write, when:
 
-- it holds only the dataset's own files (`DATASET_FILES`); `.cache/huggingface/` is the Hub
-  client's download bookkeeping and is left out;
 - it holds `.sync/state.json`, and every shard and file the state lists is there with the sha256
-  (and rows) the state records, and no shard the state does not list.
+  (and rows) the state records, and no shard the state does not list; within the project's own
+  folders `data/` and `meta/` it holds only shards and meta tables; files of the maintainer's elsewhere
+  (an image for the card) are kept; `.cache/huggingface/` is the Hub client's download
+  bookkeeping and is left out;
+- or it holds no state and nothing foreign (a card, `.gitattributes`): a full sync publishes there.
 
 Anything else is refused with what to do. The checks read every byte once; `LocalFolderRepo`
 caches the result while the folder's listing (paths, sizes, mtimes) stays the same.
@@ -23,20 +25,23 @@ import errno
 import hashlib
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dataset_script.schema import STATE_PATH, shard_month
+from dataset_script.schema import STATE_PATH, foreign_files, shard_month
 from dataset_script.state import SyncState
+from sync.core.files import fsync_dir
+from sync.targets.files import fsync_tree, link_or_copy
 from sync.targets.files import walk as walk_all
-from sync.targets.repo import PublishError
+from sync.targets.repo import ForeignFilesError, PublishError
 
 TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
-DATASET_FILES = "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and data/YYYY/YYYY-MM.parquet"
 _ROOT_FILES = frozenset({"README.md", ".last_update_date", ".gitattributes"})
 _META_RE = re.compile(r"meta/[^/]+\.parquet")
 _SHOWN = 5  # problems or foreign files named in a message
+_CHECKED_FOLDERS = ("data/", "meta/")  # own folders whose every file must be a shard or a meta table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,21 +76,25 @@ def fingerprint(folder: Path) -> tuple:
 
 
 def inspect(folder: Path) -> PlainFolder:
-    """Check a non-empty plain folder; raise `PublishError` saying what to do when it cannot be adopted."""
+    """Check a non-empty plain folder; raise `PublishError` saying what to do when it cannot be adopted.
+
+    Files outside the project's own paths (`dataset_script.schema.OWN_FOLDERS`, e.g. the maintainer's
+    image beside a downloaded dataset) are adopted as they are and carried into every later version.
+    A folder without a state is adopted only when nothing in it is foreign (`foreign_files`).
+    """
     files = walk(folder)
-    foreign = [p for p in files if not is_dataset_file(p)]
-    if foreign:
-        raise PublishError(
-            f"{folder} already holds files that this sync does not manage ({_some(foreign)}); a dataset folder "
-            f"holds only {DATASET_FILES}. Move those files away, or point DATASET_REPO (or --repo) at an empty "
-            "or new folder"
-        )
     state_file = folder / STATE_PATH
     if not state_file.is_file():
+        foreign = foreign_files(files)
+        if foreign:
+            raise ForeignFilesError(f"folder {folder}", foreign, f"move those files out of {folder}")
+        return PlainFolder(_plain_id(b"plain folder without a state\n", folder, files), tuple(files))
+    strays = [p for p in files if p.startswith(_CHECKED_FOLDERS) and not is_dataset_file(p)]
+    if strays:
         raise PublishError(
-            f"{folder} holds dataset files but no {STATE_PATH}, so this sync cannot tell what they are; copy or "
-            "download the whole dataset again (with its .sync folder), or point DATASET_REPO (or --repo) at an "
-            "empty or new folder"
+            f"{folder} already holds files in the sync's own folders that it does not manage ({_some(strays)}); "
+            "there a dataset folder holds only meta/*.parquet and data/YYYY/YYYY-MM.parquet. Move those files "
+            "away, or point DATASET_REPO (or --repo) at an empty or new folder"
         )
     raw = state_file.read_bytes()
     try:
@@ -99,10 +108,42 @@ def inspect(folder: Path) -> PlainFolder:
             f"{folder} does not match its {STATE_PATH} ({_some(problems)}): it changed after it was published. "
             "Copy or download the dataset again, or move this folder away and run `python -m sync full`"
         )
-    digest = hashlib.sha1(b"adopted folder\n" + raw)
+    return PlainFolder(_plain_id(b"adopted folder\n" + raw, folder, files), tuple(files))
+
+
+def legacy(folder: Path) -> PlainFolder:
+    """The old pipeline's plain folder (`all-prices.csv`, no state) as it is, to become a version of its own."""
+    files = walk(folder)
+    return PlainFolder(_plain_id(b"legacy folder\n", folder, files), tuple(files))
+
+
+def keep_copy(version: Path, store: Path, name: str) -> Path:
+    """`<store>/<name>` (or `<name>-2`, ...): a copy of a version's files in hard links, made once
+    (an earlier identical copy is reused), built in `<store>/tmp` and renamed into place."""
+    files = walk(version)
+    sizes = [(p, (version / p).stat().st_size) for p in files]
+    n = 1
+    while True:
+        keep = store / (name if n == 1 else f"{name}-{n}")
+        if not os.path.lexists(keep):
+            break
+        if keep.is_dir() and [(p, (keep / p).stat().st_size) for p in walk(keep)] == sizes:
+            return keep
+        n += 1
+    build = store / "tmp" / f"keep-{uuid.uuid4().hex[:8]}"
+    for path in files:
+        link_or_copy(version / path, build / path)
+    fsync_tree(build)
+    os.rename(build, keep)
+    fsync_dir(store)
+    return keep
+
+
+def _plain_id(prefix: bytes, folder: Path, files: list[str]) -> str:
+    digest = hashlib.sha1(prefix)
     for path in files:
         digest.update(f"{path} {(folder / path).stat().st_size}\n".encode())
-    return PlainFolder(digest.hexdigest(), tuple(files))
+    return digest.hexdigest()
 
 
 def _state_problems(folder: Path, files: list[str], state: SyncState) -> list[str]:

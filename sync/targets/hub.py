@@ -127,15 +127,19 @@ class HubRepo:
 
     # -- the old pipeline's layout --------------------------------------------------------------
     def legacy_layout(self) -> bool:
+        return bool(self.legacy_files())
+
+    def legacy_files(self) -> list[str]:
         info = self._read("read the current commit", self._info_or_none)
-        return info is not None and is_legacy_layout(s.rfilename for s in info.siblings or [])
+        files = sorted(s.rfilename for s in info.siblings or []) if info is not None else []
+        return files if is_legacy_layout(files) else []
 
     def legacy_error(self) -> LegacyLayoutError:
         return LegacyLayoutError(
             self.description,
             (
                 f"tags the current commit `{LEGACY_TAG}` and, in one commit, adds the new layout and deletes "
-                f'{LEGACY_CSV}; readers keep the old file with revision="{LEGACY_TAG}"'
+                f'{LEGACY_CSV}; readers keep the old files with revision="{LEGACY_TAG}"'
             ),
         )
 

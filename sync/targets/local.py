@@ -33,7 +33,7 @@ from pathlib import Path
 
 import filelock
 
-from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, is_legacy_layout
+from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, STATE_PATH
 from sync.core.files import fsync_dir, write_atomic
 from sync.core.killpoints import reached
 from sync.targets import adopt
@@ -99,33 +99,41 @@ class LocalFolderRepo:
 
     # -- the old pipeline's layout --------------------------------------------------------------
     def legacy_layout(self) -> bool:
-        return (self.path / LEGACY_CSV).is_file() and self._is_plain() and is_legacy_layout(adopt.walk(self.path))
+        folder = self._visible()
+        return folder is not None and (folder / LEGACY_CSV).is_file() and not (folder / STATE_PATH).is_file()
+
+    def legacy_files(self) -> list[str]:
+        folder = self._visible()
+        return adopt.walk(folder) if folder is not None and self.legacy_layout() else []
 
     def legacy_error(self) -> LegacyLayoutError:
         return LegacyLayoutError(
             self.description,
-            f"publishes the new layout in {self.path} and keeps the old files, {LEGACY_CSV} included, "
-            f"in {self.store / LEGACY_TAG}, outside the published folder",
+            f"keeps a copy of the old files, {LEGACY_CSV} included, in {self.store / LEGACY_TAG} (outside the "
+            f"published folder) and, in one step, publishes the new layout in {self.path} without {LEGACY_CSV}",
         )
 
     def retire_legacy(self) -> Retired | None:
-        """Move the legacy folder into the store (one rename); the commit then publishes into its place."""
+        """Keep a copy of the legacy files outside the published view (hard links: no extra space); a
+        plain legacy folder first becomes a version of its own, so the migrating commit builds on it and
+        carries every file it does not replace. Safe to call again after a crash or a lost race."""
         with self._write_lock():
             if not self.legacy_layout():
                 return None
-            keep = self.store / LEGACY_TAG
-            n = 1
-            while os.path.lexists(keep):
-                n += 1
-                keep = self.store / f"{LEGACY_TAG}-{n}"
-            card = self.path / "README.md"
-            old_card = card.read_bytes() if card.is_file() else None
-            os.rename(self.path, keep)
-            fsync_dir(self.store)
-            fsync_dir(self.path.parent)
-            self._plain_cache = None
+            if self._is_plain():
+                self._swap_in(adopt.legacy(self.path))
+            version = self.store / "versions" / (self.head() or "")
+            keep = adopt.keep_copy(version, self.store, LEGACY_TAG)
             log.info("kept the legacy layout of %s in %s", self.description, keep)
-            return Retired(str(keep / LEGACY_CSV), old_card)
+            card = version / "README.md"
+            return Retired(str(keep / LEGACY_CSV), card.read_bytes() if card.is_file() else None)
+
+    def _visible(self) -> Path | None:
+        """The folder readers see: the plain folder, or main's version; None when there is none."""
+        if self.path.is_symlink():
+            version = self.head()
+            return self.store / "versions" / version if version else None
+        return self.path if self._is_plain() else None
 
     def _plain(self) -> adopt.PlainFolder:
         """The plain (not yet adopted) folder at `path`, checked once per content; PublishError if foreign."""
@@ -284,9 +292,11 @@ class LocalFolderRepo:
         and `_recover_adoption` (first thing under the next write lock) moves the folder back;
         the next adoption then reuses the version already built (its id is the same).
         """
-        if not self._is_plain():
-            return
-        plain = self._plain()
+        if self._is_plain():
+            self._swap_in(self._plain())
+
+    def _swap_in(self, plain: adopt.PlainFolder) -> None:
+        """Build the version of a plain folder (hard links) and swap a symlink to it into its place."""
         final = self.store / "versions" / plain.id
         if not final.is_dir():
             build = self.store / "tmp" / f"adopt-{plain.id}-{uuid.uuid4().hex[:8]}"
@@ -386,7 +396,7 @@ class LocalFolderRepo:
 
     def _collect_garbage(self) -> None:
         """Remove versions that neither main, main's previous version nor a staging key uses."""
-        keep = {None if self.legacy_layout() else self.head()}  # a legacy folder has no version yet
+        keep = {None if self._is_plain() else self.head()}  # a plain folder has no version yet
         previous = self.store / "previous"
         if previous.is_file():
             keep.add(previous.read_text().strip())

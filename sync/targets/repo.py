@@ -7,12 +7,12 @@ import dataclasses
 import datetime as dt
 import re
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from dataset_script.schema import LAST_UPDATE_PATH, LEGACY_CSV
+from dataset_script.schema import CALENDAR_CSV, LEGACY_CSV, STATE_PATH, foreign_files
 from sync.core.errors import SyncError, TransientError
 from sync.core.files import write_atomic
 from sync.targets.commit import Commit, check_repo_path
@@ -25,15 +25,42 @@ class PublishError(SyncError):
 
 
 class LegacyLayoutError(PublishError):
-    """The target holds the old pipeline's layout (`all-prices.csv`); only `full --migrate-legacy` replaces it."""
+    """The target holds the old pipeline's layout (`all-prices.csv`, no state); only `full --migrate-legacy` replaces it."""
 
     def __init__(self, description: str, how: str):
         super().__init__(
-            f"{description} holds the old pipeline's layout ({LEGACY_CSV} beside its README.md and "
-            f"{LAST_UPDATE_PATH}), which this sync does not update. Migrate it once with "
-            f"`python -m sync full --migrate-legacy`: it fetches the whole history, then {how}, "
-            "and keeps the old card's own front-matter keys (e.g. license); nothing was changed"
+            f"{description} holds the old pipeline's layout ({LEGACY_CSV} and no {STATE_PATH}), which this sync "
+            f"does not update. Migrate it once with `python -m sync full --migrate-legacy`: it fetches the whole "
+            f"history, then {how}. It keeps the old card's own front-matter keys (e.g. license) and every file of "
+            f"yours (it lists them); a {CALENDAR_CSV} becomes the sync's, regenerated in its old format on every "
+            "publish. Nothing was changed"
         )
+
+
+FOREIGN_SHOWN = 10  # foreign files named in a refusal
+
+
+class ForeignFilesError(PublishError):
+    """The target has no state, no `all-prices.csv`, and files of someone else's: never published into."""
+
+    def __init__(self, description: str, files: Sequence[str], remove: str):
+        more = f", and {len(files) - FOREIGN_SHOWN} more" if len(files) > FOREIGN_SHOWN else ""
+        super().__init__(
+            f"{description} has no {STATE_PATH} and holds files that are not a dataset this sync published "
+            f"({', '.join(files[:FOREIGN_SHOWN])}{more}), so it does not publish there. Publish to another target "
+            f"(--repo or DATASET_REPO, e.g. a new or empty one), or {remove} first; nothing was changed"
+        )
+
+
+def foreign_refusal(description: str, files: Sequence[str]) -> ForeignFilesError | None:
+    """The refusal of a target with no state and no `all-prices.csv` that holds foreign files; None otherwise."""
+    if STATE_PATH in files or LEGACY_CSV in files:
+        return None
+    foreign = foreign_files(files)
+    if not foreign:
+        return None
+    where = "delete them from the repo" if description.startswith("hf://") else "move them out of the folder"
+    return ForeignFilesError(description, foreign, where)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +110,10 @@ class DatasetRepo(Protocol):
 
     def legacy_layout(self) -> bool:
         """True when main holds the old pipeline's layout (see `dataset_script.schema.is_legacy_layout`)."""
+        ...
+
+    def legacy_files(self) -> list[str]:
+        """The files at main while it is the legacy layout; [] when it is not."""
         ...
 
     def legacy_error(self) -> LegacyLayoutError:

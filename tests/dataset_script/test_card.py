@@ -110,6 +110,23 @@ def test_front_matter_has_licence_languages_and_hub_metadata():
     assert meta["pretty_name"] and meta["tags"] and meta["task_categories"]
 
 
+@pytest.mark.parametrize("theirs", ["mit", "cc-by-4.0", "apache-2.0"])
+def test_a_maintainer_s_license_is_kept_without_a_contradicting_license_name(theirs):
+    old_card = f"---\nlicense: {theirs}\npretty_name: mine\n---\n# old\n"
+    meta = front_matter(render_card(COVERAGE, kept=front_matter(old_card)))
+    assert meta["license"] == theirs and meta["pretty_name"] == "mine"
+    assert "license_name" not in meta and "license_link" not in meta
+    # a card migrated before this rule (mit beside the generated license_name) is repaired
+    migrated = render_card(COVERAGE, kept={"license": theirs, "license_name": "tushare-pro-terms"})
+    assert "license_name" not in front_matter(migrated)
+
+
+def test_a_maintainer_s_other_license_keeps_its_name_and_link():
+    kept = {"license": "other", "license_name": "my-terms", "license_link": "https://example.org/terms"}
+    meta = front_matter(render_card(COVERAGE, kept=kept))
+    assert (meta["license"], meta["license_name"], meta["license_link"]) == tuple(kept.values())
+
+
 # -- body ------------------------------------------------------------------------------------------
 
 

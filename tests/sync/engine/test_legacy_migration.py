@@ -19,6 +19,7 @@ from sync.simulated.server import TushareServer
 from sync.targets import open_repo
 from tests.support.cli import cli_env, sync
 from tests.support.folders import snapshot
+from tests.support.old_pipeline import OLD_COLUMNS, all_prices_csv
 from tests.support.serving import at, rows_of
 
 TOKEN = "legacy-test-token-41f0"
@@ -34,7 +35,7 @@ pretty_name: the old name
 
 # A-share prices (old pipeline)
 """
-OLD_CSV = b"code,date,open,high,low,close\n600000.SH,2024-01-02,7.1,7.3,7.0,7.2\n600001.SH,2024-01-02,5.0,5.2,4.9,5.1\n"
+OLD_CSV = all_prices_csv()  # as the old pipeline writes it
 OLD_FILES = {"README.md": OLD_CARD, LEGACY_CSV: OLD_CSV, ".last_update_date": b"20240102"}
 
 
@@ -198,4 +199,5 @@ def test_migrating_a_folder_keeps_the_csv_outside_the_published_view_and_says_wh
 
     loaded = datasets.load_dataset(str(open_repo(str(legacy_folder)).version_path()), split="train")
     assert loaded.num_rows == len(rows_of(open_repo(str(legacy_folder))))
-    assert pd.read_csv(io.BytesIO(kept.read_bytes()))["code"].tolist() == ["600000.SH", "600001.SH"]
+    old = pd.read_csv(io.BytesIO(kept.read_bytes()))
+    assert old.columns.tolist() == OLD_COLUMNS and old["code"].tolist() == ["600000.SH", "000001.SZ"] * 2

@@ -57,11 +57,12 @@ def test_plan_refuses_to_publish_a_gap_before_the_watermark():
         plan_commit(publish_input({"data/2024/2024-01.parquet": jan}, [JAN2, JAN3, JAN31], JAN31), None, [], "o/n")
 
 
-def test_full_plan_deletes_stale_shards_and_loading_scripts_in_the_same_commit():
+def test_full_plan_deletes_stale_shards_and_never_the_maintainer_s_files():
     jan = table([("A", JAN2, 1)])
-    existing = ["data/2023/2023-12.parquet", "data/2024/2024-01.parquet", "a-share-prices.py", "README.md"]
+    existing = ["data/2023/2023-12.parquet", "data/2024/2024-01.parquet", "a-share-prices.py", "README.md", "x.png"]
     commit, state = plan_commit(publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2), None, existing, "o/n")
-    assert sorted(commit.deletes) == ["a-share-prices.py", "data/2023/2023-12.parquet"]
+    assert sorted(commit.deletes) == ["data/2023/2023-12.parquet"]  # a loading script is reported by verify
+    assert not {"a-share-prices.py", "x.png", "calendar.csv"} & set(commit.adds)
     assert {".last_update_date", STATE_PATH, "README.md", "data/2024/2024-01.parquet"} <= set(commit.adds)
     assert commit.adds[".last_update_date"] == b"20240102"
     assert commit.tag == "20240102"

@@ -391,9 +391,9 @@ def test_folder_with_foreign_files_is_refused_with_advice(tmp_path):
     (tmp_path / "dataset").mkdir()
     (tmp_path / "dataset" / "notes.txt").write_text("mine")
     repo = LocalFolderRepo(tmp_path / "dataset")
-    with pytest.raises(PublishError, match="empty or new folder"):
+    with pytest.raises(PublishError, match=r"\(notes.txt\).*another target .*new or empty one"):
         repo.head()
-    with pytest.raises(PublishError, match="empty or new folder"):
+    with pytest.raises(PublishError, match=r"\(notes.txt\).*another target .*new or empty one"):
         first_commit(repo)
     assert (tmp_path / "dataset" / "notes.txt").read_text() == "mine"
 

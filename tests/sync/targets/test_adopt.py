@@ -134,21 +134,33 @@ def test_a_hub_snapshot_downloaded_into_a_folder_is_adopted(hub_server, tmp_path
     assert set(tree(folder)) == {*dataset_files(), ".gitattributes"}
 
 
-def test_folder_with_foreign_files_is_still_refused(copy):
-    (copy / "notes.txt").write_text("mine")
+def test_folder_with_stray_files_in_the_sync_s_own_folders_is_still_refused(copy):
     (copy / "data" / "2024" / "scratch.csv").write_text("x")
     repo = LocalFolderRepo(copy)
     with pytest.raises(PublishError) as e:
         repo.head()
     assert str(e.value) == (
-        f"{copy} already holds files that this sync does not manage (data/2024/scratch.csv, notes.txt); a dataset "
-        "folder holds only README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and "
-        "data/YYYY/YYYY-MM.parquet. Move those files away, or point DATASET_REPO (or --repo) at an empty or new folder"
+        f"{copy} already holds files in the sync's own folders that it does not manage (data/2024/scratch.csv); "
+        "there a dataset folder holds only meta/*.parquet and data/YYYY/YYYY-MM.parquet. Move those files away, "
+        "or point DATASET_REPO (or --repo) at an empty or new folder"
     )
     with pytest.raises(PublishError, match="does not manage"):
         with repo.lock():
             pass
-    assert not copy.is_symlink() and (copy / "notes.txt").read_text() == "mine"
+    assert not copy.is_symlink() and (copy / "data" / "2024" / "scratch.csv").read_text() == "x"
+
+
+def test_the_maintainer_s_files_beside_a_published_dataset_are_adopted_and_carried_forward(copy):
+    (copy / "notes.txt").write_text("mine")
+    (copy / "images").mkdir()
+    (copy / "images" / "chart.png").write_bytes(b"\x89PNG not really")
+    repo = LocalFolderRepo(copy)
+    head = repo.head()
+    assert {"notes.txt", "images/chart.png"} <= set(repo.list_files(head))
+    new = repo.commit(Commit(adds={"meta/x.parquet": b"x"}, deletes=(), message="m"), parent=head)
+    assert copy.is_symlink() and new != head
+    assert (copy / "notes.txt").read_text() == "mine"
+    assert (copy / "images" / "chart.png").read_bytes() == b"\x89PNG not really"
 
 
 def test_plain_folder_with_a_tampered_shard_is_refused(copy):
@@ -183,10 +195,16 @@ def test_plain_folder_that_disagrees_with_its_state_is_refused(copy, change, pro
     assert problem in str(e.value)
 
 
-def test_plain_folder_without_a_state_is_refused(copy):
+def test_plain_folder_without_a_state_is_refused_naming_its_files(copy):
     shutil.rmtree(copy / ".sync")
-    with pytest.raises(PublishError, match="no .sync/state.json.*empty or new folder"):
+    with pytest.raises(PublishError) as e:
         LocalFolderRepo(copy).head()
+    assert str(e.value) == (
+        f"folder {copy} has no .sync/state.json and holds files that are not a dataset this sync published "
+        "(data/2024/2024-01.parquet, data/2024/2024-02.parquet, meta/stocks.parquet), so it does not publish there. "
+        "Publish to another target (--repo or DATASET_REPO, e.g. a new or empty one), or move those files out of "
+        f"{copy} first; nothing was changed"
+    )
 
 
 def test_crash_between_the_two_renames_of_the_fallback_swap_is_recovered(copy, monkeypatch):
