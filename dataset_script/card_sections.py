@@ -223,6 +223,10 @@ for row in stream.filter(lambda r: r["code"] == "{code}").take(5):
 pinned = load_dataset("{repo_id}", split="train", revision="{tag}")
 ```
 
+Through a mirror (`HF_ENDPOINT`), `datasets` still sends a download-count request to s3.amazonaws.com
+(its failure is ignored); set `HF_UPDATE_DOWNLOAD_COUNTS=0` to stop it · 通过镜像（`HF_ENDPOINT`）使用时，
+`datasets` 仍会向 s3.amazonaws.com 发送下载计数请求（失败会被忽略）；设置 `HF_UPDATE_DOWNLOAD_COUNTS=0` 可关闭。
+
 With pandas, polars or DuckDB (one shard per month under `data/YYYY/`). These recipes read through
 `huggingface_hub`'s `HfFileSystem`, so they also work through a mirror (`HF_ENDPOINT`, e.g. in mainland
 China); polars' and DuckDB's own `hf://` readers ignore `HF_ENDPOINT`. Add `@<tag>` after the repo name
