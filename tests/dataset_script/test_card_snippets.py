@@ -94,6 +94,11 @@ def test_every_snippet_of_the_first_published_card_runs_through_the_endpoint_alo
     example = re.search(r'"code"\] == "(\d{6}\.\w\w)"', card)
     assert example and example.group(1) in set(newest["code"]), "the example code has rows on the newest day"
     assert "600000.SH" not in set(rows["code"]) and "600000.SH" not in "".join(blocks)
+    priced = re.search(r"^\| stocks with price rows .*\| ([\d,]+) \|$", card, re.M)
+    listed = re.search(r"^\| stocks in `stocks` .*\| ([\d,]+) \|$", card, re.M)
+    assert priced and int(priced.group(1).replace(",", "")) == rows["code"].nunique()
+    assert listed and int(listed.group(1).replace(",", "")) == len(table_of(repo, "meta/stocks.parquet"))
+    assert len(table_of(repo, "meta/stocks.parquet")) > rows["code"].nunique(), "the market has stocks delisted before"
 
     failures = []
     for i, block in enumerate(blocks):
