@@ -2,8 +2,11 @@
 
 Each function takes data and returns Markdown; nothing here reads a clock or a file, so the card
 is a pure function of the data it describes. `render_card` (card.py) puts the sections together.
-The python code block of `adjustment()` is executed by tests/dataset_script/test_card.py: keep it
-runnable on a pandas DataFrame named `prices`.
+Every ```python block of a card published to the Hub is run as written, alone, against the Hub it
+is on (tests/dataset_script/test_card_snippets.py): a block imports what it uses, reads only
+through what honours HF_ENDPOINT (`datasets`, `huggingface_hub`, `HfFileSystem`), and names only
+codes and configs that exist (`Coverage.example_code`, the `configs` passed in). The lines of
+`adjustment()` after ADJUSTING must stay runnable on any pandas DataFrame named `prices`.
 """
 
 from __future__ import annotations
