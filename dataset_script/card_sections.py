@@ -232,7 +232,8 @@ Through a mirror (`HF_ENDPOINT`), `datasets` still sends a download-count reques
 
 With pandas, polars or DuckDB (one shard per month under `data/YYYY/`). These recipes read through
 `huggingface_hub`'s `HfFileSystem`, so they also work through a mirror (`HF_ENDPOINT`, e.g. in mainland
-China); polars' and DuckDB's own `hf://` readers ignore `HF_ENDPOINT`. Add `@<tag>` after the repo name
+China); polars' and DuckDB's own `hf://` readers ignore `HF_ENDPOINT` (and polars reads a whole file
+object, so it scans through pyarrow here). Add `@<tag>` after the repo name
 to pin a version. `date` is a timestamp at midnight: pandas compares it with `"{day.isoformat()}"`, polars
 with `pl.datetime({day.year}, {day.month}, {day.day})` (comparing with a string raises), DuckDB with
 `DATE '{day.isoformat()}'` ·
@@ -257,15 +258,17 @@ pinned = pd.read_parquet("{hf}@{tag}/data/{month}.parquet")
 
 ```python
 import polars as pl
+import pyarrow.dataset as ds
 from huggingface_hub import HfFileSystem
 
-fs = HfFileSystem()  # honours HF_ENDPOINT
+fs = HfFileSystem()  # honours HF_ENDPOINT; pyarrow reads only the row groups a filter needs
 files = sorted(fs.glob("datasets/{repo_id}/data/*/*.parquet"))
-prices = pl.concat([pl.scan_parquet(fs.open(path, block_size=8 << 20)) for path in files])
+prices = pl.scan_pyarrow_dataset(ds.dataset(files, filesystem=fs, format="parquet"))
 one_stock = (
     prices.filter(pl.col("code") == "{code}")
     .select("date", "close", "adj_factor")
     .collect()
+    .sort("date")
 )
 one_day = prices.filter(pl.col("date") == pl.datetime({day.year}, {day.month}, {day.day})).collect()
 ```

@@ -37,6 +37,17 @@ def guard(tmp_path_factory):
     return build_guard(tmp_path_factory.mktemp("guard"))
 
 
+# Run after each snippet, unchanged: the tables a recipe names must hold rows (the example code and
+# day exist in the data). `new_rows`/`corrections` may be empty: nothing changed since the newest tag.
+NOT_EMPTY = """
+for _name in ("prices", "stocks", "pinned", "month", "one_day", "one_stock", "days"):
+    _value = globals().get(_name)
+    if _value is not None and not hasattr(_value, "collect"):  # a polars LazyFrame is not counted
+        assert len(_value) > 0, f"{_name} is empty"
+        print(_name, len(_value))
+"""
+
+
 def published_card(repo) -> str:
     return repo.read(CARD_PATH, repo.head()).decode("utf-8")
 
@@ -100,12 +111,14 @@ def test_every_snippet_of_the_first_published_card_runs_through_the_endpoint_alo
     assert listed and int(listed.group(1).replace(",", "")) == len(table_of(repo, "meta/stocks.parquet"))
     assert len(table_of(repo, "meta/stocks.parquet")) > rows["code"].nunique(), "the market has stocks delisted before"
 
-    failures = []
+    failures, counted = [], []
     for i, block in enumerate(blocks):
-        outcome = run_snippet(block, hub_server.url, guard, tmp_path / f"snippet{i}", TOKEN)
+        outcome = run_snippet(block + NOT_EMPTY, hub_server.url, guard, tmp_path / f"snippet{i}", TOKEN)
         if outcome.returncode != 0 or outcome.refused:
             failures.append(outcome.describe())
+        counted += [line.split()[0] for line in outcome.stdout.splitlines() if line.split()[:1]]
     assert not failures, "\n\n".join(failures)
+    assert {"one_stock", "one_day", "month", "pinned"} <= set(counted), "the checks above ran"
 
 
 def test_every_config_the_first_card_names_loads(hub_server, source, market, hf_home):
