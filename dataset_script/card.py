@@ -104,20 +104,28 @@ def merged_metadata(coverage: Coverage, kept: Mapping | None = None) -> dict:
     return merged
 
 
-def render_card(coverage: Coverage, repo_id: str = REPO_ID, kept: Mapping | None = None) -> str:
-    """README.md text for the dataset repo: a pure function of `coverage`, `repo_id` and the
-    front matter `kept` from the card it replaces (see `merged_metadata`)."""
+def render_card(
+    coverage: Coverage, repo_id: str = REPO_ID, kept: Mapping | None = None, folder: str | None = None
+) -> str:
+    """README.md text for the dataset repo: a pure function of `coverage`, `repo_id`, the front
+    matter `kept` from the card it replaces (see `merged_metadata`) and, for a local folder target,
+    the folder's name (its card then also shows how to load a tagged version from the folder).
+
+    Every ```python block of a card published to the Hub runs on its own against the Hub it is on
+    (tests/dataset_script/test_card_snippets.py): keep new recipes self-contained."""
     front = yaml.safe_dump(merged_metadata(coverage, kept), allow_unicode=True, sort_keys=False)
+    loadable = [c["config_name"] for c in card_configs(coverage.empty_tables)]
     sections = [
         card_sections.intro(coverage),
         card_sections.freshness(coverage, repo_id),
-        card_sections.loading(coverage, repo_id),
+        card_sections.loading(coverage, repo_id, [name for name in loadable if name not in ("default", "stocks")]),
         card_sections.files(coverage.empty_tables),
         card_sections.columns(),
         card_sections.rows(),
         card_sections.meta_tables(),
-        card_sections.adjustment(),
-        card_sections.versions(coverage, repo_id),
+        card_sections.adjustment(coverage, repo_id),
+        card_sections.versions(coverage, repo_id, folder),
+        card_sections.changes_since(coverage, repo_id),
         card_sections.changelog(coverage.schema_version),
         card_sections.migration(repo_id),
         card_sections.licence(),

@@ -48,7 +48,7 @@ class Coverage:
     first_date: dt.date
     watermark: dt.date
     rows: int
-    codes: int
+    codes: int  # codes with price rows (listed on at least one published trading day)
     trading_days: int
     markets: tuple[str, ...]
     fingerprint: str  # digest of every shard's sha256: changes whenever any row changes
@@ -61,3 +61,5 @@ class Coverage:
     # 5.2 cannot load an empty split (ValueError: Instruction "train" corresponds to no data!), so
     # such a config is left out of `configs:` until it has rows; the file itself is still published.
     empty_tables: tuple[str, ...] = ()
+    stocks: int | None = None  # rows of meta/stocks (every stock ever seen); None: not shown
+    example_code: str = "600000.SH"  # a code with rows on the newest day: the card's snippets use it

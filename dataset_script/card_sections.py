@@ -2,14 +2,17 @@
 
 Each function takes data and returns Markdown; nothing here reads a clock or a file, so the card
 is a pure function of the data it describes. `render_card` (card.py) puts the sections together.
-The python code block of `adjustment()` is executed by tests/dataset_script/test_card.py: keep it
-runnable on a pandas DataFrame named `prices`.
+Every ```python block of a card published to the Hub is run as written, alone, against the Hub it
+is on (tests/dataset_script/test_card_snippets.py): a block imports what it uses, reads only
+through what honours HF_ENDPOINT (`datasets`, `huggingface_hub`, `HfFileSystem`), and names only
+codes and configs that exist (`Coverage.example_code`, the `configs` passed in). The lines of
+`adjustment()` after ADJUSTING must stay runnable on any pandas DataFrame named `prices`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from dataset_script.card_facts import Coverage
 from dataset_script.schema import (
@@ -17,6 +20,7 @@ from dataset_script.schema import (
     CHANGELOG,
     CHANGES_PATH,
     DAYS_PATH,
+    FOLDER_VERSIONS,
     LAST_UPDATE_PATH,
     LEGACY_CSV,
     LEGACY_TAG,
@@ -110,12 +114,12 @@ Daily prices of Chinese A-shares ({markets}): one row per stock and trading day,
 fields, price limits and the adjustment factor. Delisted stocks and suspended days are included and
 names are point in time, so the table has no survivorship or look-ahead bias. The data comes from the
 [Tushare Pro](https://tushare.pro) API (`daily`, `daily_basic`, `stk_limit`, `adj_factor`,
-`stock_basic`, `namechange`, `trade_cal`) and is kept fresh automatically every trading evening.
+`suspend_d`, `stock_basic`, `namechange`, `trade_cal`) and is kept fresh automatically every trading evening.
 
 中国 A 股（{markets}）日线行情：每只股票每个交易日一行，含估值指标、涨跌停价和复权因子。
 包含已退市股票和停牌日，证券简称为当日有效的简称，因此没有幸存者偏差和未来信息。数据来自
 [Tushare Pro](https://tushare.pro) 接口（`daily`、`daily_basic`、`stk_limit`、`adj_factor`、
-`stock_basic`、`namechange`、`trade_cal`），每个交易日晚间自动更新。
+`suspend_d`、`stock_basic`、`namechange`、`trade_cal`），每个交易日晚间自动更新。
 """
 
 
@@ -130,8 +134,8 @@ def freshness(coverage: Coverage, repo_id: str) -> str:
 | trading days · 交易日数 | {coverage.trading_days:,} |
 | partial days · 不完整交易日 | {coverage.partial_days:,} |
 | rows · 行数 | {coverage.rows:,} |
-| stocks · 股票数 | {coverage.codes:,} |
-| markets · 市场 | {", ".join(coverage.markets)} |
+| stocks with price rows · 有行情的股票数 | {coverage.codes:,} |
+{_stocks_row(coverage)}| markets · 市场 | {", ".join(coverage.markets)} |
 | schema version · 数据结构版本 | {coverage.schema_version} |
 | content fingerprint · 内容指纹 | `{coverage.fingerprint}` |
 {_last_run_rows(coverage)}
@@ -154,6 +158,15 @@ days = load_dataset("{repo_id}", "days", split="train").to_pandas()
 print(days[days["status"] == "partial"])    # partial days and their coverage · 不完整交易日
 ```
 """
+
+
+def _stocks_row(coverage: Coverage) -> str:
+    if coverage.stocks is None:
+        return ""
+    return (
+        f"| stocks in `stocks` (every stock ever seen, incl. delisted before the first day) · "
+        f"`stocks` 表中的股票（含首个交易日前已退市的） | {coverage.stocks:,} |\n"
+    )
 
 
 def _last_run_rows(coverage: Coverage) -> str:
@@ -180,10 +193,16 @@ def _last_run_rows(coverage: Coverage) -> str:
     return f"| last run · 最近一次更新 (`runs`) | {', '.join(facts)} |\n"
 
 
-def loading(coverage: Coverage, repo_id: str) -> str:
+def loading(coverage: Coverage, repo_id: str, configs: Sequence[str] = ()) -> str:
+    """How to load: `datasets`, then pandas, polars and DuckDB through `HfFileSystem`, which honours
+    HF_ENDPOINT (a mirror); polars' and DuckDB's own `hf://` readers always call huggingface.co.
+    `configs`: the other configs that load today (an empty table is not one yet)."""
     hf = f"hf://datasets/{repo_id}"
     tag = f"{coverage.watermark:%Y%m%d}"
     month = f"{coverage.watermark:%Y/%Y-%m}"
+    code = coverage.example_code
+    day = coverage.watermark
+    others = ", ".join(f'"{name}"' for name in configs)
     return f"""## Loading · 加载
 
 With 🤗 `datasets` (the default config is one table sorted by (`date`, `code`)) ·
@@ -196,52 +215,78 @@ prices = load_dataset("{repo_id}", split="train")                 # all prices �
 # first load up to twice as fast: add writer_batch_size=100_000 (bigger batches into the local cache)
 # 首次加载最多快一倍：加上 writer_batch_size=100_000（以更大批次写入本地缓存）
 stocks = load_dataset("{repo_id}", "stocks", split="train")       # every stock ever listed · 全部股票
-# other configs · 其他配置: "calendar", "days", "runs", "changes"
+# other configs · 其他配置: {others}
 
 # streaming: no full download · 流式读取，无需完整下载
 stream = load_dataset("{repo_id}", split="train", streaming=True)
-for row in stream.filter(lambda r: r["code"] == "600000.SH").take(5):
+for row in stream.filter(lambda r: r["code"] == "{code}").take(5):
     print(row["date"], row["close"])
 
 # pin a version: the tag is the trading day it is complete through · 固定版本：标签为完整至的交易日
 pinned = load_dataset("{repo_id}", split="train", revision="{tag}")
 ```
 
-With pandas, polars or DuckDB on `hf://` paths (one shard per month under `data/YYYY/`; add
-`@<tag>` after the repo name to pin a version) · 使用 pandas、polars 或 DuckDB 读取 `hf://` 路径
-（每月一个分片，位于 `data/YYYY/`；在仓库名后加 `@<标签>` 可固定版本）:
+Through a mirror (`HF_ENDPOINT`), `datasets` still sends a download-count request to s3.amazonaws.com
+(its failure is ignored); set `HF_UPDATE_DOWNLOAD_COUNTS=0` to stop it · 通过镜像（`HF_ENDPOINT`）使用时，
+`datasets` 仍会向 s3.amazonaws.com 发送下载计数请求（失败会被忽略）；设置 `HF_UPDATE_DOWNLOAD_COUNTS=0` 可关闭。
+
+With pandas, polars or DuckDB (one shard per month under `data/YYYY/`). These recipes read through
+`huggingface_hub`'s `HfFileSystem`, so they also work through a mirror (`HF_ENDPOINT`, e.g. in mainland
+China); polars' and DuckDB's own `hf://` readers ignore `HF_ENDPOINT` (and polars reads a whole file
+object, so it scans through pyarrow here). Add `@<tag>` after the repo name
+to pin a version. `date` is a timestamp at midnight: pandas compares it with `"{day.isoformat()}"`, polars
+with `pl.datetime({day.year}, {day.month}, {day.day})` (comparing with a string raises), DuckDB with
+`DATE '{day.isoformat()}'` ·
+使用 pandas、polars 或 DuckDB（每月一个分片，位于 `data/YYYY/`）。以下示例通过 `huggingface_hub` 的
+`HfFileSystem` 读取，因此经镜像（`HF_ENDPOINT`，如中国大陆）也能使用；polars 和 DuckDB 自带的 `hf://`
+读取器会忽略 `HF_ENDPOINT`。在仓库名后加 `@<标签>` 可固定版本。`date` 为午夜时间戳：pandas 可直接与
+`"{day.isoformat()}"` 比较，polars 用 `pl.datetime({day.year}, {day.month}, {day.day})`（与字符串比较会报错），
+DuckDB 用 `DATE '{day.isoformat()}'`:
 
 ```python
 import pandas as pd
 
-month = pd.read_parquet("{hf}/data/{month}.parquet")
+month = pd.read_parquet("{hf}/data/{month}.parquet")             # hf:// goes through HfFileSystem
+one_day = month[month["date"] == "{day.isoformat()}"]
 one_stock = pd.read_parquet(
     "{hf}/data",
     columns=["date", "code", "close", "adj_factor"],
-    filters=[("code", "==", "600000.SH")],
+    filters=[("code", "==", "{code}")],
 )
 pinned = pd.read_parquet("{hf}@{tag}/data/{month}.parquet")
 ```
 
 ```python
 import polars as pl
+import pyarrow.dataset as ds
+from huggingface_hub import HfFileSystem
 
+fs = HfFileSystem()  # honours HF_ENDPOINT; pyarrow reads only the row groups a filter needs
+files = sorted(fs.glob("datasets/{repo_id}/data/*/*.parquet"))
+prices = pl.scan_pyarrow_dataset(ds.dataset(files, filesystem=fs, format="parquet"))
 one_stock = (
-    pl.scan_parquet("{hf}/data/*/*.parquet")
-    .filter(pl.col("code") == "600000.SH")
+    prices.filter(pl.col("code") == "{code}")
     .select("date", "close", "adj_factor")
     .collect()
+    .sort("date")
 )
+one_day = prices.filter(pl.col("date") == pl.datetime({day.year}, {day.month}, {day.day})).collect()
 ```
 
 ```python
 import duckdb
+from huggingface_hub import HfFileSystem
 
+duckdb.register_filesystem(HfFileSystem())  # hf:// through HfFileSystem, which honours HF_ENDPOINT
 one_stock = duckdb.sql(\"\"\"
     SELECT date, close, adj_factor
-    FROM '{hf}/data/*/*.parquet'
-    WHERE code = '600000.SH'
+    FROM read_parquet('{hf}/data/*/*.parquet')
+    WHERE code = '{code}'
     ORDER BY date
+\"\"\").df()
+one_day = duckdb.sql(\"\"\"
+    SELECT * FROM read_parquet('{hf}/data/{month}.parquet')
+    WHERE date = DATE '{day.isoformat()}'
 \"\"\").df()
 ```
 """
@@ -294,9 +339,11 @@ def files(empty_tables: Collection[str] = ()) -> str:
 
 
 _EMPTY_NOTE = """
-\\* No rows yet: the file is published, but the config is listed only once the table has rows
-(`datasets` cannot load an empty table); read the file with pandas meanwhile ·
-暂无数据：文件已发布，但表中有数据后才会列为配置（`datasets` 无法加载空表）；在此之前可用 pandas 读取该文件。
+\\* No rows yet, so not a config yet: the file is published, and the config appears in this card with
+the publish that gives the table its first row (for `changes`: the first correction of a published
+value); `datasets` cannot load a table without rows. Read the file with pandas meanwhile ·
+暂无数据，因此暂不是配置：文件已发布，表中有第一行数据的那次发布（`changes`：第一次更正已发布的数值）
+会把它加入本卡片的配置；`datasets` 无法加载没有数据的表。在此之前可用 pandas 读取该文件。
 """
 
 
@@ -371,40 +418,60 @@ def meta_tables() -> str:
 - `runs` (`{RUNS_PATH}`): `run_id`, `trigger` (`schedule` / `button` / `cli` / `catch-up` / `resume`), `kind`
   (`full` / `delta`), `started_at`, `finished_at` (UTC), `status`, `days_added`, `rows_added`,
   `rows_changed`, `api_calls` (JSON text: calls per interface), `commit` (the parent commit the run
-  was planned on), `message`. One row per publishing run; a failed run (`status` `failed`) or one
-  cut off by a restart (`interrupted`, then rerun with trigger `resume`) is recorded by the next
-  publishing run · 每次发布一行；失败或被重启中断的更新由下一次发布记录。
-- `changes` (`{CHANGES_PATH}`): `code`, `date`, `column`, `old_value`, `new_value` (as text, null when
-  absent), `run_id`. One row per published value that a later re-fetch changed (for example a
-  restated `adj_factor`) · 已发布数值被后续重新获取更正时，每个 (code, date, column) 记录一行。
+  was planned on: a commit cannot name itself, so the run's own commit is the one after it, for a
+  tagging run the tag's), `message`, `watermark_before`, `watermark_after` (the newest complete day
+  before and after the run), `tag` (the date tag the run's commit created, else null), `files_changed`
+  (the paths the commit added, changed or deleted). Runs recorded before the last four columns existed
+  have them null. One row per publishing run; a failed run (`status` `failed`) or one cut off by a
+  restart (`interrupted`, then rerun with trigger `resume`) is recorded by the next publishing run ·
+  每次发布一行；`commit` 为父提交；`tag` 为本次创建的标签；`files_changed` 为改动的文件；失败或被重启中断的更新由下一次发布记录。
+- `changes` (`{CHANGES_PATH}`): `code`, `date`, `column`, `old_value`, `new_value` (float64: the old and
+  new number of a number column, null when absent), `old_text`, `new_text` (the values of any other
+  column as text: names, dates as `YYYY-MM-DD`, `True`/`False`; column `(row)` with `present` for a
+  whole row added or removed), `run_id`. One row per published value that a later re-fetch changed (for
+  example a restated `adj_factor`) · 已发布数值被后续重新获取更正时，每个 (code, date, column) 记录一行；
+  数值列的新旧值为 float64（`old_value`、`new_value`），其他列为文本（`old_text`、`new_text`）。
 """
 
 
-def adjustment() -> str:
-    return """## Adjusted prices · 复权价格
+ADJUSTING = "# adjusted prices · 复权价格"  # the line after which the adjustment snippet needs only `prices`
+
+
+def adjustment(coverage: Coverage, repo_id: str) -> str:
+    return f"""## Adjusted prices · 复权价格
 
 `adj_factor` is cumulative. Back-adjusted (后复权, hfq) price = price × `adj_factor`; forward-adjusted
 (前复权, qfq) price = price × `adj_factor` / the latest `adj_factor` of that code. hfq prices stay
 put as new days are added; qfq prices are relative to the newest day you loaded, so they move after
-each dividend or split. With `prices` a pandas DataFrame from any example above, in date order:
+each dividend or split. The lines after `{ADJUSTING}` work on any pandas DataFrame `prices` from the
+examples above, in date order:
 
 `adj_factor` 为累计复权因子。后复权价 = 价格 × `adj_factor`；前复权价 = 价格 × `adj_factor` / 该股票最新的
 `adj_factor`。后复权价不随新交易日的加入而变化；前复权价以所加载数据中最新的交易日为基准，每次分红送转后都会变化。
-`prices` 为上文任一示例得到的按日期排序的 pandas DataFrame：
+`{ADJUSTING}` 之后的代码适用于上文任一示例得到的按日期排序的 pandas DataFrame `prices`：
 
 ```python
+import pandas as pd
+
+prices = pd.read_parquet(
+    "hf://datasets/{repo_id}/data",
+    columns=["date", "code", "open", "high", "low", "close", "adj_factor"],
+    filters=[("code", "==", "{coverage.example_code}")],
+)
+{ADJUSTING}
 latest = prices.groupby("code")["adj_factor"].transform("last")  # latest factor of each code · 最新复权因子
 for column in ["open", "high", "low", "close"]:
-    prices[f"hfq_{column}"] = prices[column] * prices["adj_factor"]           # 后复权
-    prices[f"qfq_{column}"] = prices[column] * prices["adj_factor"] / latest  # 前复权
+    prices[f"hfq_{{column}}"] = prices[column] * prices["adj_factor"]           # 后复权
+    prices[f"qfq_{{column}}"] = prices[column] * prices["adj_factor"] / latest  # 前复权
 ```
 """
 
 
-def versions(coverage: Coverage, repo_id: str) -> str:
+def versions(coverage: Coverage, repo_id: str, folder: str | None = None) -> str:
+    """Tags; `folder`: the name of the local folder this card is published to (None: the Hub), whose
+    card then shows how to load a tagged version from the folder's store."""
     tag = f"{coverage.watermark:%Y%m%d}"
-    name = repo_id.rsplit("/", 1)[-1]
-    return f"""## Versions and tags · 版本与标签
+    hub = f"""## Versions and tags · 版本与标签
 
 Every publish is one commit. The first commit complete through a trading day is tagged with that
 day (`YYYYMMDD`), and a tag never moves: tag `{tag}` means "complete through
@@ -417,17 +484,82 @@ same newest day (a late correction from Tushare re-published) gets no date tag; 
 表示“完整至 {coverage.watermark.isoformat()}，不含之后的数据”，其内容永远不变。之后同一最新交易日的提交
 （Tushare 的后续更正）不再打日期标签，其更正记录在 `changes` 中。
 
-A copy published to a local folder (for example `./{name}`) keeps the same files; its tags are recorded
-in `.{name}.sync/tags.json` beside the folder (tag → version id), and the current and the previous
-version stay readable under `.{name}.sync/versions/<version id>` · 发布到本地文件夹时，标签记录在文件夹旁的
-`.{name}.sync/tags.json`（标签 → 版本号），当前和上一个版本保存在 `.{name}.sync/versions/<版本号>`:
+A copy published to a local folder `<name>` keeps the newest {FOLDER_VERSIONS} versions beside it in
+`.<name>.sync/versions/<version id>`, and `.<name>.sync/tags.json` maps each tag whose version is still
+kept to its version id · 发布到本地文件夹 `<name>` 时，最新的 {FOLDER_VERSIONS} 个版本保存在旁边的
+`.<name>.sync/versions/<版本号>`，`.<name>.sync/tags.json` 记录仍保存的版本的标签（标签 → 版本号）。
+"""
+    if folder is None:
+        return hub
+    return (
+        hub
+        + f"""
+This copy is the folder `{folder}`; from the folder that holds it · 本副本即文件夹 `{folder}`，在其所在目录下运行:
 
 ```python
 import json
 from datasets import load_dataset
 
-tags = json.load(open(".{name}.sync/tags.json"))
-pinned = load_dataset(f".{name}.sync/versions/{{tags['{tag}']}}", split="train")
+tags = json.load(open(".{folder}.sync/tags.json"))                # tag → version id · 标签 → 版本号
+pinned = load_dataset(f".{folder}.sync/versions/{{tags['{tag}']}}", split="train")
+```
+"""
+    )
+
+
+def changes_since(coverage: Coverage, repo_id: str) -> str:
+    """The tested recipe for "what changed since tag X": new rows and corrected cells."""
+    tag = f"{coverage.watermark:%Y%m%d}"
+    return f"""## What changed since a tag · 某个标签之后的变化
+
+Each row of `runs` names the tag its commit created (`tag`, or null), the watermark before and after
+(`watermark_before`, `watermark_after`) and the files it added, changed or deleted (`files_changed`);
+`commit` is the parent commit the run was planned on (a commit cannot name itself). Since tag `X`, the
+**new rows** are the (`code`, `date`) on main that are not at `X`, and the **corrected cells** are the
+`changes` rows of the runs after `X` (the runs on main that are not in `runs` at `X`) ·
+`runs` 的每一行记录本次提交创建的标签（`tag`，无则为空）、更新前后的水位（`watermark_before`、
+`watermark_after`）以及新增、修改或删除的文件（`files_changed`）；`commit` 为本次更新所基于的父提交。
+自标签 `X` 以来，**新增行**是 main 上有而 `X` 中没有的 (`code`, `date`)，**更正的数值**是 `X` 之后各次
+更新（main 的 `runs` 中有而 `X` 中没有的）在 `changes` 中的行:
+
+```python
+import pandas as pd
+from huggingface_hub import HfApi, HfFileSystem
+
+repo, tag = "{repo_id}", "{tag}"  # the version you have · 你已有的版本
+refs = HfApi().list_repo_refs(repo, repo_type="dataset")
+then = next(ref.target_commit for ref in refs.tags if ref.name == tag)
+now = next(ref.target_commit for ref in refs.branches if ref.name == "main")
+fs = HfFileSystem()
+
+
+def read(path, revision, columns=None):
+    url = f"datasets/{{repo}}@{{revision}}/{{path}}"
+    return pd.read_parquet(fs.open(url), columns=columns) if fs.exists(url) else None
+
+
+runs_then, runs_now = read("meta/runs.parquet", then), read("meta/runs.parquet", now)
+later = runs_now[~runs_now["run_id"].isin(runs_then["run_id"])]
+touched = later.loc[later["status"] == "success", "files_changed"]
+if touched.isna().any():  # a run from before files_changed was recorded: look at every shard
+    touched = [[p.split("/", 3)[3] for p in fs.glob(f"datasets/{{repo}}@{{now}}/data/*/*.parquet")]]
+shards = sorted({{p for paths in touched for p in paths if p.startswith("data/")}})
+
+new_rows = []
+for path in shards:
+    rows = read(path, now)
+    if rows is None:  # a shard deleted since
+        continue
+    old = read(path, then, columns=["code", "date"])
+    if old is not None:
+        rows = rows.merge(old, on=["code", "date"], how="left", indicator=True)
+        rows = rows[rows["_merge"] == "left_only"].drop(columns="_merge")
+    new_rows.append(rows)
+new_rows = pd.concat(new_rows, ignore_index=True) if new_rows else pd.DataFrame(columns=["code", "date"])
+
+changes = read("meta/changes.parquet", now)
+corrections = changes[changes["run_id"].isin(later["run_id"])]  # old_value/new_value: numbers
+print(len(new_rows), "new rows;", len(corrections), "corrected cells since", tag)
 ```
 """
 

@@ -148,6 +148,9 @@ STATE_PATH = ".sync/state.json"
 LAST_UPDATE_PATH = ".last_update_date"
 CARD_PATH = "README.md"
 DATA_GLOB = "data/*/*.parquet"
+# A local folder target keeps this many versions (the current one and the ones before it) in
+# `.<name>.sync/versions/`; its tags.json names only tags whose version is still kept.
+FOLDER_VERSIONS = 5
 
 # The old pipeline's repo: `all-prices.csv` with no `.sync/state.json`, whatever else is beside it
 # (its `.last_update_date`, the calendar flow's `calendar.csv`, the maintainer's own files). Such a
@@ -219,6 +222,9 @@ def is_loading_script(path: str) -> bool:
 
 
 # meta/runs.parquet: one row per publishing run (a failed run is recorded by the next publishing run).
+# `commit` is the parent: the head the run read and planned on (None for the first publish). A
+# commit's id depends on its files, this table among them, so no row can name its own commit; the
+# run's commit is the one whose parent is `commit` (for a run that created a tag: the tag's commit).
 RUNS_PATH = "meta/runs.parquet"
 RUN_TRIGGERS = ("schedule", "button", "cli", "catch-up", "resume")
 RUN_KINDS = ("full", "delta")
@@ -234,21 +240,29 @@ RUNS_SCHEMA = pa.schema(
         ("rows_added", pa.int64()),
         ("rows_changed", pa.int64()),
         ("api_calls", pa.string()),  # JSON text: {interface: calls}
-        ("commit", pa.string()),  # the parent commit the run was planned on
+        ("commit", pa.string()),  # the parent commit the run was planned on (see above)
         ("message", pa.string()),
+        ("watermark_before", pa.date32()),  # null: nothing was published before this run
+        ("watermark_after", pa.date32()),  # null: a run that published nothing (failed, interrupted)
+        ("tag", pa.string()),  # the date tag YYYYMMDD this run's commit created, else null
+        ("files_changed", pa.list_(pa.string())),  # paths the commit added, changed or deleted
     ]
 )
 
 # meta/changes.parquet: the restatement log, one row per (code, date, column) whose published
-# value a re-fetch changed. Values as text, null when absent.
+# value a re-fetch changed. Numbers (float64 columns) in `old_value`/`new_value`; every other value
+# (text, dates as YYYY-MM-DD, bools as True/False, and "present" for a whole row added or removed,
+# column "(row)") as text in `old_text`/`new_text`; null when absent.
 CHANGES_PATH = "meta/changes.parquet"
 CHANGES_SCHEMA = pa.schema(
     [
         ("code", pa.string()),
         ("date", pa.date32()),
         ("column", pa.string()),
-        ("old_value", pa.string()),
-        ("new_value", pa.string()),
+        ("old_value", pa.float64()),
+        ("new_value", pa.float64()),
+        ("old_text", pa.string()),
+        ("new_text", pa.string()),
         ("run_id", pa.string()),
     ]
 )

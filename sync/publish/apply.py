@@ -18,6 +18,7 @@ from sync.publish.plan import PublishInput, plan_commit
 from sync.runs import failures
 from sync.targets import ConcurrentWriteError, DatasetRepo
 from sync.targets.commit import content_size
+from sync.targets.local import LocalFolderRepo
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def apply_once(
         head = Head.read(repo, damaged_ok=damaged_state_ok)  # a rebuild of everything replaces a damaged state
         planned = build(head)
         card = head.read_bytes(CARD_PATH) or kept_card
-        commit, _ = plan_commit(planned, head.state, list(head.files), repo_id, card_before=card)
+        commit, _ = plan_commit(planned, head.state, list(head.files), repo_id, card_before=card, folder=_folder(repo))
         if commit is None:
             return None, 0
         try:
@@ -62,3 +63,8 @@ def apply_once(
     raise TransientError(
         f"{repo.description} kept changing under this run ({COMMIT_ATTEMPTS} attempts); nothing was published, run again"
     )
+
+
+def _folder(repo: DatasetRepo) -> str | None:
+    """The name of a local folder target (its card shows folder snippets); None for the Hub."""
+    return repo.path.name if isinstance(repo, LocalFolderRepo) else None

@@ -39,6 +39,7 @@ from sync.runs.history import runs_table
 from sync.tables.meta import calendar_csv
 from sync.tables.restatements import changed_rows, changes_table, no_changes
 from sync.tables.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
+from sync.tables.stock_facts import example_code, priced_codes
 from sync.targets.commit import Commit, Content, content_bytes
 
 
@@ -123,11 +124,13 @@ def plan_commit(
     existing_files: Sequence[str],
     repo_id: str,
     card_before: bytes | None = None,
+    folder: str | None = None,
 ) -> tuple[Commit | None, SyncState]:
     """The commit that publishes `planned` on top of `previous`, or None when nothing changes.
 
     `card_before` is the head's README.md: its front-matter keys that the generator does not own
-    (e.g. a license the maintainer set on the Hub) are kept in the new card.
+    (e.g. a license the maintainer set on the Hub) are kept in the new card. `folder`: the name of
+    the local folder published to (its card shows folder snippets), None for the Hub.
     """
     encoded = {path: built.content for path, built in planned.shards.items()}
     infos = {path: built.info for path, built in planned.shards.items()}
@@ -170,12 +173,18 @@ def plan_commit(
         and previous.source == source
     ):
         return None, previous
-    runs = _with_counts(planned, previous)
+    # Tag YYYYMMDD names the first commit complete through that day and never moves: a later commit
+    # with the same watermark (a restatement, logged in meta/changes) gets no date tag.
+    tag = ymd(planned.watermark) if previous is None or previous.watermark != planned.watermark else None
+    changes = changes_table(planned.changes_before, _changes(planned))
+    files: dict[str, bytes] = {**data_files, CHANGES_PATH: to_parquet(changes)}
+    files_changed = _files_changed({**changed, **files}, set(changed), deletes, previous)
+    runs = _with_counts(planned, previous, tag, files_changed)
     coverage = Coverage(
         first_date=planned.first_date,
         watermark=planned.watermark,
         rows=sum(s.rows for s in shards.values()),
-        codes=planned.stocks.num_rows,
+        codes=priced_codes(planned.stocks, planned.trading_days),
         trading_days=len(planned.trading_days),
         markets=planned.markets,
         fingerprint=sha256("".join(s.sha256 for _, s in sorted(shards.items())).encode())[:16],
@@ -183,17 +192,15 @@ def plan_commit(
         memory_bytes=sum(s.memory_bytes for s in shards.values()),
         partial_days=days_with_status(planned.days, "partial"),
         last_run=LastRun.from_run(runs[-1]) if runs else None,
+        stocks=planned.stocks.num_rows,
+        example_code=example_code(planned.stocks, planned.trading_days),
     )
-    history = {
-        "runs": runs_table(planned.runs_before, runs),
-        "changes": changes_table(planned.changes_before, _changes(planned)),
-    }
+    history = {"runs": runs_table(planned.runs_before, runs), "changes": changes}
     coverage = dataclasses.replace(coverage, empty_tables=tuple(name for name, t in history.items() if t.num_rows == 0))
     files = {
-        **data_files,
+        **files,
         RUNS_PATH: to_parquet(history["runs"]),
-        CHANGES_PATH: to_parquet(history["changes"]),
-        CARD_PATH: render_card(coverage, repo_id, kept=front_matter(card_before)).encode(),
+        CARD_PATH: render_card(coverage, repo_id, kept=front_matter(card_before), folder=folder).encode(),
     }
     state = SyncState(
         watermark=planned.watermark,
@@ -207,12 +214,7 @@ def plan_commit(
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
     _check_own(adds, deletes, planned)
     message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
-    # Tag YYYYMMDD names the first commit complete through that day and never moves: a later commit
-    # with the same watermark (a restatement, logged in meta/changes) gets no date tag.
-    first_through = previous is None or previous.watermark != planned.watermark
-    return Commit(
-        adds=adds, deletes=deletes, message=message, tag=ymd(planned.watermark) if first_through else None
-    ), state
+    return Commit(adds=adds, deletes=deletes, message=message, tag=tag), state
 
 
 def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:
@@ -270,7 +272,9 @@ def _changes(planned: PublishInput) -> pd.DataFrame:
     return planned.changes if planned.changes is not None else no_changes()
 
 
-def _with_counts(planned: PublishInput, previous: SyncState | None) -> list[dict]:
+def _with_counts(
+    planned: PublishInput, previous: SyncState | None, tag: str | None, files_changed: list[str]
+) -> list[dict]:
     """The run rows, this run's (the last) completed with what it added and changed."""
     rows = [dict(r) for r in planned.run_rows]
     if not rows:
@@ -278,5 +282,32 @@ def _with_counts(planned: PublishInput, previous: SyncState | None) -> list[dict
     dates = planned.days.column("date").to_pylist()
     counts = planned.days.column("rows").to_pylist()
     new = [n for d, n in zip(dates, counts, strict=True) if previous is None or d > previous.watermark]
-    rows[-1].update(days_added=len(new), rows_added=sum(new), rows_changed=changed_rows(_changes(planned)))
+    rows[-1].update(
+        days_added=len(new),
+        rows_added=sum(new),
+        rows_changed=changed_rows(_changes(planned)),
+        watermark_before=previous.watermark if previous else None,
+        watermark_after=planned.watermark,
+        tag=tag,
+        files_changed=files_changed,
+    )
     return rows
+
+
+# Files every publishing commit rewrites: the run history gains a row, so the card (last run) and
+# the state (file digests) change with it.
+ALWAYS_CHANGED = (RUNS_PATH, CARD_PATH, STATE_PATH)
+
+
+def _files_changed(
+    adds: Mapping[str, Content], shards_changed: set[str], deletes: Sequence[str], previous: SyncState | None
+) -> list[str]:
+    """The paths this commit adds, changes or deletes: rebuilt shards whose bytes differ, other files
+    whose digest differs from the state's record (unrecorded ones count as changed), the deletes."""
+    known = previous.files if previous else {}
+    other = [
+        path
+        for path, data in adds.items()
+        if path not in shards_changed and known.get(path) != sha256(content_bytes(data))
+    ]
+    return sorted({*shards_changed, *other, *deletes, *ALWAYS_CHANGED})

@@ -48,6 +48,21 @@ def run_row(
 
 
 def runs_table(previous: pa.Table | None, rows: Sequence[Mapping]) -> pa.Table:
-    """The run history with `rows` appended, oldest first."""
+    """The run history with `rows` appended, oldest first; an older table gains the newer columns."""
     fresh = pa.Table.from_pylist([dict(r) for r in rows], schema=RUNS_SCHEMA)
-    return pa.concat_tables([previous.cast(RUNS_SCHEMA), fresh]) if previous is not None else fresh
+    return pa.concat_tables([upgraded_runs(previous), fresh]) if previous is not None else fresh
+
+
+def upgraded_runs(table: pa.Table) -> pa.Table:
+    """A runs table of any earlier layout in today's: columns it lacks (`watermark_before`,
+    `watermark_after`, `tag`, `files_changed`, added later) are null, since those runs did not record them.
+
+    >>> old = pa.table({"run_id": ["r1"]})
+    >>> upgraded_runs(old).column("files_changed").to_pylist()
+    [None]
+    """
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in RUNS_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=RUNS_SCHEMA)

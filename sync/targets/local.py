@@ -6,15 +6,17 @@ Layout for a target `./dataset`:
     .dataset.sync/versions/<commit id>/...            one complete file tree per version
     .dataset.sync/staging/<key> -> ../versions/<id>   checkpoints of a long full sync
     .dataset.sync/tmp/                                versions and links being built
-    .dataset.sync/tags.json, previous                 tag -> commit id; main's previous version
+    .dataset.sync/tags.json, kept.json                tag -> commit id; main's kept versions, oldest first
     .dataset.sync/run.lock, write.lock                single-flight lock; short lock per change
 
 A commit builds the new version in `tmp/` (unchanged files hard-linked from the current version,
 new ones written), renames it into `versions/`, then swaps the `dataset` symlink with one
 `os.replace`. A crash at any moment leaves the old or the new version visible, never a mix; the
 leftovers in `tmp/` are removed by the next change. The commit id is the version's folder name, so
-`head()` is one `readlink` and nothing extra appears inside the visible folder. The current and
-the previous version are kept (readers of the old one keep working); older ones are removed.
+`head()` is one `readlink` and nothing extra appears inside the visible folder. The newest
+FOLDER_VERSIONS versions of main are kept (readers of an older one keep working, and a tag can be
+loaded while its version is kept); older ones are removed, and so are their tags. Unchanged files
+are hard links between versions, so a kept version costs only the files it changed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import filelock
 
-from dataset_script.schema import LEGACY_CSV, LEGACY_TAG, STATE_PATH
+from dataset_script.schema import FOLDER_VERSIONS, LEGACY_CSV, LEGACY_TAG, STATE_PATH
 from sync.core.files import fsync_dir, write_atomic
 from sync.core.killpoints import reached
 from sync.targets import adopt
@@ -154,7 +156,7 @@ class LocalFolderRepo:
         return file.read_bytes() if file.is_file() else None
 
     def version_path(self, revision: str = MAIN) -> Path:
-        """The immutable folder of one version (like a Hub snapshot), kept while it is current or previous.
+        """The immutable folder of one version (like a Hub snapshot), kept while it is one of the newest FOLDER_VERSIONS.
 
         Load this with `datasets.load_dataset(str(path))` rather than the folder itself: datasets
         5.2 keys its cache for a local folder with YAML `configs:` by the folder path and the card,
@@ -163,9 +165,24 @@ class LocalFolderRepo:
         return self._version_dir(revision)
 
     def tags(self) -> dict[str, str]:
-        """tag -> commit id (a tag may name a version that was removed since)."""
+        """tag -> commit id, for the tags whose version is still kept (the others are pruned with it)."""
         file = self.store / "tags.json"
         return json.loads(file.read_text()) if file.is_file() else {}
+
+    def kept_versions(self) -> list[str]:
+        """Main's kept versions, oldest first, the current one last (at most FOLDER_VERSIONS)."""
+        file = self.store / "kept.json"
+        if file.is_file():
+            return list(json.loads(file.read_text()))
+        previous = self.store / "previous"  # written by earlier releases, which kept one previous version
+        return [previous.read_text().strip()] if previous.is_file() else []
+
+    def _kept_versions(self, current: str | None, new: str) -> list[str]:
+        """The kept versions once main moves from `current` to `new`: the newest FOLDER_VERSIONS."""
+        before = self.kept_versions()
+        if current and current not in before:
+            before.append(current)
+        return [v for v in before if v != new][-(FOLDER_VERSIONS - 1) :] + [new]
 
     # -- writing -----------------------------------------------------------------------------
     def commit(self, commit: Commit, parent: str | None) -> str:
@@ -180,8 +197,7 @@ class LocalFolderRepo:
             new = self._build(MAIN, current, commit.adds, commit.deletes, commit.message)
             if new != current:
                 self._point(MAIN, new)
-                if current:
-                    self._write_atomic("previous", current.encode())
+                self._write_atomic("kept.json", json.dumps(self._kept_versions(current, new)).encode())
                 log.info("published %s as %s", self.description, new)
             if commit.tag and new != current:
                 self._set_tag(commit.tag, new)
@@ -276,7 +292,8 @@ class LocalFolderRepo:
         if folder is None or not folder.is_dir():
             raise PublishError(
                 f"revision {revision!r} is not available in {self.description} "
-                "(only the current and the previous version are kept); read at head() instead"
+                f"(only the newest {FOLDER_VERSIONS} versions are kept, and tags of removed ones are dropped); "
+                "read at head() instead"
             )
         return folder
 
@@ -395,14 +412,16 @@ class LocalFolderRepo:
         write_atomic(self.store / name, data, temp_dir=self.store / "tmp", durable=True)
 
     def _collect_garbage(self) -> None:
-        """Remove versions that neither main, main's previous version nor a staging key uses."""
-        keep = {None if self._is_plain() else self.head()}  # a plain folder has no version yet
-        previous = self.store / "previous"
-        if previous.is_file():
-            keep.add(previous.read_text().strip())
+        """Remove versions that neither main, main's kept versions nor a staging key uses, and the
+        tags of removed versions (tags.json names only versions that can still be loaded)."""
+        keep = {None if self._is_plain() else self.head(), *self.kept_versions()}  # a plain folder has no version yet
         staging = self.store / "staging"
         if staging.is_dir():
             keep.update(self._staged(link.name) for link in staging.iterdir())
+        tags = self.tags()
+        if any(version not in keep for version in tags.values()):
+            kept_tags = {tag: version for tag, version in tags.items() if version in keep}
+            self._write_atomic("tags.json", json.dumps(kept_tags, indent=1, sort_keys=True).encode())
         versions = self.store / "versions"
         for folder in versions.iterdir() if versions.is_dir() else []:
             if folder.name not in keep:

@@ -17,6 +17,7 @@ import yaml
 
 from dataset_script.card import render_card
 from dataset_script.card_facts import Coverage, LastRun
+from dataset_script.card_sections import ADJUSTING
 from dataset_script.schema import (
     CALENDAR_PATH,
     CALENDAR_SCHEMA,
@@ -34,6 +35,7 @@ from dataset_script.schema import (
     STOCKS_SCHEMA,
     shard_path,
 )
+from tests.support.snippets import python_blocks
 
 UTC = dt.UTC
 META = {"stocks": STOCKS_PATH, "calendar": CALENDAR_PATH, "days": DAYS_PATH, "runs": RUNS_PATH, "changes": CHANGES_PATH}
@@ -71,10 +73,6 @@ def section(card: str, title: str) -> str:
     match = re.search(rf"^## {re.escape(title)}.*?(?=^## |\Z)", card, re.S | re.M)
     assert match, f"no section {title!r} in the card"
     return match.group(0)
-
-
-def python_blocks(text: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
 # -- front matter ----------------------------------------------------------------------------------
@@ -173,12 +171,32 @@ def test_card_states_the_rules_consumers_ask_about():
         "all-prices.csv",
         ".last_update_date",
         'revision="20240402"',
-        ".a-share-prices.sync/tags.json",
         f"**{SCHEMA_VERSION}**",
         "前复权",
         "后复权",
     ):
         assert fact in card, fact
+
+
+def test_the_sources_include_suspend_d_and_both_stock_counts_are_named():
+    card = render_card(dataclasses.replace(COVERAGE, codes=64, stocks=73))
+    assert "`suspend_d`" in card.split("## ", 1)[0]  # the intro, before the first section
+    text = section(card, "Freshness")
+    assert "| stocks with price rows · 有行情的股票数 | 64 |" in text
+    assert re.search(r"^\| stocks in `stocks` .*\| 73 \|$", text, re.M)
+
+
+def test_the_example_code_comes_from_the_data():
+    card = render_card(dataclasses.replace(COVERAGE, example_code="000002.SZ"))
+    assert "600000.SH" not in "".join(python_blocks(card)) and "000002.SZ" in section(card, "Loading")
+
+
+def test_a_folder_card_shows_its_own_tags_file_and_a_hub_card_no_folder_snippet():
+    folder_card = render_card(COVERAGE, folder="dataset")
+    assert 'json.load(open(".dataset.sync/tags.json"))' in folder_card
+    hub_card = render_card(COVERAGE)
+    assert not [b for b in python_blocks(hub_card) if "tags.json" in b]
+    assert "`.<name>.sync/tags.json`" in section(hub_card, "Versions")
 
 
 def test_changelog_lists_the_current_schema_version_first():
@@ -228,8 +246,8 @@ def test_adjustment_snippet_computes_qfq_and_hfq_across_an_ex_dividend_day():
             )
     prices = pd.DataFrame(records)
     namespace = {"prices": prices, "pd": pd}
-    for block in blocks:
-        exec(block, namespace)  # noqa: S102 - the card's own snippet is what is under test
+    [block] = blocks
+    exec(block.split(ADJUSTING, 1)[1], namespace)  # noqa: S102 - the card's own snippet is what is under test
 
     got = namespace["prices"].set_index(["code", "date"])
     a_rows = got.loc["600000.SH"]
@@ -350,6 +368,10 @@ def meta_tables() -> dict[str, pa.Table]:
                     "api_calls": json.dumps({"daily": 3}),
                     "commit": None,
                     "message": "full: data through 2024-04-02",
+                    "watermark_before": None,
+                    "watermark_after": day,
+                    "tag": "20240402",
+                    "files_changed": ["data/2024/2024-03.parquet", "data/2024/2024-04.parquet"],
                 }
             ],
             schema=RUNS_SCHEMA,
@@ -360,16 +382,16 @@ def meta_tables() -> dict[str, pa.Table]:
                     "code": "600000.SH",
                     "date": dt.date(2024, 4, 1),
                     "column": "adj_factor",
-                    "old_value": "1.0",
-                    "new_value": "1.1",
+                    "old_value": 1.0,
+                    "new_value": 1.1,
                     "run_id": "r1",
                 },
                 {
                     "code": "600004.SH",
                     "date": dt.date(2024, 4, 1),
-                    "column": "pe",
-                    "old_value": None,
-                    "new_value": "12.5",
+                    "column": "name",
+                    "old_text": "白云机场",
+                    "new_text": "ST白云",
                     "run_id": "r1",
                 },
             ],
@@ -457,31 +479,7 @@ def test_datasets_cannot_load_an_empty_table(hf_home, tmp_path):
         datasets.load_dataset(str(tmp_path), "changes", split="train")
 
 
-# -- the loading snippets, pointed at a local copy -------------------------------------------------
-
-
-def local_snippets(card: str, root: Path) -> list[str]:
-    """The card's pandas/polars/duckdb snippets with `hf://datasets/<repo>[@tag]` pointing at `root`."""
-    blocks = [b for b in python_blocks(section(card, "Loading")) if "hf://" in b]
-    hf = re.compile(rf"hf://datasets/{re.escape(REPO_ID)}(@\d{{8}})?")
-    return [hf.sub(root.as_posix(), block) for block in blocks]
-
-
-@pytest.mark.parametrize("library", ["pandas", "polars", "duckdb"])
-def test_hf_path_snippets_read_one_stock(folder, library):
-    pytest.importorskip(library)
-    root, prices = folder
-    card = (root / "README.md").read_text(encoding="utf-8")
-    snippets = [s for s in local_snippets(card, root) if f"import {library}" in s]
-    assert len(snippets) == 1, f"one {library} snippet expected"
-    namespace: dict = {}
-    exec(snippets[0], namespace)  # noqa: S102
-    one_stock = namespace["one_stock"]
-    one_stock = one_stock if isinstance(one_stock, pd.DataFrame) else one_stock.to_pandas()
-    expected = prices.to_pandas().query("code == '600000.SH'")
-    assert len(one_stock) == len(expected) and list(one_stock["close"]) == list(expected["close"])
-    if library == "pandas":
-        assert len(namespace["month"]) == len(prices.to_pandas().query("date >= @dt.date(2024, 4, 1)"))
+# -- the folder card's pinning snippet ------------------------------------------------------------
 
 
 def test_local_folder_pinning_snippet_loads_the_tagged_version(hf_home, folder, monkeypatch):
@@ -493,7 +491,8 @@ def test_local_folder_pinning_snippet_loads_the_tagged_version(hf_home, folder, 
     store = root.parent / f".{root.name}.sync"
     shutil.copytree(root, store / "versions" / version)
     (store / "tags.json").write_text(json.dumps({"20240402": version}))
-    blocks = python_blocks(section((root / "README.md").read_text(encoding="utf-8"), "Versions and tags"))
+    card = render_card(COVERAGE, folder=root.name)
+    blocks = python_blocks(section(card, "Versions and tags"))
     assert len(blocks) == 1
     monkeypatch.chdir(root.parent)
     namespace: dict = {"load_dataset": datasets.load_dataset}

@@ -83,18 +83,13 @@ def test_a_restatement_produces_exactly_the_expected_change_rows(tmp_path, hf_ho
             "column": ["adj_factor", "avg_price", "volume"],
             "old_value": [float(old), float(traded["avg_price"].iloc[0]), float(traded["volume"].iloc[0])],
             "new_value": [float(old * 2), float(new_avg), float(new_volume)],
+            "old_text": pd.Series([None] * 3, dtype="str"),
+            "new_text": pd.Series([None] * 3, dtype="str"),
             "run_id": [run_id] * 3,
         }
     )
-    pd.testing.assert_frame_equal(
-        changes.drop(columns=["old_value", "new_value"]), expected.drop(columns=["old_value", "new_value"])
-    )
-    for got, want in zip(
-        changes[["old_value", "new_value"]].to_numpy().ravel(),
-        expected[["old_value", "new_value"]].to_numpy().ravel(),
-        strict=True,
-    ):
-        assert float(got) == pytest.approx(want, rel=1e-12)
+    assert changes["old_value"].dtype == changes["new_value"].dtype == "float64", "numbers are typed"
+    pd.testing.assert_frame_equal(changes, expected, check_dtype=False, rtol=1e-12)
     assert table_of(repo, RUNS_PATH)["rows_changed"].iloc[-1] == 1
 
 
@@ -119,3 +114,61 @@ def test_every_config_loads_and_a_tag_pins_the_table_as_of_that_day(hub_server, 
     assert pd.to_datetime(pinned["date"]).max().date() == days[20]
     latest = datasets.load_dataset(REPO_ID, split="train").to_pandas()
     assert pd.to_datetime(latest["date"]).max().date() == days[25]
+
+
+def test_a_run_row_says_what_it_changed_and_which_tag_it_created(tmp_path, hf_home, source, days):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, MAIN, at(days[-1]), end=days[30])
+    run_delta(repo, source, MAIN, at(days[-1]), end=days[33])
+    runs = table_of(repo, RUNS_PATH)
+    full, delta = runs.iloc[0], runs.iloc[1]
+    assert pd.isna(full["watermark_before"]) and full["watermark_after"] == days[30]
+    assert (delta["watermark_before"], delta["watermark_after"]) == (days[30], days[33])
+    assert (full["tag"], delta["tag"]) == (f"{days[30]:%Y%m%d}", f"{days[33]:%Y%m%d}")
+    assert {"data/2024/2024-01.parquet", "data/2024/2024-02.parquet", "README.md"} <= set(full["files_changed"])
+    changed = set(delta["files_changed"])
+    assert "data/2024/2024-02.parquet" in changed and "data/2024/2024-01.parquet" not in changed
+    assert {RUNS_PATH, ".last_update_date", ".sync/state.json"} <= changed
+    assert CHANGES_PATH not in changed, "no correction: the restatement log is unchanged"
+
+
+def test_runs_and_changes_of_an_older_layout_are_upgraded_by_the_next_publish(tmp_path, hf_home, server, source, days):
+    """Tables written before the typed columns existed still read: the next publish carries them over."""
+    import pyarrow as pa
+
+    from sync.tables.shards import to_parquet
+    from sync.targets.commit import Commit
+
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, MAIN, at(days[-1]), end=days[30])
+    runs = table_of(repo, RUNS_PATH)
+    old_runs = pa.Table.from_pandas(runs[RUNS_SCHEMA.names[:12]], preserve_index=False)  # before the last four
+    old_changes = pa.table(
+        {
+            "code": ["600000.SH", "600000.SH"],
+            "date": pa.array([days[1], days[1]], pa.date32()),
+            "column": ["adj_factor", "name"],
+            "old_value": ["1.5", "浦发银行"],
+            "new_value": ["1.25", None],
+            "run_id": ["r0", "r0"],
+        }
+    )
+    adds = {RUNS_PATH: to_parquet(old_runs), CHANGES_PATH: to_parquet(old_changes)}
+    repo.commit(Commit(adds=adds, deletes=(), message="an older release's tables"), parent=repo.head())
+
+    prices = pd.concat([table_of(repo, f"data/2024/2024-0{m}.parquet") for m in (1, 2)], ignore_index=True)
+    traded = prices[(prices["date"] == days[29]) & ~prices["is_paused"]]
+    server.restate("daily", traded["code"].iloc[0], days[29].strftime("%Y%m%d"), vol=traded["volume"].iloc[0] + 1)
+    assert run_delta(repo, source, MAIN, at(days[-1]), end=days[31]).published
+
+    runs = table_of(repo, RUNS_PATH)
+    assert list(runs.columns) == RUNS_SCHEMA.names
+    assert pd.isna(runs["tag"].iloc[0]) and runs["files_changed"].iloc[0] is None, "not recorded back then"
+    assert runs["tag"].iloc[1] == f"{days[31]:%Y%m%d}"
+    changes = table_of(repo, CHANGES_PATH)
+    old = changes[changes["run_id"] == "r0"].set_index("column")
+    assert old.loc["adj_factor", "old_value"] == 1.5 and old.loc["adj_factor", "new_value"] == 1.25
+    assert pd.isna(old.loc["adj_factor", "old_text"])
+    assert old.loc["name", "old_text"] == "浦发银行" and pd.isna(old.loc["name", "old_value"])
+    new = changes[changes["run_id"] == runs["run_id"].iloc[1]]
+    assert set(new["column"]) >= {"volume"} and new["old_value"].notna().all()

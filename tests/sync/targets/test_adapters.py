@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import traceback
 import pytest
 from huggingface_hub import HfApi
 
+from dataset_script.schema import FOLDER_VERSIONS
 from sync.targets import ConcurrentWriteError, PublishError, RepoBusyError, open_repo
 from sync.targets.commit import Commit
 from sync.targets.hub import HubRepo
@@ -406,13 +408,31 @@ def test_empty_existing_folder_becomes_the_published_folder(tmp_path):
     assert (tmp_path / "dataset" / ".last_update_date").read_bytes() == b"20240103" and repo.head() == head
 
 
-def test_unchanged_files_are_hard_linked_and_only_two_versions_are_kept(local):
-    head = first_commit(local)
+def test_unchanged_files_are_hard_linked_and_only_the_newest_versions_are_kept(local):
+    heads = [first_commit(local)]
     old_inode = (local.path / "README.md").stat().st_ino
-    for i in range(4):
-        head = local.commit(Commit(adds={"n.txt": str(i).encode()}, deletes=(), message=f"m{i}"), parent=head)
+    for i in range(FOLDER_VERSIONS + 2):
+        commit = Commit(adds={"n.txt": str(i).encode()}, deletes=(), message=f"m{i}")
+        heads.append(local.commit(commit, parent=heads[-1]))
     assert (local.path / "README.md").stat().st_ino == old_inode
-    assert len(list((local.store / "versions").iterdir())) == 2
+    kept = sorted(p.name for p in (local.store / "versions").iterdir())
+    assert kept == sorted(heads[-FOLDER_VERSIONS:])
+    for version in heads[-FOLDER_VERSIONS:]:
+        assert local.read("README.md", version) == CARD
+
+
+def test_tags_of_removed_versions_are_dropped_and_every_listed_tag_loads(local):
+    head = first_commit(local)
+    for i in range(FOLDER_VERSIONS + 1):
+        commit = Commit(adds={"n.txt": str(i).encode()}, deletes=(), message=f"m{i}", tag=f"2024010{i}")
+        head = local.commit(commit, parent=head)
+    tags = local.tags()
+    assert sorted(tags) == [f"2024010{i}" for i in range(1, FOLDER_VERSIONS + 1)], (
+        "the oldest tag went with its version"
+    )
+    for tag in tags:
+        assert local.read("n.txt", tag) == tag[-1].encode()
+    assert json.loads((local.store / "tags.json").read_text()) == tags
 
 
 CRASH_POINTS = {
