@@ -112,7 +112,8 @@ class RequestRetry:
     def _give_up(self, state: tenacity.RetryCallState) -> Any:
         error = _error(state)
         if isinstance(error, TushareServerFault):
-            seconds = self.clock() - (self.first_fault_at or self.clock())
+            first = self.first_fault_at
+            seconds = 0.0 if first is None else self.clock() - first
             raise error.after_attempts(self.faults, seconds, describe_call(self.api, self.params))
         assert isinstance(error, RetriedError)
         raise error.after_attempts(state.attempt_number)
