@@ -230,17 +230,19 @@ def _local(text: str | None) -> str | None:
     return _moment(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else None
 
 
-def next_run_for(
-    now: dt.datetime, facts: Facts, history: Sequence[RunRecord], sync_time: str, tz: str
-) -> tuple[dt.datetime, str]:
-    """The scheduler's next run given this process's last outcome."""
-    return schedule_rules.next_run(now, facts.open_days, outcome_of(history), sync_time, tz)
-
-
 def outcome_of(history: Sequence[RunRecord]) -> schedule_rules.Outcome | None:
+    """The last run as the schedule rules see it; `failures`: the retryable failures in a row that
+    end the history, on the last one's day in Shanghai (a new day starts the backoff afresh)."""
     if not history or history[-1].finished_at is None:
         return None
     last = history[-1]
+    day = last.finished_at.astimezone(SHANGHAI).date()
+    failures = 0
+    for record in reversed(history):
+        same_day = record.finished_at is not None and record.finished_at.astimezone(SHANGHAI).date() == day
+        if record.status != "failed" or not record.retryable or not same_day:
+            break
+        failures += 1
     return schedule_rules.Outcome(
         last.request.kind,
         last.request.trigger,
@@ -248,6 +250,7 @@ def outcome_of(history: Sequence[RunRecord]) -> schedule_rules.Outcome | None:
         last.ok,
         stopped=last.status == "stopped",
         retryable=last.retryable,
+        failures=max(failures, 1),
     )
 
 
