@@ -125,7 +125,7 @@ class Space:
         )
         if result["repo_error"]:
             result["repo_error"] = self.redactor.text(result["repo_error"])
-        return {**result, "config_error": None, "interrupted": list(self.interrupted)}
+        return {**result, "config_error": None, "interrupted": status_json.interrupted_json(self.interrupted)}
 
     def _misconfigured_status(self) -> dict:
         """The status JSON of a misconfigured Space: no repo is read, the error is the last error."""
