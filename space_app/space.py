@@ -67,7 +67,8 @@ class Space:
         records the interruption in meta/runs and reuses the checkpoints on the Hub. False when
         the journal could not be read for a reason that passes (the scheduler tries again)."""
         try:
-            marks = failures.interrupted(open_repo(self.settings.dataset_repo, hf_token=self.settings.hf_token))
+            repo = open_repo(self.settings.dataset_repo, hf_token=self.settings.hf_token)
+            marks = failures.interrupted(repo, strict=True)
         except Exception as error:  # noqa: BLE001 - a repo that cannot be read is shown by the status
             if is_passing(error):
                 log.warning("could not read the run journal (%s); trying again later", self.redactor.text(str(error)))

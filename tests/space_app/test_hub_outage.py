@@ -133,3 +133,19 @@ def test_a_space_started_while_the_hub_answers_503_seven_times_catches_up_within
     finally:
         space.scheduler.stop()
         space.runner.wait(60)
+
+
+def test_a_resume_that_meets_a_hub_outage_says_so_and_is_tried_again(server, hub_server, monkeypatch):
+    import huggingface_hub.utils._http as hub_http
+
+    from space_app.space import Space
+
+    skipped = types.SimpleNamespace(sleep=lambda seconds: None, monotonic=time.monotonic)
+    monkeypatch.setattr(sync.targets.hub, "time", skipped)  # the adapter's waits, and huggingface_hub's own
+    monkeypatch.setattr(hub_http, "time", skipped)
+    settings = Settings(tushare_token=TOKEN, tushare_api_url=server.url, dataset_repo=f"hf://datasets/{REPO_ID}")
+    space = Space(settings, lambda: NOW)
+    hub_server.down = lambda: True
+    assert space.resume_interrupted() is False, "not read: the scheduler tries again"
+    hub_server.down = None
+    assert space.resume_interrupted() is True and space.interrupted == []
