@@ -156,7 +156,6 @@ class SyncScheduler:
 
     def after_run(self, record: RunRecord) -> None:
         """Runner callback: retry a stopped run every 30 minutes, a passing failure with backoff."""
-        self.view.get(force=True)
         with self.lock:
             self.pending.pop("run", None)
         if not self.automatic:

@@ -46,6 +46,7 @@ class Space:
             clock,
             self.redactor,
             on_finish=self._after_run,
+            refresh=lambda: self.view.get(force=True),
         )
         self.scheduler = SyncScheduler(self.runner, self.view, settings, clock)
         self.limiter, self.cooldown = admin.FailureLimiter(), admin.Cooldown()
