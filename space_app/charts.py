@@ -282,7 +282,8 @@ def runs_figure(points: pd.DataFrame, lang: Lang) -> go.Figure:
     )
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
     ticks, labels = time_ticks(pd.Timestamp(points["started"].min()), pd.Timestamp(points["started"].max()))
-    fig.update_xaxes(tickvals=ticks, ticktext=labels)  # not a date-only format: runs of one day share a date
+    wall = [t.tz_localize(None) if t.tzinfo else t for t in ticks]  # as plotly writes the points: Shanghai wall time
+    fig.update_xaxes(tickvals=wall, ticktext=labels)  # not a date-only format: runs of one day share a date
     fig.update_yaxes(title_text=t(lang, "duration_min"), rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text=t(lang, "api_calls"), rangemode="tozero", row=2, col=1)
     return fig
