@@ -28,6 +28,7 @@ from plotly.subplots import make_subplots
 
 from dataset_script.schema import COVERAGE_APIS
 from space_app.i18n import Lang, t, word
+from space_app.time_ticks import time_ticks
 from sync.core.clock import SHANGHAI
 
 STATES = ("complete", "partial", "held", "missing")
@@ -280,7 +281,9 @@ def runs_figure(points: pd.DataFrame, lang: Lang) -> go.Figure:
         **LAYOUT, title=t(lang, "chart_runs"), height=420, legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom")
     )
     fig.update_layout(title=dict(x=0, y=0.98, yanchor="top"), margin=dict(l=60, r=20, t=80, b=30))
-    fig.update_xaxes(tickformat="%Y-%m-%d")
+    ticks, labels = time_ticks(pd.Timestamp(points["started"].min()), pd.Timestamp(points["started"].max()))
+    wall = [t.tz_localize(None) if t.tzinfo else t for t in ticks]  # as plotly writes the points: Shanghai wall time
+    fig.update_xaxes(tickvals=wall, ticktext=labels)  # not a date-only format: runs of one day share a date
     fig.update_yaxes(title_text=t(lang, "duration_min"), rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text=t(lang, "api_calls"), rangemode="tozero", row=2, col=1)
     return fig

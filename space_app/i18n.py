@@ -74,7 +74,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "data": ("数据", "Data"),
     "data_rows": ("{rows} 行，自 {first} 起；市场 {markets}", "{rows} rows from {first}; markets {markets}"),
     "repo": ("仓库", "Repo"),
-    "repo_unreadable": ("无法读取：{error}", "could not be read: {error}"),
+    "repo_unreadable": ("无法读取：{error}", "could not be read: {error}"),  # {error} worded by `message`
     "run_line": ("{kind}（{trigger}）于 {when}：{message}", "{kind} ({trigger}) at {when}: {message}"),
     # -- progress ----------------------------------------------------------------------------
     "progress_idle": ("当前没有运行中的同步。", "No sync is running."),
@@ -270,6 +270,42 @@ MESSAGES: tuple[tuple[re.Pattern, str], ...] = tuple(
         (r"^(\d+) trading day\(s\) fetched and published(.*)$", "已获取并发布 \\1 个交易日\\2"),
         (r"^complete through (\S+)(.*)$", "已完整发布至 \\1\\2"),
         (r"^nothing new: complete through (\S+)$", "没有新数据：已完整发布至 \\1"),
+        # The Hub adapter's failures (sync/targets/hub.py): "<repo>: could not <action>: <advice> (<detail>)"
+        (
+            r"^(\S+): could not (.+?): (the Hub .*|could not reach the Hub .*) \((\w+: .*)\)$",
+            "\\1：无法\\2：\\3（\\4）",
+        ),
+        (
+            r"^the Hub kept answering HTTP (\d+) \((\d+) attempts, (\d+) s of waiting\); "
+            r"it limits commits per repo and hour, nothing was published, retry later$",
+            "Hub 持续返回 HTTP \\1（尝试 \\2 次，等待 \\3 秒）；Hub 限制每个仓库每小时的提交次数，未发布任何内容，请稍后重试",
+        ),
+        (
+            r"^the Hub kept answering HTTP (\d+) \((\d+) attempts, (\d+) s of waiting\); nothing was published, retry later$",
+            "Hub 持续返回 HTTP \\1（尝试 \\2 次，等待 \\3 秒）；未发布任何内容，请稍后重试",
+        ),
+        (
+            r"^the Hub refused the token \(HTTP (\d+)\); set HF_TOKEN to a token with write access to (\S+) \((\S+)\)$",
+            "Hub 拒绝了令牌（HTTP \\1）；请把 HF_TOKEN 设为对 \\2 有写权限的令牌（\\3）",
+        ),
+        (r"^the Hub answered HTTP (\d+); retry later$", "Hub 返回 HTTP \\1；请稍后重试"),
+        (r"^the Hub answered HTTP (\d+); check the repo, then retry$", "Hub 返回 HTTP \\1；请检查仓库后重试"),
+        (
+            r"^could not reach the Hub at (\S+); check the network and HF_ENDPOINT, then retry$",
+            "无法连接 Hub（\\1）；请检查网络和 HF_ENDPOINT 后重试",
+        ),
+        (r"^read the current commit$", "读取当前提交"),
+        (r"^list the files at (\S+)$", "列出 \\1 的文件"),
+        (r"^read (\S+) at (\S+)$", "读取 \\2 中的 \\1"),
+        (r"^commit$", "提交"),
+        (r"^create the repo$", "创建仓库"),
+        (r"^create tag (\S+) at (\S+)$", "在 \\2 创建标签 \\1"),
+        (
+            r"^Tushare answered (\S+) with (.+) (\d+) times in (\d+) min\. Tushare gives this code .*$",
+            "Tushare 对 \\1 返回 \\2，\\4 分钟内共 \\3 次。Tushare 在自身临时故障和请求格式错误时都会返回此代码："
+            "稍后重试可能有帮助；若持续失败，请对照 Tushare 文档检查该调用的参数。",
+        ),
+        (r"^(.*) \(retrying may help\)$", "\\1（重试可能有帮助）"),
     )
 )
 WORDS_ZH = {

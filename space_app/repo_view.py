@@ -6,7 +6,9 @@ rows of one stock. On a Hub target the shards are kept on disk by their sha256 i
 local folder is read in place.
 
 Reading the head is one `readlink` on a folder and one API call on the Hub, so it is done at most
-every `ttl` seconds; everything else is re-read only when the head moved. Tables from the
+every `ttl` seconds; everything else is re-read only when the head moved. A caller (a page, an
+uptime monitor on /healthz) waits at most `wait_s` for a read: while the Hub is slow or failing
+and retrying, it gets the facts already known and the read goes on in the background. Tables from the
 history work (`meta/days.parquet`, `meta/runs.parquet`) are optional: without them the view
 says "unknown" instead of failing.
 """
@@ -29,6 +31,7 @@ import pyarrow.parquet as pq
 import dataset_script.schema as schema
 from space_app import explore
 from space_app.shard_cache import ShardCache
+from sync.engine.retry import is_passing
 from sync.publish.head import Head
 from sync.publish.verify import status_at
 from sync.targets import DatasetRepo
@@ -56,6 +59,7 @@ class Facts:
     shards: tuple[str, ...] = ()
     shard_sha: dict = dataclasses.field(default_factory=dict)  # shard path -> sha256, from the state
     error: str | None = None  # why the repo could not be read
+    error_passing: bool = False  # ... and it may pass by itself (a Hub outage): worth reading again soon
 
     @property
     def partial_days(self) -> int | None:
@@ -64,30 +68,54 @@ class Facts:
         return int((self.days["status"] == "partial").sum())
 
 
+WAIT_S = 2.0  # the longest a non-forced `get` waits for a read
+
+
 class RepoView:
-    def __init__(self, repo: DatasetRepo, ttl: float, cache: ShardCache | None = None):
+    def __init__(self, repo: DatasetRepo, ttl: float, cache: ShardCache | None = None, wait_s: float = WAIT_S):
         """`cache`: where Hub shards are kept (default: `ShardCache()` for a Hub repo, none for a folder)."""
-        self.repo, self.ttl = repo, ttl
+        self.repo, self.ttl, self.wait_s = repo, ttl, wait_s
+        self.reader: threading.Thread | None = None  # a background read that a caller stopped waiting for
         self.cache = cache if cache is not None else (explore_cache() if _is_remote(repo) else None)
-        self.guard = threading.Lock()
+        self.guard = threading.Lock()  # the reader thread and the price cache
+        self.reading = threading.Lock()  # one read of the repo at a time
         self.facts = Facts()
         self.checked = float("-inf")
         self.read_once = False  # a read (or a failed read) has finished
         self.prices_cache: collections.OrderedDict[tuple, pd.DataFrame] = collections.OrderedDict()
 
     def get(self, force: bool = False) -> Facts:
-        """The facts, re-read when the head moved; a read error is kept in `Facts.error`, not raised."""
-        with self.guard:
+        """The facts, re-read when the head moved; a read error is kept in `Facts.error`, not raised.
+
+        `force`: read now and wait for it (the scheduler). Otherwise wait at most `wait_s`, then
+        answer with the facts already known while the read finishes in the background."""
+        if force:
+            return self._refresh(force=True)
+        if time.monotonic() - self.checked < self.ttl or self.reading.locked():
+            return self.facts  # fresh, or being read (perhaps through a Hub outage): what is known
+        with self.guard:  # one background reader at a time
+            reader = self.reader
+            if reader is None or not reader.is_alive():
+                reader = self.reader = threading.Thread(target=self._refresh, name="repo-view-read", daemon=True)
+                reader.start()
+        reader.join(self.wait_s)
+        return self.facts
+
+    def _refresh(self, force: bool = False) -> Facts:
+        with self.reading:
             if not force and time.monotonic() - self.checked < self.ttl:
                 return self.facts
-            self.checked = time.monotonic()
             try:
                 head = self.repo.head()
                 if force or head != self.facts.head or self.facts.error:
                     self.facts = self._read(head)
             except Exception as error:  # shown on the dashboard; the next tick tries again
                 log.warning("could not read the published repo: %s", error)
-                self.facts = dataclasses.replace(self.facts, error=str(error) or type(error).__name__)
+                passing = is_passing(error)
+                self.facts = dataclasses.replace(
+                    self.facts, error=str(error) or type(error).__name__, error_passing=passing
+                )
+            self.checked = time.monotonic()
             self.read_once = True
             return self.facts
 

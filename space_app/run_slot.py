@@ -52,10 +52,18 @@ class Runner:
     """Single-flight run slot. `start` returns at once; the run goes on in a daemon thread."""
 
     def __init__(
-        self, job: Job, clock: Clock, redactor: Redactor, on_finish: Callable[[RunRecord], None] | None = None
+        self,
+        job: Job,
+        clock: Clock,
+        redactor: Redactor,
+        on_finish: Callable[[RunRecord], None] | None = None,
+        refresh: Callable[[], object] | None = None,
     ):
+        """`refresh` runs after the job and before its record is shown as finished (the Space re-reads
+        the repo there, so a finished run is never shown beside the head from before it)."""
         self.job, self.clock, self.redactor = job, clock, redactor
         self.on_finish = on_finish or (lambda record: None)
+        self.refresh = refresh or (lambda: None)
         self.guard = threading.Lock()
         self.current: RunRecord | None = None
         self.history: list[RunRecord] = []  # newest last
@@ -107,6 +115,10 @@ class Runner:
             )
         finally:
             record.finished_at = self.clock()
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("after %s: could not re-read the repo", record.request.describe())
             with self.guard:
                 self.current = None
                 self.history = (self.history + [record])[-HISTORY:]

@@ -7,9 +7,14 @@ tested with an injected clock (tests/space_app/test_schedule_rules.py). The rule
 - On start, a delta catches up at once when the watermark is behind the newest trading day whose
   data could be complete: today once today's run time has passed (and never before the 15:30
   close gate), else the trading day before. A free Space sleeps and `schedule` forgets missed runs.
-- A run that stopped before a day not yet published (or failed in a way that retrying may fix) is
-  retried every 30 minutes until midnight Asia/Shanghai of the day it ran; after that the next
-  daily run takes over.
+- A run that stopped before a day not yet published is retried every 30 minutes until midnight
+  Asia/Shanghai of the day it ran; after that the next daily run takes over.
+- A passing failure never costs a day: a run that failed on something that passes by itself
+  (the Hub's 5xx, Tushare's -1000, a dropped connection), and the start-up's catch-up or resume
+  when the repo could not be read, are retried after 1 minute, then 2, 4, 8, 16 and every 30
+  minutes, until midnight Asia/Shanghai by the clock (`retry_delay`). The Space measures these
+  delays in real elapsed time (time.monotonic), also when SYNC_NOW pins the clock; a pinned
+  clock never reaches midnight, so its retries go on at 30 minutes.
 
     >>> days = [dt.date(2024, 4, 12), dt.date(2024, 4, 15)]           # a Friday, then Monday
     >>> now = dt.datetime(2024, 4, 12, 22, 0, tzinfo=SHANGHAI)
@@ -27,7 +32,8 @@ from collections.abc import Sequence
 
 from sync.core.clock import CLOSE_GATE, SHANGHAI, newest_allowed_day
 
-RETRY_EVERY = dt.timedelta(minutes=30)
+RETRY_EVERY = dt.timedelta(minutes=30)  # after a stopped run; also the longest backoff
+RETRY_FIRST = dt.timedelta(minutes=1)  # the first retry after a passing failure ("within 2 minutes")
 HORIZON_DAYS = 400  # how far ahead to look for a trading day before giving up
 
 
@@ -41,6 +47,7 @@ class Outcome:
     ok: bool  # False: the run raised
     stopped: bool = False  # True: it stopped before a day that is not yet published
     retryable: bool = False  # for a failure: whether running again may help
+    failures: int = 1  # for a retryable failure: how many in a row (this one included), for the backoff
 
 
 def run_time_on(day: dt.date, sync_time: str, tz: str) -> dt.datetime:
@@ -151,11 +158,30 @@ def wants_retry(last: Outcome | None) -> bool:
     return last.stopped if last.ok else last.retryable
 
 
-def next_retry(now: dt.datetime, last: Outcome | None) -> dt.datetime | None:
-    """When to retry `last`: 30 minutes after it finished (or now, when overdue), None after the cut-off."""
+def backoff(failures: int) -> dt.timedelta:
+    """The wait after the `failures`-th passing failure in a row: 1, 2, 4, 8, 16, then 30 minutes.
+
+    >>> [int(backoff(n).total_seconds() // 60) for n in range(1, 8)]
+    [1, 2, 4, 8, 16, 30, 30]
+    """
+    return min(RETRY_FIRST * 2 ** min(max(failures, 1) - 1, 10), RETRY_EVERY)
+
+
+def retry_delay(last: Outcome | None) -> dt.timedelta | None:
+    """How long after `last` finished to retry it: 30 minutes after a stopped run, the backoff after a
+    passing failure, None when it is not worth retrying."""
     if not wants_retry(last):
         return None
-    at = max(last.finished_at + RETRY_EVERY, now)
+    assert last is not None
+    return RETRY_EVERY if last.ok else backoff(last.failures)
+
+
+def next_retry(now: dt.datetime, last: Outcome | None) -> dt.datetime | None:
+    """When to retry `last` (now, when overdue), None when not wanted or past midnight after it finished."""
+    delay = retry_delay(last)
+    if delay is None or last is None:
+        return None
+    at = max(last.finished_at + delay, now)
     return at if at < retry_cutoff(last.finished_at) else None
 
 

@@ -19,6 +19,7 @@ from space_app.run_slot import Clock, Runner, RunRecord
 from space_app.scheduler import SyncScheduler
 from sync.core.config import Settings
 from sync.core.errors import ConfigError
+from sync.engine.retry import is_passing
 from sync.engine.run import RunRequest, run
 from sync.runs import failures
 from sync.targets import hub_repo_id, is_hub, open_repo
@@ -58,6 +59,7 @@ class Space:
             clock,
             self.redactor,
             on_finish=self._after_run,
+            refresh=lambda: self.view.get(force=True),
         )
         self.scheduler = SyncScheduler(self.runner, self.view, settings, clock)
         self.rows_gate = visibility.RowsGate(
@@ -71,21 +73,25 @@ class Space:
         if self.config_error:
             log.error("%s", self.config_error)
             return
-        self.resume_interrupted()
-        self.scheduler.start()
+        self.scheduler.start(resume=self.resume_interrupted)  # in its thread: HTTP answers meanwhile
 
-    def resume_interrupted(self) -> None:
+    def resume_interrupted(self) -> bool:
         """A full sync of this Space that a restart cut off (its mark in the run journal, see
         sync.runs.failures) is shown and started again with trigger `resume`; the resumed run
-        records the interruption in meta/runs and reuses the checkpoints on the Hub."""
+        records the interruption in meta/runs and reuses the checkpoints on the Hub. False when
+        the journal could not be read for a reason that passes (the scheduler tries again)."""
         try:
-            marks = failures.interrupted(open_repo(self.settings.dataset_repo, hf_token=self.settings.hf_token))
-        except Exception:  # noqa: BLE001 - a repo that cannot be read is shown by the status; the start goes on
+            repo = open_repo(self.settings.dataset_repo, hf_token=self.settings.hf_token)
+            marks = failures.interrupted(repo, strict=True)
+        except Exception as error:  # noqa: BLE001 - a repo that cannot be read is shown by the status
+            if is_passing(error):
+                log.warning("could not read the run journal (%s); trying again later", self.redactor.text(str(error)))
+                return False
             log.exception("could not read the run journal")
-            return
+            return True
         marks = [m for m in marks if m.get("kind") == "full"]
         if not marks:
-            return
+            return True
         self.interrupted = [
             {
                 "run_id": m.get("run_id"),
@@ -100,7 +106,7 @@ class Space:
             request = resume_request(marks[-1])
         except ConfigError as error:
             log.error("not resuming the interrupted full sync: %s", error)
-            return
+            return True
         started, message = self.runner.start(request)
         self.interrupted[-1]["resumed"] = started
         log.warning(
@@ -109,6 +115,7 @@ class Space:
             marks[-1].get("trigger"),
             message,
         )
+        return True
 
     def _after_run(self, record: RunRecord) -> None:
         self.scheduler.after_run(record)
@@ -127,9 +134,7 @@ class Space:
             if facts.open_days
             else None
         )
-        nxt = (
-            status_json.next_run_for(now, facts, history, s.sync_time, s.sync_tz) if self.scheduler.automatic else None
-        )
+        nxt = self.scheduler.next_run(now, facts.open_days) if self.scheduler.automatic else None
         result = status_json.status_json(
             facts, current, history, now, nxt, expected, phase_elapsed, self.source, self.target
         )
@@ -138,7 +143,7 @@ class Space:
         if self.admin_error:  # shown until fixed: the admin actions stay refused, the schedule runs on
             result["last_error"] = _error_record(self.admin_error, result["now"])
             result["config_errors"] = [self.admin_error]
-        return {**result, "config_error": None, "interrupted": list(self.interrupted)}
+        return {**result, "config_error": None, "interrupted": status_json.interrupted_json(self.interrupted)}
 
     def _misconfigured_status(self) -> dict:
         """The status JSON of a misconfigured Space: no repo is read, the error is the last error."""

@@ -1,5 +1,7 @@
 """The status JSON of `/status` and `GET /healthz`, and the run-history rows. Pure: data in, data out.
 
+Every time in it is ISO 8601 in Shanghai (`+08:00`), whatever its source wrote (meta/runs holds UTC).
+
 {"watermark": "2024-04-12", "behind_trading_days": 0, "partial_days": 0, "running": false,
  "current_run": null, "last_success": {...}, "last_error": null,
  "next_run": "2024-04-15T21:00:00+08:00", ...}
@@ -47,7 +49,7 @@ def current_run(record: RunRecord | None, phase_elapsed: float) -> dict | None:
     return {
         "kind": record.request.kind,
         "trigger": record.request.trigger,
-        "started_at": record.started_at.isoformat(timespec="seconds"),
+        "started_at": shanghai_iso(record.started_at),
         "phase": progress.phase if progress else "starting",
         "done": progress.done if progress else 0,
         "total": progress.total if progress else 0,
@@ -63,8 +65,8 @@ def run_summary(record: RunRecord) -> dict:
         "kind": record.request.kind,
         "trigger": record.request.trigger,
         "status": record.status,
-        "started_at": record.started_at.isoformat(timespec="seconds"),
-        "finished_at": record.finished_at.isoformat(timespec="seconds") if record.finished_at else None,
+        "started_at": shanghai_iso(record.started_at),
+        "finished_at": shanghai_iso(record.finished_at),
         "message": record.message,
     }
 
@@ -82,8 +84,8 @@ def published_runs(facts: Facts) -> list[dict]:
                 "kind": row.get("kind"),
                 "trigger": row.get("trigger"),
                 "status": str(row.get("status") or ""),
-                "started_at": _iso(row.get("started_at")),
-                "finished_at": _iso(row.get("finished_at")),
+                "started_at": shanghai_iso(row.get("started_at")),
+                "finished_at": shanghai_iso(row.get("finished_at")),
                 "message": str(row.get("message") or ""),
                 "commit": row.get("commit"),
                 "days_added": _int(row.get("days_added")),
@@ -137,14 +139,14 @@ def status_json(
         "current_run": current_run(current, phase_elapsed),
         "last_success": last_success,
         "last_error": last_error,
-        "next_run": next_run[0].astimezone(SHANGHAI).isoformat(timespec="seconds") if next_run else None,
+        "next_run": shanghai_iso(next_run[0]) if next_run else None,
         "next_run_trigger": next_run[1] if next_run else None,
         "first_date": facts.first_date.isoformat() if facts.first_date else None,
         "rows": facts.rows,
         "markets": list(facts.markets),
         "source": source,
         "target": target,
-        "now": now.astimezone(SHANGHAI).isoformat(timespec="seconds"),
+        "now": shanghai_iso(now),
         "repo_error": facts.error,
     }
 
@@ -213,12 +215,28 @@ def _calls(value) -> int | None:
     return int(value)
 
 
-def _iso(value) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+def shanghai_iso(value) -> str | None:
+    """A time (datetime, pandas Timestamp or ISO text; naive means UTC) as ISO 8601 in Shanghai, to the second.
+
+    >>> shanghai_iso("2024-04-12T13:05:00+00:00")
+    '2024-04-12T21:05:00+08:00'
+    """
+    if value is None or (not isinstance(value, (str, dt.datetime)) and pd.isna(value)):
         return None
     if isinstance(value, str):
-        return value
-    return pd.Timestamp(value).isoformat()
+        try:
+            moment = _moment(value)
+        except ValueError:
+            return value  # not a time we can read: shown as it is
+    else:
+        moment = pd.Timestamp(value).to_pydatetime()
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
+
+
+def interrupted_json(items: Sequence[dict]) -> list[dict]:
+    """The interrupted full syncs found on start, their times in Shanghai."""
+    return [{**item, "started_at": shanghai_iso(item.get("started_at"))} for item in items]
 
 
 def _moment(text: str) -> dt.datetime:
@@ -230,17 +248,19 @@ def _local(text: str | None) -> str | None:
     return _moment(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if text else None
 
 
-def next_run_for(
-    now: dt.datetime, facts: Facts, history: Sequence[RunRecord], sync_time: str, tz: str
-) -> tuple[dt.datetime, str]:
-    """The scheduler's next run given this process's last outcome."""
-    return schedule_rules.next_run(now, facts.open_days, outcome_of(history), sync_time, tz)
-
-
 def outcome_of(history: Sequence[RunRecord]) -> schedule_rules.Outcome | None:
+    """The last run as the schedule rules see it; `failures`: the retryable failures in a row that
+    end the history, on the last one's day in Shanghai (a new day starts the backoff afresh)."""
     if not history or history[-1].finished_at is None:
         return None
     last = history[-1]
+    day = last.finished_at.astimezone(SHANGHAI).date()
+    failures = 0
+    for record in reversed(history):
+        same_day = record.finished_at is not None and record.finished_at.astimezone(SHANGHAI).date() == day
+        if record.status != "failed" or not record.retryable or not same_day:
+            break
+        failures += 1
     return schedule_rules.Outcome(
         last.request.kind,
         last.request.trigger,
@@ -248,6 +268,7 @@ def outcome_of(history: Sequence[RunRecord]) -> schedule_rules.Outcome | None:
         last.ok,
         stopped=last.status == "stopped",
         retryable=last.retryable,
+        failures=max(failures, 1),
     )
 
 

@@ -45,7 +45,7 @@ def status_markdown(st: dict, lang: Lang = "en") -> str:
             )
         )
     if st.get("repo_error"):
-        rows.append((t(lang, "repo"), t(lang, "repo_unreadable", error=st["repo_error"])))
+        rows.append((t(lang, "repo"), t(lang, "repo_unreadable", error=message(lang, st["repo_error"]))))
     separator = "：" if lang == "zh" else ": "
     lines += [f"- **{name}**{separator}{_cell(value)}" for name, value in rows]
     return "\n".join(lines)

@@ -256,7 +256,7 @@ def status_messages(st: dict, lang: str) -> str:
         elif isinstance(value, (list, tuple)):
             lines += [str(v) for v in value if v]
     if st.get("repo_error"):
-        lines.append(t(lang, "repo") + ": " + t(lang, "repo_unreadable", error=st["repo_error"]))
+        lines.append(t(lang, "repo") + ": " + t(lang, "repo_unreadable", error=i18n.message(lang, st["repo_error"])))
     error, success = st.get("last_error"), st.get("last_success")
     if error and (not success or (error.get("started_at") or "") > (success.get("started_at") or "")):
         lines.append(f"{t(lang, 'last_error')}: {i18n.message(lang, error.get('message'))}")

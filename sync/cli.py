@@ -2,6 +2,9 @@
 
 Exit codes: 0 success (including "nothing new" and "stopped before a day not yet published"),
 1 failure (the repo is unchanged), 2 usage error. Messages name the fix and never a secret.
+
+`full` and `delta` ride out passing failures (the Hub or Tushare having a bad minute) by running
+again for at most 10 minutes (`sync.engine.retry`), then exit 1 so cron can run them again.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import json
 import logging
 import os
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from dataset_script.state import SourceIdentity
@@ -30,8 +34,15 @@ if TYPE_CHECKING:  # the engine is imported only by the commands that run it (a 
 log = logging.getLogger(__name__)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Run one command; `sleep` and `clock` (real elapsed time) pace the retries of `full` and `delta`."""
     args = _parser().parse_args(argv)
+    args.sleep, args.clock = sleep, clock
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     for noisy in ("httpx", "httpx2", "huggingface_hub", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -104,6 +115,7 @@ def _full(args, settings: Settings) -> int:
     from sync.engine.run import RunRequest
 
     return _run(
+        args,
         settings,
         RunRequest(
             "full",
@@ -119,15 +131,20 @@ def _full(args, settings: Settings) -> int:
 def _delta(args, settings: Settings) -> int:
     from sync.engine.run import RunRequest
 
-    return _run(settings, RunRequest("delta", end=args.end, target=args.repo))
+    return _run(args, settings, RunRequest("delta", end=args.end, target=args.repo))
 
 
-def _run(settings: Settings, request: RunRequest) -> int:
+def _run(args, settings: Settings, request: RunRequest) -> int:
+    from sync.engine.retry import retry_run
     from sync.engine.run import run
 
     target = request.target or settings.dataset_repo
     open_repo(target)  # a malformed target is a usage error before anything starts
-    result = run(settings, request, now_from_env(), progress_bar=sys.stderr.isatty())
+    result = retry_run(
+        lambda: run(settings, request, now_from_env(), progress_bar=sys.stderr.isatty()),
+        sleep=args.sleep,
+        clock=args.clock,
+    )
     print(_summary(result, target))
     return 0
 

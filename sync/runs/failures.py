@@ -87,13 +87,15 @@ def _union(*lists: Sequence[dict]) -> list[dict]:
     return out
 
 
-def _load(repo: DatasetRepo) -> dict:
+def _load(repo: DatasetRepo, strict: bool = False) -> dict:
     """The repo's journal merged with what waits on this machine; a journal that cannot be read is
-    left out with a warning (the run itself does not depend on it)."""
+    left out with a warning (the run itself does not depend on it), or raised when `strict`."""
     read = getattr(repo, "journal_read", None)  # only a Hub repo keeps one beside its staging data
     try:
         shared = _parse(read() if read else None, repo.description)
     except (SyncError, OSError) as error:
+        if strict:
+            raise
         log.warning("could not read the run journal of %s: %s", repo.description, error)
         shared = {"pending": [], "running": []}
     file = _local_file(repo)
@@ -163,24 +165,29 @@ def forget(repo: DatasetRepo, run_ids: Sequence[str]) -> None:
 
 
 # -- running full syncs --------------------------------------------------------------------------
-def interrupted(repo: DatasetRepo, doc: dict | None = None) -> list[dict]:
-    """Marks of full syncs of this origin that stopped without ending (see the module doc), oldest first."""
-    doc = _load(repo) if doc is None else doc
+def interrupted(repo: DatasetRepo, doc: dict | None = None, *, strict: bool = False) -> list[dict]:
+    """Marks of full syncs of this origin that stopped without ending (see the module doc), oldest first.
+
+    `strict`: a repo that cannot be read raises (the Space's start-up retries it) instead of
+    counting as "nothing interrupted"."""
+    doc = _load(repo, strict) if doc is None else doc
     mine = [m for m in doc["running"] if m.get("origin") == origin()]
     waiting = {r.get("run_id") for r in doc["pending"]}
     mine = [m for m in mine if m.get("run_id") not in waiting]
     if not mine:
         return []
-    published = _published_run_ids(repo)
+    published = _published_run_ids(repo, strict)
     return [m for m in mine if m.get("run_id") not in published]
 
 
-def _published_run_ids(repo: DatasetRepo) -> set[str]:
+def _published_run_ids(repo: DatasetRepo, strict: bool = False) -> set[str]:
     try:
         head = repo.head()
         data = repo.read(RUNS_PATH, head) if head else None
         return set(pq.read_table(io.BytesIO(data), columns=["run_id"]).column("run_id").to_pylist()) if data else set()
     except Exception as error:  # noqa: BLE001 - a damaged meta/runs is the run's business, not the journal's
+        if strict and isinstance(error, SyncError):
+            raise
         log.warning("could not read %s of %s: %s", RUNS_PATH, repo.description, error)
         return set()
 

@@ -17,7 +17,8 @@ Error codes (Tushare's where known; see docs/tushare.md#error-codes):
     40203  no permission / quota   抱歉，您没有接口(api)访问权限… / 抱歉，您每分钟最多访问该接口N次…
     -2001  unknown api_name        请指定正确的接口名           (real code unconfirmed; ours)
     40001  missing parameter       必填参数缺失：…              (real code unconfirmed; ours)
-    -1000  unreadable request      系统内部错误
+    -1000  unreadable request      系统内部错误                 (also a passing fault: FaultPlan "internal_error")
+    50101  passing fault           系统未知错误，欢迎上报！ 谢谢！request-id(…)  (FaultPlan "unknown_error")
 
 Run standalone:  python -m sync.simulated.server --port 8765 --stocks 100 --start 20251124
                  [--hole adj_factor:20100305:0.5] [--drop-field daily:vol]   (see --help)
@@ -266,7 +267,7 @@ class TushareServer:
         self._count(api)
         if self.latency:
             time.sleep(self.latency)
-        fault = self.faults.draw(api) if self.faults else None
+        fault = self.faults.draw(api, self.now()) if self.faults else None
         if fault:
             return fault_reply(fault)
         try:

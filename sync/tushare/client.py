@@ -10,7 +10,8 @@ Waits live in one place and go through the injected `sleep` (and `clock`), so te
 * per-interface pacing: at most `rate_per_min` requests per rolling minute per interface,
   thread-safe, so a small thread pool can overlap latency without exceeding the quota;
 * transient failures (HTTP errors, timeouts, dropped connections, broken replies): exponential
-  backoff with jitter, up to `max_attempts` requests;
+  backoff with jitter, up to `max_attempts` requests; Tushare's passing faults `-1000` and
+  `50101`: at most 3 attempts within 10 minutes (see `sync.tushare.retry`);
 * Tushare's per-minute quota reply (40203 "每分钟最多访问…"): the quota belongs to the token,
   which another job may be using too, so the client slows down and carries on. It paces the
   interface at the server's stated limit if that is lower than its own; when its own recent
@@ -45,18 +46,16 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import httpx
 import pandas as pd
-import tenacity
 
 from sync.core.clock import ymd
 from sync.core.config import OFFICIAL_URL
 from sync.core.scrub import display_url, scrub
 from sync.tushare.apis import DEFAULT_RATE_OVERRIDES, DEFAULT_ROW_CAP, ROW_CAPS
 from sync.tushare.errors import (
-    RetriedError,
     TushareAuthError,
     TushareError,
     TushareMissingFieldError,
@@ -69,6 +68,7 @@ from sync.tushare.errors import (
 )
 from sync.tushare.frames import typed_frame
 from sync.tushare.pacing import ACCOUNT, NUDGE, SLOW, RateLimiter, Slowdown
+from sync.tushare.retry import RequestRetry
 
 __all__ = [
     "OFFICIAL_URL",
@@ -86,7 +86,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-_E = TypeVar("_E", bound=BaseException)
 
 MAX_PAGES = 10_000  # a server that ignores `offset` must not loop us forever
 ROUND_PAGE, ROUND_PAGE_MIN = 100, 1000  # a short page of k x 100 >= 1,000 rows may be a lower server cap
@@ -94,7 +93,6 @@ ROUND_PAGE, ROUND_PAGE_MIN = 100, 1000  # a short page of k x 100 >= 1,000 rows 
 QUOTA_WAIT_S = 61.0  # the longest wait after a per-minute quota reply: the server's minute plus a margin
 QUOTA_PATIENCE_S = 1800.0  # one request refused this long (30 min) fails the run
 OWN_SHARE = 0.9  # a refusal when our own calls were >= 90% of the limit: our pace, not someone else's
-BACKOFF_MULTIPLIER_S, BACKOFF_MAX_S, BACKOFF_JITTER_S = 1.0, 30.0, 1.0
 
 # daily_basic answers nothing useful without one of these (docs/tushare.md#fields: "二选一").
 REQUIRED_ONE_OF: dict[str, tuple[str, ...]] = {"daily_basic": ("ts_code", "trade_date")}
@@ -121,8 +119,8 @@ class TushareClient:
         rate_overrides: Mapping[str, int] | None = None,
         row_caps: Mapping[str, int] | None = None,
         http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
         max_attempts: int = 6,
         quota_patience_s: float = QUOTA_PATIENCE_S,
         timeout: float = 30.0,
@@ -142,6 +140,8 @@ class TushareClient:
         self.row_caps = {**ROW_CAPS, **(row_caps or {})}
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout)
+        sleep = sleep or time.sleep  # real elapsed time unless a test passes its own
+        clock = clock or time.monotonic
         self._sleep = sleep
         self._max_attempts = max_attempts
         self._quota_patience_s = quota_patience_s
@@ -267,21 +267,14 @@ class TushareClient:
 
     def _request(self, api: str, field_text: str, params: dict[str, Any]) -> Page:
         body = {"api_name": api, "token": self._token, "params": params, "fields": field_text}
-        transient = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._max_attempts),
-            wait=tenacity.wait_exponential_jitter(
-                multiplier=BACKOFF_MULTIPLIER_S, max=BACKOFF_MAX_S, jitter=BACKOFF_JITTER_S
-            ),
-            retry=tenacity.retry_if_exception(_is_transient),
-            sleep=self._sleep,
-            before_sleep=_log_retry,
-            retry_error_callback=_give_up_transient,
-        )
         refused_since: float | None = None
         refusals = 0
         while True:
             try:
-                return transient(self._post_once, api, body)
+                retrying = RequestRetry(
+                    api, params, max_attempts=self._max_attempts, sleep=self._sleep, clock=self._clock
+                )
+                return retrying(lambda: self._post_once(api, body))
             except TushareQuotaError as error:
                 if error.period != "minute":
                     raise
@@ -428,29 +421,6 @@ def _check_data(api: str, data: Any) -> Page:
             size = len(row) if isinstance(row, list) else type(row).__name__
             raise TushareProtocolError(f"row {i} has {size} values for {len(fields)} fields", api_name=api)
     return Page(fields, items)  # data.has_more / data.count are unreliable on the real server: ignored
-
-
-def _is_transient(error: BaseException) -> bool:
-    return isinstance(error, (TushareTransportError, TushareProtocolError)) and error.retryable
-
-
-def _failure(state: tenacity.RetryCallState, kind: type[_E]) -> _E:
-    """The exception the attempt failed with. Tenacity calls its hooks only after a failed attempt whose
-    exception the `retry` predicate accepted, so it is one of `kind`."""
-    error = state.outcome.exception() if state.outcome is not None else None
-    assert isinstance(error, kind)
-    return error
-
-
-def _log_retry(state: tenacity.RetryCallState) -> None:
-    error = _failure(state, RetriedError)
-    logger.warning(
-        "Tushare %s: %s; retry %d in %.1f s", error.api_name, error.detail, state.attempt_number, state.upcoming_sleep
-    )
-
-
-def _give_up_transient(state: tenacity.RetryCallState) -> None:
-    raise _failure(state, RetriedError).after_attempts(state.attempt_number)
 
 
 def _param_value(value: Any) -> Any:

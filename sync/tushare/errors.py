@@ -5,8 +5,9 @@ SDK raises a bare `Exception(msg)` and loses the code; here the code and the int
 attached as data, so callers branch on types, never on message text.
 
 `retryable` means "the same call may succeed if repeated": the client retries those itself
-(transport, protocol, per-minute quota) before raising; the others (bad token, missing
-permission, hourly/daily quota, bad request) fail at once because repeating cannot help now.
+(transport, protocol, per-minute quota, and Tushare's own passing faults `-1000 系统内部错误` and
+`50101 系统未知错误`, a bounded number of times) before raising; the others (bad token, missing
+permission, hourly/daily quota, unknown interface) fail at once because repeating cannot help now.
 
 None of these messages ever contains the token: the client never passes request bodies in, and
 scrubs server-provided text before it gets here.
@@ -33,6 +34,10 @@ MIN_POINTS: dict[str, int] = {
 }
 
 AUTH_CODE = 40101
+# Tushare's "something went wrong on our side" codes. They pass by themselves (waditu/tushare #754,
+# #1397), but the same codes also answer a malformed request (#1058, #1322), so they are retried
+# a bounded number of times only (sync.tushare.retry).
+SERVER_FAULT_CODES: dict[int, str] = {-1000: "系统内部错误", 50101: "系统未知错误"}
 LIMIT_CODE = 40203  # used by Tushare for both quotas ("最多访问") and permissions ("没有…权限")
 
 _QUOTA_RE = re.compile(r"每(分钟|小时|天|日)最多访问该接口\s*(\d+)\s*次")
@@ -100,6 +105,37 @@ class TushareQuotaError(TushareError):
         self.limit = limit
 
 
+class TushareServerFault(TushareError):
+    """-1000 系统内部错误 / 50101 系统未知错误: a fault on Tushare's side that usually passes, or a malformed
+    request. Retryable; the client tries a call at most 3 times within 10 minutes, then raises
+    `after_attempts`, which names the call (its parameters, never the token)."""
+
+    def __init__(self, *, api_name: str, code: int, server_msg: str, message: str | None = None):
+        reply = f"{code} {server_msg}".strip()
+        super().__init__(
+            message
+            or f"Tushare answered {api_name} with {reply}, a fault on its side that usually passes. Retrying may help.",
+            api_name=api_name,
+            code=code,
+            retryable=True,
+            server_msg=server_msg,
+        )
+
+    def after_attempts(self, attempts: int, seconds: float, call: str) -> TushareServerFault:
+        """The same fault, once the bounded retries are spent: what to do now."""
+        reply = f"{self.code} {self.server_msg}".strip()
+        return TushareServerFault(
+            api_name=self.api_name,
+            code=self.code if self.code is not None else 0,
+            server_msg=self.server_msg or "",
+            message=(
+                f"Tushare answered {call} with {reply} {attempts} times in {seconds / 60:.0f} min. Tushare gives this "
+                "code for a passing fault on its side and for a malformed request: running again later may help; "
+                "if it keeps failing, check that call's parameters against the Tushare docs."
+            ),
+        )
+
+
 class RetriedError(TushareError):
     """An error about one attempt; `after_attempts` restates it once the retries are spent."""
 
@@ -159,6 +195,8 @@ def error_from_reply(api_name: str, code: int, msg: str, *, rate_per_min: int | 
     False
     """
     reply = f"{code} {msg}".strip()
+    if code in SERVER_FAULT_CODES:
+        return TushareServerFault(api_name=api_name, code=code, server_msg=msg)
     if code == AUTH_CODE:
         return TushareAuthError(
             f"Tushare rejected the token ({reply}). Set TUSHARE_TOKEN to a valid Tushare Pro token "

@@ -4,7 +4,9 @@ CI's time, 21:00 is replayed over the first half-year and 17:30 over the first q
 late and next-morning days fall); `python -m tests.support.freshness_replay` replays the whole year.
 
 Asserts the behaviour (no day missed, every day published, retries that track a late publication,
-a woken Space catching up in one run, cheap retries) and writes the figures to
+a woken Space catching up in one run, cheap retries; and through passing failures, issue 22: the
+Hub down for an hour from start-up and Tushare answering -1000 for 20 minutes at 21:00 cost no
+evening) and writes the figures to
 test-artifacts/reliability/freshness.json and freshness.md.
 """
 
@@ -37,6 +39,7 @@ def results(tmp_path_factory) -> dict[str, replay.Replay]:
 
 
 YEAR_LONG = [s.name for s in replay.SCENARIOS if s.asleep is None]
+CLEAN = [s.name for s in replay.SCENARIOS if s is not replay.FAULTS]  # no injected failures
 
 
 def test_the_replay_covers_the_2024_calendar_with_late_and_next_morning_days(results):
@@ -55,8 +58,12 @@ def test_the_replay_covers_the_2024_calendar_with_late_and_next_morning_days(res
 @pytest.mark.parametrize("name", [s.name for s in replay.SCENARIOS])
 def test_no_day_is_missed_and_every_day_is_published(results, name):
     result = results[name]
-    assert [r.error for r in result.runs if r.error] == []
+    if name in CLEAN:
+        assert [r.error for r in result.runs if r.error] == []
+    else:  # every failure was a passing one, which the Space retried
+        assert [r.error for r in result.runs if r.error and not r.retryable] == []
     assert replay.missed(result) == []
+    assert replay.lost_evenings(result) == []
     assert [r.day for r in result.days if r.committed is None] == []
     assert set(r.day for r in result.days) <= set(result.published_days)
     assert result.problems == []
@@ -83,7 +90,7 @@ def test_the_next_morning_day_is_published_by_the_next_run_after_it_appears(resu
 
 
 def test_a_space_woken_after_three_days_catches_them_up_in_one_run(results):
-    [result] = [r for r in results.values() if r.scenario.asleep]
+    result = results[replay.ASLEEP.name]
     first, last = result.scenario.asleep
     slept = [r for r in result.days if r.slept]
     assert [r.day for r in slept] == [d for d in SESSIONS_2024 if first <= d <= last] and len(slept) == 3
@@ -94,7 +101,7 @@ def test_a_space_woken_after_three_days_catches_them_up_in_one_run(results):
     assert replay.figures(result)["asleep"]["caught_up_in_one_run"]
 
 
-@pytest.mark.parametrize("name", [s.name for s in replay.SCENARIOS])
+@pytest.mark.parametrize("name", CLEAN)
 def test_a_run_before_publication_costs_one_probe(results, name):
     """Runs that publish nothing new: each that found its day not out made the probe and nothing else;
     and such runs happen only on days that were late against the schedule."""
@@ -116,3 +123,36 @@ def test_an_earlier_sync_time_trades_calls_for_lag(results):
     at_nine, early = (replay.figures(results[name]) for name in YEAR_LONG)
     assert early["lag_from_publication_min"]["median"] < at_nine["lag_from_publication_min"]["median"]
     assert early["runs_wasted"] > at_nine["runs_wasted"]
+
+
+# -- passing failures (issue 22, points 2 and 3) ------------------------------------------------------
+
+
+def test_a_hub_down_for_an_hour_from_start_up_is_retried_from_within_two_minutes_and_caught_up(results):
+    result = results[replay.FAULTS.name]
+    wake = dt.datetime.combine(dt.date(2024, 6, 14), replay.FAULTS.wake_at, tzinfo=replay.SHANGHAI)
+    back = wake + replay.FAULTS.hub_down
+    tries = result.start_ups
+    assert [ok for _, ok in tries][-1] and not any(ok for _, ok in tries[:-1]), "read once the Hub is back"
+    assert tries[1][0] - tries[0][0] <= dt.timedelta(minutes=2) + dt.timedelta(seconds=90), "first retry"
+    gaps = [b[0] - a[0] for a, b in zip(tries, tries[1:])]
+    assert all(gap <= RETRY_EVERY + dt.timedelta(minutes=2) for gap in gaps), gaps
+    assert back <= tries[-1][0] <= back + RETRY_EVERY + dt.timedelta(minutes=2)
+    slept = [r for r in result.days if r.slept]
+    woke = next(r for r in result.days if r.day == wake.date())
+    assert woke.committed.date() == woke.day and all(r.committed.date() == woke.day for r in slept)
+
+
+def test_tushare_answering_minus_1000_for_20_minutes_at_21_costs_no_evening(results):
+    result = results[replay.FAULTS.name]
+    failed = [r for r in result.runs if r.error]
+    assert failed and all(
+        "-1000 系统内部错误 3 times" in r.error and r.retryable for r in failed if "Hub" not in r.error
+    )
+    start, length = replay.FAULTS.tushare_fault
+    for record in result.days:
+        if record.slept or record.day == dt.date(2024, 6, 14):
+            continue  # the start-up day is the Hub test's
+        cleared = dt.datetime.combine(record.day, start, tzinfo=replay.SHANGHAI) + length
+        # committed by the first retry after the fault clears: backoff 1, 2, 4, 8, ... minutes
+        assert cleared <= record.committed <= cleared + dt.timedelta(minutes=16), record

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from space_app import charts
 from space_app.charts import day_cells, publication_lags, run_points
@@ -132,6 +133,32 @@ def test_run_points_give_duration_in_minutes_and_mark_failures():
     figure = charts.runs_figure(points, "en")
     crosses = [trace for trace in figure.data if trace.name == "failed 1"]
     assert crosses and list(crosses[0].y) == [pytest_approx(20 / 60)]
+
+
+def runs_at(*starts: str):
+    return runs_table([[start, start, "delta", "schedule", "success", 1, 10, 5, "ok"] for start in starts])
+
+
+@pytest.mark.parametrize(
+    "starts",
+    [
+        ("2024-04-12 21:00:00", "2024-04-12 21:30:00", "2024-04-12 23:30:00"),  # one evening's runs and retries
+        ("2024-04-12 21:00:00", "2024-04-13 09:00:00", "2024-04-13 21:00:00"),  # two days
+        ("2024-04-12 21:00:00", "2024-04-19 21:00:00"),
+        ("2024-01-02 21:00:00", "2024-12-31 21:00:00"),
+        ("2005-01-04 21:00:00", "2024-12-31 21:00:00"),
+        ("2024-04-12 21:00:00",),
+    ],
+)
+def test_the_runs_chart_never_repeats_a_tick_label(starts):
+    figure = charts.runs_figure(run_points(runs_at(*starts)), "zh")
+    labels, ticks = list(figure.layout.xaxis.ticktext), list(figure.layout.xaxis.tickvals)
+    assert labels and len(labels) == len(ticks) <= 8
+    assert len(set(labels)) == len(labels), labels
+    first, last = pd.Timestamp(starts[0], tz="Asia/Shanghai"), pd.Timestamp(starts[-1], tz="Asia/Shanghai")
+    if last - first < pd.Timedelta(days=2):
+        assert all(":" in label for label in labels), "runs of a day or two: the ticks tell the hours apart"
+    assert pd.Timestamp(ticks[0]) <= first.tz_localize(None), "the first run is within the ticks (Shanghai wall time)"
 
 
 def pytest_approx(value):

@@ -163,3 +163,53 @@ def test_messages_box_names_what_needs_attention_and_the_runs_table_reads_in_chi
     assert list(shown.columns)[:5] == ["开始（上海）", "结束（上海）", "类型", "触发", "状态"]
     assert shown.iloc[0].tolist()[2:5] == ["增量", "定时", "失败"] and shown.iloc[0, 8].startswith("已拒绝")
     assert localised_runs(runs, "en").equals(runs)
+
+
+# -- the Hub's errors, as the Hub adapter words them against the Hub test server ---------------------
+def hub_error(endpoint: str, token: str | None = None) -> str:
+    """The last-error text of a run whose first Hub read failed (as run_slot shows it)."""
+    from huggingface_hub import HfApi
+
+    from space_app.run_slot import error_text
+    from sync.targets.hub import HubRepo
+    from sync.targets.repo import PublishError
+
+    repo = HubRepo("maintainer/a-share-prices", HfApi(endpoint=endpoint, token=token), sleep=lambda s: None)
+    with pytest.raises(PublishError) as caught:
+        repo.head()
+    return error_text(caught.value)
+
+
+ENGLISH_ADVICE = ("could not", "retry later", "kept answering", "refused the token", "check the network", "attempts")
+
+
+def test_the_hubs_last_error_reads_in_chinese(hub_server):
+    for _ in range(6):
+        hub_server.fail_next("GET", "/api/datasets/maintainer/a-share-prices", 503)
+    outage = hub_error(hub_server.url)
+    zh = i18n.message("zh", outage)
+    assert "无法读取当前提交：Hub 持续返回 HTTP 503（尝试 6 次" in zh and "请稍后重试" in zh
+    assert not any(words in zh.split("（HfHubHTTPError")[0] for words in ENGLISH_ADVICE), zh
+    assert i18n.message("en", outage) == outage, "the API and the English page keep the text"
+
+    hub_server.fail_next("GET", "/api/datasets/maintainer/a-share-prices", 400)
+    zh = i18n.message("zh", hub_error(hub_server.url))
+    assert "Hub 返回 HTTP 400；请检查仓库后重试" in zh
+
+    hub_server.tokens = {"the-right-token": "write"}
+    hub_server.fail_next("GET", "/api/datasets/maintainer/a-share-prices", 401)
+    zh = i18n.message("zh", hub_error(hub_server.url, token="a-wrong-token"))
+    assert (
+        "Hub 拒绝了令牌（HTTP 401）；请把 HF_TOKEN 设为对 hf://datasets/maintainer/a-share-prices 有写权限的令牌" in zh
+    )
+
+
+def test_an_unreachable_hub_reads_in_chinese():
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    zh = i18n.message("zh", hub_error(endpoint))
+    assert f"无法连接 Hub（{endpoint}）；请检查网络和 HF_ENDPOINT 后重试" in zh
+    assert "无法读取当前提交" in zh

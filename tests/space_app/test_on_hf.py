@@ -244,7 +244,8 @@ def test_a_space_killed_mid_full_resumes_on_restart_and_meta_runs_records_it(tmp
 
     # A new machine: a fresh HF_HOME (the ephemeral disk is gone); the same Space.
     with running_app(tmp_path, tmp_path / "home-2", **env) as (url, process, log):
-        shown = health(url)
+        # the start-up reads the journal in the scheduler's thread (HTTP answers meanwhile): shown within moments
+        shown = wait_for(lambda: (lambda h: h if h and h["interrupted"] else None)(health(url)), 60, process, log)
         done = wait_for(
             lambda: (lambda h: h if h and not h["running"] and h["last_success"] else None)(health(url)),
             180,

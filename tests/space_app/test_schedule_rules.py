@@ -1,5 +1,6 @@
 """The Space's scheduling decisions with an injected clock: time zones, weekends, holidays, catch-up, retries."""
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 
@@ -144,8 +145,6 @@ def test_the_cutoff_is_shanghai_midnight_even_for_a_utc_timestamp():
 def test_success_and_permanent_failures_are_not_retried():
     assert next_retry(sh(2024, 9, 25, 21, 10), stopped_at(sh(2024, 9, 25, 21, 2), stopped=False)) is None
     assert next_retry(sh(2024, 9, 25, 21, 10), stopped_at(sh(2024, 9, 25, 21, 2), ok=False, stopped=False)) is None
-    retryable = stopped_at(sh(2024, 9, 25, 21, 2), ok=False, stopped=False, retryable=True)
-    assert next_retry(sh(2024, 9, 25, 21, 10), retryable) == sh(2024, 9, 25, 21, 32)
     assert next_retry(sh(2024, 9, 25, 21, 10), None) is None
 
 
@@ -163,3 +162,24 @@ def test_success_and_permanent_failures_are_not_retried():
 )
 def test_a_newer_day_is_publishable_by_the_engines_close_gate_and_the_calendar(now, watermark, publishable):
     assert newer_day_publishable(now, OPEN, watermark) is publishable
+
+
+def test_a_passing_failure_is_retried_within_two_minutes_then_backs_off_to_thirty():
+    failed = sh(2024, 9, 25, 21, 2)
+    retryable = stopped_at(failed, ok=False, stopped=False, retryable=True)
+    first = next_retry(failed, retryable)
+    assert first is not None and first - failed <= dt.timedelta(minutes=2)
+    waits = [
+        next_retry(failed, dataclasses.replace(retryable, failures=n)) - failed  # type: ignore[operator]
+        for n in range(1, 9)
+    ]
+    assert waits == sorted(waits) and waits[-1] == waits[-2] == dt.timedelta(minutes=30)
+    assert all(later <= 2 * earlier for earlier, later in zip(waits, waits[1:]))
+    assert next_run(failed, OPEN, retryable, "21:00", "Asia/Shanghai") == (first, "retry")
+
+
+def test_passing_failures_are_retried_until_midnight_only():
+    late = stopped_at(sh(2024, 9, 25, 23, 40), ok=False, stopped=False, retryable=True, failures=6)
+    assert next_retry(sh(2024, 9, 25, 23, 40), late) is None  # 30 minutes later is tomorrow
+    early = dataclasses.replace(late, failures=1)
+    assert next_retry(sh(2024, 9, 25, 23, 40), early) == sh(2024, 9, 25, 23, 41)

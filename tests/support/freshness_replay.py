@@ -21,12 +21,15 @@ found it not yet published (counted at the server). Used by tests/reliability/te
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import multiprocessing
 import tempfile
+import threading
 import time
+import types
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +38,7 @@ import pandas as pd
 
 from dataset_script.schema import DAYS_PATH
 from space_app import schedule_rules
-from space_app.repo_view import Facts, RepoView
+from space_app.repo_view import Facts, RepoView, explore_cache
 from sync.core.clock import SHANGHAI
 from sync.core.config import Settings
 from sync.core.errors import SyncError
@@ -44,8 +47,9 @@ from sync.engine.full import run_full
 from sync.publish.verify import verify_repo
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.calendar import sse_sessions
+from sync.simulated.replies import FaultPlan
 from sync.tables.shards import from_parquet
-from sync.targets import open_repo
+from sync.targets import DatasetRepo, open_repo
 from sync.tushare.apis import APIS
 from tests.support.serving import served
 
@@ -112,16 +116,28 @@ def draw_publication(
 
 
 class ReplayClock:
-    """Now: the instant the replay jumped to, plus the real time elapsed since (a run takes its real time)."""
+    """Now: the instant the replay jumped to, plus the real time elapsed since (a run takes its real time),
+    plus the waits of retries inside runs (`sleep`: they pass on this clock at once)."""
 
     def __init__(self, at: dt.datetime) -> None:
+        self._lock = threading.Lock()
         self.jump(at)
 
     def jump(self, at: dt.datetime) -> None:
-        self._at, self._since = at, time.monotonic()
+        with self._lock:
+            self._at, self._since = at, time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._at += dt.timedelta(seconds=seconds)
+
+    def seconds(self) -> float:
+        """Now as elapsed seconds (a monotonic clock on the replayed time)."""
+        return self().timestamp()
 
     def __call__(self) -> dt.datetime:
-        return self._at + dt.timedelta(seconds=time.monotonic() - self._since)
+        with self._lock:
+            return self._at + dt.timedelta(seconds=time.monotonic() - self._since)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +151,7 @@ class Run:
     stopped: dt.date | None  # the day it held back
     calls: int  # API calls it made, counted at the server
     error: str | None = None
+    retryable: bool = False  # the error passes by itself (the Space retries it)
 
     @property
     def published_new(self) -> bool:
@@ -149,6 +166,9 @@ class Scenario:
     last: dt.date  # last trading day replayed (its evening is replayed to midnight)
     asleep: tuple[dt.date, dt.date] | None = None  # first and last trading day the Space sleeps through
     wake_at: dt.time = dt.time(10, 0)  # the visit, on the trading day after `asleep`
+    hub: bool = False  # publish to the Hub test server, not to a folder
+    hub_down: dt.timedelta | None = None  # the Hub answers 503 for this long from the wake-up (start-up)
+    tushare_fault: tuple[dt.time, dt.timedelta] | None = None  # -1000 from this time, this long, every evening
 
 
 @dataclasses.dataclass
@@ -181,6 +201,7 @@ class Replay:
     seconds: float  # wall time of the replay
     published_days: list[dt.date]  # meta/days.parquet at the end
     problems: list[str]  # `sync verify` at the end
+    start_ups: list[tuple[dt.datetime, bool]] = dataclasses.field(default_factory=list)  # (when, repo read)
 
 
 def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication, scratch: Path) -> Replay:
@@ -191,13 +212,25 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
     base = sessions[sessions.index(scenario.first) - 1]
     clock = ReplayClock(dt.datetime.combine(base, dt.time(23, 0), tzinfo=SHANGHAI))
     end = dt.datetime.combine(scenario.last + dt.timedelta(days=1), dt.time(0, 0), tzinfo=SHANGHAI)
-    repo = open_repo(str(scratch / scenario.name))
-    view = RepoView(repo, ttl=0)
-    with served(market, clock(), publication=publication) as (server, source):
+    outages: list[tuple[dt.datetime, dt.datetime]] = []  # when the Hub answers 503
+    with contextlib.ExitStack() as stack:
+        repo = _target(scenario, scratch, clock, outages, stack)
+        view = RepoView(
+            repo, ttl=0, cache=explore_cache(scratch / f"{_slug(scenario)}-cache") if scenario.hub else None
+        )
+        faults = _tushare_faults(scenario, sessions)
+        server, source = stack.enter_context(
+            served(market, clock(), publication=publication, faults=faults, sleep=clock.sleep, monotonic=clock.seconds)
+        )
         server.set_clock(clock)
         run_full(repo, source, settings, clock(), end=base)
 
-        def attempt(trigger: str, facts: Facts) -> tuple[Run, schedule_rules.Outcome]:
+        def hub_down() -> bool:
+            return any(start <= clock() < until for start, until in outages)
+
+        def attempt(
+            trigger: str, facts: Facts, last: schedule_rules.Outcome | None
+        ) -> tuple[Run, schedule_rules.Outcome]:
             before, calls_before, now = facts.watermark, sum(server.calls.values()), clock()
             target = next((d for d in facts.open_days if d > before), None)
             try:
@@ -218,6 +251,7 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
                 stopped and stopped[0],
                 sum(server.calls.values()) - calls_before,
                 error,
+                retryable,
             )
             outcome = schedule_rules.Outcome(
                 "delta",
@@ -226,50 +260,127 @@ def replay(scenario: Scenario, market: SyntheticMarket, publication: Publication
                 ok=error is None,
                 stopped=stopped is not None,
                 retryable=retryable,
+                failures=_chained(last, finished) if error and retryable else 1,
             )
             return run, outcome
 
-        runs, last, now, asleep = [], None, clock(), scenario.asleep
+        runs: list[Run] = []
+        start_ups: list[tuple[dt.datetime, bool]] = []
+        last, now, asleep = None, clock(), scenario.asleep
+        startup: dt.datetime | None = None  # a start-up (catch-up) waiting for its retry
+        startup_cutoff = end
+        known = view.get(force=True)
         while True:
-            facts = view.get(force=True)
+            if not hub_down():  # the replay's own look at the repo; the Space's reads are the attempts
+                known = view.get(force=True)
+            facts = known
             at, why = schedule_rules.next_run(now, facts.open_days, last, settings.sync_time, settings.sync_tz)
             if asleep and at >= _run_time(asleep[0], settings):
                 wake = dt.datetime.combine(_next(sessions, asleep[1]), scenario.wake_at, tzinfo=SHANGHAI)
                 asleep, last = None, None  # a restarted Space remembers no outcome
                 clock.jump(wake)
-                action = schedule_rules.startup_action(
-                    wake,
-                    facts.open_days,
-                    facts.watermark,
-                    facts.published,
-                    settings.embedded_source,
-                    settings.sync_time,
-                    settings.sync_tz,
-                )
-                if action == "delta":
-                    run, last = attempt("catch-up", facts)
-                    runs.append(run)
+                if scenario.hub_down:
+                    outages.append((wake, wake + scenario.hub_down))
+                startup, startup_cutoff = wake, schedule_rules.retry_cutoff(wake)
+                now = clock()
+                continue
+            if startup is not None and startup <= at:
+                # SyncScheduler.start_up: read the repo; when that fails on something passing, back off
+                clock.jump(max(startup, clock()))
+                seen = view.get(force=True)
+                start_ups.append((clock(), not seen.error))
+                if seen.error and seen.error_passing:
+                    retry = clock() + schedule_rules.backoff(sum(1 for _, ok in start_ups if not ok))
+                    startup = retry if retry < startup_cutoff else None
+                else:
+                    startup = None
+                    action = schedule_rules.startup_action(
+                        clock(),
+                        seen.open_days,
+                        seen.watermark,
+                        seen.published,
+                        settings.embedded_source,
+                        settings.sync_time,
+                        settings.sync_tz,
+                    )
+                    if action == "delta":
+                        run, last = attempt("catch-up", seen, last)
+                        runs.append(run)
                 now = clock()
                 continue
             if at >= end:
                 break
-            clock.jump(at)
-            run, last = attempt(why, facts)
+            clock.jump(max(at, clock()))
+            run, last = attempt(why, facts, last)
             runs.append(run)
             log.info(
-                "%s %s %s → %s%s (%d calls)",
+                "%s %s %s → %s%s (%d calls)%s",
                 scenario.name,
                 why,
                 at.isoformat(timespec="minutes"),
                 run.watermark,
                 f", stopped before {run.stopped}" if run.stopped else "",
                 run.calls,
+                f" failed: {run.error[:80]}" if run.error else "",
             )
             now = clock()
         manifest = from_parquet(repo.read(DAYS_PATH, repo.head())).to_pandas()
         published_days = sorted(pd.to_datetime(manifest["date"]).dt.date)
+        problems = verify_repo(repo)
     days = _day_records(scenario, settings, sessions, publication, runs)
-    return Replay(scenario, days, runs, publication, time.monotonic() - started_wall, published_days, verify_repo(repo))
+    seconds = time.monotonic() - started_wall
+    return Replay(scenario, days, runs, publication, seconds, published_days, problems, start_ups)
+
+
+def _slug(scenario: Scenario) -> str:
+    return "".join(c if c.isalnum() else "-" for c in scenario.name)
+
+
+def _chained(last: schedule_rules.Outcome | None, finished: dt.datetime) -> int:
+    """This passing failure's place in a row of them on one evening (the Space's backoff counts them)."""
+    same = last is not None and last.finished_at.astimezone(SHANGHAI).date() == finished.astimezone(SHANGHAI).date()
+    return last.failures + 1 if same and last is not None and not last.ok and last.retryable else 1
+
+
+def _tushare_faults(scenario: Scenario, sessions: list[dt.date]) -> FaultPlan:
+    """Tushare answering -1000 系统内部错误 for a while from the same time every trading evening."""
+    plan = FaultPlan()
+    if scenario.tushare_fault:
+        start, length = scenario.tushare_fault
+        for day in (d for d in sessions if scenario.first <= d <= scenario.last):
+            at = dt.datetime.combine(day, start, tzinfo=SHANGHAI)
+            plan.fail_between("internal_error", at, at + length)
+    return plan
+
+
+def _target(
+    scenario: Scenario,
+    scratch: Path,
+    clock: ReplayClock,
+    outages: list[tuple[dt.datetime, dt.datetime]],
+    stack: contextlib.ExitStack,
+) -> DatasetRepo:
+    """A folder, or a repo on a Hub test server of its own that is down during `outages` (by `clock`);
+    the Hub adapter's retry waits pass on `clock`."""
+    if not scenario.hub:
+        return open_repo(str(scratch / _slug(scenario)))
+    import huggingface_hub.constants as hub_constants
+    import huggingface_hub.utils._http as hub_http
+    from huggingface_hub import HfApi
+
+    from sync.targets.hub import HubRepo
+    from tests.support.hub_server import HubServer
+
+    hub = HubServer().start()
+    stack.callback(hub.stop)
+    # huggingface_hub's own backoff on 5xx downloads: its waits pass on the replayed clock too
+    stack.callback(setattr, hub_http, "time", hub_http.time)
+    hub_http.time = types.SimpleNamespace(sleep=clock.sleep)  # type: ignore[assignment]
+    hub.down = lambda: any(start <= clock() < until for start, until in outages)
+    home = scratch / f"{_slug(scenario)}-hf-home"
+    stack.callback(setattr, hub_constants, "HF_HOME", hub_constants.HF_HOME)
+    hub_constants.HF_HOME = str(home)  # staging and the run journal of this replay live here
+    return HubRepo("replay/a-share-prices", HfApi(endpoint=hub.url, token=False), sleep=clock.sleep, lock_dir=home)
 
 
 def _run_time(day: dt.date, settings: Settings) -> dt.datetime:
@@ -333,6 +444,21 @@ def missed(result: Replay) -> list[dt.date]:
     return out
 
 
+def lost_evenings(result: Replay) -> list[dt.date]:
+    """Awake days whose data was out before midnight of their own evening, yet committed after it: an
+    evening that a failure cost (the day then waits for the next evening's run)."""
+    out = []
+    for record in result.days:
+        midnight = dt.datetime.combine(record.day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=SHANGHAI)
+        if (
+            not record.slept
+            and record.published < midnight
+            and (record.committed is None or record.committed >= midnight)
+        ):
+            out.append(record.day)
+    return out
+
+
 def figures(result: Replay) -> dict:
     """The scenario's figures, JSON-ready (times in minutes)."""
     awake = [r for r in result.days if not r.slept]
@@ -356,6 +482,10 @@ def figures(result: Replay) -> dict:
         "calls": sum(r.calls for r in result.runs),
         "errors": [r.error for r in result.runs if r.error],
         "days_missed": [d.isoformat() for d in missed(result)],
+        "evenings_lost": [d.isoformat() for d in lost_evenings(result)],
+        "failed_runs": sum(1 for r in result.runs if r.error),
+        "failed_runs_passing": sum(1 for r in result.runs if r.error and r.retryable),
+        "start_ups": [{"at": _iso(at), "repo_read": ok} for at, ok in result.start_ups],
         "days_missing": [r.day.isoformat() for r in result.days if r.committed is None],
         "attempts_per_day": {
             "mean": round(float(np.mean([r.attempts for r in awake])), 2) if awake else None,
@@ -407,15 +537,16 @@ def markdown(all_figures: Sequence[dict]) -> str:
         "Wasted: runs that published no new day, and their API calls (counted at the server).",
         "",
         "| scenario | SYNC_TIME | days | runs | lag median / p95 / max | in-window median / p95 / max "
-        "| days missed | wasted runs | wasted calls | attempts/day mean (max) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| days missed | evenings lost | failed runs | wasted runs | wasted calls | attempts/day mean (max) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in all_figures:
         lag, win = f["lag_from_publication_min"], f["lag_in_retry_window_min"]
         lines.append(
             f"| {f['scenario']} | {f['sync_time']} | {f['trading_days']} | {f['runs']} "
             f"| {lag['median']} / {lag['p95']} / {lag['max']} | {win['median']} / {win['p95']} / {win['max']} "
-            f"| {len(f['days_missed'])} | {f['runs_wasted']} | {f['wasted_calls']} "
+            f"| {len(f['days_missed'])} | {len(f['evenings_lost'])} | {f['failed_runs']} "
+            f"| {f['runs_wasted']} | {f['wasted_calls']} "
             f"| {f['attempts_per_day']['mean']} ({f['attempts_per_day']['max']}) |"
         )
     lines.append("")
@@ -430,6 +561,13 @@ def markdown(all_figures: Sequence[dict]) -> str:
                 f"asleep through {', '.join(a['days'])}: caught up in one run: {a['caught_up_in_one_run']}; "
                 f"lag median / max {a['lag_from_publication_min']['median']} / "
                 f"{a['lag_from_publication_min']['max']} min"
+            )
+        if f["start_ups"] and any(not s["repo_read"] for s in f["start_ups"]):
+            tries = ", ".join(s["at"][11:16] + ("" if s["repo_read"] else " (Hub down)") for s in f["start_ups"])
+            notes.append(f"start-up tries: {tries}")
+        if f["failed_runs"]:
+            notes.append(
+                f"failed runs: {f['failed_runs']}, all retried by the Space: {f['failed_runs_passing'] == f['failed_runs']}"
             )
         if notes:
             lines += [f"**{f['scenario']}** ({f['wall_seconds']} s)", ""] + [f"- {n}" for n in notes] + [""]
@@ -446,11 +584,24 @@ ASLEEP = Scenario(
     dt.date(2024, 6, 21),
     asleep=(dt.date(2024, 6, 11), dt.date(2024, 6, 13)),
 )
+# Passing failures (issue 22): the Space restarted at 20:30 while the Hub is down for an hour,
+# and Tushare answering -1000 系统内部错误 from 21:00 for 20 minutes on every evening of June.
+FAULTS = Scenario(
+    "faults: Hub down 1 h from start-up, Tushare -1000 21:00-21:20 daily",
+    "21:00",
+    dt.date(2024, 6, 3),
+    dt.date(2024, 6, 28),
+    asleep=(dt.date(2024, 6, 13), dt.date(2024, 6, 13)),
+    wake_at=dt.time(20, 30),
+    hub=True,
+    hub_down=dt.timedelta(hours=1),
+    tushare_fault=(dt.time(21, 0), dt.timedelta(minutes=20)),
+)
 # Both schedules over the whole year: `python -m tests.support.freshness_replay` (~9 CPU-minutes).
-YEAR_SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024", "17:30", *YEAR), ASLEEP)
+YEAR_SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024", "17:30", *YEAR), ASLEEP, FAULTS)
 # CI (tests/reliability/test_freshness.py): the whole year at the default 21:00; the earlier
 # schedule, which runs about three times as often, over the first quarter (it holds every late day).
-SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024 Q1", "17:30", *Q1), ASLEEP)
+SCENARIOS = (Scenario("21:00, 2024", "21:00", *YEAR), Scenario("17:30, 2024 Q1", "17:30", *Q1), ASLEEP, FAULTS)
 
 
 def run_group(scenarios: Sequence[Scenario], scratch: Path) -> list[Replay]:

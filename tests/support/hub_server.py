@@ -14,6 +14,7 @@ Knobs for tests:
   a read token gets 403 on writes, and anonymous requests may only read. `GET /api/whoami-v2`
   answers like the Hub: 401 without a valid token, else `auth.accessToken.role` = the token's role.
 - `fail_next(method, path_contains, status)`: the next matching request fails with that status.
+- `down`: when set, a callable; every request gets 503 while it returns True (an outage).
 - `before_next_commit(callback)`: runs `callback()` inside the next commit request, before its
   parent check; use it to simulate a concurrent writer (e.g. call `server.commit_files(...)`).
 - `limit_commits(per_hour=N, retry_after=S)`: the Hub's commit quota. Once a repo has taken N
@@ -108,6 +109,7 @@ class HubServer:
         self.requests: list[tuple[str, str]] = []
         self.tokens: dict[str, str] | None = None
         self._failures: list[tuple[str, str, int]] = []
+        self.down: Callable[[], bool] | None = None
         self._commit_hooks: list[Callable[[], object]] = []
         self.offset = 0.0  # seconds added to the wall clock (see `advance`)
         self._commit_limit: tuple[int, float | None] | None = None  # (per hour, fixed Retry-After)
@@ -150,6 +152,7 @@ class HubServer:
             self.requests.clear()
             self.tokens = None
             self._failures.clear()
+            self.down = None
             self._commit_hooks.clear()
             self.offset = 0.0
             self._commit_limit = None
@@ -294,6 +297,8 @@ class HubServer:
         return repo
 
     def _take_failure(self, method: str, path: str) -> int | None:
+        if self.down is not None and self.down():
+            return 503
         with self._lock:
             for i, (m, fragment, status) in enumerate(self._failures):
                 if m == method and fragment in path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -26,11 +26,23 @@ def at(day: dt.date, hour: int = 20, minute: int = 0) -> dt.datetime:
 
 
 @contextlib.contextmanager
-def served(market: SyntheticMarket, now: dt.datetime, **knobs) -> Iterator[tuple[TushareServer, Source]]:
-    """Our Tushare server over `market` with its clock at `now`, and a Source talking to it (no quota, no sleeps)."""
+def served(
+    market: SyntheticMarket,
+    now: dt.datetime,
+    sleep: Callable[[float], None] | None = None,
+    monotonic: Callable[[], float] | None = None,
+    **knobs,
+) -> Iterator[tuple[TushareServer, Source]]:
+    """Our Tushare server over `market` with its clock at `now`, and a Source talking to it (no quota;
+    the client's waits go to `sleep`, by default skipped, and it measures time by `monotonic`)."""
     with TushareServer(market, tokens=(TOKEN,), clock=lambda: now, **knobs) as server:
         with TushareClient(
-            TOKEN, server.url, rate_per_min=1_000_000, rate_overrides={}, sleep=lambda s: None
+            TOKEN,
+            server.url,
+            rate_per_min=1_000_000,
+            rate_overrides={},
+            sleep=sleep or (lambda s: None),
+            clock=monotonic,
         ) as client:
             yield server, Source(client, "test market", market.spec.start)
 

@@ -99,6 +99,9 @@ def test_a_transient_error_says_a_retry_can_help():
         (error_from_reply("daily", 40203, "抱歉，您每天最多访问该接口1000次"), False),
         (error_from_reply("daily_basic", 40203, "抱歉，您没有接口(daily_basic)访问权限"), False),
         (TushareTransportError("HTTP 502", api_name="daily"), True),
+        (error_from_reply("daily", -1000, "系统内部错误"), True),
+        (error_from_reply("daily", 50101, "系统未知错误，欢迎上报！ 谢谢！request-id(r1)"), True),
+        (error_from_reply("daily", 40001, "必填参数缺失：trade_date"), False),
     ],
 )
 def test_every_project_error_is_a_sync_error_that_says_whether_a_retry_helps(error, retryable):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pandas as pd
 import pytest
 import requests
@@ -403,6 +404,44 @@ def test_scheduled_faults_only_hit_their_interface(market):
         assert len(pro.daily(trade_date="20240329")) > 0
         assert pro.adj_factor(trade_date="20240329").empty and pro.adj_factor(trade_date="20240329").empty
         assert len(pro.adj_factor(trade_date="20240329")) > 0
+
+
+@pytest.mark.parametrize(
+    "kind, code, msg",
+    [("internal_error", -1000, "系统内部错误"), ("unknown_error", 50101, "系统未知错误，欢迎上报！ 谢谢！request-id(")],
+)
+def test_tushare_faults_answer_as_the_real_server_words_them(market, kind, code, msg):
+    plan = FaultPlan()
+    plan.fail_next(kind, count=2, api="daily")
+    with TushareServer(market, clock=lambda: EVENING, faults=plan) as server:
+        reply = httpx.post(server.url, json={"api_name": "daily", "token": "demo-token", "params": {}})
+        body = reply.json()
+        assert reply.status_code == 200 and (body["code"], body["data"]) == (code, None)
+        assert body["msg"].startswith(msg)
+        with pytest.raises(Exception, match=msg.replace("(", r"\(")):  # the official SDK raises Exception(msg)
+            official(server.url).daily(trade_date="20240329")
+        plan.fail_next(kind)  # any interface
+        assert httpx.post(server.url, json={"api_name": "trade_cal", "token": "x"}).json()["code"] == code
+
+
+def test_a_fault_window_follows_the_server_clock(market):
+    plan = FaultPlan()
+    start = EVENING.replace(hour=21, minute=0)
+    plan.fail_between("internal_error", start, start + dt.timedelta(minutes=20), api="daily")
+    now = [start - dt.timedelta(minutes=1)]
+    with TushareServer(market, clock=lambda: now[0], faults=plan) as server:
+
+        def code(api="daily"):
+            body = {"api_name": api, "token": "demo-token", "params": {"trade_date": "20240329"}}
+            return httpx.post(server.url, json=body).json()["code"]
+
+        assert code() == 0
+        now[0] = start
+        assert (code(), code(), code("adj_factor")) == (-1000, -1000, 0)
+        now[0] = start + dt.timedelta(minutes=19, seconds=59)
+        assert code() == -1000
+        now[0] = start + dt.timedelta(minutes=20)
+        assert code() == 0
 
 
 def test_fault_rate_is_seeded_and_repeatable():

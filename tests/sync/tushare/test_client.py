@@ -207,13 +207,55 @@ def test_unknown_interface_and_other_codes_are_not_retried():
         "Tushare does not know the interface 'fina_dividend' (-1 请指定正确的接口名). Check the interface name "
         "against https://tushare.pro/document/2. Retrying will not help."
     )
-    client = make_client(Server(fail(-1000, "系统内部错误")))
+    client = make_client(Server(fail(40001, "必填参数缺失：trade_date")))
     with pytest.raises(TushareError) as caught:
         client.query("daily", trade_date="20250110")
     assert str(caught.value) == (
-        "Tushare refused daily (-1000 系统内部错误). Check the parameters of the call; retrying will not help."
+        "Tushare refused daily (40001 必填参数缺失：trade_date). Check the parameters of the call; "
+        "retrying will not help."
     )
     assert type(caught.value) is TushareError and client.calls["daily"] == 1
+
+
+# -- Tushare's passing faults: -1000 and 50101, retried a bounded number of times ---------------
+
+INTERNAL = "系统内部错误"
+UNKNOWN = "系统未知错误，欢迎上报！ 谢谢！request-id(5f1c2b7e-0d3e-4b8e-9a51-2c7f3e1d9b20)"
+
+
+@pytest.mark.parametrize("code, msg", [(-1000, INTERNAL), (50101, UNKNOWN)])
+def test_a_passing_server_fault_is_retried_after_a_minute(code, msg):
+    time_ = FakeTime()
+    client = make_client(Server(fail(code, msg), ok(DAILY_FIELDS, [daily_row()])), time_)
+    frame = client.query("daily", trade_date="20250110")
+    assert len(frame) == 1 and client.calls["daily"] == 2
+    assert time_.sleeps == [60.0]
+
+
+@pytest.mark.parametrize("code, msg", [(-1000, INTERNAL), (50101, UNKNOWN)])
+def test_a_server_fault_that_persists_fails_after_three_attempts_within_ten_minutes_naming_the_call(code, msg):
+    time_ = FakeTime()
+    client = make_client(Server(fail(code, msg)), time_)
+    with pytest.raises(TushareError) as caught:
+        client.query("daily", trade_date="20250110")
+    assert client.calls["daily"] == 3
+    assert time_.sleeps == [60.0, 180.0] and sum(time_.sleeps) <= 600
+    assert str(caught.value) == (
+        f"Tushare answered daily(trade_date=20250110, limit=6000, offset=0) with {code} {msg} 3 times in 4 min. "
+        "Tushare gives this code for a passing fault on its side and for a malformed request: running again "
+        "later may help; if it keeps failing, check that call's parameters against the Tushare docs."
+    )
+    assert caught.value.retryable and caught.value.code == code
+    assert_no_token(caught.value)
+
+
+def test_server_faults_between_transient_failures_still_stop_at_three():
+    time_ = FakeTime()
+    server = Server(fail(-1000, INTERNAL), httpx.Response(502), fail(-1000, INTERNAL), fail(-1000, INTERNAL))
+    with pytest.raises(TushareError) as caught:
+        make_client(server, time_).query("daily", trade_date="20250110")
+    assert len(server.requests) == 4 and "3 times" in str(caught.value)
+    assert sum(time_.sleeps) <= 600
 
 
 def test_server_text_echoing_the_token_is_scrubbed():
