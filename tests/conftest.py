@@ -23,10 +23,17 @@ if "huggingface_hub" in sys.modules or "datasets" in sys.modules:
         "test Hub; remove the early import (e.g. from a plugin or a root conftest)."
     )
 
+from sync.targets.hub_xet import bound_xet_retries  # noqa: E402
 from tests.support.hub import ENDPOINT, session_hub  # noqa: E402
 
 os.environ["HF_ENDPOINT"] = ENDPOINT
 os.environ.pop("HF_TOKEN", None)  # never send a developer's real token to the test server
+
+# hf_xet reads its retry policy once, when huggingface_hub starts its process-wide session: take the
+# product's bound (sync.targets.hub_xet) with short waits, whichever test starts the session
+# (tests/sync/targets/test_hub_xet.py times the real waits in a fresh process).
+bound_xet_retries()
+os.environ.setdefault("HF_XET_CLIENT_RETRY_BASE_DELAY", "50ms")
 
 
 def pytest_report_header(config):

@@ -24,6 +24,9 @@ Knobs for tests:
   e.g. to age staging branches or to let a quota hour pass while a test's fake `sleep` waits.
 - `commit_files(...)`, `files(...)`, `head(...)`: direct in-process access to the state.
 - `requests`: a log of (method, path) for every request received.
+- `downloads`: the repo paths whose bytes a client fetched, in order, whatever the storage: a GET
+  of `/resolve` for a regular file; for a Xet file, the HEAD of `/resolve` the client sends before
+  it rebuilds the bytes from the CAS (which the server does not see).
 - `storage`: "xet" (the default, like the real Hub: what `.gitattributes` tracks goes through Xet and
   hf_xet's file-backed CAS, see tests/support/hub_xet.py) or "regular" (every file inline in the
   commit); `reset()` restores the default, which the `HUB_TEST_STORAGE` environment variable sets.
@@ -108,6 +111,7 @@ class HubServer:
         self.blobs: dict[str, bytes] = {}
         self.repos: dict[tuple[str, str], _Repo] = {}
         self.requests: list[tuple[str, str]] = []
+        self.downloads: list[str] = []
         self.tokens: dict[str, str] | None = None
         self._failures: list[tuple[str, str, int]] = []
         self._commit_hooks: list[Callable[[], object]] = []
@@ -157,6 +161,7 @@ class HubServer:
             self.blobs.clear()
             self.repos.clear()
             self.requests.clear()
+            self.downloads.clear()
             self.tokens = None
             self._failures.clear()
             self._commit_hooks.clear()
@@ -792,6 +797,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise HubError(404, f"Entry not found: {path}", "EntryNotFound", {"X-Repo-Commit": commit.sha})
         blob = commit.tree[path]
         stored = self.hub.xet_files.get(blob)
+        if method == ("HEAD" if stored is not None else "GET"):
+            self.hub.downloads.append(path)
         if stored is not None:  # like the Hub: a 302 to the CAS bridge, the metadata on the redirect
             token_url = f"{self._base_url()}/api/{repo_type}s/{repo_id}/xet-read-token/{commit.sha}"
             port = self.server.server_address[1]
