@@ -69,32 +69,49 @@ SPLIT_COLUMNS = frozenset({"volume", "avg_price"})
 ZSTD_LEVEL = 3
 
 
-def to_parquet(table: pa.Table, zstd_level: int = ZSTD_LEVEL) -> bytes:
+def to_parquet(
+    table: pa.Table,
+    zstd_level: int = ZSTD_LEVEL,
+    *,
+    content_defined_chunking: bool = True,
+    row_group_per_day: bool = False,
+) -> bytes:
     """Deterministic Parquet bytes: zstd, per-column encodings, page index, content-defined chunking.
 
-    Dates are written as timestamps (`dataset_script.schema.to_published`).
-    Content-defined chunking keeps page boundaries stable when a shard gains a day at its end, so
-    the Hub's Xet storage uploads only the changed part of a rewritten shard. `zstd_level` is
-    there for the benchmarks; the dataset is always written at `ZSTD_LEVEL`.
+    Dates are written as timestamps (`dataset_script.schema.to_published`). One row group.
+    Content-defined chunking keeps page boundaries stable where rows stay the same, but a shard
+    that gains a day changes every column chunk (its dictionary, its last pages, the footer): on
+    the Hub's Xet storage a daily rewrite of a full-market month uploads about half the shard
+    again (BENCHMARKS.md §7), not only the new day. `zstd_level`, `content_defined_chunking` and
+    `row_group_per_day` are there for the benchmarks; the dataset is always written with the defaults.
     """
     table = to_published(table)
     names = table.schema.names
     floats = {f.name for f in table.schema if pa.types.is_floating(f.type)}  # a damaged table may hold others
     encodings = {name: "PLAIN" for name in names if name in PLAIN_COLUMNS & floats}
     encodings |= {name: "BYTE_STREAM_SPLIT" for name in names if name in SPLIT_COLUMNS & floats}
+    table = table.replace_schema_metadata(None)  # no pandas metadata: same rows, same bytes
     sink = io.BytesIO()
-    pq.write_table(
-        table.replace_schema_metadata(None),  # no pandas metadata: same rows, same bytes
+    with pq.ParquetWriter(
         sink,
+        table.schema,
         compression="zstd",
         compression_level=zstd_level,
         use_dictionary=[name for name in names if name not in encodings],
         column_encoding=encodings or None,
         write_page_index=True,
-        use_content_defined_chunking=True,
+        use_content_defined_chunking=content_defined_chunking,
         write_statistics=True,
-    )
+    ) as writer:
+        for part in _day_slices(table) if row_group_per_day else [table]:
+            writer.write_table(part, row_group_size=max(part.num_rows, 1))
     return sink.getvalue()
+
+
+def _day_slices(table: pa.Table) -> list[pa.Table]:
+    """The rows of each date, in order (the table is sorted by date first)."""
+    dates = table.column("date")
+    return [table.filter(pc.equal(dates, day)) for day in pc.unique(dates)]
 
 
 def from_parquet(data: bytes) -> pa.Table:
