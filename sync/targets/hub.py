@@ -328,7 +328,7 @@ class HubRepo:
         elif transient:
             advice = (
                 "the Hub's Xet storage kept answering HTTP {status} "
-                + f"(retried for about {XET_RETRY_SECONDS} s); nothing was published, retry later"
+                + f"(retried for up to about {XET_RETRY_SECONDS} s); nothing was published, retry later"
             )
         else:
             advice = "the Hub's Xet storage answered HTTP {status}; check the repo, then retry"

@@ -9,10 +9,10 @@ refusal by the CAS as `hf_xet.XetAuthenticationError` (a `PermissionError`).
 
     xet_failure(error)  ->  XetFailure(status=401, auth=True) | … | None (not from hf_xet)
 
-hf_xet retries a 5xx itself, 5 attempts with a 3 s base by default: about 160 s before a
-persistent 503 on the token route fails. `bound_xet_retries()` makes that 3 attempts (about 15 s,
-which still rides out a blip); a longer outage is the run's to retry (the CLI's and the Space's
-retry policies), not one upload's to wait out.
+hf_xet retries a 5xx itself, 5 attempts from a 3 s base with jitter by default: a persistent 503
+on the token route failed after 99 s and 243 s here (docs/hub.md#xet-storage). `bound_xet_retries()`
+makes that 3 attempts (9 to 32 s over five runs, which still rides out a blip); a longer outage is
+the run's to retry (the CLI's and the Space's retry policies), not one upload's to wait out.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import MutableMapping
 
 XET_RETRY_ATTEMPTS_ENV = "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS"  # read by hf_xet when its session starts
 XET_RETRY_ATTEMPTS = 3
-XET_RETRY_SECONDS = 15  # what XET_RETRY_ATTEMPTS costs against a persistent 503, measured (docs/hub.md)
+XET_RETRY_SECONDS = 30  # at most what XET_RETRY_ATTEMPTS costs against a persistent 503, measured (docs/hub.md)
 
 _STATUS = re.compile(r"HTTP status (?:client|server) error \((\d{3})\b")
 
