@@ -16,6 +16,8 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from tests.support.hub_xet import parse_shard
 
+pytestmark = pytest.mark.hub_storage("xet")  # whatever HUB_TEST_STORAGE says
+
 REPO = "ellendan/a-share-prices"
 
 

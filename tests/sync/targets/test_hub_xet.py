@@ -15,6 +15,8 @@ from sync.targets.hub import HubRepo
 from sync.targets.hub_xet import XET_RETRY_ATTEMPTS_ENV, XET_RETRY_SECONDS, bound_xet_retries, xet_failure
 from tests.support.repos import REPO_ID, TOKEN, first_commit, parquet
 
+pytestmark = pytest.mark.hub_storage("xet")  # whatever HUB_TEST_STORAGE says
+
 
 @pytest.fixture
 def waits() -> list[float]:
