@@ -111,9 +111,10 @@ def replay(layout: str, write: Writer, month: pa.Table, cas: Path) -> Replay:
 
 
 def _stored(cas: Path) -> int:
-    """Bytes the CAS holds: compressed xorbs and shards (the local CAS keeps no other count)."""
+    """Bytes of the xorbs (compressed chunks) and shards the CAS holds (not its lookup database)."""
     store = cas / "xet" / "xorbs"
-    return sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) if store.exists() else 0
+    files = [*store.glob("xorbs/default.*"), *store.glob("shards/*.mdb")]
+    return sum(p.stat().st_size for p in files if p.suffix != ".tagset")
 
 
 def section(month: pa.Table, replays: list[Replay], command: str, load: str, seconds: float) -> str:
