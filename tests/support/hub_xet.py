@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import hashlib
+import importlib.util
 import os
 import shutil
 import struct
@@ -47,7 +48,10 @@ _HAS_VERIFICATION, _HAS_METADATA = 1 << 31, 1 << 30
 
 
 def default_storage() -> Storage:
-    value = os.environ.get(STORAGE_ENV, "xet").strip().lower() or "xet"
+    """`HUB_TEST_STORAGE`, else "xet" as the real Hub, unless hf_xet is missing (huggingface_hub
+    installs it only on x86_64 and arm64; without it the client would take the LFS path)."""
+    fallback = "xet" if importlib.util.find_spec("hf_xet") is not None else "regular"
+    value = os.environ.get(STORAGE_ENV, fallback).strip().lower() or fallback
     if value not in ("xet", "regular"):
         raise ValueError(f"{STORAGE_ENV} must be 'xet' or 'regular', not {value!r}")
     return "xet" if value == "xet" else "regular"
