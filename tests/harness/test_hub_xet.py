@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 
 import httpx2
 import pyarrow as pa
@@ -150,3 +153,16 @@ def test_regular_storage_keeps_every_file_inline(api, hub_server):
     assert hub_server.xet_file(REPO, "data/2024/2024-03.parquet") is None
     assert hub_server.files(REPO)["data/2024/2024-03.parquet"] == data
     assert not any("xet" in p for _, p in hub_server.requests)
+
+
+def test_a_fresh_interpreter_with_only_hf_endpoint_loads_xet_stored_shards(api, hub_server, tmp_path):
+    """What a consumer runs: `datasets.load_dataset` with HF_ENDPOINT set, nothing else of ours."""
+    api.create_repo(REPO, repo_type="dataset")
+    commit(api, {"data/2024/2024-03.parquet": shard([1, 4, 5])})
+    assert hub_server.xet_file(REPO, "data/2024/2024-03.parquet") is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUB_"))}
+    env.update(HF_ENDPOINT=hub_server.url, HF_HOME=str(tmp_path / "home"))
+    code = f"import datasets; print(list(datasets.load_dataset({REPO!r}, split='train')['date']))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "['2024-03-01', '2024-03-04', '2024-03-05']", done.stderr[-2000:]
+    assert any("/xet-read-token/" in p for _, p in hub_server.requests), "read through hf_xet"
