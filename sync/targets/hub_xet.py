@@ -10,8 +10,8 @@ refusal by the CAS as `hf_xet.XetAuthenticationError` (a `PermissionError`).
     xet_failure(error)  ->  XetFailure(status=401, auth=True) | … | None (not from hf_xet)
 
 hf_xet retries a 5xx itself, 5 attempts from a 3 s base with jitter by default: a persistent 503
-on the token route failed after 99 s and 243 s here (docs/hub.md#xet-storage). `bound_xet_retries()`
-makes that 3 attempts (9 to 32 s over five runs, which still rides out a blip); a longer outage is
+on the token route failed after 99 to 243 s here (docs/hub.md#xet-storage). `bound_xet_retries()`
+makes that 3 attempts (8.5 to 32 s over eight runs, which still rides out a blip); a longer outage is
 the run's to retry (the CLI's and the Space's retry policies), not one upload's to wait out.
 """
 

@@ -89,6 +89,6 @@ def test_the_retry_bound_leaves_an_operator_setting_alone():
 @pytest.mark.slow
 def test_a_persistent_503_on_the_xet_token_route_fails_in_seconds_with_the_real_waits(tmp_path):
     """In a fresh process, so hf_xet's session starts with the adapter's bound and its real waits
-    (hf_xet's default, 5 attempts, took 99 s and 243 s: docs/hub.md#xet-storage)."""
+    (hf_xet's default, 5 attempts, took 99 to 243 s: docs/hub.md#xet-storage)."""
     seconds, retryable = seconds_to_fail(tmp_path)
     assert retryable and seconds <= 2 * XET_RETRY_SECONDS
