@@ -11,6 +11,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # hf_xet's bars would fill every failure report
 
 # One Hub-compatible server for the whole session. huggingface_hub and datasets read HF_ENDPOINT
 # once, at import, so it must be set here, before any test module imports them (no trailing slash:
@@ -22,10 +23,17 @@ if "huggingface_hub" in sys.modules or "datasets" in sys.modules:
         "test Hub; remove the early import (e.g. from a plugin or a root conftest)."
     )
 
+from sync.targets.hub_xet import bound_xet_retries  # noqa: E402
 from tests.support.hub import ENDPOINT, session_hub  # noqa: E402
 
 os.environ["HF_ENDPOINT"] = ENDPOINT
 os.environ.pop("HF_TOKEN", None)  # never send a developer's real token to the test server
+
+# hf_xet reads its retry policy once, when huggingface_hub starts its process-wide session: take the
+# product's bound (sync.targets.hub_xet) with short waits, whichever test starts the session
+# (tests/sync/targets/test_hub_xet.py times the real waits in a fresh process).
+bound_xet_retries()
+os.environ.setdefault("HF_XET_CLIENT_RETRY_BASE_DELAY", "50ms")
 
 
 def pytest_report_header(config):
@@ -83,13 +91,17 @@ def session_hub_server():
 
 
 @pytest.fixture
-def hub_server(session_hub_server, hf_home):
+def hub_server(request, session_hub_server, hf_home):
     """The session's local Hub (`tests.support.hub_server.HubServer`), emptied for this test.
 
     `hub_server.url` equals HF_ENDPOINT; every test starts with no repos, no auth and no injected
-    failures, and with a fresh HF_HOME (via `hf_home`).
+    failures, and with a fresh HF_HOME (via `hf_home`). It stores files like the real Hub, with
+    Xet, unless `HUB_TEST_STORAGE=regular` or the test is marked `@pytest.mark.hub_storage("regular")`.
     """
     session_hub_server.reset()
+    marker = request.node.get_closest_marker("hub_storage")
+    if marker is not None:
+        session_hub_server.storage = marker.args[0]
     yield session_hub_server
     session_hub_server.reset()
 

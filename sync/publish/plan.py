@@ -38,7 +38,15 @@ from sync.core.files import write_atomic
 from sync.runs.history import runs_table
 from sync.tables.meta import calendar_csv
 from sync.tables.restatements import changed_rows, changes_table, no_changes
-from sync.tables.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
+from sync.tables.shards import (
+    coverage_problems,
+    published_nbytes,
+    sha256,
+    shard_days,
+    shard_problems,
+    shard_to_parquet,
+    to_parquet,
+)
 from sync.tables.stock_facts import example_code, priced_codes
 from sync.targets.commit import Commit, Content, content_bytes
 
@@ -79,7 +87,7 @@ class BuiltShard:
         """`spill`: a folder to write the shard to (named by its sha256), e.g. a run's scratch folder."""
         problems = tuple(shard_problems(path, table))
         days = tuple(shard_days(table))
-        data = to_parquet(table)
+        data = shard_to_parquet(table)
         info = ShardInfo(
             rows=table.num_rows,
             sha256=sha256(data),

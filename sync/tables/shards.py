@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -67,34 +67,84 @@ PLAIN_COLUMNS = frozenset(
 )
 SPLIT_COLUMNS = frozenset({"volume", "avg_price"})
 ZSTD_LEVEL = 3
+# A monthly shard: one row group per ISO week, at zstd level 5 (BENCHMARKS.md §7). On the Hub's
+# Xet storage a daily rewrite then uploads about the current week's row group (1.5 MB a day on a
+# full-market month, against 3.5 MB with one row group), for a file 6% larger.
+SHARD_ZSTD_LEVEL = 5
 
 
-def to_parquet(table: pa.Table, zstd_level: int = ZSTD_LEVEL) -> bytes:
+def iso_week(day: dt.date) -> tuple[int, int]:
+    """A shard's row group: the ISO (year, week) of its date, i.e. one trading week."""
+    year, week, _ = day.isocalendar()
+    return year, week
+
+
+def shard_to_parquet(table: pa.Table, *, row_group_key: Callable[[dt.date], object] | None = iso_week) -> bytes:
+    """A monthly shard's bytes (`to_parquet`, one row group per `row_group_key` of the date).
+
+    Rows are sorted by (date, code), so a delta that adds a day changes only the last row group,
+    and every earlier one keeps its bytes. `row_group_key` is there for the benchmarks (None: one
+    row group); the dataset always groups by ISO week.
+    """
+    return to_parquet(table, SHARD_ZSTD_LEVEL, row_group_key=row_group_key)
+
+
+def to_parquet(
+    table: pa.Table,
+    zstd_level: int = ZSTD_LEVEL,
+    *,
+    content_defined_chunking: bool = True,
+    row_group_key: Callable[[dt.date], object] | None = None,
+) -> bytes:
     """Deterministic Parquet bytes: zstd, per-column encodings, page index, content-defined chunking.
 
-    Dates are written as timestamps (`dataset_script.schema.to_published`).
-    Content-defined chunking keeps page boundaries stable when a shard gains a day at its end, so
-    the Hub's Xet storage uploads only the changed part of a rewritten shard. `zstd_level` is
-    there for the benchmarks; the dataset is always written at `ZSTD_LEVEL`.
+    Dates are written as timestamps (`dataset_script.schema.to_published`). One row group, or one
+    per `row_group_key` of the `date` column (rows sorted by date; `shard_to_parquet`).
+    Content-defined chunking keeps page boundaries where the values stay the same, but a row group
+    that gains rows changes in every column chunk (its dictionary, its last pages): on the Hub's
+    Xet storage a daily rewrite of a full-market month in one row group uploads about two thirds of
+    the file again, not only the new day (BENCHMARKS.md §7). `zstd_level` and
+    `content_defined_chunking` are there for the benchmarks.
     """
+    bounds = _group_bounds(table, row_group_key)
     table = to_published(table)
     names = table.schema.names
     floats = {f.name for f in table.schema if pa.types.is_floating(f.type)}  # a damaged table may hold others
     encodings = {name: "PLAIN" for name in names if name in PLAIN_COLUMNS & floats}
     encodings |= {name: "BYTE_STREAM_SPLIT" for name in names if name in SPLIT_COLUMNS & floats}
+    table = table.replace_schema_metadata(None)  # no pandas metadata: same rows, same bytes
     sink = io.BytesIO()
-    pq.write_table(
-        table.replace_schema_metadata(None),  # no pandas metadata: same rows, same bytes
+    with pq.ParquetWriter(
         sink,
+        table.schema,
         compression="zstd",
         compression_level=zstd_level,
         use_dictionary=[name for name in names if name not in encodings],
         column_encoding=encodings or None,
         write_page_index=True,
-        use_content_defined_chunking=True,
+        use_content_defined_chunking=content_defined_chunking,
         write_statistics=True,
-    )
+    ) as writer:
+        for offset, length in bounds:
+            writer.write_table(table.slice(offset, length), row_group_size=max(length, 1))
     return sink.getvalue()
+
+
+def _group_bounds(table: pa.Table, key: Callable[[dt.date], object] | None) -> list[tuple[int, int]]:
+    """(offset, length) of consecutive rows sharing a key of their date; one slice for all rows when
+    `key` is None or the dates are not clean dates sorted by key (a damaged table: shard_problems names it)."""
+    whole = [(0, table.num_rows)]
+    if key is None or table.num_rows == 0 or "date" not in table.schema.names:
+        return whole
+    dates = table.column("date")
+    if not pa.types.is_date32(dates.type) or dates.null_count:
+        return whole
+    days = dates.to_pylist()
+    if any(a > b for a, b in zip(days, days[1:], strict=False)):
+        return whole
+    keys = [key(d) for d in days]
+    starts = [0] + [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]]
+    return [(a, b - a) for a, b in zip(starts, [*starts[1:], len(keys)], strict=True)]
 
 
 def from_parquet(data: bytes) -> pa.Table:

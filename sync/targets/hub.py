@@ -33,6 +33,7 @@ from sync.core.scrub import scrub
 from sync.targets.commit import Commit, Content, check_repo_path, content_digest, content_size
 from sync.targets.hub_retry import CommitRetry, GaveUp
 from sync.targets.hub_staging import DEFAULT_STAGE_INTERVAL, HubStaging
+from sync.targets.hub_xet import XET_RETRY_SECONDS, bound_xet_retries, xet_failure
 from sync.targets.repo import (
     ConcurrentWriteError,
     LegacyLayoutError,
@@ -65,6 +66,7 @@ class HubRepo:
         """`sleep` waits between commit retries; `stage_interval` (seconds, by `clock`) spaces staging commits."""
         self.repo_id = repo_id
         self.api = api
+        bound_xet_retries()  # before the process's first Xet transfer (see sync.targets.hub_xet)
         self.lock_dir = lock_dir  # None: <HF_HOME>/locks/a-share-prices-sync, looked up when locking
         self.description = f"hf://datasets/{repo_id}"
         sleep, clock = sleep or time.sleep, clock or time.monotonic  # real time unless a test passes its own
@@ -314,8 +316,28 @@ class HubRepo:
             advice = "the Hub answered HTTP {status}; " + ("retry later" if transient else "check the repo, then retry")
             raise self._error(action, e, advice, status=status, retryable=transient) from None
         except (httpx2.HTTPError, OSError) as e:  # includes LocalEntryNotFoundError: no connection
+            xet = xet_failure(e)
+            if xet is not None:
+                raise self._xet_error(action, e, xet.status, xet.auth, xet.transient) from None
             advice = "could not reach the Hub at {endpoint}; check the network and HF_ENDPOINT, then retry"
             raise self._error(action, e, advice, retryable=True) from None
+
+    def _xet_error(self, action: str, e: Exception, status: int | None, auth: bool, transient: bool) -> PublishError:
+        """hf_xet's failures (its errors are builtins, not HfHubHTTPError): see sync.targets.hub_xet."""
+        if auth:
+            refusal = "its Xet storage refused the token" if status is None else "HTTP {status} on xet-write-token"
+            advice = (
+                f"the Hub refused the token for its Xet storage ({refusal}); set HF_TOKEN "
+                "to a token with write access to {repo} (https://huggingface.co/settings/tokens)"
+            )
+        elif transient:
+            advice = (
+                "the Hub's Xet storage kept answering HTTP {status} "
+                + f"(retried for up to about {XET_RETRY_SECONDS} s); nothing was published, retry later"
+            )
+        else:
+            advice = "the Hub's Xet storage answered HTTP {status}; check the repo, then retry"
+        return self._error(action, e, advice, status=status, retryable=transient)
 
     def _error(
         self, action: str, e: Exception, advice: str, status: int | None = None, retryable: bool = False

@@ -16,6 +16,7 @@ from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import PublishError, open_repo
 from sync.tushare.client import TushareClient
+from tests.support.hub import on_both_storages
 from tests.support.serving import TOKEN, at
 
 REPO_ID = "ellendan/a-share-prices"
@@ -41,7 +42,9 @@ def load(path: str) -> pd.DataFrame:
     return datasets.load_dataset(path, split="train").to_pandas()
 
 
-def test_hub_and_folder_load_as_the_same_date_sorted_table(hub_server, source, tmp_path, market):
+@on_both_storages
+def test_hub_and_folder_load_as_the_same_date_sorted_table(storage, hub_server, source, tmp_path, market):
+    assert hub_server.storage == storage
     days = market.trade_dates()
     hub, folder = open_repo(f"hf://datasets/{REPO_ID}"), open_repo(str(tmp_path / "dataset"))
     for repo in (hub, folder):
@@ -55,6 +58,8 @@ def test_hub_and_folder_load_as_the_same_date_sorted_table(hub_server, source, t
     state = SyncState.from_json(hub.read(STATE_PATH, hub.head()))
     assert len(from_hub) == state.rows and state.watermark == days[-1]
     assert set(hub.list_files(hub.head())) - {".gitattributes"} == set(folder.list_files(folder.head()))
+    shards_on_xet = [p for p in hub_server.files(REPO_ID) if hub_server.xet_file(REPO_ID, p) is not None]
+    assert bool(shards_on_xet) == (storage == "xet") and all(p.endswith(".parquet") for p in shards_on_xet)
 
 
 def test_meta_configs_load_their_own_tables(hub_server, source):

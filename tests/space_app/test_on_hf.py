@@ -41,6 +41,7 @@ from sync.simulated.server import TushareServer
 from sync.targets import PublishError, open_repo
 from sync.tushare.client import TushareClient
 from tests.support import ROOT
+from tests.support.hub import on_both_storages
 
 TOKEN = "space-on-hf-tushare-token"
 ADMIN = "space-on-hf-admin-token-0123"
@@ -282,7 +283,11 @@ def _source(server):
         yield Source(client, "space on hf", START)
 
 
-def test_a_failed_run_row_survives_a_fresh_hf_home_and_reaches_meta_runs(server, hub_server, tmp_path, monkeypatch):
+@on_both_storages
+def test_a_failed_run_row_survives_a_fresh_hf_home_and_reaches_meta_runs(
+    storage, server, hub_server, tmp_path, monkeypatch
+):
+    assert hub_server.storage == storage
     import huggingface_hub.constants as hub_constants
 
     target, settings = f"hf://datasets/{REPO_ID}", Settings(tushare_token=TOKEN, markets=("主板",))

@@ -19,6 +19,7 @@ from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
 from sync.tushare.client import TushareClient
+from tests.support.hub import on_both_storages
 from tests.support.serving import TOKEN, at
 
 REPO_ID = "someone/a-share-prices"
@@ -39,12 +40,8 @@ def source(market):
 
 
 def shard_downloads(hub_server) -> list[str]:
-    """The shard files the Hub served (GET .../resolve/<rev>/data/...)."""
-    return [
-        path.split("/resolve/", 1)[1].split("/", 1)[1]
-        for method, path in hub_server.requests
-        if method == "GET" and "/resolve/" in path and "/data/" in path
-    ]
+    """The shard files clients fetched from the Hub (on Xet or not)."""
+    return [path for path in hub_server.downloads if path.startswith("data/")]
 
 
 def listed_stock(view: RepoView) -> str:
@@ -58,7 +55,11 @@ def chart_rows(view: RepoView, code: str) -> pd.DataFrame:
     return view.prices(facts, code, START, END)
 
 
-def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(hub_server, source, market, tmp_path):
+@on_both_storages
+def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(
+    storage, hub_server, source, market, tmp_path
+):
+    assert hub_server.storage == storage
     days = market.trade_dates()
     repo = open_repo(f"hf://datasets/{REPO_ID}")
     run_full(repo, source, SETTINGS, at(END), end=days[-2])
@@ -66,7 +67,7 @@ def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(hub
     view = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
     code = listed_stock(view)
 
-    hub_server.requests.clear()
+    hub_server.downloads.clear()
     first = chart_rows(view, code)
     assert sorted(set(shard_downloads(hub_server))) == [
         "data/2024/2024-01.parquet",
@@ -92,13 +93,13 @@ def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(hub
         "is_st",
     ]  # not the ~40 of a shard
 
-    hub_server.requests.clear()
+    hub_server.downloads.clear()
     restarted = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
     pd.testing.assert_frame_equal(chart_rows(restarted, code), first)
     assert shard_downloads(hub_server) == []
 
     run_delta(repo, source, SETTINGS, at(END))  # adds the last day: only March changes
-    hub_server.requests.clear()
+    hub_server.downloads.clear()
     after = chart_rows(restarted, code)
     assert shard_downloads(hub_server) == [shard_path(days[-1])]
     assert len(after) == len(days) and after["date"].iloc[-1] == days[-1]

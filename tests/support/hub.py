@@ -31,3 +31,12 @@ def session_hub() -> HubServer:
             _hub = HubServer(sock=_socket).start()
             atexit.register(_hub.stop)
         return _hub
+
+
+def on_both_storages(test):
+    """Run `test` on a Xet-storing Hub and, as the smoke run of the inline path, on a regular one
+    (the test takes a `storage` argument: "xet" or "regular")."""
+    import pytest
+
+    params = [pytest.param(kind, marks=pytest.mark.hub_storage(kind), id=kind) for kind in ("xet", "regular")]
+    return pytest.mark.parametrize("storage", params)(test)

@@ -30,6 +30,14 @@ Knobs for tests:
   (`GET /api/spaces/OWNER/NAME`, `HfApi.space_info`) also carries `sdk`, `host`, `subdomain` and
   `runtime`, like the Hub's. Like the Hub, the info of a private repo asked without a token is 401
   `RepoNotFound`.
+- `downloads`: the repo paths whose bytes a client fetched, in order, whatever the storage: a GET
+  of `/resolve` for a regular file; for a Xet file, the HEAD of `/resolve` the client sends before
+  it rebuilds the bytes from the CAS (which the server does not see).
+- `storage`: "xet" (the default, like the real Hub: what `.gitattributes` tracks goes through Xet and
+  hf_xet's file-backed CAS, see tests/support/hub_xet.py) or "regular" (every file inline in the
+  commit); `reset()` restores the default, which the `HUB_TEST_STORAGE` environment variable sets.
+- `refuse_xet_token(status, kind="write")`: every xet-write-token (or xet-read-token) request gets
+  `status` until `refuse_xet_token(None)`.
 
 Everything stays in memory; `reset()` forgets all repos and knobs.
 """
@@ -50,6 +58,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote
+
+from tests.support import hub_xet
+from tests.support.hub_xet import BRIDGE_HOST, BRIDGE_PREFIX, Storage, XetCas, XetFile
 
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 PAGE_SIZE, PAGE_SIZE_EXPANDED = 1000, 50
@@ -107,6 +118,7 @@ class HubServer:
         self.blobs: dict[str, bytes] = {}
         self.repos: dict[tuple[str, str], _Repo] = {}
         self.requests: list[tuple[str, str]] = []
+        self.downloads: list[str] = []
         self.tokens: dict[str, str] | None = None
         self._failures: list[tuple[str, str, int]] = []
         self.down: Callable[[], bool] | None = None
@@ -115,6 +127,10 @@ class HubServer:
         self._commit_limit: tuple[int, float | None] | None = None  # (per hour, fixed Retry-After)
         self._commit_times: dict[tuple[str, str], list[float]] = {}  # repo -> times of accepted commit POSTs
         self.throttled = 0  # commit POSTs answered 429 since the last reset
+        self.storage: Storage = hub_xet.default_storage()
+        self.xet_files: dict[str, XetFile] = {}  # blob sha1 -> the Xet file holding those bytes
+        self._xet_refusals: dict[str, int] = {}  # "write"/"read" -> status for every token request
+        self._cas: XetCas | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> HubServer:
@@ -138,6 +154,9 @@ class HubServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        if self._cas is not None:
+            self._cas.close()
+            self._cas = None
 
     @property
     def url(self) -> str:
@@ -150,6 +169,7 @@ class HubServer:
             self.blobs.clear()
             self.repos.clear()
             self.requests.clear()
+            self.downloads.clear()
             self.tokens = None
             self._failures.clear()
             self.down = None
@@ -158,6 +178,9 @@ class HubServer:
             self._commit_limit = None
             self._commit_times.clear()
             self.throttled = 0
+            self.storage = hub_xet.default_storage()
+            self.xet_files.clear()
+            self._xet_refusals.clear()
 
     # -- knobs -------------------------------------------------------------------------------
     def fail_next(self, method: str, path_contains: str, status: int = 500) -> None:
@@ -174,6 +197,28 @@ class HubServer:
         """Answer 429 + `Retry-After` to commits beyond `per_hour` per repo in the last hour (None: no limit)."""
         with self._lock:
             self._commit_limit = None if per_hour is None else (per_hour, retry_after)
+
+    def refuse_xet_token(self, status: int | None, kind: str = "write") -> None:
+        """Answer every xet-{kind}-token request with `status` (None: answer normally again)."""
+        with self._lock:
+            if status is None:
+                self._xet_refusals.pop(kind, None)
+            else:
+                self._xet_refusals[kind] = status
+
+    @property
+    def cas(self) -> XetCas:
+        """The Xet CAS behind the server (one per server, created on first use)."""
+        with self._lock:
+            if self._cas is None:
+                self._cas = XetCas()
+            return self._cas
+
+    def xet_file(self, repo_id: str, path: str, revision: str = "main", repo_type: str = "dataset") -> XetFile | None:
+        """The Xet file behind `path` at `revision`; None when it is stored as a regular file."""
+        with self._lock:
+            commit = self._resolve(self.repos[(repo_type, repo_id)], revision)
+            return self.xet_files.get(commit.tree[path])
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward (or back, with a negative value)."""
@@ -271,10 +316,13 @@ class HubServer:
                 raise HubError(404, f"A folder with this name doesn't exist: {folder}", "EntryNotFound")
             for p in doomed:
                 del tree[p]
+        patterns = hub_xet.lfs_patterns(self.blobs[tree[".gitattributes"]]) if ".gitattributes" in tree else []
         for path, data in adds.items():
             blob = git_blob_sha1(data)
             self.blobs[blob] = data
             tree[path] = blob
+            if self.storage == "xet" and data and blob not in self.xet_files and hub_xet.tracked(path, patterns):
+                self.xet_files[blob] = self.cas.put(data)  # a direct commit stores like the Hub does
         seed = f"{repo.repo_id}\n{parent}\n{next(self._counter)}\n{sorted(tree.items())}\n{title}"
         sha = hashlib.sha1(seed.encode()).hexdigest()
         repo.commits[sha] = _Commit(sha, parent, tree, title, message, _iso(self.now()))
@@ -429,6 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         is_write = method in ("POST", "DELETE", "PUT") and segments[:2] != ["api", "validate-yaml"]
         is_write = is_write and not (len(segments) > 4 and segments[4] == "paths-info")
+        is_write = is_write or (len(segments) > 4 and segments[4] == "xet-write-token")
         if token is not None and token not in tokens:
             raise HubError(401, "Invalid credentials in Authorization header")
         if is_write and (token is None or tokens[token] != "write"):
@@ -441,6 +490,8 @@ class _Handler(BaseHTTPRequestHandler):
             repo_type, seg = REPO_TYPES[seg[0]], seg[1:]
         else:
             repo_type = "model"
+        if len(seg) == 2 and seg[0] == BRIDGE_PREFIX and method in ("GET", "HEAD"):
+            return self._xet_bridge(method, seg[1])
         if len(seg) >= 5 and seg[2] == "resolve" and method in ("GET", "HEAD"):
             return self._resolve_file(method, repo_type, f"{seg[0]}/{seg[1]}", seg[3], "/".join(seg[4:]))
         raise HubError(404, f"Not found: {method} {self.path}")
@@ -474,6 +525,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("DELETE", "branch"): self._delete_branch,
             ("POST", "tag"): self._create_tag,
             ("DELETE", "tag"): self._delete_tag,
+            ("GET", "xet-write-token"): self._xet_write_token,
+            ("GET", "xet-read-token"): self._xet_read_token,
         }
         handler = routes.get((method, action))
         if handler is None:
@@ -548,6 +601,10 @@ class _Handler(BaseHTTPRequestHandler):
             entry: dict[str, object] = {"rfilename": path}
             if blobs:
                 entry.update(size=len(self.hub.blobs[blob]), blobId=blob)
+                stored = self.hub.xet_files.get(blob)
+                if stored is not None:
+                    lfs = {"size": stored.size, "sha256": stored.sha256, "pointerSize": len(stored.pointer)}
+                    entry.update(blobId=stored.pointer_oid, lfs=lfs)
             siblings.append(entry)
         info = {
             "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
@@ -583,10 +640,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise HubError(400, "Pull requests are not supported by the test server")
         _, head = self._branch_head(repo, args)
         tree = repo.commits[head].tree
-        files = [
-            {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": tree.get(f["path"])}
-            for f in self._json_body().get("files", [])
-        ]
+        xet = self.hub.storage == "xet"
+        patterns = hub_xet.lfs_patterns(self.hub.blobs[tree[".gitattributes"]]) if ".gitattributes" in tree else []
+        files = []
+        for f in self._json_body().get("files", []):
+            path, existing = f["path"], tree.get(f["path"])
+            lfs = xet and f.get("size", 0) > 0 and hub_xet.tracked(path, patterns)
+            stored = self.hub.xet_files.get(existing) if existing else None
+            oid = (stored.sha256 if stored else None) if lfs else existing
+            files.append({"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
         self._send_json({"files": files, "commitOid": head})
 
     def _commit(self, repo: _Repo, args: list[str]) -> None:
@@ -621,7 +683,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif key == "deletedFolder":
                 folders.append(value["path"])
             elif key == "lfsFile":
-                raise HubError(400, "LFS uploads are not supported by the test server (it always answers 'regular')")
+                adds[value["path"]] = self._xet_content(value)
             else:
                 raise HubError(400, f"Unknown NDJSON line key {key!r}")
         title = header.get("summary") or "commit"
@@ -641,6 +703,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             blob = commit.tree[path]
             entry = {"type": "file", "oid": blob, "size": len(self.hub.blobs[blob]), "path": path}
+            if blob in self.hub.xet_files:
+                entry.update(hub_xet.tree_fields(self.hub.xet_files[blob]))
         if expand:
             last = _last_change(repo, commit, path) if repo is not None else commit
             entry["lastCommit"] = {"id": last.sha, "title": last.title, "date": last.date}
@@ -755,6 +819,15 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in commit.tree:
             raise HubError(404, f"Entry not found: {path}", "EntryNotFound", {"X-Repo-Commit": commit.sha})
         blob = commit.tree[path]
+        stored = self.hub.xet_files.get(blob)
+        if method == ("HEAD" if stored is not None else "GET"):
+            self.hub.downloads.append(path)
+        if stored is not None:  # like the Hub: a 302 to the CAS bridge, the metadata on the redirect
+            token_url = f"{self._base_url()}/api/{repo_type}s/{repo_id}/xet-read-token/{commit.sha}"
+            port = self.server.server_address[1]
+            bridge = f"http://{BRIDGE_HOST}:{port}/{BRIDGE_PREFIX}/{stored.xet_hash}"
+            headers = {"X-Repo-Commit": commit.sha, **hub_xet.resolve_headers(stored, token_url, bridge)}
+            return self._send(302, b"", headers, method)
         data = self.hub.blobs[blob]
         headers = {
             "X-Repo-Commit": commit.sha,
@@ -763,6 +836,11 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Disposition": f'inline; filename="{quote(path.rsplit("/", 1)[-1])}"',
             "Content-Type": "application/octet-stream",
         }
+        self._send_bytes(method, data, headers)
+
+    def _send_bytes(self, method: str, data: bytes, headers: dict[str, str]) -> None:
+        """200 with `data`, or 206 / 416 for a Range request."""
+        headers = {"Accept-Ranges": "bytes", **headers}
         status, body = 200, data
         range_header = self.headers.get("Range")
         if range_header:
@@ -774,6 +852,39 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 206, data[start : end + 1]
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
         self._send(status, body, headers, method)
+
+    # -- Xet storage (see tests/support/hub_xet.py) --------------------------------------------
+    def _xet_token(self, kind: str, repo: _Repo) -> None:
+        refusal = self.hub._xet_refusals.get(kind)
+        if refusal is not None:
+            raise HubError(refusal, f"Refused the xet-{kind}-token request ({refusal})")
+        body, headers = hub_xet.token_answer(self.hub.cas, self.hub.now())
+        self._send_json(body, headers=headers)
+
+    def _xet_write_token(self, repo: _Repo, args: list[str]) -> None:
+        self._xet_token("write", repo)
+
+    def _xet_read_token(self, repo: _Repo, args: list[str]) -> None:
+        self._xet_token("read", repo)
+
+    def _xet_content(self, value: Mapping[str, object]) -> bytes:
+        """The bytes of a commit's `lfsFile`, found through the CAS's shards by their sha256."""
+        oid, size = str(value.get("oid", "")), value.get("size")
+        stored = self.hub.cas.find(oid) if self.hub.storage == "xet" else None
+        if stored is None or stored.size != size:
+            raise HubError(
+                422, f"Your push was rejected because an LFS pointer pointed to a file that does not exist ({oid})"
+            )
+        data = self.hub.cas.read(stored)
+        self.hub.xet_files[git_blob_sha1(data)] = stored
+        return data
+
+    def _xet_bridge(self, method: str, xet_hash: str) -> None:
+        """The CAS bridge a Xet file's /resolve redirects to: the bytes over plain HTTP, with Range."""
+        blob = next((b for b, f in self.hub.xet_files.items() if f.xet_hash == xet_hash), None)
+        if blob is None:
+            raise HubError(404, f"No such Xet file: {xet_hash}", "EntryNotFound")
+        self._send_bytes(method, self.hub.blobs[blob], {"Content-Type": "application/octet-stream"})
 
     # -- plumbing ----------------------------------------------------------------------------
     def _base_url(self) -> str:
