@@ -23,6 +23,7 @@ from dataset_script.schema import (
     CHANGES_PATH,
     DAY_STATUSES,
     DAYS_PATH,
+    INDEX_PREFIX,
     LAST_UPDATE_PATH,
     RUNS_PATH,
     STATE_PATH,
@@ -35,6 +36,7 @@ from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.core.files import write_atomic
 from sync.runs.history import runs_table
+from sync.tables import indexes as index_tables
 from sync.tables.restatements import changed_rows, changes_table, no_changes
 from sync.tables.shards import coverage_problems, published_nbytes, sha256, shard_days, shard_problems, to_parquet
 from sync.targets.commit import Commit, Content, content_bytes
@@ -112,6 +114,7 @@ class PublishInput:
     changes_before: pa.Table | None = None  # meta/changes.parquet at the head
     source: SourceIdentity | None = None  # where the rows come from (None: keep the state's)
     retired: Sequence[str] = ()  # legacy files this commit deletes (a migration)
+    indexes: index_tables.IndexTables | None = None  # index/ files (None: keep the head's as they are)
 
 
 def plan_commit(
@@ -139,20 +142,38 @@ def plan_commit(
             for p in existing_files
             if shard_month(p) is not None and p not in shards
         ]
+    days = planned.days
+    index_files: dict[str, bytes] = {}
+    if planned.indexes is not None:
+        problems += index_tables.problems(planned.indexes, planned.trading_days)
+        days = index_tables.with_index_missing(days, planned.indexes.missing(planned.trading_days))
+        index_files = planned.indexes.files()
     if problems:
         raise InvariantError(problems)
 
     data_files = {
         STOCKS_PATH: to_parquet(planned.stocks),
         CALENDAR_PATH: to_parquet(planned.calendar),
-        DAYS_PATH: to_parquet(planned.days),
+        DAYS_PATH: to_parquet(days),
         LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
+        **index_files,
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
     deletes = sorted(
-        _stale_files(existing_files, shards, planned.replace_all) + [p for p in planned.retired if p in existing_files]
+        _stale_files(existing_files, shards, planned.replace_all)
+        + [p for p in planned.retired if p in existing_files]
+        + [
+            p
+            for p in existing_files
+            if planned.indexes is not None and p.startswith(INDEX_PREFIX) and p not in index_files
+        ]
     )
+    kept_index = {  # no index tables planned: the head's index/ files stay, and so does their record
+        p: d
+        for p, d in (previous.files.items() if previous and planned.indexes is None else ())
+        if p.startswith(INDEX_PREFIX)
+    }
     source = planned.source or (previous.source if previous else None)
     data_digests = {path: sha256(data) for path, data in data_files.items()}
     # Run history alone never makes a commit: a run with nothing new leaves no trace.
@@ -196,7 +217,7 @@ def plan_commit(
         first_date=planned.first_date,
         markets=planned.markets,
         shards=shards,
-        files={path: sha256(data) for path, data in files.items()},
+        files={**kept_index, **{path: sha256(data) for path, data in files.items()}},
         last_run=dict(planned.run),
         source=source,
     )
