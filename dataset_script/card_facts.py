@@ -61,3 +61,8 @@ class Coverage:
     # 5.2 cannot load an empty split (ValueError: Instruction "train" corresponds to no data!), so
     # such a config is left out of `configs:` until it has rows; the file itself is still published.
     empty_tables: tuple[str, ...] = ()
+    # Index universes (docs/dataset.md#indexes): (code, name) of SYNC_INDEXES with published bars,
+    # the rows of index_prices and index_weights, and a digest of their files (the card changes with them).
+    indexes: tuple[tuple[str, str], ...] = ()
+    index_rows: tuple[int, int] = (0, 0)
+    index_fingerprint: str = ""

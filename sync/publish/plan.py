@@ -206,6 +206,8 @@ def plan_commit(
         "changes": changes_table(planned.changes_before, _changes(planned)),
     }
     coverage = dataclasses.replace(coverage, empty_tables=tuple(name for name, t in history.items() if t.num_rows == 0))
+    if planned.indexes is not None:
+        coverage = dataclasses.replace(coverage, **planned.indexes.card_facts(index_files))
     files = {
         **data_files,
         RUNS_PATH: to_parquet(history["runs"]),

@@ -25,7 +25,7 @@ from dataset_script.schema import (
     WEIGHT_SUM_TOLERANCE,
     index_weights_path,
 )
-from sync.tables.shards import to_parquet
+from sync.tables.shards import sha256, to_parquet
 
 WEIGHTS_COLUMN = "index_weights"  # the `column` of a late snapshot's row in meta/changes
 
@@ -49,6 +49,17 @@ class IndexTables:
                 part = pa.Table.from_pandas(frame[years == year], schema=INDEX_WEIGHTS_SCHEMA, preserve_index=False)
                 out[index_weights_path(int(year))] = to_parquet(part)
         return out
+
+    def card_facts(self, files: Mapping[str, bytes]) -> dict:
+        """The Coverage fields the card shows (dataset_script.card_facts)."""
+        named = self.prices.select(["code", "name"]).to_pandas().drop_duplicates("code", keep="last")
+        names = dict(zip(named["code"], named["name"], strict=True))
+        digest = sha256("".join(sha256(data) for _, data in sorted(files.items())).encode())[:16]
+        return {
+            "indexes": tuple((code, str(names[code])) for code in self.codes if code in names),
+            "index_rows": (self.prices.num_rows, self.weights.num_rows),
+            "index_fingerprint": digest,
+        }
 
     def missing(self, days: Sequence[dt.date]) -> dict[dt.date, list[str]]:
         return index_missing(self.prices.to_pandas(), days)
