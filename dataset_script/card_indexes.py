@@ -2,7 +2,7 @@
 
 Shown only when SYNC_INDEXES names indexes and their tables have rows; it carries the
 point-in-time rule and a runnable recipe (the CSI 300 universe on a past day, joined to that day's
-prices), which tests/dataset_script/test_card_indexes.py runs against the test Hub.
+prices), which tests/e2e/test_indexes.py runs against the test Hub.
 """
 
 from __future__ import annotations

@@ -214,3 +214,56 @@ def test_a_repo_published_before_indexes_gets_their_history_and_a_removed_code_i
     run_delta(repo, source, dataclasses.replace(SETTINGS, indexes=fewer), at(END))
     assert set(published_table(repo, INDEX_PRICES_PATH)["code"]) == set(fewer)
     pd.testing.assert_frame_equal(published_weights(repo), served_weights(market, fewer, END, START), check_dtype=False)
+
+
+# -- consumers: load_dataset on a folder and on the test Hub, the card's recipe ----------------------
+
+
+def _recipe(card: str, day: dt.date) -> str:
+    section = card.split("## Index universes", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```python\n(.*?)```", section, re.S)
+    return re.sub(r'pd\.Timestamp\("\d{4}-\d{2}-\d{2}"\)', f'pd.Timestamp("{day.isoformat()}")', block)
+
+
+@pytest.mark.parametrize("where", ["folder", "hub"])
+def test_load_dataset_gives_both_index_configs(where, tmp_path, source, request):
+    import datasets
+
+    if where == "hub":
+        request.getfixturevalue("hub_server")
+        target = "hf://datasets/ellendan/a-share-prices"
+    else:
+        target = str(tmp_path / "dataset")
+    repo = open_repo(target)
+    run_full(repo, source, SETTINGS, at(FIRST_END))
+    path = "ellendan/a-share-prices" if where == "hub" else target
+    prices = datasets.load_dataset(path, "index_prices", split="train").to_pandas()
+    weights = datasets.load_dataset(path, "index_weights", split="train").to_pandas()
+    pd.testing.assert_frame_equal(prices, published_table(repo, INDEX_PRICES_PATH), check_dtype=False)
+    pd.testing.assert_frame_equal(weights, published_weights(repo), check_dtype=False)
+
+
+def test_the_cards_recipe_gives_the_latest_snapshot_on_a_day_between_snapshots(hub_server, source, market):
+    repo = open_repo("hf://datasets/ellendan/a-share-prices")
+    run_full(repo, source, SETTINGS, at(FIRST_END))
+    card = repo.read("README.md", repo.head()).decode()
+    served = served_weights(market, ("000300.SH",), FIRST_END, START)
+    snapshots = sorted(served["date"].unique())
+    gaps = [(a, [d for d in market.trade_dates() if a < pd.Timestamp(d) < b]) for a, b in zip(snapshots, snapshots[1:])]
+    latest, between = next((a, days) for a, days in gaps if days)  # two snapshots with trading days between
+    day = between[len(between) // 2]
+    namespace: dict = {}
+    exec(_recipe(card, day), namespace)  # noqa: S102 - the card's own recipe is what is under test
+    want = served[served["date"] == latest]
+    assert sorted(namespace["members"]["code"]) == sorted(want["code"])
+    stocks = from_parquet(repo.read("meta/stocks.parquet", repo.head())).to_pandas()
+    assert sorted(namespace["uncovered"]) == sorted(set(want["code"]) - set(stocks["code"]))
+    assert namespace["universe"]["close"].notna().sum() == len(set(want["code"]) & set(stocks["code"]))
+
+
+def test_before_the_first_snapshot_the_recipe_finds_no_members(tmp_path, source, market):
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, SETTINGS, at(FIRST_END))
+    weights = published_weights(repo)
+    first = weights.loc[weights["index_code"] == "000300.SH", "date"].min()
+    assert not len(weights[(weights["index_code"] == "000300.SH") & (weights["date"] < first)])
