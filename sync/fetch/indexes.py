@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -105,15 +105,19 @@ def window_days(day: dt.date, members: int, cap: int) -> int:
     return max(1, math.floor(WINDOW_SHARE * cap / (max(members, 1) * per_day)))
 
 
-def window_start(days: Sequence[dt.date], end: int, members: int, cap: int) -> int:
+Members = int | Callable[[dt.date], int]  # a count, or the count on a day (the planner's estimate)
+
+
+def window_start(days: Sequence[dt.date], end: int, members: Members, cap: int) -> int:
     """Where the window ending before position `end` of `days` starts (it never spans both eras)."""
-    start = max(0, end - window_days(days[end - 1], members, cap))
+    count = members(days[end - 1]) if callable(members) else members
+    start = max(0, end - window_days(days[end - 1], count, cap))
     if days[start] <= DAILY_SNAPSHOTS_UNTIL < days[end - 1]:  # a monthly-era size would overfill the daily era
         start = max(start, next(i for i, d in enumerate(days) if d > DAILY_SNAPSHOTS_UNTIL))
     return start
 
 
-def weight_windows(days: Sequence[dt.date], members: int, cap: int) -> list[tuple[dt.date, dt.date]]:
+def weight_windows(days: Sequence[dt.date], members: Members, cap: int) -> list[tuple[dt.date, dt.date]]:
     """Windows over `days`, newest first, as `fetch` walks them with a fixed member count."""
     windows, end = [], len(days)
     while end > 0:
@@ -213,18 +217,20 @@ def estimate_calls(
     bars_days: Mapping[str, Sequence[dt.date]],
     weight_days: Mapping[str, Sequence[dt.date]],
     caps: Mapping[str, int] | None = None,
+    members: Mapping[str, Members] | None = None,
 ) -> dict[str, int]:
     """Calls the plan counts: index_basic per code, index_daily ranges, index_weight windows (an
-    alias's windows too) at the real member counts; splits are not foreseen, they are counted when
-    they happen."""
+    alias's windows too) at `members` (default: the real counts of today, `MEMBERS`); splits are not
+    foreseen, they are counted when they happen."""
+    sizes = {**MEMBERS, **(members or {})}
     caps = {api: APIS[api].row_cap for api in ("index_daily", "index_weight")} | dict(caps or {})
     weight = 0
     for code in codes:
         span = list(weight_days.get(code, ()))
-        weight += len(weight_windows(span, MEMBERS.get(code, DEFAULT_MEMBERS), caps["index_weight"])) if span else 0
+        weight += len(weight_windows(span, sizes.get(code, DEFAULT_MEMBERS), caps["index_weight"])) if span else 0
         alias = ALIASES.get(code)
         older = [d for d in span if alias is not None and d < alias.until]
         if alias is not None and older:
-            weight += len(weight_windows(older, MEMBERS.get(alias.code, DEFAULT_MEMBERS), caps["index_weight"]))
+            weight += len(weight_windows(older, sizes.get(alias.code, DEFAULT_MEMBERS), caps["index_weight"]))
     daily = sum(len(daily_ranges(list(bars_days.get(code, ())), caps["index_daily"])) for code in codes)
     return {"index_basic": len(codes), "index_daily": daily, "index_weight": weight}
