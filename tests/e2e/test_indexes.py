@@ -267,3 +267,15 @@ def test_before_the_first_snapshot_the_recipe_finds_no_members(tmp_path, source,
     weights = published_weights(repo)
     first = weights.loc[weights["index_code"] == "000300.SH", "date"].min()
     assert not len(weights[(weights["index_code"] == "000300.SH") & (weights["date"] < first)])
+
+
+def test_the_printed_plan_counts_the_index_calls(tmp_path, source, caplog):
+    repo = open_repo(str(tmp_path / "dataset"))
+    with caplog.at_level("INFO", logger="sync.engine.indexes"):
+        result = run_full(repo, source, SETTINGS, at(FIRST_END))
+    [plan] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("planned index fetch")]
+    counted = {api: int(n.replace(",", "")) for api, n in re.findall(r"(index_\w+) ([\d,]+)", plan)}
+    assert counted["index_basic"] == result.api_calls["index_basic"] == len(CODES)
+    assert counted["index_daily"] == result.api_calls["index_daily"] == len(CODES)
+    # the plan sizes windows at the real indexes' member counts; the market's are smaller, so fewer are needed
+    assert 0 < result.api_calls["index_weight"] <= counted["index_weight"]
