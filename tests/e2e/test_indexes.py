@@ -279,3 +279,21 @@ def test_the_printed_plan_counts_the_index_calls(tmp_path, source, caplog):
     assert counted["index_daily"] == result.api_calls["index_daily"] == len(CODES)
     # the plan sizes windows at the real indexes' member counts; the market's are smaller, so fewer are needed
     assert 0 < result.api_calls["index_weight"] <= counted["index_weight"]
+
+
+def test_a_fresh_days_missing_bars_are_fetched_again_by_the_next_delta(tmp_path, server, source, market):
+    days = market.trade_dates()
+    a, b, c = (days[days.index(FIRST_END) + i] for i in (0, 1, 2))
+    repo = open_repo(str(tmp_path / "dataset"))
+    run_full(repo, source, SETTINGS, at(a))
+    server.set_clock(lambda: at(b, 18, 0))  # the stocks are out (17:00), index_daily not yet (19:00)
+    assert run_delta(repo, source, SETTINGS, at(b, 18, 0)).watermark == b
+    missing = published_table(repo, DAYS_PATH).set_index("date")["index_missing"]
+    assert sorted(missing[pd.Timestamp(b)]) == sorted(CODES)
+    assert published_table(repo, DAYS_PATH).set_index("date").loc[pd.Timestamp(b), "status"] == "complete"
+    server.set_clock(lambda: at(c))
+    run_delta(repo, source, SETTINGS, at(c))
+    missing = published_table(repo, DAYS_PATH).set_index("date")["index_missing"]
+    assert len(missing[pd.Timestamp(b)]) == 0 and len(missing[pd.Timestamp(c)]) == 0
+    bars = published_table(repo, INDEX_PRICES_PATH)
+    assert set(bars.loc[bars["date"] == pd.Timestamp(b), "code"]) == set(CODES)
