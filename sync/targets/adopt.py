@@ -33,9 +33,13 @@ from sync.targets.files import walk as walk_all
 from sync.targets.repo import PublishError
 
 TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
-DATASET_FILES = "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and data/YYYY/YYYY-MM.parquet"
+DATASET_FILES = (
+    "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet, data/YYYY/YYYY-MM.parquet "
+    "and index/*.parquet, index/weights/YYYY.parquet"
+)
 _ROOT_FILES = frozenset({"README.md", ".last_update_date", ".gitattributes"})
 _META_RE = re.compile(r"meta/[^/]+\.parquet")
+_INDEX_RE = re.compile(r"index/(prices|weights/\d{4})\.parquet")
 _SHOWN = 5  # problems or foreign files named in a message
 
 
@@ -52,6 +56,7 @@ def is_dataset_file(path: str) -> bool:
         path in _ROOT_FILES
         or path.startswith(".sync/")
         or bool(_META_RE.fullmatch(path))
+        or bool(_INDEX_RE.fullmatch(path))
         or shard_month(path) is not None
     )
 

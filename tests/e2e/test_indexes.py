@@ -205,7 +205,9 @@ def test_a_repo_published_before_indexes_gets_their_history_and_a_removed_code_i
     repo = open_repo(str(tmp_path / "dataset"))
     run_full(repo, source, dataclasses.replace(SETTINGS, indexes=()), at(FIRST_END), end=dt.date(2011, 10, 28))
     assert not any(f.startswith("index/") for f in repo.list_files(repo.head()))
+    assert "index_prices" not in repo.read("README.md", repo.head()).decode()  # SYNC_INDEXES="": neither config
     run_delta(repo, source, SETTINGS, at(FIRST_END))
+    assert "config_name: index_weights" in repo.read("README.md", repo.head()).decode()
     pd.testing.assert_frame_equal(
         published_weights(repo), served_weights(market, CODES, FIRST_END, START), check_dtype=False
     )
