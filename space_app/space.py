@@ -229,7 +229,7 @@ class Space:
 
     def chart(self, code: str | None, start: str, end: str, mode: str, overlay: str | None = None):
         """(figure or None, rows table, message) for one stock or index; `overlay`: an index code
-        drawn over a stock's chart as % change (None or "": none)."""
+        drawn over a stock's chart as % change ("": none; None: not chosen yet, the default one)."""
         facts = self.view.get()
         if not facts.published:
             return None, explore.table(pd.DataFrame()), "nothing published yet"
@@ -255,6 +255,8 @@ class Space:
         name = adjusted["name"].iloc[-1]
         title = f"{code} {name} · {explore.ADJUSTMENTS.get(mode, mode)}"
         figure = explore.figure(adjusted, title)
+        if overlay is None:
+            overlay = index_view.default_overlay(facts.index_prices)
         if overlay and index_view.is_index(facts.index_prices, overlay):
             assert facts.index_prices is not None
             index = index_view.rows(facts.index_prices, overlay, first, last)

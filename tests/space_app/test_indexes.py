@@ -88,3 +88,9 @@ def test_status_shows_the_indexes_coverage_in_both_languages(space, folder):
     english, chinese = status_markdown(st, "en"), status_markdown(st, "zh")
     assert "**Indexes**: " in english and "000300.SH" in english and "missing an index bar" in english
     assert "**指数**：" in chinese and "缺少指数日线" in chinese
+
+
+def test_before_an_overlay_is_chosen_the_default_index_is_overlaid(space, folder):
+    rows = _published(folder, "data/2024/2024-02.parquet")
+    figure, _, _ = space.chart(rows["code"].iloc[0], "2024-02-01", "2024-02-29", "qfq")
+    assert [trace.name for trace in figure.data if trace.type == "scatter"][1] == "000300.SH %"
