@@ -151,6 +151,8 @@ class IndexRun:
         prices = index_tables.merge_prices(old_prices, new_prices, self.codes, refetched, days)
         new_weights = index_tables.weight_rows(fetched.weights)
         weights = index_tables.merge_weights(old_weights, new_weights, self.codes)
+        if days:  # snapshots dated after the newest published day wait for it (asked again next delta)
+            weights = weights[weights["date"] <= max(days)]
         watermark = head.state.watermark if head.state else None
         late = index_tables.late_snapshots(old_weights, new_weights, watermark)
         notes = []
