@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 
 import yaml
 
-from dataset_script import card_sections
+from dataset_script import card_indexes, card_sections
 from dataset_script.card_facts import Coverage
 from dataset_script.schema import CALENDAR_PATH, CHANGES_PATH, DATA_GLOB, DAYS_PATH, REPO_ID, RUNS_PATH, STOCKS_PATH
 
@@ -32,16 +32,19 @@ META_CONFIGS = {
 LICENSE = {"license": "other", "license_name": "tushare-pro-terms", "license_link": "https://tushare.pro"}
 
 
-def card_configs(empty_tables: Collection[str] = ()) -> list[dict]:
-    """YAML `configs:`; the default config never mixes the meta tables in; empty meta tables are left out."""
+def card_configs(empty_tables: Collection[str] = (), index_rows: tuple[int, int] = (0, 0)) -> list[dict]:
+    """YAML `configs:`; the default config never mixes the meta tables in; empty meta tables are left
+    out, and so are the index configs without rows (SYNC_INDEXES empty, or not fetched yet)."""
 
     def single(name: str, path: str, default: bool = False) -> dict:
         config = {"config_name": name, "data_files": [{"split": "train", "path": path}]}
         return {**config, "default": True} if default else config
 
-    return [single("default", DATA_GLOB, default=True)] + [
-        single(name, path) for name, path in META_CONFIGS.items() if name not in empty_tables
-    ]
+    return (
+        [single("default", DATA_GLOB, default=True)]
+        + [single(name, path) for name, path in META_CONFIGS.items() if name not in empty_tables]
+        + [single(name, path) for (name, path), rows in zip(card_indexes.CONFIGS.items(), index_rows) if rows]
+    )
 
 
 def card_metadata(coverage: Coverage) -> dict:
@@ -53,7 +56,7 @@ def card_metadata(coverage: Coverage) -> dict:
         "tags": ["finance", "stocks", "china", "a-shares", "time-series", "tushare"],
         "task_categories": ["time-series-forecasting", "tabular-regression"],
         "size_categories": [_size_category(coverage.rows)],
-        "configs": card_configs(coverage.empty_tables),
+        "configs": card_configs(coverage.empty_tables, coverage.index_rows),
         # Exact facts about the default config. `datasets` keys its cache of a local folder on
         # these (not on file times), so they must change when the data does; this card is rewritten
         # in the same commit as the shards. Note: datasets 5.2 reads `splits` only when each split
@@ -123,6 +126,7 @@ def render_card(
         card_sections.columns(),
         card_sections.rows(),
         card_sections.meta_tables(),
+        card_indexes.section(coverage, repo_id),
         card_sections.adjustment(coverage, repo_id),
         card_sections.versions(coverage, repo_id, folder),
         card_sections.changes_since(coverage, repo_id),

@@ -63,3 +63,8 @@ class Coverage:
     empty_tables: tuple[str, ...] = ()
     stocks: int | None = None  # rows of meta/stocks (every stock ever seen); None: not shown
     example_code: str = "600000.SH"  # a code with rows on the newest day: the card's snippets use it
+    # Index universes (docs/dataset.md#indexes): (code, name) of SYNC_INDEXES with published bars,
+    # the rows of index_prices and index_weights, and a digest of their files (the card changes with them).
+    indexes: tuple[tuple[str, str], ...] = ()
+    index_rows: tuple[int, int] = (0, 0)
+    index_fingerprint: str = ""

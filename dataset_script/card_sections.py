@@ -414,7 +414,9 @@ def meta_tables() -> str:
 - `calendar` (`{CALENDAR_PATH}`): `date`, `is_open`, `prev_trade_date` · 上交所交易日历。
 - `days` (`{DAYS_PATH}`): `date`, `status` (`complete` / `partial`), `rows`, `paused` (suspended rows),
   `coverage_daily`, `coverage_daily_basic`, `coverage_stk_limit`, `coverage_adj_factor` (fraction 0–1;
-  null before the interface's history starts) · 每个交易日的状态、行数、停牌行数和各接口覆盖率（0–1；接口历史开始前为空）。
+  null before the interface's history starts), `index_missing` (index codes without a bar that day,
+  after their first; it never changes the status) · 每个交易日的状态、行数、停牌行数和各接口覆盖率（0–1；
+  接口历史开始前为空），以及当日缺少日线的指数代码。
 - `runs` (`{RUNS_PATH}`): `run_id`, `trigger` (`schedule` / `button` / `cli` / `catch-up` / `resume`), `kind`
   (`full` / `delta`), `started_at`, `finished_at` (UTC), `status`, `days_added`, `rows_added`,
   `rows_changed`, `api_calls` (JSON text: calls per interface), `commit` (the parent commit the run

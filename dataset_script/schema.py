@@ -104,6 +104,7 @@ DAYS_SCHEMA = pa.schema(
         ("rows", pa.int64()),
         ("paused", pa.int64()),
         *[(f"coverage_{api}", pa.float64()) for api in COVERAGE_APIS],
+        ("index_missing", pa.list_(pa.string())),  # index codes without a bar that day, after their first
     ]
 )
 
@@ -298,3 +299,29 @@ CHANGELOG = (
         '`df.date.dt.year` 和 `.loc["2024-03"]` 与旧 CSV 一样可用。状态文件记录数据来源。',
     ),
 )
+
+# Index universes (docs/dataset.md#indexes): daily bars of SYNC_INDEXES and their constituents'
+# snapshots, under index/ (prices in one file, weights one file per snapshot year).
+INDEX_PRICES_PATH = "index/prices.parquet"
+INDEX_WEIGHTS_GLOB = "index/weights/*.parquet"
+INDEX_PREFIX = "index/"
+INDEX_PRICES_SCHEMA = pa.schema(
+    [
+        ("code", pa.string()),
+        ("date", DATE_TYPE),
+        ("name", pa.string()),
+        *[(name, pa.float64()) for name in ("open", "high", "low", "close", "prev_close", "quote_rate")],
+        ("volume", pa.float64()),
+        ("turnover", pa.float64()),
+    ]
+)
+INDEX_PRICES_SORT = [("date", "ascending"), ("code", "ascending")]
+INDEX_WEIGHTS_SCHEMA = pa.schema(
+    [("index_code", pa.string()), ("date", DATE_TYPE), ("code", pa.string()), ("weight", pa.float64())]
+)
+INDEX_WEIGHTS_SORT = [("date", "ascending"), ("index_code", "ascending"), ("code", "ascending")]
+WEIGHT_SUM_TOLERANCE = 0.5  # a snapshot whose weights sum outside 100 ± this is named in the run's message
+
+
+def index_weights_path(year: int) -> str:
+    return f"index/weights/{year}.parquet"

@@ -112,7 +112,8 @@ def localise(fig: go.Figure | None, lang: str) -> go.Figure | None:
     """The chart's axis titles in `lang` (the figure is drawn in English by `figure`)."""
     if fig is None or lang != "zh":
         return fig
-    fig.update_yaxes(title_text="元", row=1, col=1)
+    prices_in = fig.layout.yaxis.title.text
+    fig.update_yaxes(title_text="元" if prices_in == "CNY" else "点", row=1, col=1)
     fig.update_yaxes(title_text="成交量（手）", row=2, col=1)
     return fig
 

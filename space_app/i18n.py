@@ -165,6 +165,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "adj_none": ("不复权", "none (不复权)"),
     "adj_qfq": ("前复权", "forward (前复权, qfq)"),
     "adj_hfq": ("后复权", "backward (后复权, hfq)"),
+    "overlay": ("叠加指数（涨跌幅 %）", "Overlay an index (% change)"),
+    "indexes": ("指数", "Indexes"),
+    "indexes_coverage": (
+        "{n} 个（{codes}）；日线 {first} 至 {last}，共 {bars} 行；{missing} 个交易日缺少指数日线",
+        "{n} ({codes}); bars {first} to {last}, {bars} rows; {missing} trading day(s) missing an index bar",
+    ),
     "show_chart": ("画图", "Show chart"),
     "price_volume": ("价格与成交量", "Price and volume"),
     "rows_label": ("已发布的原始行（未复权，最新在前）", "Rows as published, unadjusted (newest first)"),

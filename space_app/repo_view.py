@@ -60,6 +60,7 @@ class Facts:
     shard_sha: dict = dataclasses.field(default_factory=dict)  # shard path -> sha256, from the state
     error: str | None = None  # why the repo could not be read
     error_passing: bool = False  # ... and it may pass by itself (a Hub outage): worth reading again soon
+    index_prices: pd.DataFrame | None = None  # index/prices.parquet (dates as datetime.date), when published
 
     @property
     def partial_days(self) -> int | None:
@@ -154,6 +155,7 @@ class RepoView:
             stocks=None if stocks is None else stocks[["code", "name", "market", "list_status"]],
             shards=tuple(item["path"] for item in status.get("shard_files", [])),
             shard_sha=shard_sha,
+            index_prices=_frame(published, schema.INDEX_PRICES_PATH),
         )
 
     def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from space_app import admin, anonymous, explore, logs, schedule_rules, status_json, visibility
+from space_app import admin, anonymous, explore, index_view, logs, schedule_rules, status_json, visibility
 from space_app.redact import for_target
 from space_app.repo_view import Facts, RepoView
 from space_app.run_slot import Clock, Runner, RunRecord
@@ -237,7 +237,16 @@ class Space:
         return self.rows_gate.refusal()
 
     def stock_choices(self) -> list[tuple[str, str]]:
-        return [] if self.rows_gate.refusal() else explore.stock_choices(self.view.get().stocks)
+        """Stocks, then the published indexes (charted like a stock)."""
+        if self.rows_gate.refusal():
+            return []
+        facts = self.view.get()
+        return explore.stock_choices(facts.stocks) + index_view.choices(facts.index_prices)
+
+    def overlay_choices(self) -> tuple[list[tuple[str, str]], str]:
+        """(choices, default) of the index overlaid on a stock's chart; "" means none."""
+        prices = self.view.get().index_prices
+        return [("—", index_view.NO_OVERLAY), *index_view.choices(prices)], index_view.default_overlay(prices)
 
     def default_stock(self) -> str | None:
         return None if self.rows_gate.refusal() else explore.default_stock(self.view.get().stocks)
@@ -246,8 +255,9 @@ class Space:
         facts = self.view.get()
         return explore.default_range(facts.first_date, facts.watermark)
 
-    def chart(self, code: str | None, start: str, end: str, mode: str):
-        """(figure or None, rows table, message) for one stock."""
+    def chart(self, code: str | None, start: str, end: str, mode: str, overlay: str | None = None):
+        """(figure or None, rows table, message) for one stock or index; `overlay`: an index code
+        drawn over a stock's chart as % change ("": none; None: not chosen yet, the default one)."""
         hidden = self.rows_gate.refusal()
         if hidden:
             return None, explore.table(pd.DataFrame()), hidden
@@ -261,13 +271,28 @@ class Space:
             last = admin.parse_day(end, "end") or facts.watermark
         except ConfigError as error:
             return None, explore.table(pd.DataFrame()), str(error)
+        if index_view.is_index(facts.index_prices, code):
+            assert facts.index_prices is not None
+            frame = index_view.rows(facts.index_prices, code, first, last)
+            if not len(frame):
+                return None, explore.table(frame), f"no rows for {code} between {first} and {last}"
+            figure = explore.figure(frame, f"{code} {frame['name'].iloc[-1]}")
+            figure.update_yaxes(title_text="points", row=1, col=1)
+            return figure, explore.table(frame), f"{len(frame)} trading days"
         frame = self.view.prices(facts, code, first, last)
         adjusted = explore.adjust(frame, mode, frame.attrs.get("latest_adj_factor"))
         if not len(adjusted):
             return None, explore.table(adjusted), f"no rows for {code} between {first} and {last}"
         name = adjusted["name"].iloc[-1]
         title = f"{code} {name} · {explore.ADJUSTMENTS.get(mode, mode)}"
-        return explore.figure(adjusted, title), explore.table(frame), f"{len(adjusted)} trading days"
+        figure = explore.figure(adjusted, title)
+        if overlay is None:
+            overlay = index_view.default_overlay(facts.index_prices)
+        if overlay and index_view.is_index(facts.index_prices, overlay):
+            assert facts.index_prices is not None
+            index = index_view.rows(facts.index_prices, overlay, first, last)
+            figure = index_view.overlay(figure, adjusted, index, code, overlay)
+        return figure, explore.table(frame), f"{len(adjusted)} trading days"
 
 
 def resume_request(mark: dict) -> RunRequest:

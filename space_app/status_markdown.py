@@ -30,6 +30,8 @@ def status_markdown(st: dict, lang: Lang = "en") -> str:
         (t(lang, "last_error"), _run(st.get("last_error"), lang)),
         (t(lang, "data"), _data(st, lang)),
     ]
+    if st.get("indexes"):
+        rows.append((t(lang, "indexes"), _indexes(st["indexes"], lang)))
     for run in st.get("interrupted") or []:
         then = t(lang, "resumed" if run.get("resumed") else "not_resumed")
         rows.append(
@@ -92,6 +94,20 @@ def _run(run: dict | None, lang: Lang) -> str:
         trigger=word(lang, run.get("trigger")),
         when=_when(run.get("finished_at")),
         message=message(lang, run.get("message")) or word(lang, run.get("status")),
+    )
+
+
+def _indexes(cover: dict, lang: Lang) -> str:
+    codes = cover.get("codes") or []
+    return t(
+        lang,
+        "indexes_coverage",
+        n=len(codes),
+        codes=", ".join(codes),
+        first=cover.get("first"),
+        last=cover.get("last"),
+        bars=f"{cover.get('bars') or 0:,}",
+        missing=cover.get("days_missing") or 0,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from space_app import admin, charts, explore, i18n
+from space_app import admin, charts, explore, i18n, index_view
 from space_app.i18n import t
 from space_app.space import Space
 from space_app.status_markdown import PROGRESS_CSS, progress_html, status_markdown
@@ -103,14 +103,16 @@ def build(space: Space) -> gr.Blocks:
                     "logs_label",
                 )
             with labels.add(gr.Tab(L("tab_explore"), id="explore", elem_id="tab-explore"), "tab_explore"):
-                stock, start, end, mode, show, chart, rows, note = _explore_tab(labels)
+                stock, start, end, mode, overlay, show, chart, rows, note = _explore_tab(labels)
             with labels.add(gr.Tab(L("tab_admin"), id="admin", elem_id="tab-admin"), "tab_admin"):
                 _admin_tab(space, labels, lang)
 
         def texts(language: str) -> list:
             st = space.status()
+            facts = space.view.get()
+            indexes = index_view.coverage(facts.index_prices, facts.days, None)  # the tab's, not /healthz's
             return [
-                status_markdown(st, language),
+                status_markdown({**st, "indexes": indexes} if indexes else st, language),
                 progress_html(st.get("current_run"), language),
                 status_messages(st, language),
                 localised_runs(space.runs(), language),
@@ -130,11 +132,12 @@ def build(space: Space) -> gr.Blocks:
             drawn_key, figures = pictures(known_drawn, language)
             facts = space.view.get()
             if facts.head == known_head:
-                return [*texts(language), drawn_key, *figures, known_head, gr.skip(), gr.skip(), gr.skip()]
+                return [*texts(language), drawn_key, *figures, known_head, gr.skip(), gr.skip(), gr.skip(), gr.skip()]
             # A new version: fresh stock choices, and a default range unless the visitor typed one.
             # A listed stock is preselected so the Explore tab opens on a chart, not an empty frame.
             first, last = (first, last) if (first or last) else space.default_range()
             hidden = space.rows_hidden()  # a private or gated dataset on a public Space: no stock list, and why
+            overlays, overlaid = space.overlay_choices()
             return [
                 *texts(language),
                 drawn_key,
@@ -147,10 +150,11 @@ def build(space: Space) -> gr.Blocks:
                 ),
                 first,
                 last,
+                gr.update(choices=overlays, value=overlaid),
             ]
 
         live = [status_md, progress, messages, runs, logs, drawn, days_plot, coverage_plot, lag_plot, runs_plot]
-        outputs = [*live, head, stock, start, end]
+        outputs = [*live, head, stock, start, end, overlay]
         timer = gr.Timer(REFRESH_SECONDS)
         timer.tick(
             refresh,
@@ -201,20 +205,23 @@ def build(space: Space) -> gr.Blocks:
 
         # A chosen stock (by the visitor or preselected above) or adjustment draws at once; the button
         # redraws after the dates are edited.
-        def chart_for(code, first, last, adjustment, language):
-            figure, table, text = space.chart(code, first, last, adjustment)
+        def chart_for(code, first, last, adjustment, language, overlaid=None):
+            figure, table, text = space.chart(code, first, last, adjustment, overlaid)
             return explore.localise(figure, language), table, i18n.message(language, text)
 
-        for event in (show.click, stock.change, mode.change):
+        for event in (show.click, stock.change, mode.change, overlay.change):
             event(
-                chart_for, inputs=[stock, start, end, mode, lang], outputs=[chart, rows, note], api_visibility="private"
+                chart_for,
+                inputs=[stock, start, end, mode, lang, overlay],
+                outputs=[chart, rows, note],
+                api_visibility="private",
             )
         # The switch's own value: the `lang` state is updated by the listener above, not yet seen by this one.
         switch.input(
-            lambda code, first, last, adjustment, choice: chart_for(
-                code, first, last, adjustment, i18n.resolve(None, choice)
+            lambda code, first, last, adjustment, choice, overlaid: chart_for(
+                code, first, last, adjustment, i18n.resolve(None, choice), overlaid
             ),
-            inputs=[stock, start, end, mode, switch],
+            inputs=[stock, start, end, mode, switch, overlay],
             outputs=[chart, rows, note],
             api_visibility="private",
         )
@@ -301,6 +308,10 @@ def _explore_tab(labels: Labels):
             "adjustment",
         )
         labels.add(mode, "adjustment", "choices")
+        overlay = labels.add(
+            gr.Dropdown(label=L("overlay"), choices=[], value=None, elem_id="overlay", allow_custom_value=True),
+            "overlay",
+        )
     show = labels.add(gr.Button(L("show_chart"), variant="primary", elem_id="show-chart"), "show_chart", "value")
     note = gr.Markdown(elem_id="chart-note")
     chart = labels.add(gr.Plot(label=L("price_volume"), elem_id="chart"), "price_volume")
@@ -308,7 +319,7 @@ def _explore_tab(labels: Labels):
         gr.Dataframe(explore.table(pd.DataFrame()), interactive=False, label=L("rows_label"), elem_id="rows"),
         "rows_label",
     )
-    return stock, start, end, mode, show, chart, rows, note
+    return stock, start, end, mode, overlay, show, chart, rows, note
 
 
 def _admin_tab(space: Space, labels: Labels, lang: gr.State) -> None:

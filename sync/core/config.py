@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import urllib.parse
 import zoneinfo
 from collections.abc import Mapping
@@ -23,6 +24,18 @@ OFFICIAL_URL = "http://api.waditu.com/dataapi"  # Tushare Pro's HTTP endpoint (d
 DEFAULT_RATE_PER_MIN = 200  # calls per minute and interface at the usual points level (docs/tushare.md)
 DEFAULT_REPO = "./dataset"
 DEFAULT_START = dt.date(2005, 1, 1)
+# SYNC_INDEXES by default: the indexes of docs/dataset.md#indexes (broad, CSI size tiers, boards).
+DEFAULT_INDEXES = (
+    "000001.SH",
+    "399001.SZ",
+    "399006.SZ",
+    "000016.SH",
+    "000300.SH",
+    "000905.SH",
+    "000852.SH",
+    "000688.SH",
+)
+_INDEX_CODE = re.compile(r"\d{6}\.(SH|SZ|CSI|BJ)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +55,7 @@ class Settings:
     settle_days: int = 5
     checkpoint_max_age: dt.timedelta = dt.timedelta(days=7)
     sync_source: SourceKind | None = None  # SYNC_SOURCE; None: from TUSHARE_TOKEN
+    indexes: tuple[str, ...] = DEFAULT_INDEXES  # SYNC_INDEXES; empty: none
 
     @property
     def source_kind(self) -> SourceKind:
@@ -80,6 +94,7 @@ class Settings:
             settle_days=parse_positive_int(get("SYNC_SETTLE_DAYS") or "5", "SYNC_SETTLE_DAYS", allow_zero=True),
             checkpoint_max_age=parse_duration(get("SYNC_CHECKPOINT_MAX_AGE") or "7d", "SYNC_CHECKPOINT_MAX_AGE"),
             sync_source=parse_source(get("SYNC_SOURCE"), "SYNC_SOURCE"),
+            indexes=parse_indexes(env["SYNC_INDEXES"], "SYNC_INDEXES") if "SYNC_INDEXES" in env else DEFAULT_INDEXES,
         )
 
 
@@ -92,6 +107,19 @@ def parse_source(text: str | None, source: str) -> SourceKind | None:
         if kind == known:
             return known
     raise ConfigError(f"{source} must be one of {', '.join(SOURCE_KINDS)}, e.g. tushare; got {text!r}")
+
+
+def parse_indexes(text: str, source: str) -> tuple[str, ...]:
+    """`000300.SH,000905.SH` → a tuple of index codes; an empty value means none. Whether Tushare
+    knows them is checked at the start of a run (index_basic)."""
+    codes = [part.strip().upper() for part in text.split(",") if part.strip()]
+    bad = [c for c in codes if not _INDEX_CODE.fullmatch(c)]
+    if bad:
+        raise ConfigError(
+            f"{source} must be a comma list of index codes like 000300.SH,000905.SH (or empty for none); "
+            f"got {', '.join(repr(b) for b in bad)}"
+        )
+    return tuple(dict.fromkeys(codes))
 
 
 def parse_markets(text: str, source: str) -> tuple[str, ...]:

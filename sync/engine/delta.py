@@ -31,6 +31,7 @@ from sync.core.errors import SyncError
 from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
 from sync.core.progress_log import reporting
 from sync.engine import guards, preflight
+from sync.engine.indexes import IndexRun
 from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import select_stocks
 from sync.fetch.source import Source, calls_since, slowed_since
@@ -136,6 +137,9 @@ def _delta(
                 run_id=run.run_id,
                 slowed=slowed(),
             )
+        # SYNC_INDEXES is checked here, after the one-call probe (a retry before publication stays cheap)
+        index_run = IndexRun.prepare(source, settings, start_head, days, fresh)
+        index_run.start()
         stocks = select_stocks(source.stocks(), state.markets)
         known = {} if probed is None else {(LATEST_API, new[0]): probed}  # the probe's rows are not fetched twice
         fetched = fetch_days(source, window, new, stocks, settings.completeness, fresh, progress, report, known)
@@ -150,18 +154,22 @@ def _delta(
             rows = rebuilt_rows(head, days, fetched, stocks, names)
             built = {path: BuiltShard.build(path, table) for path, table in split_by_month(to_table(rows)).items()}
             shards, changes = merge_months(head, built, fetched.days, run.run_id)
+            published_days = [d for d in head_days if d <= watermark]
+            index_files, late = index_run.tables(head, published_days, run.run_id)
             status, message = _outcome(fetched)
+            message += f"; {index_files.note}" if index_files.note else ""
             if slowed():
                 message += f"; {slowed_note(slowed())}"
             return PublishInput(
                 shards=shards,
-                changes=changes,
+                changes=pd.concat([changes, late], ignore_index=True) if len(late) else changes,
+                indexes=index_files,
                 stocks=stocks_table(stocks),
                 **head.run_history(run, status, calls(), message),
                 calendar=calendar_table(calendar, calendar_span(previous.first_date, today, calendar_csv=owns_csv)[0]),
                 calendar_csv=owns_csv,
                 days=days_table(head.manifest(), day_rows(rows, fetched.verdicts), watermark),
-                trading_days=[d for d in head_days if d <= watermark],
+                trading_days=published_days,
                 first_date=previous.first_date,
                 watermark=watermark,
                 markets=previous.markets,

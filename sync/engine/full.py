@@ -41,6 +41,7 @@ from sync.core.errors import SyncError
 from sync.core.progress import Progress, ProgressCallback, RunStatus, Trigger
 from sync.core.progress_log import reporting
 from sync.engine import guards, preflight
+from sync.engine.indexes import IndexRun
 from sync.fetch.checkpoints import Checkpoints
 from sync.fetch.listed_on_day import listed_codes_per_day, listed_on, select_stocks
 from sync.fetch.plan import FetchPlan, NonStock, group_by_month, plan_fetch, shape_costs
@@ -147,6 +148,7 @@ def _full(
                 f"no SSE trading day between {start.isoformat()} and {newest.isoformat()}; widen --start/--end"
             )
         check_keepable(before, days, markets)
+        index_run = IndexRun.prepare(source, settings, start_head, days, set(), rebuild_from=start)
         market = select_stocks(source.stocks(), ALL_MARKETS)
         stocks = market[market["market"].isin(markets)].reset_index(drop=True)
         plan = plan_full(source, days, market, stocks)
@@ -161,6 +163,7 @@ def _full(
             builder = MonthBuilder(
                 days, plan, checkpoints, stocks, source, settings.completeness, fresh, shards=Path(scratch) / "shards"
             )
+            index_run.start()
             with builder:
                 checkpoints.fetch(plan, source, report, progress, spilled=builder.spilled)
                 rebuilt = builder.finish(report)
@@ -199,9 +202,16 @@ def _full(
                     },
                     builder.shards,
                 )
+                index_files, late = index_run.tables(head, planned.trading_days, run.run_id)
+                note = f"; {index_files.note}" if index_files.note else ""
+                changes = planned.changes
+                if len(late):
+                    changes = pd.concat([c for c in (changes, late) if c is not None], ignore_index=True)
                 return dataclasses.replace(
                     planned,
-                    **head.run_history(run, status, calls(), message),
+                    indexes=index_files,
+                    changes=changes,
+                    **head.run_history(run, status, calls(), message + note),
                     source=identity,
                     retired=(LEGACY_CSV,) if migrating else (),
                     calendar=calendar_table(

@@ -24,6 +24,7 @@ from dataset_script.schema import (
     CHANGES_PATH,
     DAY_STATUSES,
     DAYS_PATH,
+    INDEX_PREFIX,
     LAST_UPDATE_PATH,
     RUNS_PATH,
     STATE_PATH,
@@ -36,6 +37,7 @@ from sync.core.clock import ymd
 from sync.core.errors import SyncError
 from sync.core.files import write_atomic
 from sync.runs.history import runs_table
+from sync.tables import indexes as index_tables
 from sync.tables.meta import calendar_csv
 from sync.tables.restatements import changed_rows, changes_table, no_changes
 from sync.tables.shards import (
@@ -124,6 +126,7 @@ class PublishInput:
     source: SourceIdentity | None = None  # where the rows come from (None: keep the state's)
     retired: Sequence[str] = ()  # legacy files this commit deletes (a migration)
     calendar_csv: bool = False  # the repo owns the old calendar.csv: regenerate it from `calendar`
+    indexes: index_tables.IndexTables | None = None  # index/ files (None: keep the head's as they are)
 
 
 def plan_commit(
@@ -153,21 +156,39 @@ def plan_commit(
             for p in existing_files
             if shard_month(p) is not None and p not in shards
         ]
+    days = planned.days
+    index_files: dict[str, bytes] = {}
+    if planned.indexes is not None:
+        problems += index_tables.problems(planned.indexes, planned.trading_days)
+        days = index_tables.with_index_missing(days, planned.indexes.missing(planned.trading_days))
+        index_files = planned.indexes.files()
     if problems:
         raise InvariantError(problems)
 
     data_files = {
         STOCKS_PATH: to_parquet(planned.stocks),
         CALENDAR_PATH: to_parquet(planned.calendar),
-        DAYS_PATH: to_parquet(planned.days),
+        DAYS_PATH: to_parquet(days),
         LAST_UPDATE_PATH: ymd(planned.watermark).encode(),
         **({CALENDAR_CSV: calendar_csv(planned.calendar)} if planned.calendar_csv else {}),
+        **index_files,
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
     deletes = sorted(
-        _stale_files(existing_files, shards, planned.replace_all) + [p for p in planned.retired if p in existing_files]
+        _stale_files(existing_files, shards, planned.replace_all)
+        + [p for p in planned.retired if p in existing_files]
+        + [
+            p
+            for p in existing_files
+            if planned.indexes is not None and p.startswith(INDEX_PREFIX) and p not in index_files
+        ]
     )
+    kept_index = {  # no index tables planned: the head's index/ files stay, and so does their record
+        p: d
+        for p, d in (previous.files.items() if previous and planned.indexes is None else ())
+        if p.startswith(INDEX_PREFIX)
+    }
     source = planned.source or (previous.source if previous else None)
     data_digests = {path: sha256(data) for path, data in data_files.items()}
     # Run history alone never makes a commit: a run with nothing new leaves no trace.
@@ -205,6 +226,8 @@ def plan_commit(
     )
     history = {"runs": runs_table(planned.runs_before, runs), "changes": changes}
     coverage = dataclasses.replace(coverage, empty_tables=tuple(name for name, t in history.items() if t.num_rows == 0))
+    if planned.indexes is not None:
+        coverage = dataclasses.replace(coverage, **planned.indexes.card_facts(index_files))
     files = {
         **files,
         RUNS_PATH: to_parquet(history["runs"]),
@@ -215,7 +238,7 @@ def plan_commit(
         first_date=planned.first_date,
         markets=planned.markets,
         shards=shards,
-        files={path: sha256(data) for path, data in files.items()},
+        files={**kept_index, **{path: sha256(data) for path, data in files.items()}},
         last_run=dict(planned.run),
         source=source,
     )

@@ -34,6 +34,7 @@ from sync.core.clock import shanghai_date, ymd
 from sync.core.errors import SyncError
 from sync.publish.head import Head
 from sync.publish.plan import days_with_status
+from sync.publish.verify_indexes import index_problems
 from sync.tables.meta import calendar_csv
 from sync.tables.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
 from sync.targets import DatasetRepo
@@ -89,10 +90,12 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         rows_by_day.update(zip(counts.column("date").to_pylist(), counts.column("count_all").to_pylist(), strict=True))
     problems += [f"{path}: listed in {STATE_PATH} but missing" for path in sorted(set(state.shards) - files)]
     problems += _calendar_csv_problems(head, state, calendar)
+    expected = None
     if calendar is not None:
         open_days = calendar.filter(pc.field("is_open")).column("date").to_pylist()
         expected = [d for d in open_days if state.first_date <= d <= state.watermark]
         problems += coverage_problems(days_by_shard, expected, state.watermark)
+    problems += index_problems(head, state, expected)
     problems += _manifest_problems(head.read_bytes(DAYS_PATH) if DAYS_PATH in files else None, rows_by_day)
     return problems
 

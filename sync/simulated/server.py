@@ -40,14 +40,15 @@ from collections.abc import Callable, Collection, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+import pandas as pd
 
 from sync.core.clock import SHANGHAI, YMD
-from sync.simulated import query
+from sync.simulated import indexes, query
 from sync.simulated.replies import FAULT_KINDS, FaultPlan, Reply, envelope, fault_reply  # noqa: F401 (re-exported)
 from sync.simulated.synthetic import APIS, DEMO_START, SERIES_APIS, MarketSpec, SyntheticMarket
 from sync.simulated.wire import FIELDS, Values, WireTable
 from sync.tushare.apis import APIS as API_FACTS
-from sync.tushare.apis import ROW_CAPS
+from sync.tushare.apis import INDEX_APIS, ROW_CAPS
 
 logger = logging.getLogger(__name__)
 
@@ -334,6 +335,8 @@ class TushareServer:
 
     def _query(self, api: str, token: str, params: dict, fields, now: dt.datetime) -> query.Page:
         offset, count = query.page_bounds(params, self.row_caps[api])
+        if api in INDEX_APIS:
+            return self._index_query(api, params, fields, now, offset, count)
         if api in SERIES_APIS:
             if api in NEEDS_CODE_OR_DATE and not (query.param(params, "ts_code") or query.param(params, "trade_date")):
                 raise query.QueryError(
@@ -365,6 +368,21 @@ class TushareServer:
             flip = zlib.crc32(json.dumps([api, params], sort_keys=True, default=str).encode()) % 3
             more, shown = (more or flip > 0), (-1 if flip else 0)
         return query.Page(chosen, items, more, shown)
+
+    def _index_query(self, api: str, params: dict, fields, now: dt.datetime, offset: int, count: int) -> query.Page:
+        """An index interface: its rows newest first, then silently cut at the cap (no error, no hint)."""
+        key = {"index_daily": "ts_code", "index_weight": "index_code"}.get(api)
+        if key and not query.param(params, key):
+            raise query.QueryError(MISSING_PARAMETER, f"必填参数缺失：{api} 接口需要 {key}")
+        visible = visible_until("index_daily", now, self.publication)
+        rows = indexes.select(self.market.index_tables(), api, params, visible, now.date())
+        dropped = self.drop_fields.get(api, ())
+        wanted = [f.strip() for f in (fields.split(",") if isinstance(fields, str) else fields or []) if f.strip()]
+        known = API_FACTS[api].fields
+        chosen = [f for f in (wanted or known) if f in known and f not in dropped]
+        page = rows.iloc[offset : offset + count]
+        items = [[None if pd.isna(v) else v for v in row] for row in page[chosen].itertuples(index=False)]
+        return query.Page(chosen, items, offset + len(page) < len(rows), len(rows))
 
     def _restate_items(self, api: str, table: WireTable, rows: np.ndarray, fields: list[str], items: list) -> list:
         with self._lock:

@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from sync.simulated import funds, gaps, tables
+from sync.simulated import funds, gaps, indexes, tables
 from sync.simulated.bars import bar_rows, listed_rows, suspension_rows
 from sync.simulated.calendar import FIRST_SESSION, calendar_frame, sse_sessions
 from sync.simulated.layout import build_layout
@@ -36,7 +36,7 @@ from sync.simulated.listings import LIFE, build_universe, stock_rng
 from sync.simulated.sim import fundamentals, run_prices, stock_parameters
 from sync.simulated.wire import WireTable
 from sync.tushare.apis import APIS as API_FACTS
-from sync.tushare.apis import DAY_APIS
+from sync.tushare.apis import DAY_APIS, INDEX_APIS
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ DEMO_START = dt.date(2025, 11, 24)
 DEMO_STOCKS = 120  # ~110 listed, over 60 of them on the main board
 MARKET_VOLATILITY = 0.011  # daily volatility of the common market move
 SERIES_APIS = ("daily", "daily_basic", "stk_limit", "adj_factor", "suspend_d")
-APIS = ("stock_basic", "trade_cal", "namechange", *SERIES_APIS)
+APIS = ("stock_basic", "trade_cal", "namechange", *SERIES_APIS, *INDEX_APIS)
 
 _BUILDERS = {
     "daily": tables.daily_table,
@@ -79,6 +79,7 @@ class MarketSpec:
     seed: int = 7
     holes: gaps.Holes = ()
     funds: float = 1.0
+    index_holes: tuple[tuple[str, dt.date], ...] = ()  # (index code, day): index_daily lacks that bar
 
     def __post_init__(self) -> None:
         if self.funds < 0:
@@ -90,6 +91,7 @@ class MarketSpec:
         if self.n_stocks < 1:
             raise ValueError(f"MarketSpec n_stocks must be at least 1, got {self.n_stocks}")
         object.__setattr__(self, "holes", gaps.normalise_holes(self.holes))
+        object.__setattr__(self, "index_holes", tuple(sorted((str(c), d) for c, d in self.index_holes)))
         if self.holes:
             last = max(day for (_, day), _ in self.holes)
             sessions = sse_sessions(max(last.year, self.end.year + 1))
@@ -155,6 +157,7 @@ class SyntheticMarket:
         self._wire: dict[str, WireTable] = {}
         self._asof: dict[tuple[str, dt.date], WireTable] = {}
         self._frames: dict[str, pd.DataFrame] = {}
+        self._indexes: indexes.IndexTables | None = None
 
     def __repr__(self) -> str:
         return f"SyntheticMarket({self.spec!r})"
@@ -211,6 +214,19 @@ class SyntheticMarket:
             logger.info("%s lacks %d rows, as the real history does", api, len(missing))
         return table.without_rows(missing)
 
+    def index_tables(self) -> indexes.IndexTables:
+        """index_basic, index_daily and index_weight, built from this market's stocks (indexes.py)."""
+        with self._lock:
+            if self._indexes is None:
+                self._indexes = indexes.build(
+                    self.table("daily"),
+                    self.table("daily_basic"),
+                    self.table("stock_basic"),
+                    self.spec.seed,
+                    self.spec.index_holes,
+                )
+            return self._indexes
+
     def asof_table(self, api: str, day: dt.date) -> WireTable:
         """stock_basic or namechange as known on `day` (clipped to the market's end)."""
         day = min(day, self.spec.end)
@@ -234,6 +250,9 @@ class SyntheticMarket:
             return self._frames[api_name].copy(deep=False)
 
     def _build_frame(self, api_name: str) -> pd.DataFrame:
+        if api_name in INDEX_APIS:
+            tables = self.index_tables()
+            return {"index_basic": tables.basic, "index_daily": tables.daily, "index_weight": tables.weight}[api_name]
         if api_name == "trade_cal":
             return self.calendar(FIRST_SESSION, dt.date(self.spec.end.year + 1, 12, 31))
         if api_name in ("stock_basic", "namechange"):

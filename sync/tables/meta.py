@@ -73,18 +73,26 @@ def day_rows(rows: pd.DataFrame, verdicts: Sequence[tuple[DayCoverage, str]]) ->
         }
     )
     frame = frame.merge(counts.reset_index().astype({"date": "datetime64[us]"}), on="date", how="left")
-    return frame.fillna({"rows": 0, "paused": 0}).astype({"rows": "int64", "paused": "int64"})
+    frame = frame.fillna({"rows": 0, "paused": 0}).astype({"rows": "int64", "paused": "int64"})
+    return frame.assign(index_missing=pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object))
 
 
 def days_table(previous: pa.Table | None, fresh: pd.DataFrame, through: dt.date) -> pa.Table:
     """The manifest after a run: `fresh` days replace the previous rows of the same dates; days after
     `through` (the watermark) are dropped; sorted by date."""
-    frame = fresh[DAYS_SCHEMA.names]
+    frame = _with_index_missing(fresh)[DAYS_SCHEMA.names]
     if previous is not None and previous.num_rows:
-        old = previous.to_pandas().astype({"date": "datetime64[us]"})
+        old = _with_index_missing(previous.to_pandas().astype({"date": "datetime64[us]"}))
         frame = pd.concat([old[~old["date"].isin(frame["date"])], frame], ignore_index=True)
     frame = frame[frame["date"] <= pd.Timestamp(through)].sort_values("date", ignore_index=True)
     return pa.Table.from_pandas(frame[DAYS_SCHEMA.names], schema=DAYS_SCHEMA, preserve_index=False)
+
+
+def _with_index_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """A manifest from before index_missing existed gains the column, empty (the publish fills it in)."""
+    if "index_missing" in frame.columns:
+        return frame
+    return frame.assign(index_missing=pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object))
 
 
 def days_from_shard(table: pa.Table) -> pd.DataFrame:

@@ -38,10 +38,14 @@ from sync.targets.files import walk as walk_all
 from sync.targets.repo import ForeignFilesError, PublishError
 
 TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
+DATASET_FILES = (  # what the sync's own folders may hold
+    "meta/*.parquet, data/YYYY/YYYY-MM.parquet, index/prices.parquet and index/weights/YYYY.parquet"
+)
 _ROOT_FILES = frozenset({"README.md", ".last_update_date", ".gitattributes"})
 _META_RE = re.compile(r"meta/[^/]+\.parquet")
+_INDEX_RE = re.compile(r"index/(prices|weights/\d{4})\.parquet")
 _SHOWN = 5  # problems or foreign files named in a message
-_CHECKED_FOLDERS = ("data/", "meta/")  # own folders whose every file must be a shard or a meta table
+_CHECKED_FOLDERS = ("data/", "meta/", "index/")  # own folders whose every file must be one of DATASET_FILES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +61,7 @@ def is_dataset_file(path: str) -> bool:
         path in _ROOT_FILES
         or path.startswith(".sync/")
         or bool(_META_RE.fullmatch(path))
+        or bool(_INDEX_RE.fullmatch(path))
         or shard_month(path) is not None
     )
 
@@ -93,8 +98,8 @@ def inspect(folder: Path) -> PlainFolder:
     if strays:
         raise PublishError(
             f"{folder} already holds files in the sync's own folders that it does not manage ({_some(strays)}); "
-            "there a dataset folder holds only meta/*.parquet and data/YYYY/YYYY-MM.parquet. Move those files "
-            "away, or point DATASET_REPO (or --repo) at an empty or new folder"
+            f"there a dataset folder holds only {DATASET_FILES}. Move those files away, or point DATASET_REPO "
+            "(or --repo) at an empty or new folder"
         )
     raw = state_file.read_bytes()
     try:

@@ -42,6 +42,7 @@ class Api:
     published_window: tuple[dt.time, dt.time] | None = None
     rate_per_min: int | None = None
     sparse: bool = False  # rows only for a few codes per day (suspensions): one page per call
+    one_code: bool = False  # one code per call, cut silently at the cap: asked for one page, never paged
 
     @property
     def returned_by_default(self) -> tuple[str, ...]:
@@ -62,6 +63,34 @@ _DAILY = (
     "amount",
     "ah_vol",
     "ah_amount",
+)
+_INDEX_BASIC = (
+    "ts_code",
+    "name",
+    "fullname",
+    "market",
+    "publisher",
+    "index_type",
+    "category",
+    "base_date",
+    "base_point",
+    "list_date",
+    "weight_rule",
+    "desc",
+    "exp_date",
+)
+_INDEX_DAILY = (
+    "ts_code",
+    "trade_date",
+    "close",
+    "open",
+    "high",
+    "low",
+    "pre_close",
+    "change",
+    "pct_chg",
+    "vol",
+    "amount",
 )
 _DAILY_BASIC = ("ts_code", "trade_date", "close", *DAILY_BASIC_COLUMNS, "limit_status")  # the documented order
 
@@ -181,6 +210,29 @@ APIS: Mapping[str, Api] = {
             published_at=dt.time(0, 0),
             sparse=True,
         ),
+        # Index interfaces (docs/tushare.md, indexes): one code per call, no cross-section.
+        Api(
+            "index_basic",
+            fields=_INDEX_BASIC,
+            requested=("ts_code", "name", "market", "base_date", "list_date"),
+            row_cap=8000,
+        ),
+        Api(
+            "index_daily",
+            fields=_INDEX_DAILY,  # close first, unlike the stock daily
+            requested=tuple(f for f in _INDEX_DAILY if f != "change"),
+            row_cap=8000,
+            published_at=dt.time(19, 0),  # "updated at 9:00 and 19:00"
+            published_window=(dt.time(17, 0), dt.time(19, 0)),
+            one_code=True,
+        ),
+        Api(
+            "index_weight",
+            fields=("index_code", "con_code", "trade_date", "weight"),
+            requested=("index_code", "con_code", "trade_date", "weight"),
+            row_cap=6000,  # silently keeps the newest dates of a longer reply: windows must stay under it
+            one_code=True,
+        ),
     )
 }
 
@@ -223,6 +275,8 @@ ROW_APIS = ("daily", "stk_limit", "daily_basic", "adj_factor")
 # What is fetched per trading day: the row interfaces, plus suspensions, which say which listed
 # stocks are not expected to trade (the denominator of `daily`'s coverage).
 DAY_APIS = (*ROW_APIS, "suspend_d")
+# The index interfaces (index_prices, index_weights): fetched per code, on their own quotas.
+INDEX_APIS = ("index_basic", "index_daily", "index_weight")
 ROW_CAPS: Mapping[str, int] = {name: api.row_cap for name, api in APIS.items()}
 DEFAULT_RATE_OVERRIDES: Mapping[str, int] = {n: a.rate_per_min for n, a in APIS.items() if a.rate_per_min}
 

@@ -18,7 +18,18 @@ from dataset_script.schema import DAILY_BASIC_COLUMNS
 from sync.core.clock import YMD
 
 DATE_FIELDS = frozenset(
-    {"trade_date", "cal_date", "pretrade_date", "list_date", "delist_date", "start_date", "end_date", "ann_date"}
+    {
+        "trade_date",
+        "cal_date",
+        "pretrade_date",
+        "list_date",
+        "delist_date",
+        "start_date",
+        "end_date",
+        "ann_date",
+        "base_date",
+        "exp_date",
+    }
 )
 INT_FIELDS = frozenset({"is_open", "limit_status"})
 FLOAT_FIELDS = frozenset(
@@ -38,6 +49,9 @@ FLOAT_FIELDS = frozenset(
         "up_limit",
         "down_limit",
         "adj_factor",
+        # index_basic, index_weight
+        "base_point",
+        "weight",
         # daily_basic: every dataset column it gives is a float
         *DAILY_BASIC_COLUMNS,
         # bak_basic
@@ -77,6 +91,13 @@ STR_FIELDS = frozenset(
         "suspend_timing",
         "suspend_type",
         "change_reason",
+        "index_code",
+        "con_code",
+        "publisher",
+        "index_type",
+        "category",
+        "weight_rule",
+        "desc",
     }
 )
 DATE_DTYPE: Final = "datetime64[us]"  # what pandas 3 itself gives for parsed date strings

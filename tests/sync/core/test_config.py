@@ -243,3 +243,25 @@ def test_a_malformed_value_next_to_a_secret_never_shows_the_secret():
         Settings.from_env({**SECRETS, "SYNC_COMPLETENESS": "lots"})
     for secret in SECRETS.values():
         assert secret not in str(raised.value)
+
+
+def test_sync_indexes_default_to_the_eight_and_an_empty_value_means_none():
+    default = Settings.from_env({})
+    assert default.indexes == (
+        "000001.SH",
+        "399001.SZ",
+        "399006.SZ",
+        "000016.SH",
+        "000300.SH",
+        "000905.SH",
+        "000852.SH",
+        "000688.SH",
+    )
+    assert Settings.from_env({"SYNC_INDEXES": ""}).indexes == ()
+    assert Settings.from_env({"SYNC_INDEXES": " 000300.sh, 000905.SH,000300.SH"}).indexes == ("000300.SH", "000905.SH")
+
+
+@pytest.mark.parametrize("text", ["CSI300", "000300", "000300.SH,hs300"])
+def test_sync_indexes_that_are_not_index_codes_are_a_configuration_error(text):
+    with pytest.raises(ConfigError, match="SYNC_INDEXES"):
+        Settings.from_env({"SYNC_INDEXES": text})

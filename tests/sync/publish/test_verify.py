@@ -78,3 +78,16 @@ def test_a_missing_day_and_a_stale_marker_are_reported(repo):
 def test_a_loading_script_is_reported(repo):
     tamper(repo, adds={"a-share-prices.py": b"# old loading script\n"})
     assert any("loading script" in p for p in verify_repo(repo))
+
+
+def test_index_files_out_of_order_or_on_a_closed_day_are_reported(repo):
+    path = "index/prices.parquet"
+    assert path in repo.list_files(repo.head())
+    table = from_parquet(repo.read(path, repo.head()))
+    shuffled = table.take(list(range(table.num_rows))[::-1])
+    sunday = table.slice(0, 1).set_column(1, "date", pa.array([dt.date(2024, 2, 4)], pa.date32()))
+    tamper(repo, adds={path: to_parquet(pa.concat_tables([shuffled, sunday]))})
+    problems = verify_repo(repo)
+    assert any(path in p and "sha256" in p for p in problems)
+    assert any("index_prices: not sorted" in p for p in problems)
+    assert any("index_prices: bars on 1 day(s) that are not published trading days" in p for p in problems)

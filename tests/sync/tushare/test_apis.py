@@ -155,6 +155,8 @@ def test_every_interface_requests_its_key_fields(api):
         "trade_cal": {"cal_date", "is_open"},
         "namechange": {"ts_code", "name", "start_date", "end_date"},
         "suspend_d": {"ts_code", "trade_date"},
+        "index_basic": {"ts_code", "name", "list_date"},
+        "index_weight": {"index_code", "con_code", "trade_date", "weight"},
     }
     assert keys.get(api, {"ts_code", "trade_date"}) <= set(APIS[api].requested)
 
@@ -169,6 +171,9 @@ def test_every_interface_requests_its_key_fields(api):
         ("stk_limit", 5800),
         ("suspend_d", 5000),
         ("namechange", 10000),
+        ("index_basic", 8000),
+        ("index_daily", 8000),
+        ("index_weight", 6000),
     ],
 )
 def test_documented_row_caps(api, cap):
@@ -252,3 +257,14 @@ def test_stock_basic_has_its_own_lower_quota():
 def test_the_official_url_and_default_quota():
     assert OFFICIAL_URL == "http://api.waditu.com/dataapi"  # docs/tushare.md#endpoint-and-envelope
     assert DEFAULT_RATE_PER_MIN == 200  # docs/operations.md#configuration
+
+
+def test_index_daily_returns_close_first_as_the_reference_gives_it():
+    # docs/tushare.md#indexes: ts_code, trade_date, close, open, high, low, pre_close, change, pct_chg, vol, amount
+    assert APIS["index_daily"].fields[:6] == ("ts_code", "trade_date", "close", "open", "high", "low")
+    assert APIS["index_daily"].fields[6:] == ("pre_close", "change", "pct_chg", "vol", "amount")
+
+
+def test_the_index_interfaces_take_one_code_per_call_and_are_never_paged():
+    assert APIS["index_daily"].one_code and APIS["index_weight"].one_code
+    assert not any(APIS[api].one_code for api in ("daily", "daily_basic", "stk_limit", "adj_factor", "suspend_d"))
