@@ -153,8 +153,10 @@ def late_changes(late: list, run_id: str) -> pd.DataFrame:
             "code": [code for code, _, _ in late],
             "date": [day for _, day, _ in late],
             "column": WEIGHTS_COLUMN,
-            "old_value": None,
-            "new_value": [f"snapshot of {n} members, published late" for _, _, n in late],
+            "old_value": float("nan"),
+            "new_value": float("nan"),
+            "old_text": None,
+            "new_text": [f"snapshot of {n} members, published late" for _, _, n in late],
             "run_id": run_id,
         }
     )

@@ -177,6 +177,8 @@ def test_a_late_snapshot_is_picked_up_by_a_later_delta_and_logged(tmp_path, serv
     changes = published_table(repo, "meta/changes.parquet")
     logged = set(map(tuple, changes.loc[changes["column"] == "index_weights", ["code", "date"]].to_numpy()))
     assert logged == late
+    notes = changes.loc[changes["column"] == "index_weights", "new_text"]
+    assert notes.str.endswith("published late").all(), "a late snapshot is logged as text, not as a number"
 
 
 def test_an_unknown_index_code_is_a_configuration_error_before_anything_is_published(tmp_path, source):
