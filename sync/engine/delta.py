@@ -35,6 +35,7 @@ from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import select_stocks
 from sync.fetch.source import Source, calls_since, slowed_since
 from sync.publish.apply import apply_once
+from sync.publish.by_code import by_code_on_head
 from sync.publish.head import Head
 from sync.publish.merge import merge_months
 from sync.publish.plan import BuiltShard, PublishInput
@@ -146,6 +147,7 @@ def _delta(
             rows = rebuilt_rows(head, days, fetched, stocks, names)
             built = {path: BuiltShard.build(path, table) for path, table in split_by_month(to_table(rows)).items()}
             shards, changes = merge_months(head, built, fetched.days, run.run_id)
+            by_code = by_code_on_head(head, shards, watermark, replace_all=False)
             status, message = _outcome(fetched)
             if slowed():
                 message += f"; {slowed_note(slowed())}"
@@ -161,6 +163,8 @@ def _delta(
                 watermark=watermark,
                 markets=previous.markets,
                 replace_all=False,
+                by_code=by_code.files,
+                shard_digests=by_code.digests,
                 source=identity,
                 run={
                     "kind": "delta",

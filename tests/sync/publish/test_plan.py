@@ -9,9 +9,11 @@ import hashlib
 import pyarrow as pa
 import pytest
 
-from dataset_script.schema import STATE_PATH
+from dataset_script.schema import STATE_PATH, shard_month
 from sync.core.errors import SyncError
+from sync.publish.by_code import build
 from sync.publish.plan import BuiltShard, InvariantError, PublishInput, plan_commit
+from sync.tables.by_code import layout
 from sync.targets.commit import Commit, check_repo_path
 from tests.support.tables import FEB1, JAN2, JAN3, JAN31, table
 
@@ -33,12 +35,22 @@ def manifest(tables, days, watermark):
     )
 
 
+def by_code_files(shards, watermark):
+    """Config by_code for these shard tables, as a run builds it."""
+    months = {shard_month(path): t for path, t in shards.items()}
+    return {
+        path: build(path, pa.concat_tables([months[m] for m in ms]))
+        for path, ms in layout(months, watermark.year).items()
+    }
+
+
 def publish_input(shards, days, watermark, full=True):
     stocks = pa.table({n: pa.array([], type=t) for n, t in zip(["code"], [pa.string()])})
     calendar = pa.table({"date": pa.array(days, pa.date32())})
     built = {path: BuiltShard.build(path, t) for path, t in shards.items()}
     return PublishInput(
         shards=built,
+        by_code=by_code_files(shards, watermark),
         stocks=stocks,
         calendar=calendar,
         days=manifest(shards.values(), days, watermark),
