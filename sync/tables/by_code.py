@@ -112,19 +112,14 @@ def file_problems(path: str, data: bytes) -> list[str]:
     code, date = file.schema_arrow.get_field_index("code"), file.schema_arrow.get_field_index("date")
     if code < 0 or date < 0:
         return [f"{path}: no code or date column"]
-    bounds = []
-    for i in range(meta.num_row_groups):
-        group = meta.row_group(i)
-        stats = [group.column(code).statistics, group.column(date).statistics]
-        if any(s is None or not s.has_min_max for s in stats):
-            problems.append(f"{path}: row group {i} has no statistics on code and date")
-            break
-        if not group.column(code).has_offset_index or not group.column(code).has_column_index:
-            problems.append(f"{path}: row group {i} has no page index")
-            break
-        bounds.append((stats[0].min, stats[0].max))
-    if any(a[1] >= b[0] for a, b in zip(bounds, bounds[1:])):
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    stats = [(g.column(code).statistics, g.column(date).statistics) for g in groups]
+    if any(s is None or not s.has_min_max for pair in stats for s in pair):
+        problems.append(f"{path}: a row group has no statistics on code and date")
+    elif any(a[0].max >= b[0].min for a, b in zip(stats, stats[1:])):
         problems.append(f"{path}: a code's rows are in more than one row group (or groups are out of order)")
+    if not all(g.column(code).has_column_index and g.column(code).has_offset_index for g in groups):
+        problems.append(f"{path}: no page index")
     table = file.read(columns=["code", "date"])
     if not table.equals(table.sort_by(BY_CODE_SORT_KEYS)):
         problems.append(f"{path}: rows are not sorted by (code, date)")

@@ -27,13 +27,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dataset_script.schema import STATE_PATH, shard_month
+from dataset_script.schema import STATE_PATH, is_by_code, shard_month
 from dataset_script.state import SyncState
 from sync.targets.files import walk as walk_all
 from sync.targets.repo import PublishError
 
 TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
-DATASET_FILES = "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and data/YYYY/YYYY-MM.parquet"
+DATASET_FILES = (
+    "README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet, data/YYYY/YYYY-MM.parquet and by_code/*"
+)
 _ROOT_FILES = frozenset({"README.md", ".last_update_date", ".gitattributes"})
 _META_RE = re.compile(r"meta/[^/]+\.parquet")
 _SHOWN = 5  # problems or foreign files named in a message
@@ -53,6 +55,7 @@ def is_dataset_file(path: str) -> bool:
         or path.startswith(".sync/")
         or bool(_META_RE.fullmatch(path))
         or shard_month(path) is not None
+        or is_by_code(path)
     )
 
 
@@ -108,7 +111,8 @@ def inspect(folder: Path) -> PlainFolder:
 def _state_problems(folder: Path, files: list[str], state: SyncState) -> list[str]:
     present = set(files)
     problems = [f"{p} is not listed in the state" for p in files if shard_month(p) and p not in state.shards]
-    for path, info in sorted(state.shards.items()):
+    problems += [f"{p} is not listed in the state" for p in files if is_by_code(p) and p not in state.by_code]
+    for path, info in sorted({**state.shards, **state.by_code}.items()):
         if path not in present:
             problems.append(f"{path} is missing")
         elif _sha256(folder / path) != info.sha256:

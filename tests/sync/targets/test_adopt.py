@@ -142,8 +142,8 @@ def test_folder_with_foreign_files_is_still_refused(copy):
         repo.head()
     assert str(e.value) == (
         f"{copy} already holds files that this sync does not manage (data/2024/scratch.csv, notes.txt); a dataset "
-        "folder holds only README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet and "
-        "data/YYYY/YYYY-MM.parquet. Move those files away, or point DATASET_REPO (or --repo) at an empty or new folder"
+        "folder holds only README.md, .last_update_date, .gitattributes, .sync/*, meta/*.parquet, "
+        "data/YYYY/YYYY-MM.parquet and by_code/*. Move those files away, or point DATASET_REPO (or --repo) at an empty or new folder"
     )
     with pytest.raises(PublishError, match="does not manage"):
         with repo.lock():
