@@ -215,8 +215,8 @@ With pandas, polars or DuckDB on `hf://` paths (one shard per month under `data/
 import pandas as pd
 
 month = pd.read_parquet("{hf}/data/{month}.parquet")
-one_stock = pd.read_parquet(
-    "{hf}/data",
+one_stock = pd.read_parquet(  # config by_code: one row group per stock per file, the others skipped
+    "{hf}/by_code",
     columns=["date", "code", "close", "adj_factor"],
     filters=[("code", "==", "600000.SH")],
 )
@@ -227,7 +227,7 @@ pinned = pd.read_parquet("{hf}@{tag}/data/{month}.parquet")
 import polars as pl
 
 one_stock = (
-    pl.scan_parquet("{hf}/data/*/*.parquet")
+    pl.scan_parquet("{hf}/by_code/**/*.parquet")
     .filter(pl.col("code") == "600000.SH")
     .select("date", "close", "adj_factor")
     .collect()
@@ -239,7 +239,7 @@ import duckdb
 
 one_stock = duckdb.sql(\"\"\"
     SELECT date, close, adj_factor
-    FROM '{hf}/data/*/*.parquet'
+    FROM '{hf}/by_code/**/*.parquet'
     WHERE code = '600000.SH'
     ORDER BY date
 \"\"\").df()
@@ -254,6 +254,14 @@ def files(empty_tables: Collection[str] = ()) -> str:
             "data/YYYY/YYYY-MM.parquet",
             "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
             "行情，每个自然月一个分片，按 (`date`, `code`) 排序",
+        ),
+        (
+            "by_code",
+            "by_code/YYYY.parquet, by_code/YYYY/YYYY-MM.parquet",
+            "the same prices for one-stock reads: one file per closed year and per month of the current year, "
+            "rows sorted by (`code`, `date`), each stock in one row group per file",
+            "同样的行情，便于读取单只股票：已结束的年份每年一个文件、当年每月一个文件，按 (`code`, `date`) 排序，"
+            "每个文件中每只股票只在一个行组内",
         ),
         (
             "stocks",
