@@ -2,7 +2,7 @@
 Prints one JSON line: seconds (from after the imports), rows.
 
     python -m benchmarks.slices_probe pandas --repo bench/prices --code 600000.SH --config by_code [--block 131072]
-    python -m benchmarks.slices_probe day --repo bench/prices --day 2024-06-03
+    python -m benchmarks.slices_probe day --repo bench/prices --day 2024-06-03   # its month's shard, filtered
 
 The recipes are the card's: `pd.read_parquet("hf://datasets/…/by_code", columns=…, filters=…)`;
 polars over a pyarrow dataset on `HfFileSystem`; DuckDB with `HfFileSystem` registered as its
@@ -64,11 +64,12 @@ def datasets_streaming(repo: str, code: str, config: str, block: int | None) -> 
 
 
 def day(repo: str, when: str, block: int | None) -> int:
-    """One day across all stocks through the default config."""
+    """One day across all stocks through the default config: its month's shard, filtered on the date."""
     import pandas as pd
 
     options = {"storage_options": {"block_size": block}} if block else {}
-    frame = pd.read_parquet(f"hf://datasets/{repo}/data", filters=[("date", "==", pd.Timestamp(when))], **options)
+    shard = f"hf://datasets/{repo}/data/{when[:4]}/{when[:7]}.parquet"
+    frame = pd.read_parquet(shard, filters=[("date", "==", pd.Timestamp(when))], **options)
     return len(frame)
 
 
