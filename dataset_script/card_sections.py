@@ -219,7 +219,6 @@ one_stock = pd.read_parquet(  # config by_code: one row group per stock per file
     "{hf}/by_code",
     columns=["date", "code", "close", "adj_factor"],
     filters=[("code", "==", "600000.SH")],
-    storage_options={{"block_size": 64 * 1024}},  # read ahead 64 KiB, not 5 MiB: ~1 MB per year file
 )
 pinned = pd.read_parquet("{hf}@{tag}/data/{month}.parquet")
 ```
