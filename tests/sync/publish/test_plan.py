@@ -4,6 +4,7 @@ The plan tests moved here from tests/sync/tables/test_shards.py unchanged in wha
 """
 
 import dataclasses
+import datetime as dt
 import hashlib
 
 import pyarrow as pa
@@ -223,3 +224,28 @@ def test_a_commit_refuses_a_tag_that_is_not_a_simple_name(tag):
 @pytest.mark.parametrize("tag", ["20241231", "v1.0", "release_2024-12", "x" * 100])
 def test_a_commit_accepts_simple_tag_names(tag):
     assert Commit(adds={"README.md": b"x"}, deletes=(), message="m", tag=tag).tag == tag
+
+
+def test_plan_refuses_by_code_whose_rows_differ_from_the_shards():
+    jan = table([("A", JAN2, 1), ("B", JAN2, 2)])
+    planned = publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2)
+    other = by_code_files({"data/2024/2024-01.parquet": table([("A", JAN2, 1), ("B", JAN2, 3)])}, JAN2)
+    with pytest.raises(InvariantError, match=r"by_code/2024/2024-01.parquet: its rows differ from its months"):
+        plan_commit(dataclasses.replace(planned, by_code=other), None, [], "o/n")
+    fewer = by_code_files({"data/2024/2024-01.parquet": table([("A", JAN2, 1)])}, JAN2)
+    with pytest.raises(InvariantError, match=r"by_code/2024/2024-01.parquet: 1 rows, its months' shards hold 2"):
+        plan_commit(dataclasses.replace(planned, by_code=fewer), None, [], "o/n")
+    with pytest.raises(InvariantError, match=r"by_code/2024/2024-01.parquet: missing from config by_code"):
+        plan_commit(dataclasses.replace(planned, by_code={}), None, [], "o/n")
+
+
+def test_plan_records_by_code_and_deletes_month_files_of_a_closed_year():
+    dec, jan = table([("A", dt.date(2023, 12, 29), 1)]), table([("A", JAN2, 2)])
+    days = [dt.date(2023, 12, 29), JAN2]
+    shards = {"data/2023/2023-12.parquet": dec, "data/2024/2024-01.parquet": jan}
+    existing = ["data/2023/2023-12.parquet", "by_code/2023/2023-12.parquet"]
+    commit, state = plan_commit(publish_input(shards, days, JAN2), None, existing, "o/n")
+    assert set(state.by_code) == {"by_code/2023.parquet", "by_code/2024/2024-01.parquet"}
+    assert {"by_code/2023.parquet", "by_code/2024/2024-01.parquet"} <= set(commit.adds)
+    assert "by_code/2023/2023-12.parquet" in commit.deletes
+    assert state.by_code["by_code/2023.parquet"].digest == state.shards["data/2023/2023-12.parquet"].digest
