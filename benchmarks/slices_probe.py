@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import os
 import time
 
 COLUMNS = ["code", "date", "close", "adj_factor", "volume"]
@@ -92,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         reader = READERS[args.what]
         started = time.perf_counter()
         rows = reader(args.repo, args.code, args.config, args.block)
-    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Leave without the interpreter's teardown: pyarrow's I/O threads over an fsspec filesystem can
+    # abort the process at exit ("terminate called without an active exception") after the result.
+    os._exit(main())
