@@ -17,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -139,6 +141,9 @@ def _delta(
         names = source.names()
         report(Progress("publish", calls=source.client.total_calls))
 
+        # by_code files go to disk as they are built: a repo without them gets every year's file in one commit
+        spill = tempfile.TemporaryDirectory(prefix="a-share-sync-")
+
         def build(head: Head) -> PublishInput:
             previous = head.state or state
             watermark = max([previous.watermark, *fetched.days])
@@ -147,7 +152,7 @@ def _delta(
             rows = rebuilt_rows(head, days, fetched, stocks, names)
             built = {path: BuiltShard.build(path, table) for path, table in split_by_month(to_table(rows)).items()}
             shards, changes = merge_months(head, built, fetched.days, run.run_id)
-            by_code = by_code_on_head(head, shards, watermark, replace_all=False)
+            by_code = by_code_on_head(head, shards, watermark, replace_all=False, spill=Path(spill.name))
             status, message = _outcome(fetched)
             if slowed():
                 message += f"; {slowed_note(slowed())}"
@@ -175,7 +180,8 @@ def _delta(
                 },
             )
 
-        commit, written = apply_once(repo, build, repo_id)
+        with spill:
+            commit, written = apply_once(repo, build, repo_id)
         new_state = Head.read(repo).state or state  # the head may have moved even when nothing was new
         return RunResult(
             kind="delta",
