@@ -270,6 +270,12 @@ def _section(
             + [[p, mb(n)] for p, n in sorted(by_code_bytes.items()) if p not in years][-3:],
         )
     )
+    if day_read["bytes"] > shard_bytes:
+        section.notes.append(
+            f"The one-day read fetches the month's shard once plus {mb(day_read['bytes'] - shard_bytes)} more: pyarrow "
+            "first reads the last 64 KiB of the file to find its footer, then the row group, and the two ranges overlap. "
+            "A shard is one row group, so a day's rows cost the month's shard."
+        )
     largest = max(years.values()) if years else 0
     section.notes.append(
         f"Once a year, the first delta of a new year compacts the closed year's month files into its year file: it "
