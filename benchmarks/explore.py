@@ -91,7 +91,7 @@ def probe(hub_url: str, home: Path, *args: str) -> dict:
 
 
 def shard_gets(hub) -> list[str]:
-    return [p for m, p in hub.requests if m == "GET" and "/resolve/" in p and "/data/" in p]
+    return [p for m, p in hub.requests if m == "GET" and "/resolve/" in p and ("/data/" in p or "/by_code/" in p)]
 
 
 def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
@@ -194,7 +194,12 @@ def bench_explore(scratch: Path, size: tuple = FULL_MARKET_20_YEARS) -> Section:
             "after the delta: shards downloaded",
             f"{after['downloads']} ({mb(after['downloaded_bytes'])}): {', '.join(changed) or 'none'}",
             "only the changed month",
-            after["downloads"] == 1 and changed == [f"data/{after['end'][:4]}/{after['end'][:7]}.parquet"],
+            after["downloads"] == 1
+            and changed
+            in (
+                [f"data/{after['end'][:4]}/{after['end'][:7]}.parquet"],
+                [f"by_code/{after['end'][:4]}/{after['end'][:7]}.parquet"],
+            ),
         ),
         Figure("after the delta: chart time", f"{secs(after['chart_s'])} ({after['rows']} rows)"),
         Figure("figure sent to the browser", mb(cold["figure_bytes"])),

@@ -19,10 +19,11 @@ def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
 
     from space_app import explore
     from space_app.repo_view import RepoView, explore_cache
+    from space_app.shard_cache import SliceCache
     from sync.targets import open_repo
 
     started = time.perf_counter()
-    view = RepoView(open_repo(repo_target), ttl=0, cache=explore_cache(cache))
+    view = RepoView(open_repo(repo_target), ttl=0, cache=explore_cache(cache), slices=SliceCache(cache / "slices"))
     facts = view.get(force=True)
     facts_s = time.perf_counter() - started
     end = facts.watermark
@@ -35,7 +36,7 @@ def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
     explore.table(frame)
     payload = len(figure.to_json())  # what Gradio sends to the browser
     chart_s = time.perf_counter() - began
-    files = list(cache.glob("*.parquet"))
+    files = list(cache.rglob("*.parquet"))
     return {
         "code": code,
         "start": start.isoformat(),
@@ -43,8 +44,8 @@ def chart(repo_target: str, cache: Path, years: int, code: str | None) -> dict:
         "rows": len(frame),
         "facts_s": facts_s,
         "chart_s": chart_s,
-        "downloads": view.cache.downloads,
-        "downloaded_bytes": view.cache.downloaded_bytes,
+        "downloads": view.cache.downloads + view.slices.downloads,  # whole shards, or ranged reads of by_code files
+        "downloaded_bytes": view.cache.downloaded_bytes + view.slices.downloaded_bytes,
         "cached_files": len(files),
         "cached_bytes": sum(f.stat().st_size for f in files),
         "shards": len(facts.shards),
@@ -69,7 +70,7 @@ def upload(folder: Path, repo_id: str) -> dict:
         folder_path=str(folder),
         repo_id=repo_id,
         repo_type="dataset",
-        allow_patterns=["README.md", ".last_update_date", ".sync/state.json", "meta/*", "data/*/*"],
+        allow_patterns=["README.md", ".last_update_date", ".sync/state.json", "meta/*", "data/*/*", "by_code/*"],
         commit_message="the Explore benchmark's dataset",
     )
     return {"seconds": time.perf_counter() - started, "commit": info.oid}

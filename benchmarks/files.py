@@ -28,9 +28,11 @@ def write_history_csv(repo: Path, out: Path, shuffle: bool = True, seed: int = 0
 
 
 def kind_of(path: str) -> str:
-    """data shard, meta table, card, or state (what a commit's bytes are made of)."""
+    """data shard, by_code file, meta table, card, or state (what a commit's bytes are made of)."""
     if path.startswith("data/"):
         return "shard"
+    if path.startswith("by_code/"):
+        return "by_code"
     if path.startswith("meta/"):
         return "meta"
     if path == "README.md":

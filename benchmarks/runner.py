@@ -24,7 +24,7 @@ from benchmarks.report import Section
 from benchmarks.sizes import SIZES, Sizes
 
 log = logging.getLogger("benchmarks")
-BENCHMARKS = ("first", "full", "delta", "consumer", "growth", "space", "explore")
+BENCHMARKS = ("first", "full", "delta", "consumer", "growth", "space", "explore", "slices")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +115,13 @@ def run(sizes: Sizes, only: tuple[str, ...], scratch: Path, written=lambda secti
 
         log.info("6. Explore on the Hub (builds its 20-year dataset once, ~30 min; kept under /tmp)")
         sections.append(bench_explore(scratch, EXPLORE_SIZES[sizes.name]))
+        written(sections)
+    if "slices" in only:
+        from benchmarks.explore import EXPLORE_SIZES
+        from benchmarks.slices import bench_slices
+
+        log.info("7. slices at real scale (reuses benchmark 6's 20-year dataset under /tmp)")
+        sections.append(bench_slices(scratch, EXPLORE_SIZES[sizes.name]))
     return sections
 
 

@@ -17,7 +17,16 @@ import yaml
 
 from dataset_script import card_indexes, card_sections
 from dataset_script.card_facts import Coverage
-from dataset_script.schema import CALENDAR_PATH, CHANGES_PATH, DATA_GLOB, DAYS_PATH, REPO_ID, RUNS_PATH, STOCKS_PATH
+from dataset_script.schema import (
+    BY_CODE_GLOBS,
+    CALENDAR_PATH,
+    CHANGES_PATH,
+    DATA_GLOB,
+    DAYS_PATH,
+    REPO_ID,
+    RUNS_PATH,
+    STOCKS_PATH,
+)
 
 # Data from Tushare Pro is redistributed under Tushare's terms, not an open licence: `other`, with
 # a name and a link, and the card's licence section says what that means for users.
@@ -40,8 +49,9 @@ def card_configs(empty_tables: Collection[str] = (), index_rows: tuple[int, int]
         config = {"config_name": name, "data_files": [{"split": "train", "path": path}]}
         return {**config, "default": True} if default else config
 
+    by_code = {"config_name": "by_code", "data_files": [{"split": "train", "path": list(BY_CODE_GLOBS)}]}
     return (
-        [single("default", DATA_GLOB, default=True)]
+        [single("default", DATA_GLOB, default=True), by_code]
         + [single(name, path) for name, path in META_CONFIGS.items() if name not in empty_tables]
         + [single(name, path) for (name, path), rows in zip(card_indexes.CONFIGS.items(), index_rows) if rows]
     )

@@ -248,10 +248,11 @@ import pandas as pd
 
 month = pd.read_parquet("{hf}/data/{month}.parquet")             # hf:// goes through HfFileSystem
 one_day = month[month["date"] == "{day.isoformat()}"]
-one_stock = pd.read_parquet(
-    "{hf}/data",
+one_stock = pd.read_parquet(  # config by_code: one row group per stock per file, the others skipped
+    "{hf}/by_code",
     columns=["date", "code", "close", "adj_factor"],
     filters=[("code", "==", "{code}")],
+    storage_options={{"block_size": 64 * 1024}},  # small reads: about the stock's rows, not whole files
 )
 pinned = pd.read_parquet("{hf}@{tag}/data/{month}.parquet")
 ```
@@ -261,26 +262,32 @@ import polars as pl
 import pyarrow.dataset as ds
 from huggingface_hub import HfFileSystem
 
-fs = HfFileSystem()  # honours HF_ENDPOINT; pyarrow reads only the row groups a filter needs
-files = sorted(fs.glob("datasets/{repo_id}/data/*/*.parquet"))
-prices = pl.scan_pyarrow_dataset(ds.dataset(files, filesystem=fs, format="parquet"))
+fs = HfFileSystem(block_size=64 * 1024)  # honours HF_ENDPOINT; small reads fetch little beyond what a filter needs
+
+
+def scan(pattern):  # polars through pyarrow, which reads only the row groups a filter needs
+    files = sorted(fs.glob("datasets/{repo_id}/" + pattern))
+    return pl.scan_pyarrow_dataset(ds.dataset(files, filesystem=fs, format="parquet"))
+
+
 one_stock = (
-    prices.filter(pl.col("code") == "{code}")
+    scan("by_code/**/*.parquet")  # config by_code: one row group per stock per file, the others skipped
+    .filter(pl.col("code") == "{code}")
     .select("date", "close", "adj_factor")
     .collect()
     .sort("date")
 )
-one_day = prices.filter(pl.col("date") == pl.datetime({day.year}, {day.month}, {day.day})).collect()
+one_day = scan("data/*/*.parquet").filter(pl.col("date") == pl.datetime({day.year}, {day.month}, {day.day})).collect()
 ```
 
 ```python
 import duckdb
 from huggingface_hub import HfFileSystem
 
-duckdb.register_filesystem(HfFileSystem())  # hf:// through HfFileSystem, which honours HF_ENDPOINT
+duckdb.register_filesystem(HfFileSystem(block_size=64 * 1024))  # hf:// through HfFileSystem (honours HF_ENDPOINT)
 one_stock = duckdb.sql(\"\"\"
     SELECT date, close, adj_factor
-    FROM read_parquet('{hf}/data/*/*.parquet')
+    FROM read_parquet('{hf}/by_code/**/*.parquet')
     WHERE code = '{code}'
     ORDER BY date
 \"\"\").df()
@@ -299,6 +306,14 @@ def files(empty_tables: Collection[str] = ()) -> str:
             "data/YYYY/YYYY-MM.parquet",
             "prices, one shard per calendar month, rows sorted by (`date`, `code`)",
             "行情，每个自然月一个分片，按 (`date`, `code`) 排序",
+        ),
+        (
+            "by_code",
+            "by_code/YYYY.parquet, by_code/YYYY/YYYY-MM.parquet",
+            "the same prices for one-stock reads: one file per closed year and per month of the current year, "
+            "rows sorted by (`code`, `date`), each stock in one row group per file",
+            "同样的行情，便于读取单只股票：已结束的年份每年一个文件、当年每月一个文件，按 (`code`, `date`) 排序，"
+            "每个文件中每只股票只在一个行组内",
         ),
         (
             "stocks",

@@ -217,6 +217,41 @@ def shard_month(path: str) -> tuple[int, int] | None:
     return int(match.group(2)), int(match.group(3))
 
 
+# Config `by_code`: the default config's rows, each file sorted by (code, date) so that a reader
+# filtering on one code reads one row group per file. Closed years are one file each; the months of
+# the watermark's year are one file each, so a delta rewrites only small, recent files, and they are
+# compacted into their year's file once the watermark enters the next year (docs/dataset.md).
+BY_CODE_DIR = "by_code"
+BY_CODE_GLOBS = (f"{BY_CODE_DIR}/*.parquet", f"{BY_CODE_DIR}/*/*.parquet")
+BY_CODE_SORT_KEYS = [("code", "ascending"), ("date", "ascending")]
+_BY_CODE_YEAR_RE = re.compile(r"^by_code/(\d{4})\.parquet$")
+_BY_CODE_MONTH_RE = re.compile(r"^by_code/(\d{4})/(\d{4})-(\d{2})\.parquet$")
+
+
+def by_code_path(year: int, month: int, watermark: dt.date) -> str:
+    """The `by_code` file that holds month (`year`, `month`) when the dataset runs to `watermark`:
+    ``by_code/2023.parquet`` for a closed year, ``by_code/2024/2024-03.parquet`` in the watermark's year."""
+    if year < watermark.year:
+        return f"{BY_CODE_DIR}/{year:04d}.parquet"
+    return f"{BY_CODE_DIR}/{year:04d}/{year:04d}-{month:02d}.parquet"
+
+
+def by_code_months(path: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The first and last (year, month) a `by_code` file can hold, or None when `path` is not one."""
+    year = _BY_CODE_YEAR_RE.match(path)
+    if year:
+        return (int(year.group(1)), 1), (int(year.group(1)), 12)
+    month = _BY_CODE_MONTH_RE.match(path)
+    if month and month.group(1) == month.group(2) and 1 <= int(month.group(3)) <= 12:
+        key = (int(month.group(2)), int(month.group(3)))
+        return key, key
+    return None
+
+
+def is_by_code(path: str) -> bool:
+    return by_code_months(path) is not None
+
+
 def is_loading_script(path: str) -> bool:
     """A `.py` file at the repo root: `datasets` 4+ refuses to load a repo that has one."""
     return path.endswith(".py") and "/" not in path

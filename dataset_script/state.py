@@ -62,6 +62,9 @@ class ShardInfo:
     days: int
     bytes: int = 0
     memory_bytes: int = 0  # the table's Arrow size in memory (the card's num_bytes)
+    # Order-free digest of the rows (`sync.tables.by_code.rows_digest`): a `by_code` file's equals the
+    # sum of its months' shards' digests. "" in a state written before `by_code` existed.
+    digest: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -72,6 +75,7 @@ class ShardInfo:
             "memory_bytes": self.memory_bytes,
             "first_date": self.first_date.isoformat(),
             "last_date": self.last_date.isoformat(),
+            **({"digest": self.digest} if self.digest else {}),
         }
 
     @classmethod
@@ -84,6 +88,7 @@ class ShardInfo:
             memory_bytes=int(data.get("memory_bytes", 0)),
             first_date=dt.date.fromisoformat(data["first_date"]),
             last_date=dt.date.fromisoformat(data["last_date"]),
+            digest=data.get("digest", ""),
         )
 
 
@@ -98,6 +103,7 @@ class SyncState:
     schema_version: int = SCHEMA_VERSION
     # None: a state written before sources were recorded (see sync.engine.guards.check_source)
     source: SourceIdentity | None = None
+    by_code: Mapping[str, ShardInfo] = dataclasses.field(default_factory=dict)  # config by_code's files
 
     @property
     def rows(self) -> int:
@@ -112,6 +118,11 @@ class SyncState:
             **({"source": self.source.to_json()} if self.source else {}),
             "rows": self.rows,
             "shards": {path: info.to_json() for path, info in sorted(self.shards.items())},
+            **(
+                {"by_code": {path: info.to_json() for path, info in sorted(self.by_code.items())}}
+                if self.by_code
+                else {}
+            ),
             "files": dict(sorted(self.files.items())),
             "last_run": dict(self.last_run),
         }
@@ -129,4 +140,5 @@ class SyncState:
             last_run=data.get("last_run", {}),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
             source=SourceIdentity.from_json(data["source"]) if data.get("source") else None,
+            by_code={path: ShardInfo.from_json(info) for path, info in data.get("by_code", {}).items()},
         )

@@ -1,9 +1,11 @@
 """What the dashboard reads from the published repo, cached per head so a timer tick costs little.
 
-Explore reads only the shards that overlap the range, only the columns it shows and only the
-rows of one stock. On a Hub target the shards are kept on disk by their sha256 in
-`.sync/state.json` (`ShardCache`), so a new head re-downloads only the months it changed; a
-local folder is read in place.
+Explore reads one stock from config `by_code`: per file that overlaps the range, its footer and the
+one row group holding the stock, by ranged reads (`space_app.by_code_reader`). On a Hub target
+what it read is kept on disk by the file's sha256 in `.sync/state.json` and the code
+(`SliceCache`), so a new head re-reads only the files it changed (after a one-day delta, the
+recent month). A repo published before `by_code` existed is read from the monthly shards, kept by
+their sha256 (`ShardCache`); a local folder is read in place.
 
 Reading the head is one `readlink` on a folder and one API call on the Hub, so it is done at most
 every `ttl` seconds; everything else is re-read only when the head moved. A caller (a page, an
@@ -30,7 +32,8 @@ import pyarrow.parquet as pq
 
 import dataset_script.schema as schema
 from space_app import explore
-from space_app.shard_cache import ShardCache
+from space_app.by_code_reader import fetcher, read_code
+from space_app.shard_cache import ShardCache, SliceCache
 from sync.engine.retry import is_passing
 from sync.publish.head import Head
 from sync.publish.verify import status_at
@@ -58,6 +61,7 @@ class Facts:
     stocks: pd.DataFrame | None = None  # code, name, market, list_status
     shards: tuple[str, ...] = ()
     shard_sha: dict = dataclasses.field(default_factory=dict)  # shard path -> sha256, from the state
+    by_code: dict = dataclasses.field(default_factory=dict)  # by_code path -> (sha256, bytes), from the state
     error: str | None = None  # why the repo could not be read
     error_passing: bool = False  # ... and it may pass by itself (a Hub outage): worth reading again soon
     index_prices: pd.DataFrame | None = None  # index/prices.parquet (dates as datetime.date), when published
@@ -73,11 +77,20 @@ WAIT_S = 2.0  # the longest a non-forced `get` waits for a read
 
 
 class RepoView:
-    def __init__(self, repo: DatasetRepo, ttl: float, cache: ShardCache | None = None, wait_s: float = WAIT_S):
-        """`cache`: where Hub shards are kept (default: `ShardCache()` for a Hub repo, none for a folder)."""
+    def __init__(
+        self,
+        repo: DatasetRepo,
+        ttl: float,
+        cache: ShardCache | None = None,
+        slices: SliceCache | None = None,
+        wait_s: float = WAIT_S,
+    ):
+        """`cache`, `slices`: where Hub shards and by_code slices are kept (default: `ShardCache()` and
+        `SliceCache()` for a Hub repo, none for a folder)."""
         self.repo, self.ttl, self.wait_s = repo, ttl, wait_s
         self.reader: threading.Thread | None = None  # a background read that a caller stopped waiting for
         self.cache = cache if cache is not None else (explore_cache() if _is_remote(repo) else None)
+        self.slices = slices if slices is not None else (SliceCache() if _is_remote(repo) else None)
         self.guard = threading.Lock()  # the reader thread and the price cache
         self.reading = threading.Lock()  # one read of the repo at a time
         self.facts = Facts()
@@ -142,6 +155,9 @@ class RepoView:
         shard_sha = {path: info.sha256 for path, info in published.state.shards.items()} if published.state else {}
         if self.cache is not None and shard_sha:
             self.cache.prune(set(shard_sha.values()))  # months a newer commit replaced
+        by_code = {p: (i.sha256, i.bytes) for p, i in published.state.by_code.items()} if published.state else {}
+        if self.slices is not None and by_code:
+            self.slices.prune({sha for sha, _ in by_code.values()})  # files a newer commit replaced
         return Facts(
             head=head,
             published=True,
@@ -156,6 +172,7 @@ class RepoView:
             shards=tuple(item["path"] for item in status.get("shard_files", [])),
             shard_sha=shard_sha,
             index_prices=_frame(published, schema.INDEX_PRICES_PATH),
+            by_code=by_code,
         )
 
     def prices(self, facts: Facts, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -165,8 +182,10 @@ class RepoView:
             if key in self.prices_cache:
                 self.prices_cache.move_to_end(key)
                 return self.prices_cache[key]
-        wanted = [p for p in facts.shards if _shard_overlaps(p, start, end)]
-        frame = self._rows(facts, wanted, code)
+        if facts.by_code:
+            frame = self._rows_by_code(facts, [p for p in sorted(facts.by_code) if _overlaps(p, start, end)], code)
+        else:
+            frame = self._rows(facts, [p for p in facts.shards if _shard_overlaps(p, start, end)], code)
         frame = frame[(frame["date"] >= start) & (frame["date"] <= end)].reset_index(drop=True)
         frame.attrs["latest_adj_factor"] = self._latest_factor(facts, code, frame)
         with self.guard:
@@ -198,8 +217,38 @@ class RepoView:
         table = schema.from_published(pa.concat_tables(tables, promote_options="default"))  # dates as days
         return table.to_pandas().sort_values("date", ignore_index=True)
 
+    def _rows_by_code(self, facts: Facts, paths: list[str], code: str) -> pd.DataFrame:
+        """The rows of `code` in the by_code files `paths`, with Explore's columns, sorted by date."""
+        if not facts.head or not paths:
+            return pd.DataFrame(columns=PRICE_COLUMNS)
+        head = facts.head
+        if self.slices is not None:
+            local = self.slices.fetch(
+                {p: facts.by_code[p] for p in paths}, code, PRICE_COLUMNS, lambda p: fetcher(self.repo, head, p)
+            )
+            tables = [pq.read_table(local[p]) for p in paths]
+        else:
+            tables = [
+                read_code(fetcher(self.repo, head, p), facts.by_code[p][1], code, PRICE_COLUMNS)[0] for p in paths
+            ]
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return pd.DataFrame(columns=PRICE_COLUMNS)
+        table = schema.from_published(pa.concat_tables(tables, promote_options="default"))
+        return table.to_pandas().sort_values("date", ignore_index=True)
+
     def _latest_factor(self, facts: Facts, code: str, loaded: pd.DataFrame) -> float | None:
-        """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest shard."""
+        """The code's newest adj_factor in the whole dataset (qfq divides by it), searching back from the newest file."""
+        if facts.by_code:
+            newest = loaded["date"].iloc[-1] if len(loaded) else dt.date.min
+            for path in sorted(facts.by_code, key=_last_month, reverse=True):
+                if _last_month(path) <= (newest.year, newest.month):
+                    break  # nothing newer than what is loaded
+                factors = self._rows_by_code(facts, [path], code)["adj_factor"].dropna()
+                if len(factors):
+                    return float(factors.iloc[-1])
+            factors = loaded["adj_factor"].dropna() if len(loaded) else []
+            return float(factors.iloc[-1]) if len(factors) else None
         for path in reversed(facts.shards):
             if len(loaded) and path <= schema.shard_path(loaded["date"].iloc[-1]):
                 break  # nothing newer than what is loaded
@@ -245,6 +294,17 @@ def _is_remote(repo: DatasetRepo) -> bool:
 def _frame(head: Head, path: str) -> pd.DataFrame | None:
     table = head.table(path)
     return None if table is None else table.to_pandas()
+
+
+def _last_month(path: str) -> tuple[int, int]:
+    span = schema.by_code_months(path)
+    return span[1] if span else (0, 0)
+
+
+def _overlaps(path: str, start: dt.date, end: dt.date) -> bool:
+    """A by_code file holds a month in [start, end]."""
+    span = schema.by_code_months(path)
+    return span is not None and span[0] <= (end.year, end.month) and span[1] >= (start.year, start.month)
 
 
 def _shard_overlaps(path: str, start: dt.date, end: dt.date) -> bool:

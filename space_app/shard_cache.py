@@ -104,3 +104,71 @@ class ShardCache:
                 file.unlink(missing_ok=True)
                 gone += 1
         return gone
+
+
+class SliceCache:
+    """One stock's rows of one `by_code` file, kept on disk by (the file's sha256, the code).
+
+    A `by_code` file is read by ranges (`space_app.by_code_reader`): its footer and the one row group
+    that holds the code. What came back is kept as `<sha256>-<code>.parquet`, so a new head that
+    left a file unchanged (the closed years, after a one-day delta) costs no request for it; only
+    the recent file the delta rewrote is read again. `downloads` and `downloaded_bytes` count reads.
+
+        cache = SliceCache(Path("/tmp/slices"))
+        files = cache.fetch({"by_code/2023.parquet": ("9f2c...", 81_234_567)}, "600000.SH", columns, fetcher)
+    """
+
+    def __init__(self, folder: Path | None = None, workers: int = WORKERS):
+        self.folder = Path(folder) if folder is not None else default_folder().with_name("slices")
+        self.workers = workers
+        self.downloads = 0
+        self.downloaded_bytes = 0
+        self._guard = threading.Lock()
+
+    def file(self, sha256: str, code: str) -> Path:
+        return self.folder / f"{sha256}-{code}.parquet"
+
+    def fetch(
+        self,
+        wanted: Mapping[str, tuple[str, int]],
+        code: str,
+        columns: list[str],
+        fetcher: Callable[[str], Callable[[int, int], bytes]],
+    ) -> dict[str, Path]:
+        """{by_code path: local file of `code`'s rows} for `wanted` ({path: (sha256, size)});
+        `fetcher(path)` gives the ranged reader of a path the cache does not hold yet."""
+        missing = {p: v for p, v in wanted.items() if not self.file(v[0], code).exists()}
+        if missing:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(missing))) as pool:
+                list(pool.map(lambda item: self._slice(item[0], *item[1], code, columns, fetcher), missing.items()))
+        return {path: self.file(sha, code) for path, (sha, _) in wanted.items()}
+
+    def _slice(self, path: str, sha256: str, size: int, code: str, columns: list[str], fetcher) -> None:
+        import pyarrow.parquet as pq
+
+        from space_app.by_code_reader import read_code
+
+        table, fetched = read_code(fetcher(path), size, code, columns)
+        with self._guard:
+            self.downloads += 1
+            self.downloaded_bytes += fetched
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".part-")
+        os.close(handle)
+        try:
+            pq.write_table(table, temporary)
+            os.replace(temporary, self.file(sha256, code))
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def prune(self, keep: set[str]) -> int:
+        """Delete the slices of files whose sha256 is not in `keep`; how many went."""
+        if not self.folder.is_dir():
+            return 0
+        gone = 0
+        for file in self.folder.glob("*.parquet"):
+            if file.stem.split("-", 1)[0] not in keep:
+                file.unlink(missing_ok=True)
+                gone += 1
+        return gone

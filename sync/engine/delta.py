@@ -17,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -36,6 +38,7 @@ from sync.fetch.frames import DayFrames
 from sync.fetch.listed_on_day import select_stocks
 from sync.fetch.source import Source, calls_since, slowed_since
 from sync.publish.apply import apply_once
+from sync.publish.by_code import by_code_on_head
 from sync.publish.head import Head
 from sync.publish.merge import merge_months
 from sync.publish.plan import BuiltShard, PublishInput
@@ -146,6 +149,9 @@ def _delta(
         names = source.names()
         report(Progress("publish", calls=source.client.total_calls))
 
+        # by_code files go to disk as they are built: a repo without them gets every year's file in one commit
+        spill = tempfile.TemporaryDirectory(prefix="a-share-sync-")
+
         def build(head: Head) -> PublishInput:
             previous = head.state or state
             watermark = max([previous.watermark, *fetched.days])
@@ -156,6 +162,7 @@ def _delta(
             shards, changes = merge_months(head, built, fetched.days, run.run_id)
             published_days = [d for d in head_days if d <= watermark]
             index_files, late = index_run.tables(head, published_days, run.run_id)
+            by_code = by_code_on_head(head, shards, watermark, replace_all=False, spill=Path(spill.name))
             status, message = _outcome(fetched)
             message += f"; {index_files.note}" if index_files.note else ""
             if slowed():
@@ -174,6 +181,8 @@ def _delta(
                 watermark=watermark,
                 markets=previous.markets,
                 replace_all=False,
+                by_code=by_code.files,
+                shard_digests=by_code.digests,
                 source=identity,
                 run={
                     "kind": "delta",
@@ -184,7 +193,8 @@ def _delta(
                 },
             )
 
-        commit, written = apply_once(repo, build, repo_id)
+        with spill:
+            commit, written = apply_once(repo, build, repo_id)
         new_state = Head.read(repo).state or state  # the head may have moved even when nothing was new
         return RunResult(
             kind="delta",

@@ -47,6 +47,7 @@ from sync.fetch.listed_on_day import listed_codes_per_day, listed_on, select_sto
 from sync.fetch.plan import FetchPlan, NonStock, group_by_month, plan_fetch, shape_costs
 from sync.fetch.source import Source, calls_since, slowed_since
 from sync.publish.apply import apply_once
+from sync.publish.by_code import by_code_on_head
 from sync.publish.head import Head
 from sync.publish.merge import merge_months
 from sync.publish.plan import BuiltShard, PublishInput
@@ -470,11 +471,12 @@ def plan_on_head(
         published = [d for d in all_days if previous.first_date <= d <= previous.watermark]
         first, watermark = _joined_range(published, rebuilt.days, all_days)
     shards, changes = merge_months(head, rebuilt.shards, set(rebuilt.days), run_id, spill)
-    old_days = head.manifest() if previous is not None else None
     kept = [d for d in all_days if first <= d <= watermark]
     replace_all = previous is None or (
         rebuilt.days[0] <= previous.first_date and rebuilt.days[-1] >= previous.watermark
     )
+    by_code = by_code_on_head(head, shards, watermark, replace_all, spill)
+    old_days = head.manifest() if previous is not None else None
     return PublishInput(
         shards=shards,
         stocks=stocks_table(stocks),
@@ -487,6 +489,8 @@ def plan_on_head(
         run=run,
         replace_all=replace_all,
         changes=changes,
+        by_code=by_code.files,
+        shard_digests=by_code.digests,
     )
 
 

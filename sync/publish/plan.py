@@ -29,6 +29,7 @@ from dataset_script.schema import (
     RUNS_PATH,
     STATE_PATH,
     STOCKS_PATH,
+    is_by_code,
     is_own_path,
     shard_month,
 )
@@ -38,6 +39,7 @@ from sync.core.errors import SyncError
 from sync.core.files import write_atomic
 from sync.runs.history import runs_table
 from sync.tables import indexes as index_tables
+from sync.tables.by_code import digest_text, expected_counts, layout, rows_digest
 from sync.tables.meta import calendar_csv
 from sync.tables.restatements import changed_rows, changes_table, no_changes
 from sync.tables.shards import (
@@ -98,6 +100,7 @@ class BuiltShard:
             days=len(days),
             bytes=len(data),
             memory_bytes=published_nbytes(table),
+            digest=digest_text(rows_digest(table)),
         )
         content: Content = data
         if spill is not None:
@@ -127,6 +130,8 @@ class PublishInput:
     retired: Sequence[str] = ()  # legacy files this commit deletes (a migration)
     calendar_csv: bool = False  # the repo owns the old calendar.csv: regenerate it from `calendar`
     indexes: index_tables.IndexTables | None = None  # index/ files (None: keep the head's as they are)
+    by_code: Mapping[str, BuiltShard] = dataclasses.field(default_factory=dict)  # by_code files (re)built
+    shard_digests: Mapping[str, str] = dataclasses.field(default_factory=dict)  # digests of kept shards without one
 
 
 def plan_commit(
@@ -147,7 +152,10 @@ def plan_commit(
     infos = {path: built.info for path, built in planned.shards.items()}
     kept = {} if planned.replace_all or previous is None else dict(previous.shards)
     shards = {**kept, **infos}
-    problems = [p for built in planned.shards.values() for p in built.problems]
+    shards |= {p: dataclasses.replace(shards[p], digest=d) for p, d in planned.shard_digests.items() if p in shards}
+    by_code = _by_code_state(planned, previous, shards)
+    problems = [p for built in [*planned.shards.values(), *planned.by_code.values()] for p in built.problems]
+    problems += _by_code_problems(by_code, shards, planned.watermark.year)
     problems += _coverage(planned, shards)
     problems += _manifest_problems(planned.days, planned.trading_days, shards)
     if not planned.replace_all:  # a rebuild of everything deletes them instead
@@ -175,6 +183,12 @@ def plan_commit(
     }
     old_shards = previous.shards if previous else {}
     changed = {p: d for p, d in encoded.items() if p not in old_shards or old_shards[p].sha256 != infos[p].sha256}
+    old_by_code = previous.by_code if previous else {}
+    changed |= {
+        p: built.content
+        for p, built in planned.by_code.items()
+        if p not in old_by_code or old_by_code[p].sha256 != built.info.sha256
+    }
     deletes = sorted(
         _stale_files(existing_files, shards, planned.replace_all)
         + [p for p in planned.retired if p in existing_files]
@@ -183,6 +197,7 @@ def plan_commit(
             for p in existing_files
             if planned.indexes is not None and p.startswith(INDEX_PREFIX) and p not in index_files
         ]
+        + [p for p in existing_files if is_by_code(p) and p not in by_code]
     )
     kept_index = {  # no index tables planned: the head's index/ files stay, and so does their record
         p: d
@@ -199,6 +214,7 @@ def plan_commit(
         and previous.watermark == planned.watermark
         and previous.first_date == planned.first_date
         and set(previous.shards) == set(shards)
+        and previous.by_code == by_code
         and previous.source == source
     ):
         return None, previous
@@ -241,11 +257,49 @@ def plan_commit(
         files={**kept_index, **{path: sha256(data) for path, data in files.items()}},
         last_run=dict(planned.run),
         source=source,
+        by_code=by_code,
     )
     adds = {**changed, **files, STATE_PATH: state.to_json().encode()}
     _check_own(adds, deletes, planned)
     message = f"{planned.run.get('kind', 'sync')}: data through {planned.watermark.isoformat()}"
     return Commit(adds=adds, deletes=deletes, message=message, tag=tag), state
+
+
+def _by_code_state(
+    planned: PublishInput, previous: SyncState | None, shards: Mapping[str, ShardInfo]
+) -> dict[str, ShardInfo]:
+    """What the state records of config by_code: the files of the layout for these shards, each as
+    this run built it or as the head publishes it (absent: missing, reported by `_by_code_problems`)."""
+    old = previous.by_code if previous else {}
+    months = [m for p in shards if (m := shard_month(p)) is not None]
+    files = {}
+    for path in layout(months, planned.watermark.year):
+        info = planned.by_code[path].info if path in planned.by_code else old.get(path)
+        if info is not None:
+            files[path] = info
+    return files
+
+
+def _by_code_problems(
+    by_code: Mapping[str, ShardInfo], shards: Mapping[str, ShardInfo], watermark_year: int
+) -> list[str]:
+    """Config by_code holds exactly the default config's rows: per file, the rows and the digest
+    that the monthly shards of its months add up to; every month in exactly one file."""
+    rows = {m: info.rows for p, info in shards.items() if (m := shard_month(p)) is not None}
+    digests = {m: info.digest for p, info in shards.items() if (m := shard_month(p)) is not None and info.digest}
+    expected = layout(rows, watermark_year)
+    problems = [f"{path}: missing from config by_code" for path in sorted(set(expected) - set(by_code))]
+    for path, info in sorted(by_code.items()):
+        want_rows, want_digest = expected_counts(path, rows, digests)
+        if info.rows != want_rows:
+            problems.append(f"{path}: {info.rows} rows, its months' shards hold {want_rows}")
+        elif want_digest is None:
+            problems.append(f"{path}: a month of it has no digest to compare with")
+        elif info.digest != want_digest:
+            problems.append(
+                f"{path}: its rows differ from its months' shards (digest {info.digest}, expected {want_digest})"
+            )
+    return problems
 
 
 def _coverage(planned: PublishInput, shards: Mapping[str, ShardInfo]) -> list[str]:

@@ -34,6 +34,7 @@ from sync.core.clock import shanghai_date, ymd
 from sync.core.errors import SyncError
 from sync.publish.head import Head
 from sync.publish.plan import days_with_status
+from sync.publish.verify_by_code import by_code_problems
 from sync.publish.verify_indexes import index_problems
 from sync.tables.meta import calendar_csv
 from sync.tables.shards import coverage_problems, from_parquet, sha256, shard_days, shard_problems
@@ -96,6 +97,7 @@ def verify_repo(repo: DatasetRepo) -> list[str]:
         expected = [d for d in open_days if state.first_date <= d <= state.watermark]
         problems += coverage_problems(days_by_shard, expected, state.watermark)
     problems += index_problems(head, state, expected)
+    problems += by_code_problems(head, state, files)
     problems += _manifest_problems(head.read_bytes(DAYS_PATH) if DAYS_PATH in files else None, rows_by_day)
     return problems
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dataset_script.schema import STATE_PATH, foreign_files, shard_month
+from dataset_script.schema import STATE_PATH, foreign_files, is_by_code, shard_month
 from dataset_script.state import SyncState
 from sync.core.files import fsync_dir
 from sync.targets.files import fsync_tree, link_or_copy
@@ -39,13 +39,13 @@ from sync.targets.repo import ForeignFilesError, PublishError
 
 TOOL_DIR = ".cache/huggingface/"  # huggingface_hub's download metadata inside a --local-dir
 DATASET_FILES = (  # what the sync's own folders may hold
-    "meta/*.parquet, data/YYYY/YYYY-MM.parquet, index/prices.parquet and index/weights/YYYY.parquet"
+    "meta/*.parquet, data/YYYY/YYYY-MM.parquet, by_code/*, index/prices.parquet and index/weights/YYYY.parquet"
 )
 _ROOT_FILES = frozenset({"README.md", ".last_update_date", ".gitattributes"})
 _META_RE = re.compile(r"meta/[^/]+\.parquet")
 _INDEX_RE = re.compile(r"index/(prices|weights/\d{4})\.parquet")
 _SHOWN = 5  # problems or foreign files named in a message
-_CHECKED_FOLDERS = ("data/", "meta/", "index/")  # own folders whose every file must be one of DATASET_FILES
+_CHECKED_FOLDERS = ("data/", "meta/", "index/", "by_code/")  # own folders whose every file must be one of DATASET_FILES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +63,7 @@ def is_dataset_file(path: str) -> bool:
         or bool(_META_RE.fullmatch(path))
         or bool(_INDEX_RE.fullmatch(path))
         or shard_month(path) is not None
+        or is_by_code(path)
     )
 
 
@@ -154,7 +155,8 @@ def _plain_id(prefix: bytes, folder: Path, files: list[str]) -> str:
 def _state_problems(folder: Path, files: list[str], state: SyncState) -> list[str]:
     present = set(files)
     problems = [f"{p} is not listed in the state" for p in files if shard_month(p) and p not in state.shards]
-    for path, info in sorted(state.shards.items()):
+    problems += [f"{p} is not listed in the state" for p in files if is_by_code(p) and p not in state.by_code]
+    for path, info in sorted({**state.shards, **state.by_code}.items()):
         if path not in present:
             problems.append(f"{path} is missing")
         elif _sha256(folder / path) != info.sha256:

@@ -35,6 +35,7 @@ from dataset_script.schema import (
     STOCKS_SCHEMA,
     shard_path,
 )
+from sync.tables import by_code
 from tests.support.snippets import python_blocks
 
 UTC = dt.UTC
@@ -78,11 +79,14 @@ def section(card: str, title: str) -> str:
 # -- front matter ----------------------------------------------------------------------------------
 
 
-def test_front_matter_parses_and_lists_the_six_configs_with_their_paths():
+def test_front_matter_parses_and_lists_the_seven_configs_with_their_paths():
     meta = front_matter(render_card(COVERAGE))
     configs = {c["config_name"]: c for c in meta["configs"]}
-    assert list(configs) == ["default", "stocks", "calendar", "days", "runs", "changes"]
+    assert list(configs) == ["default", "by_code", "stocks", "calendar", "days", "runs", "changes"]
     assert configs["default"]["data_files"] == [{"split": "train", "path": DATA_GLOB}]
+    assert configs["by_code"]["data_files"] == [
+        {"split": "train", "path": ["by_code/*.parquet", "by_code/*/*.parquet"]}
+    ]
     assert configs["default"]["default"] is True
     for name, path in META.items():
         assert configs[name]["data_files"] == [{"split": "train", "path": path}]
@@ -416,6 +420,11 @@ def build_folder(root: Path, empty: tuple[str, ...] = (), through: dt.date = DAY
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(month, root / path)
         sizes += (root / path).stat().st_size
+    months = {(d.year, d.month) for d in prices.column("date").to_pylist()}
+    for path, held in by_code.layout(months, through.year).items():
+        rows = prices.filter(pa.array([(d.year, d.month) in held for d in prices.column("date").to_pylist()]))
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(by_code.to_parquet(by_code.order(rows)))
     for name, (path, table) in zip(META, meta_tables().items()):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.schema.empty_table() if name in empty else table, root / path)
@@ -458,7 +467,7 @@ def test_an_empty_meta_table_is_published_but_not_listed_as_a_config(hf_home, tm
     root, _ = build_folder(tmp_path / "a-share-prices", empty=("changes",))
     card = (root / "README.md").read_text(encoding="utf-8")
     names = [c["config_name"] for c in front_matter(card)["configs"]]
-    assert names == ["default", "stocks", "calendar", "days", "runs"]
+    assert names == ["default", "by_code", "stocks", "calendar", "days", "runs"]
     assert "| `changes`\\* | `meta/changes.parquet` |" in card and "No rows yet" in card
     for name in names:
         assert datasets.load_dataset(str(root), name, split="train").num_rows > 0

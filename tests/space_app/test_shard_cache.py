@@ -1,16 +1,20 @@
-"""Explore on a Hub target: shards are kept on disk by their sha256, so a restart reads none again
-and a one-day delta re-downloads only its month. Against the local Hub server, counting its downloads."""
+"""Explore on a Hub target: one stock's rows are read from config by_code by ranges and kept on disk
+by the file's sha256, so a restart reads none again and a one-day delta re-reads only its month
+file; a repo without by_code is read from its shards, kept by their sha256. Against the local Hub
+server, counting its downloads."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
 import pytest
 
-from dataset_script.schema import shard_path
+from dataset_script.schema import STATE_PATH, is_by_code, shard_path
+from dataset_script.state import SyncState
 from space_app.repo_view import RepoView, explore_cache
-from space_app.shard_cache import ShardCache
+from space_app.shard_cache import ShardCache, SliceCache
 from sync.core.config import Settings
 from sync.engine.delta import run_delta
 from sync.engine.full import run_full
@@ -18,8 +22,8 @@ from sync.fetch.source import Source
 from sync.simulated import MarketSpec, SyntheticMarket
 from sync.simulated.server import TushareServer
 from sync.targets import open_repo
+from sync.targets.commit import Commit
 from sync.tushare.client import TushareClient
-from tests.support.hub import on_both_storages
 from tests.support.serving import TOKEN, at
 
 REPO_ID = "someone/a-share-prices"
@@ -55,26 +59,39 @@ def chart_rows(view: RepoView, code: str) -> pd.DataFrame:
     return view.prices(facts, code, START, END)
 
 
-@on_both_storages
-def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(
-    storage, hub_server, source, market, tmp_path
+def by_code_reads(hub_server) -> list[str]:
+    """The by_code files the Hub served a range of (GET .../resolve/<rev>/by_code/...), once per request."""
+    return [
+        path.split("/resolve/", 1)[1].split("/", 1)[1]
+        for method, path in hub_server.requests
+        if method == "GET" and "/resolve/" in path and "/by_code/" in path
+    ]
+
+
+def explore_view(tmp_path) -> RepoView:
+    return RepoView(
+        open_repo(f"hf://datasets/{REPO_ID}"),
+        ttl=0,
+        cache=explore_cache(tmp_path / "shards"),
+        slices=SliceCache(tmp_path / "slices"),
+    )
+
+
+def test_explore_reads_one_stock_from_by_code_and_a_delta_rereads_only_its_month_file(
+    hub_server, source, market, tmp_path
 ):
-    assert hub_server.storage == storage
     days = market.trade_dates()
     repo = open_repo(f"hf://datasets/{REPO_ID}")
     run_full(repo, source, SETTINGS, at(END), end=days[-2])
-    cache = tmp_path / "shards"
-    view = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
+    view = explore_view(tmp_path)
     code = listed_stock(view)
 
     hub_server.downloads.clear()
     first = chart_rows(view, code)
-    assert sorted(set(shard_downloads(hub_server))) == [
-        "data/2024/2024-01.parquet",
-        "data/2024/2024-02.parquet",
-        "data/2024/2024-03.parquet",
-    ]
-    assert len(shard_downloads(hub_server)) == 3 and view.cache.downloads == 3  # each once, qfq's factor included
+    months = ["by_code/2024/2024-01.parquet", "by_code/2024/2024-02.parquet", "by_code/2024/2024-03.parquet"]
+    assert sorted(set(by_code_reads(hub_server))) == months
+    assert shard_downloads(hub_server) == []  # no monthly shard
+    assert view.slices.downloads == 3  # each file once, qfq's factor included
     assert len(first) == len(days) - 1 and set(first["code"]) == {code}
     assert list(first.columns) == [
         "code",
@@ -93,17 +110,35 @@ def test_a_restart_reads_no_shard_again_and_a_delta_refetches_only_its_month(
         "is_st",
     ]  # not the ~40 of a shard
 
-    hub_server.downloads.clear()
-    restarted = RepoView(open_repo(f"hf://datasets/{REPO_ID}"), ttl=0, cache=explore_cache(cache))
+    hub_server.requests.clear()
+    restarted = explore_view(tmp_path)
     pd.testing.assert_frame_equal(chart_rows(restarted, code), first)
-    assert shard_downloads(hub_server) == []
+    assert by_code_reads(hub_server) == []
 
     run_delta(repo, source, SETTINGS, at(END))  # adds the last day: only March changes
     hub_server.downloads.clear()
     after = chart_rows(restarted, code)
-    assert shard_downloads(hub_server) == [shard_path(days[-1])]
+    assert set(by_code_reads(hub_server)) == {"by_code/2024/2024-03.parquet"}
     assert len(after) == len(days) and after["date"].iloc[-1] == days[-1]
-    assert len(list(cache.glob("*.parquet"))) == 3  # the replaced March was pruned
+    assert len(list((tmp_path / "slices").glob("*.parquet"))) == 3  # the replaced March was pruned
+
+
+def test_a_repo_published_before_by_code_is_charted_from_its_shards(hub_server, source, market, tmp_path):
+    days = market.trade_dates()
+    repo = open_repo(f"hf://datasets/{REPO_ID}")
+    run_full(repo, source, SETTINGS, at(END), end=days[-2])
+    view = explore_view(tmp_path)
+    code = listed_stock(view)
+    by_code = chart_rows(view, code)
+    head = repo.head()
+    state = SyncState.from_json(repo.read(STATE_PATH, head))
+    old = [p for p in repo.list_files(head) if is_by_code(p)]
+    adds = {STATE_PATH: dataclasses.replace(state, by_code={}).to_json().encode()}
+    repo.commit(Commit(adds=adds, deletes=old, message="as before by_code"), parent=head)
+    hub_server.requests.clear()
+    from_shards = chart_rows(explore_view(tmp_path), code)
+    assert sorted(set(shard_downloads(hub_server))) == [shard_path(d) for d in (days[0], days[25], days[-2])]
+    pd.testing.assert_frame_equal(from_shards, by_code)
 
 
 def test_a_folder_is_read_in_place_with_the_same_rows_as_the_hub(hub_server, source, market, tmp_path):
@@ -111,10 +146,9 @@ def test_a_folder_is_read_in_place_with_the_same_rows_as_the_hub(hub_server, sou
     for repo in (hub, folder):
         run_full(repo, source, SETTINGS, at(END))
     local = RepoView(folder, ttl=0)
-    assert local.cache is None
+    assert local.cache is None and local.slices is None
     code = listed_stock(local)
-    remote = RepoView(hub, ttl=0, cache=explore_cache(tmp_path / "shards"))
-    pd.testing.assert_frame_equal(chart_rows(local, code), chart_rows(remote, code))
+    pd.testing.assert_frame_equal(chart_rows(local, code), chart_rows(explore_view(tmp_path), code))
 
 
 def test_a_shard_whose_bytes_differ_from_the_state_is_not_kept_under_the_state_sha(tmp_path):

@@ -4,14 +4,17 @@ The plan tests moved here from tests/sync/tables/test_shards.py unchanged in wha
 """
 
 import dataclasses
+import datetime as dt
 import hashlib
 
 import pyarrow as pa
 import pytest
 
-from dataset_script.schema import STATE_PATH
+from dataset_script.schema import STATE_PATH, shard_month
 from sync.core.errors import SyncError
+from sync.publish.by_code import build
 from sync.publish.plan import BuiltShard, InvariantError, PublishInput, plan_commit
+from sync.tables.by_code import layout
 from sync.targets.commit import Commit, check_repo_path
 from tests.support.tables import FEB1, JAN2, JAN3, JAN31, table
 
@@ -33,12 +36,22 @@ def manifest(tables, days, watermark):
     )
 
 
+def by_code_files(shards, watermark):
+    """Config by_code for these shard tables, as a run builds it."""
+    months = {shard_month(path): t for path, t in shards.items()}
+    return {
+        path: build(path, pa.concat_tables([months[m] for m in ms]))
+        for path, ms in layout(months, watermark.year).items()
+    }
+
+
 def publish_input(shards, days, watermark, full=True):
     stocks = pa.table({n: pa.array([], type=t) for n, t in zip(["code"], [pa.string()])})
     calendar = pa.table({"date": pa.array(days, pa.date32())})
     built = {path: BuiltShard.build(path, t) for path, t in shards.items()}
     return PublishInput(
         shards=built,
+        by_code=by_code_files(shards, watermark),
         stocks=stocks,
         calendar=calendar,
         days=manifest(shards.values(), days, watermark),
@@ -212,3 +225,28 @@ def test_a_commit_refuses_a_tag_that_is_not_a_simple_name(tag):
 @pytest.mark.parametrize("tag", ["20241231", "v1.0", "release_2024-12", "x" * 100])
 def test_a_commit_accepts_simple_tag_names(tag):
     assert Commit(adds={"README.md": b"x"}, deletes=(), message="m", tag=tag).tag == tag
+
+
+def test_plan_refuses_by_code_whose_rows_differ_from_the_shards():
+    jan = table([("A", JAN2, 1), ("B", JAN2, 2)])
+    planned = publish_input({"data/2024/2024-01.parquet": jan}, [JAN2], JAN2)
+    other = by_code_files({"data/2024/2024-01.parquet": table([("A", JAN2, 1), ("B", JAN2, 3)])}, JAN2)
+    with pytest.raises(InvariantError, match=r"by_code/2024/2024-01.parquet: its rows differ from its months"):
+        plan_commit(dataclasses.replace(planned, by_code=other), None, [], "o/n")
+    fewer = by_code_files({"data/2024/2024-01.parquet": table([("A", JAN2, 1)])}, JAN2)
+    with pytest.raises(InvariantError, match=r"by_code/2024/2024-01.parquet: 1 rows, its months' shards hold 2"):
+        plan_commit(dataclasses.replace(planned, by_code=fewer), None, [], "o/n")
+    with pytest.raises(InvariantError, match=r"by_code/2024/2024-01.parquet: missing from config by_code"):
+        plan_commit(dataclasses.replace(planned, by_code={}), None, [], "o/n")
+
+
+def test_plan_records_by_code_and_deletes_month_files_of_a_closed_year():
+    dec, jan = table([("A", dt.date(2023, 12, 29), 1)]), table([("A", JAN2, 2)])
+    days = [dt.date(2023, 12, 29), JAN2]
+    shards = {"data/2023/2023-12.parquet": dec, "data/2024/2024-01.parquet": jan}
+    existing = ["data/2023/2023-12.parquet", "by_code/2023/2023-12.parquet"]
+    commit, state = plan_commit(publish_input(shards, days, JAN2), None, existing, "o/n")
+    assert set(state.by_code) == {"by_code/2023.parquet", "by_code/2024/2024-01.parquet"}
+    assert {"by_code/2023.parquet", "by_code/2024/2024-01.parquet"} <= set(commit.adds)
+    assert "by_code/2023/2023-12.parquet" in commit.deletes
+    assert state.by_code["by_code/2023.parquet"].digest == state.shards["data/2023/2023-12.parquet"].digest

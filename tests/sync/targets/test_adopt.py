@@ -141,8 +141,8 @@ def test_folder_with_stray_files_in_the_sync_s_own_folders_is_still_refused(copy
         repo.head()
     assert str(e.value) == (
         f"{copy} already holds files in the sync's own folders that it does not manage (data/2024/scratch.csv); "
-        "there a dataset folder holds only meta/*.parquet, data/YYYY/YYYY-MM.parquet, index/prices.parquet and "
-        "index/weights/YYYY.parquet. Move those files away, or point DATASET_REPO (or --repo) at an empty or new folder"
+        "there a dataset folder holds only meta/*.parquet, data/YYYY/YYYY-MM.parquet, by_code/*, index/prices.parquet "
+        "and index/weights/YYYY.parquet. Move those files away, or point DATASET_REPO (or --repo) at an empty or new folder"
     )
     with pytest.raises(PublishError, match="does not manage"):
         with repo.lock():
