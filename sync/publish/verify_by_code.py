@@ -46,9 +46,12 @@ def _rows_problems(head: Head, path: str, table: pa.Table, months: list[str]) ->
     parts = []
     for month in months:
         try:
-            parts.append(from_parquet(head.read_bytes(month) or b""))
+            part = from_parquet(head.read_bytes(month) or b"")
         except (pa.ArrowException, OSError):
             return []  # the shard itself is reported unreadable
+        if part.schema.remove_metadata() != PRICE_SCHEMA:
+            return []  # the shard itself is reported for its columns
+        parts.append(part)
     shards = by_code.order(pa.concat_tables(parts))
     if table.num_rows != shards.num_rows:
         return [f"{path}: {table.num_rows} rows, the monthly shards of its months hold {shards.num_rows}; {NEXT_RUN}"]
