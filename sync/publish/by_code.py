@@ -24,12 +24,10 @@ import pyarrow as pa
 from dataset_script.schema import shard_month
 from dataset_script.state import ShardInfo
 from sync.core.errors import SyncError
-from sync.core.files import write_atomic
 from sync.publish.head import REBUILD, Head
 from sync.publish.plan import BuiltShard
 from sync.tables import by_code
-from sync.tables.shards import from_parquet, published_nbytes, sha256, shard_days
-from sync.targets.commit import Content
+from sync.tables.shards import from_parquet
 
 log = logging.getLogger(__name__)
 
@@ -80,24 +78,7 @@ def build(path: str, table: pa.Table, spill: Path | None = None) -> BuiltShard:
     """One `by_code` file as it will be published, with its info (digest included) and its problems."""
     table = by_code.order(table)
     data = by_code.to_parquet(table)
-    days = tuple(shard_days(table))
-    info = ShardInfo(
-        rows=table.num_rows,
-        sha256=sha256(data),
-        first_date=days[0] if days else dt.date.min,
-        last_date=days[-1] if days else dt.date.min,
-        days=len(days),
-        bytes=len(data),
-        memory_bytes=published_nbytes(table),
-        digest=by_code.digest_text(by_code.rows_digest(table)),
-    )
-    content: Content = data
-    if spill is not None:
-        spill.mkdir(parents=True, exist_ok=True)
-        content = spill / f"{info.sha256}.parquet"
-        if not content.is_file():
-            write_atomic(content, data)
-    return BuiltShard(content, info, days, tuple(by_code.file_problems(path, data)))
+    return BuiltShard.encoded(table, data, tuple(by_code.file_problems(path, data)), spill)
 
 
 def _month_table(head: Head, shards: Mapping[str, BuiltShard], path: str) -> pa.Table:

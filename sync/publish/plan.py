@@ -89,9 +89,12 @@ class BuiltShard:
     @classmethod
     def build(cls, path: str, table: pa.Table, spill: Path | None = None) -> BuiltShard:
         """`spill`: a folder to write the shard to (named by its sha256), e.g. a run's scratch folder."""
-        problems = tuple(shard_problems(path, table))
+        return cls.encoded(table, shard_to_parquet(table), tuple(shard_problems(path, table)), spill)
+
+    @classmethod
+    def encoded(cls, table: pa.Table, data: bytes, problems: tuple[str, ...], spill: Path | None = None) -> BuiltShard:
+        """`table` as the Parquet bytes `data` (a monthly shard or a by_code file), with its info and problems."""
         days = tuple(shard_days(table))
-        data = shard_to_parquet(table)
         info = ShardInfo(
             rows=table.num_rows,
             sha256=sha256(data),
@@ -104,6 +107,7 @@ class BuiltShard:
         )
         content: Content = data
         if spill is not None:
+            spill.mkdir(parents=True, exist_ok=True)
             content = spill / f"{info.sha256}.parquet"
             if not content.is_file():  # the same bytes may be built again when a commit is re-planned
                 write_atomic(content, data)
